@@ -1,0 +1,22 @@
+"""App information endpoints: the server index and the site (403 when the app has none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.errors import DifyError
+
+from . import ActContext, action
+
+
+@action("server.index")
+def index(ctx: ActContext) -> dict[str, Any]:
+    return {"dify_version": ctx.settings.dify_version}
+
+
+@action("app.site")
+def site(ctx: ActContext) -> dict[str, Any]:
+    app = ctx.call.app
+    if app is None or app.site is None:
+        raise DifyError("forbidden")
+    return {}

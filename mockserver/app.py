@@ -1,0 +1,55 @@
+"""create_app(settings): one aiohttp Application per call, no global state."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from . import actions, control
+from .catalogue import Catalogue, load_catalogue
+from .datadirs import fixtures_dir, schemas_dir
+from .determinism import FakerSource
+from .journal import JournalClock
+from .keys import BOOK, CATALOGUE, FAKER, ROUTE_SPECS, SETTINGS, TENANTS, BookRef
+from .middleware import JOURNAL_CLOCK, MIDDLEWARES
+from .pipeline import handle
+from .scenarios.loader import load_book
+from .scenarios.model import Book
+from .settings import Settings
+from .tenancy import TenantRegistry
+
+log = logging.getLogger("mockserver")
+
+
+def load(settings: Settings) -> tuple[Catalogue, Book]:
+    """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
+    actions.load_all()
+    catalogue = load_catalogue(schemas_dir())
+    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures])
+    return catalogue, book
+
+
+def create_app(
+    settings: Settings | None = None, *, catalogue: Catalogue | None = None, book: Book | None = None
+) -> web.Application:
+    settings = settings or Settings()
+    if catalogue is None or book is None:
+        loaded_catalogue, loaded_book = load(settings)
+        catalogue, book = catalogue or loaded_catalogue, book or loaded_book
+    app = web.Application(middlewares=list(MIDDLEWARES), client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CATALOGUE] = catalogue
+    app[BOOK] = BookRef(book)
+    app[TENANTS] = TenantRegistry(settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants)
+    app[FAKER] = FakerSource()
+    app[JOURNAL_CLOCK] = JournalClock()
+    routes = {}
+    for spec in catalogue:
+        for i, path in enumerate(spec.all_paths):
+            name = spec.id if i == 0 else f"{spec.id}:alias{i}"
+            app.router.add_route(spec.method, path, handle, name=name)
+            routes[name] = spec
+    app[ROUTE_SPECS] = routes
+    control.add_routes(app)
+    return app

@@ -1,0 +1,106 @@
+"""The command line: `dify-mockserver serve`; the only module that prints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from .errors import FixtureError
+from .settings import DEFAULT_PORT, Settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@click.group()
+@click.version_option(package_name="dify-mockserver")
+def main() -> None:
+    """dify-mockserver: a local, deterministic emulator of the Dify HTTP API."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option(
+    "--fixtures",
+    "fixture_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A fixture directory loaded over the built-in ones (repeatable; later wins).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every id, text and jitter.")
+@click.option("--strict", is_flag=True, help="Check every emitted body and event against its schema.")
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.option("--admin-token", default=None, help="Required in X-Mock-Admin-Token for /_mock/ calls.")
+def serve(
+    host: str,
+    port: int,
+    fixture_dirs: tuple[Path, ...],
+    seed: int,
+    strict: bool,
+    log_level: str,
+    admin_token: str | None,
+) -> None:
+    """Serve the Dify APIs (/v1, /console/api, /api) and the /_mock/ control plane."""
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if host not in LOOPBACK and not admin_token:
+        raise click.UsageError(
+            f"--host {host} is not loopback: the /_mock/ control plane would be open to the "
+            "network; pass --admin-token TOKEN too"
+        )
+    settings = replace(
+        Settings().with_env(),
+        host=host,
+        port=port,
+        seed=seed,
+        strict=strict,
+        log_level=log_level.upper(),
+        admin_token=admin_token,
+        fixtures=tuple(fixture_dirs),
+    )
+    from .app import create_app  # imported here so `--help` stays instant
+
+    try:
+        app = create_app(settings)
+    except FixtureError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
+        sys.exit(1)
+    asyncio.run(_run(app, host, port))
+
+
+async def _run(app: web.Application, host: str, port: int) -> None:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        click.echo(f"dify-mockserver: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        await runner.cleanup()
+        sys.exit(1)
+    bound = runner.addresses[0][1] if runner.addresses else port
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"dify-mockserver listening on http://{shown}:{bound}")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+    click.echo("dify-mockserver stopped", err=True)

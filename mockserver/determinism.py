@@ -1,0 +1,81 @@
+"""The sole source of ids, mock time, random draws and Faker values: pure functions of
+(seed, tenant, endpoint, n, label), so a tenant's bytes never depend on other tenants' traffic."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from hashlib import blake2b
+from typing import Any
+
+from faker import Faker
+
+
+def _digest(key: tuple[Any, ...]) -> bytes:
+    # repr() of ints and strs is stable across processes, unlike hash(), which is salted.
+    return blake2b(repr(key).encode(), digest_size=16).digest()
+
+
+def derive_uuid(key: tuple[Any, ...]) -> str:
+    return str(uuid.UUID(bytes=_digest(key), version=4))
+
+
+def derive_int(key: tuple[Any, ...]) -> int:
+    return int.from_bytes(_digest(key), "big")
+
+
+def derive_random(key: tuple[Any, ...]) -> random.Random:
+    return random.Random(derive_int(key))
+
+
+class FakerSource:
+    """One Faker per app, created on first use (its import-time cost stays out of startup)."""
+
+    __slots__ = ("_faker", "locale")
+
+    def __init__(self, locale: str = "en_US") -> None:
+        self.locale = locale
+        self._faker: Faker | None = None
+
+    def draw(self, seed: int, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._faker is None:
+            self._faker = Faker(self.locale)
+        # Seed and draw with no await in between, so concurrent requests cannot interleave here.
+        self._faker.seed_instance(seed)
+        method = getattr(self._faker, provider)
+        return method(*args, **kwargs)
+
+    def has_provider(self, provider: str) -> bool:
+        if self._faker is None:
+            self._faker = Faker(self.locale)
+        return callable(getattr(self._faker, provider, None)) and not provider.startswith("_")
+
+
+class Draws:
+    """The deterministic values of one admitted request: `uuid(label)` is stable per label."""
+
+    __slots__ = ("_faker", "_ids", "key")
+
+    def __init__(self, seed: int, tenant: str, endpoint: str, n: int, faker: FakerSource) -> None:
+        self.key = (seed, tenant, endpoint, n)
+        self._faker = faker
+        self._ids: dict[str, str] = {}
+
+    def uuid(self, label: str) -> str:
+        value = self._ids.get(label)
+        if value is None:
+            value = self._ids[label] = derive_uuid((*self.key, label))
+        return value
+
+    def pin(self, label: str, value: str) -> None:
+        """Make `ids.<label>` an existing id (e.g. a continued conversation's)."""
+        self._ids[label] = value
+
+    def random(self, label: str) -> random.Random:
+        return derive_random((*self.key, label))
+
+    def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._faker.draw(derive_int((*self.key, label)) % (2**63), provider, args, kwargs)
+
+    def lookup(self, label: str) -> str:  # `{{ ids.<label> }}` in templates
+        return self.uuid(label)

@@ -1,0 +1,134 @@
+"""DifyError and Dify's error-code catalogue (REFERENCE §11); FixtureError for broken fixture files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    status: int
+    message: str
+
+
+_INTERNAL = (
+    "The server encountered an internal error and was unable to complete your request. "
+    "Either the server is overloaded or there is an error in the application."
+)
+
+# Dify's own codes at Dify's statuses, with the class texts of api/controllers/service_api/app/error.py
+# and werkzeug's defaults for the plain HTTP exceptions.
+CODES: Final[dict[str, CodeSpec]] = {
+    "bad_request": CodeSpec(400, "The browser (or proxy) sent a request that this server could not understand."),
+    "invalid_param": CodeSpec(400, "Invalid parameter."),
+    "unauthorized": CodeSpec(401, "Access token is invalid"),
+    "forbidden": CodeSpec(403, "You don't have the permission to access the requested resource."),
+    "not_found": CodeSpec(
+        404,
+        "The requested URL was not found on the server. If you entered the URL manually "
+        "please check your spelling and try again.",
+    ),
+    "method_not_allowed": CodeSpec(405, "The method is not allowed for the requested URL."),
+    "request_entity_too_large": CodeSpec(413, "The data value transmitted exceeds the capacity limit."),
+    "unsupported_media_type": CodeSpec(
+        415,
+        "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+    ),
+    "app_unavailable": CodeSpec(400, "App unavailable, please check your app configurations."),
+    "not_completion_app": CodeSpec(400, "Please check if your Completion app mode matches the right API route."),
+    "not_chat_app": CodeSpec(400, "Please check if your app mode matches the right API route."),
+    "not_workflow_app": CodeSpec(400, "Please check if your app mode matches the right API route."),
+    "conversation_completed": CodeSpec(400, "The conversation has ended. Please start a new conversation."),
+    "provider_not_initialize": CodeSpec(
+        400,
+        "No valid model provider credentials found. Please go to Settings -> Model Provider to "
+        "complete your provider credentials.",
+    ),
+    "provider_quota_exceeded": CodeSpec(
+        400,
+        "Your quota for Dify Hosted OpenAI has been exhausted. Please go to Settings -> Model "
+        "Provider to complete your own provider credentials.",
+    ),
+    "model_currently_not_support": CodeSpec(400, "Dify Hosted OpenAI trial currently not support the GPT-4 model."),
+    "completion_request_error": CodeSpec(400, "Completion request failed."),
+    "too_many_requests": CodeSpec(429, "Too many requests. Please try again later."),
+    "rate_limit_error": CodeSpec(429, "Rate Limit Error"),
+    "workflow_version_execution_not_allowed": CodeSpec(
+        403,
+        "Workflow version execution is not available on your current plan. Please upgrade to a paid plan.",
+    ),
+    "agent_not_published": CodeSpec(
+        400, "Agent has not been published. Please publish the Agent before using the API."
+    ),
+    "internal_server_error": CodeSpec(500, _INTERNAL),
+    # Seed-reference codes that Dify itself never sends; their status is the seed's (REFERENCE §16.1).
+    "invalid_api_key": CodeSpec(401, "API key invalid or expired."),
+    "rate_limit_exceeded": CodeSpec(429, "Request rate limit exceeded."),
+    "quota_exceeded": CodeSpec(429, "Quota exceeded."),
+    # The mock's own errors (never Dify's).
+    "mock_invalid_fault": CodeSpec(400, "Invalid mock fault."),
+    "mock_schema_violation": CodeSpec(500, "The mock produced a response that breaks its schema."),
+}
+
+# The seed reference's statuses for codes Dify also has; used when such a code is injected as a fault.
+SEED_STATUS: Final[dict[str, int]] = {
+    "invalid_api_key": 401,
+    "rate_limit_exceeded": 429,
+    "quota_exceeded": 429,
+    "app_unavailable": 503,
+    "provider_not_initialize": 503,
+    "model_currently_not_support": 503,
+    "completion_request_error": 500,
+    "internal_server_error": 500,
+}
+
+# Header problems of the Service API's bearer parsing (api/controllers/service_api/wraps.py).
+MSG_NO_BEARER: Final = "Authorization header must be provided and start with 'Bearer'"
+MSG_BAD_SCHEME: Final = "Authorization scheme must be 'Bearer'"
+MSG_BAD_TOKEN: Final = "Access token is invalid"
+MSG_USER_REQUIRED: Final = "Arg user must be provided."
+MSG_BAD_JSON: Final = "Invalid JSON payload received or JSON payload is empty."
+
+
+class DifyError(Exception):
+    """An error answered as Dify's `{"code", "message", "status"}` body."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        spec = CODES.get(code)
+        self.code = code
+        self.status = status or (spec.status if spec else 400)
+        self.message = message if message is not None else (spec.message if spec else code)
+        self.headers = headers or {}
+        super().__init__(f"{self.status} {code}: {self.message}")
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "status": self.status}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One fixture problem, located at FILE:LINE:COLUMN (1-based)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class FixtureError(Exception):
+    """All the problems found while loading fixtures; never reaches a client."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

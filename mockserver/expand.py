@@ -1,0 +1,59 @@
+"""Template context for one request, and the expansion of a scenario's respond block into data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .determinism import Draws
+from .scenarios.model import EventTemplate, Fixture, Respond
+from .scenarios.template import Template
+from .validation import Call
+
+
+class RequestContext:
+    """Implements the template Context protocol for one admitted request."""
+
+    __slots__ = ("_roots", "_var_cache", "_vars", "draws")
+
+    def __init__(self, call: Call, fixture: Fixture, draws: Draws, now: int, n: int, action: dict[str, Any]) -> None:
+        self.draws = draws
+        self._vars = fixture.vars
+        self._var_cache: dict[str, Any] = {}
+        self._roots: dict[str, Any] = {
+            "request": call.view(),
+            "app": call.app.as_template_root() if call.app is not None else {},
+            "vars": self,
+            "clock": {"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")},
+            "n": n,
+            "action": action,
+            "ids": draws,
+        }
+
+    def root(self, name: str) -> Any:
+        return self._roots.get(name)
+
+    def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self.draws.fake(label, provider, args, kwargs)
+
+    def lookup(self, name: str) -> Any:  # `{{ vars.<name> }}`: rendered once per request
+        if name not in self._var_cache:
+            template = self._vars.get(name)
+            self._var_cache[name] = template.render(self) if template is not None else None
+        return self._var_cache[name]
+
+
+def render_events(events: tuple[EventTemplate, ...], ctx: RequestContext) -> list[tuple[str, dict[str, Any], Any, Any]]:
+    """(name, fields, split, delay_ms) per fixture event, fields rendered."""
+    return [(e.event, e.fields.render(ctx), e.split, e.delay_ms) for e in events]
+
+
+def render_optional(template: Template | None, ctx: RequestContext) -> Any:
+    return None if template is None else template.render(ctx)
+
+
+def render_respond(
+    respond: Respond, ctx: RequestContext
+) -> tuple[Any, list[tuple[str, dict[str, Any], Any, Any]] | None, Any]:
+    events = render_events(respond.events, ctx) if respond.events is not None else None
+    return render_optional(respond.blocking, ctx), events, render_optional(respond.error, ctx)

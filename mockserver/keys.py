@@ -1,0 +1,35 @@
+"""Every typed application and request key of the server."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from .apps import App
+from .catalogue import Catalogue, EndpointSpec
+from .determinism import FakerSource
+from .scenarios.model import Book
+from .settings import Settings
+from .tenancy import TenantRegistry
+
+
+class BookRef:
+    """The current Book; `--reload` swaps its contents, never the key."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, book: Book) -> None:
+        self.current = book
+
+
+SETTINGS: Final = web.AppKey("SETTINGS", Settings)
+CATALOGUE: Final = web.AppKey("CATALOGUE", Catalogue)
+BOOK: Final = web.AppKey("BOOK", BookRef)
+TENANTS: Final = web.AppKey("TENANTS", TenantRegistry)
+FAKER: Final = web.AppKey("FAKER", FakerSource)
+ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
+
+TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
+APP: Final = web.RequestKey("APP", App)
+ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled

@@ -1,0 +1,98 @@
+"""The middlewares, outermost first: journal -> errors -> auth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .auth import authenticate, tenant_of
+from .errors import CODES, DifyError
+from .journal import JournalClock
+from .keys import APP, BOOK, ENTRY, ROUTE_SPECS, TENANT_ID, TENANTS
+from .render import json_response
+
+log = logging.getLogger("mockserver")
+CONTROL_PREFIX: Final = "/_mock/"
+JOURNAL_CLOCK: Final = web.AppKey("JOURNAL_CLOCK", JournalClock)
+
+_HTTP_CODES: Final = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_entity_too_large",
+    415: "unsupported_media_type",
+    400: "bad_request",
+}
+
+
+def _is_control(request: web.Request) -> bool:
+    return request.path.startswith(CONTROL_PREFIX) or request.path == CONTROL_PREFIX.rstrip("/")
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _is_control(request):
+        return await handler(request)
+    entry = request.app[JOURNAL_CLOCK].open(request)
+    request[ENTRY] = entry
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        JournalClock.close(entry, status)
+        tenant_id = request.get(TENANT_ID) or tenant_of(request, None)
+        entry["tenant"] = tenant_id
+        if request.match_info.http_exception is not None:
+            entry["unmatched"] = True
+        request.app[TENANTS].get(tenant_id).record(entry)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes Dify's {code, message, status}; nothing answers a traceback or HTML."""
+    try:
+        return await handler(request)
+    except DifyError as exc:
+        return json_response(exc.body(), exc.status, exc.headers or None)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "internal_server_error" if exc.status >= 500 else "bad_request")
+        spec = CODES[code]
+        error = DifyError(code, spec.message, status=exc.status)
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return json_response(error.body(), exc.status, headers)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("internal error of the mock on %s %s", request.method, request.path)
+        error = DifyError("internal_server_error")
+        return json_response(error.body(), 500)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # aiohttp routes before middlewares run: an unknown path or method is 404/405 with no auth check,
+    # as in Flask.
+    if request.match_info.http_exception is not None or _is_control(request):
+        return await handler(request)
+    spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
+    if spec is None:
+        return await handler(request)
+    try:
+        app, credential = authenticate(request, spec, request.app[BOOK].current.apps)
+    except DifyError:
+        request[TENANT_ID] = tenant_of(request, None)  # auth failures: the session if sent, else "-"
+        raise
+    if app is not None:
+        request[APP] = app
+    request[TENANT_ID] = tenant_of(request, credential)
+    return await handler(request)
+
+
+MIDDLEWARES: Final = (journal_middleware, error_middleware, auth_middleware)

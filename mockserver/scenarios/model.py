@@ -1,0 +1,100 @@
+"""The compiled scenario language: Predicate, Timing, EventTemplate, Respond, Scenario, Fixture, Book."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mockserver.apps import AppsBook
+
+from .template import Template
+
+Op = Literal["eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le"]
+OPS: tuple[Op, ...] = ("eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le")
+ROOTS = frozenset({"method", "path", "query", "headers", "body", "app"})
+ANY = "*"  # `[*]` in a field path: any element
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    path: tuple[str | int, ...]  # ("body", "files", "*", "type"); compiled at load
+    op: Op
+    operand: Any
+    negate: bool = False
+    pattern: re.Pattern[str] | None = None  # compiled `regex`
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    first_event_ms: float = 0.0  # after the response head
+    interval_ms: float = 0.0  # between events
+    jitter_ms: float = 0.0  # uniform, seeded, added to each interval (floored at 0)
+
+    def over(self, raw: dict[str, Any] | None) -> Timing:
+        if not raw:
+            return self
+        return Timing(
+            float(raw.get("first_event_ms", self.first_event_ms)),
+            float(raw.get("interval_ms", self.interval_ms)),
+            float(raw.get("jitter_ms", self.jitter_ms)),
+        )
+
+
+Split = Literal["words", "chars"] | int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventTemplate:
+    event: str
+    fields: Template  # the event's own fields in fixture order, minus `event`, `split`, `delay_ms`
+    split: Split = None
+    delay_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    blocking: Template | None = None  # None: folded from `events`
+    events: tuple[EventTemplate, ...] | None = None
+    error: Template | None = None  # renders to {code, message?, status?}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    file: str
+    line: int
+    match: tuple[Predicate, ...] = ()
+    respond: Respond | None = None
+    fault: Any = None  # raw fault spec, interpreted by mockserver.faults
+    timing: Timing = Timing()
+    action: str | None = None
+    clock_advance_s: float = 0.0
+    times: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    endpoint: str
+    file: str
+    action: str | None
+    rules: tuple[Scenario, ...]  # every scenario but `default`, in file order (user ones first)
+    default: Scenario
+    vars: dict[str, Template] = field(default_factory=dict)
+
+    def named(self, name: str) -> Scenario | None:
+        if name == "default":
+            return self.default
+        return next((s for s in self.rules if s.name == name), None)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.rules] + ["default"]
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Everything loaded from fixture directories; shared read-only by all tenants."""
+
+    fixtures: dict[str, Fixture]
+    apps: AppsBook

@@ -1,0 +1,264 @@
+"""`{{ expr }}` templates: parsed once at load into closures, evaluated per request, never eval'd."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+ROOTS = frozenset({"request", "app", "vars", "clock", "n", "action", "ids", "fake"})
+_EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
+
+
+class TemplateSyntaxError(ValueError):
+    """A template that cannot be compiled; the loader turns it into a located Problem."""
+
+
+class Lookup(Protocol):
+    def lookup(self, key: str) -> Any: ...
+
+
+class Context(Protocol):
+    """What a template reads; built per request by the pipeline."""
+
+    def root(self, name: str) -> Any: ...
+    def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
+
+Getter = Callable[[Context], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled value: `render(ctx)` gives plain JSON data. `constant` is set when nothing varies."""
+
+    render: Callable[[Context], Any]
+    constant: bool
+
+
+def get(obj: Any, key: str | int) -> Any:
+    """Template lookup: dict keys, list indexes, or a Lookup object; anything missing is None."""
+    if isinstance(obj, Mapping):
+        return obj.get(key) if isinstance(key, str) else None
+    if isinstance(obj, list):
+        return obj[key] if isinstance(key, int) and -len(obj) <= key < len(obj) else None
+    if hasattr(obj, "lookup") and isinstance(key, str):
+        return obj.lookup(key)
+    return None
+
+
+def to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+_Q = Decimal("0.0000001")
+
+
+def usage(
+    prompt_tokens: int = 20,
+    completion_tokens: int = 10,
+    prompt_unit_price: str = "0.001",
+    completion_unit_price: str = "0.002",
+    price_unit: str = "0.001",
+    latency: float = 0.5,
+    currency: str = "USD",
+) -> dict[str, Any]:
+    """Dify's 12-field LLM usage block, prices as 7-place decimal strings as Dify formats them."""
+    unit = Decimal(price_unit)
+    prompt_price = (Decimal(prompt_tokens) * Decimal(prompt_unit_price) * unit).quantize(_Q)
+    completion_price = (Decimal(completion_tokens) * Decimal(completion_unit_price) * unit).quantize(_Q)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "prompt_unit_price": prompt_unit_price,
+        "prompt_price_unit": price_unit,
+        "prompt_price": str(prompt_price),
+        "completion_tokens": completion_tokens,
+        "completion_unit_price": completion_unit_price,
+        "completion_price_unit": price_unit,
+        "completion_price": str(completion_price),
+        "total_tokens": prompt_tokens + completion_tokens,
+        "total_price": str(prompt_price + completion_price),
+        "currency": currency,
+        "latency": float(latency),
+    }
+
+
+def _f_default(value: Any, fallback: Any = "") -> Any:
+    return fallback if value is None else value
+
+
+def _f_length(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | dict) else 0
+
+
+def _f_truncate(value: Any, n: int = 255) -> str:
+    return to_text(value)[:n]
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "default": _f_default,
+    "length": _f_length,
+    "lower": lambda v: to_text(v).lower(),
+    "upper": lambda v: to_text(v).upper(),
+    "truncate": _f_truncate,
+    "json": lambda v: orjson.dumps(v).decode(),
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {"usage": usage}
+
+
+def compile_value(value: Any, label: Callable[[tuple[str | int, ...]], str]) -> Template:
+    """Compile a fixture value (nested dicts, lists, strings with `{{ }}`) into a Template.
+
+    `label(path)` names the source position of the string at `path`, used to seed `fake.*` draws.
+    Raises TemplateSyntaxError carrying `.path` (where inside `value` the problem is).
+    """
+    return _compile(value, (), label)
+
+
+def _compile(value: Any, path: tuple[str | int, ...], label: Callable[[tuple[str | int, ...]], str]) -> Template:
+    if isinstance(value, str):
+        try:
+            return _compile_string(value, label(path))
+        except TemplateSyntaxError as exc:
+            exc.path = path  # type: ignore[attr-defined]
+            raise
+    if isinstance(value, dict):
+        parts = {k: _compile(v, (*path, k), label) for k, v in value.items()}
+        if all(t.constant for t in parts.values()):
+            return Template(_const(value), True)
+        items = [(k, t.render) for k, t in parts.items()]
+        return Template(lambda ctx: {k: r(ctx) for k, r in items}, False)
+    if isinstance(value, list):
+        elems = [_compile(v, (*path, i), label) for i, v in enumerate(value)]
+        if all(t.constant for t in elems):
+            return Template(_const(value), True)
+        renders = [t.render for t in elems]
+        return Template(lambda ctx: [r(ctx) for r in renders], False)
+    return Template(_const(value), True)
+
+
+def _const(value: Any) -> Callable[[Context], Any]:
+    return lambda ctx: value
+
+
+def _compile_string(text: str, label: str) -> Template:
+    if "{{" not in text:
+        if "}}" in text:
+            raise TemplateSyntaxError("unbalanced '}}' in template")
+        return Template(_const(text), True)
+    pieces: list[str | Getter] = []
+    pos = 0
+    for i, m in enumerate(_EXPR.finditer(text)):
+        if m.start() > pos:
+            pieces.append(text[pos : m.start()])
+        pieces.append(compile_expr(m.group(1).strip(), f"{label}#{i}"))
+        pos = m.end()
+    tail = text[pos:]
+    if "{{" in tail or "}}" in tail:
+        raise TemplateSyntaxError("unbalanced '{{' in template")
+    if tail:
+        pieces.append(tail)
+    if len(pieces) == 1 and callable(pieces[0]):
+        return Template(pieces[0], False)  # a whole-string expression keeps its JSON type
+    parts = pieces
+
+    def render(ctx: Context) -> str:
+        return "".join(p if isinstance(p, str) else to_text(p(ctx)) for p in parts)
+
+    return Template(render, False)
+
+
+def compile_expr(source: str, label: str) -> Getter:
+    if not source:
+        raise TemplateSyntaxError("empty expression '{{ }}'")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise TemplateSyntaxError(f"cannot parse expression '{source}': {exc.msg}") from None
+    return _node(tree.body, source, label)
+
+
+def _literal(node: ast.expr, source: str) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise TemplateSyntaxError(f"only literal arguments are allowed in '{source}'") from None
+
+
+def _node(node: ast.expr, source: str, label: str) -> Getter:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return lambda ctx: value
+    if isinstance(node, ast.Name):
+        name = node.id
+        if name not in ROOTS:
+            raise TemplateSyntaxError(f"unknown name '{name}' in '{source}' (known: {', '.join(sorted(ROOTS))})")
+        return lambda ctx: ctx.root(name)
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Name) and node.value.id == "fake":
+            raise TemplateSyntaxError(f"call the Faker provider: 'fake.{node.attr}()' in '{source}'")
+        if node.attr.startswith("_"):
+            raise TemplateSyntaxError(f"private name '{node.attr}' in '{source}'")
+        inner, attr = _node(node.value, source, label), node.attr
+        return lambda ctx: get(inner(ctx), attr)
+    if isinstance(node, ast.Subscript):
+        inner, key = _node(node.value, source, label), _literal(node.slice, source)
+        if not isinstance(key, str | int):
+            raise TemplateSyntaxError(f"subscripts must be a string or an integer in '{source}'")
+        return lambda ctx: get(inner(ctx), key)
+    if isinstance(node, ast.Call):
+        return _call(node, source, label)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _filter(_node(node.left, source, label), node.right, source, label)
+    if isinstance(node, ast.List | ast.Tuple | ast.Dict | ast.UnaryOp):
+        value = _literal(node, source)
+        return lambda ctx: value
+    raise TemplateSyntaxError(f"unsupported expression '{source}'")
+
+
+def _call(node: ast.Call, source: str, label: str) -> Getter:
+    args = tuple(_literal(a, source) for a in node.args)
+    kwargs = {k.arg: _literal(k.value, source) for k in node.keywords if k.arg}
+    if len(kwargs) != len(node.keywords):
+        raise TemplateSyntaxError(f"'**' arguments are not allowed in '{source}'")
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "fake":
+        provider = func.attr
+        if provider.startswith("_") or provider in {"seed", "seed_instance", "seed_locale"}:
+            raise TemplateSyntaxError(f"'fake.{provider}' is not a data provider in '{source}'")
+        return lambda ctx: ctx.fake(label, provider, args, kwargs)
+    if isinstance(func, ast.Name) and func.id in FUNCTIONS:
+        fn = FUNCTIONS[func.id]
+        try:
+            fixed = fn(*args, **kwargs)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateSyntaxError(f"bad arguments in '{source}': {exc}") from None
+        return lambda ctx: fixed  # literal arguments only, so the result is fixed at load
+    name = ast.unparse(func)
+    raise TemplateSyntaxError(f"unknown function '{name}' in '{source}' (known: usage, fake.<provider>)")
+
+
+def _filter(inner: Getter, node: ast.expr, source: str, label: str) -> Getter:
+    if isinstance(node, ast.Name):
+        name, args = node.id, []
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        name, args = node.func.id, [_node(a, source, label) for a in node.args]
+    else:
+        raise TemplateSyntaxError(f"a filter must be a name or a call after '|' in '{source}'")
+    fn = FILTERS.get(name)
+    if fn is None:
+        raise TemplateSyntaxError(f"unknown filter '{name}' in '{source}' (known: {', '.join(sorted(FILTERS))})")
+    return lambda ctx: fn(inner(ctx), *(a(ctx) for a in args))

@@ -1,0 +1,33 @@
+"""--strict: every body and event the mock emits is checked against its own schema before sending."""
+
+from __future__ import annotations
+
+from jsonschema.exceptions import best_match
+
+from .catalogue import Catalogue, EndpointSpec
+from .errors import DifyError
+from .render import Plan
+
+
+def check_plan(catalogue: Catalogue, spec: EndpointSpec, plan: Plan, origin: str) -> None:
+    """Raise 500 mock_schema_violation, naming the fixture, when `plan` is something Dify never sends."""
+    if plan.stream is not None:
+        validator = catalogue.events_validator
+        if validator is None:
+            return
+        for i, event in enumerate(plan.stream.events):
+            error = best_match(validator.iter_errors(event))
+            if error is not None:
+                where = "/".join(map(str, error.absolute_path)) or "event"
+                raise DifyError(
+                    "mock_schema_violation",
+                    f"{origin}: event {i + 1} ({event.get('event')}) at {where}: {error.message}",
+                    status=500,
+                )
+        return
+    if plan.status == 204 or spec.response_validator is None:
+        return
+    error = best_match(spec.response_validator.iter_errors(plan.body))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "body"
+        raise DifyError("mock_schema_violation", f"{origin}: response at {where}: {error.message}", status=500)

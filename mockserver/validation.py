@@ -1,0 +1,227 @@
+"""Dify's request checks, in Dify's order: body -> user -> mode guard -> schema -> mode rules -> input form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+from jsonschema.exceptions import ValidationError, best_match
+
+from .apps import App
+from .catalogue import EndpointSpec
+from .errors import MSG_BAD_JSON, MSG_USER_REQUIRED, DifyError
+
+_JSON_TYPES = {
+    "string": "a valid string",
+    "object": "a valid dictionary",
+    "array": "a valid list",
+    "boolean": "a valid boolean",
+    "integer": "a valid integer",
+    "number": "a valid number",
+    "null": "None",
+}
+
+
+@dataclass(slots=True)
+class Call:
+    """One validated request, as the matcher, actions and templates see it."""
+
+    spec: EndpointSpec
+    app: App | None
+    method: str
+    path: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: Any
+    user: str | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    response_mode: str = "blocking"
+
+    @property
+    def streaming(self) -> bool:
+        return self.response_mode == "streaming"
+
+    def view(self) -> dict[str, Any]:
+        """The `request` root of templates and the roots of `match`."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
+
+def _is_json(content_type: str) -> bool:
+    # Flask's is_json: application/json or application/*+json
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+def _wants_body(spec: EndpointSpec) -> bool:
+    if spec.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return False
+    if spec.user is not None and spec.user.source == "body":
+        return True
+    props = spec.raw.get("$defs", {}).get("request", {}).get("properties", {})
+    return "body" in props
+
+
+async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
+    if not _wants_body(spec):
+        return None
+    if not _is_json(request.content_type):
+        raise DifyError("unsupported_media_type")
+    raw = await request.read()
+    if not raw.strip():
+        raise DifyError("bad_request", MSG_BAD_JSON)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise DifyError("bad_request", MSG_BAD_JSON) from None
+
+
+async def read_call(request: web.Request, spec: EndpointSpec, app: App | None) -> Call:
+    body = await read_body(request, spec)
+    query = {k: request.query.getone(k) for k in request.query}
+    call = Call(
+        spec=spec,
+        app=app,
+        method=request.method,
+        path=dict(request.match_info),
+        query=query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        user=None,
+    )
+    call.user = _user(spec, call)
+    if app is not None and spec.modes is not None and app.mode not in spec.modes:
+        raise DifyError(spec.mode_error)
+    _check_schema(spec, call)
+    if spec.kind == "generate" and app is not None:
+        _mode_rules(app, call)
+        call.inputs = validate_inputs(app, call.body.get("inputs") or {})
+    return call
+
+
+def _user(spec: EndpointSpec, call: Call) -> str | None:
+    if spec.user is None:
+        return None
+    if spec.user.source == "body":
+        value = call.body.get("user") if isinstance(call.body, dict) else None
+    else:
+        value = call.query.get("user")
+    if not value:
+        if spec.user.required:
+            raise DifyError("invalid_param", MSG_USER_REQUIRED)
+        return None
+    return str(value)
+
+
+def _check_schema(spec: EndpointSpec, call: Call) -> None:
+    validator = spec.request_validator
+    if validator is None:
+        return
+    instance: dict[str, Any] = {"path": call.path, "query": call.query}
+    if call.body is not None:
+        instance["body"] = call.body
+    error = best_match(validator.iter_errors(instance))
+    if error is not None:
+        raise DifyError("invalid_param", describe(error, spec.request_model))
+
+
+def describe(error: ValidationError, model: str) -> str:
+    """A pydantic-style message that names the field (`body.inputs.city`) and the problem."""
+    loc = [str(p) for p in error.absolute_path]
+    schema: Any = error.schema
+    rule: Any = error.validator_value
+    custom = schema.get("x-message") if isinstance(schema, dict) else None
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        loc.append(missing)
+        problem = "Field required [type=missing]"
+    elif custom:
+        return str(custom)
+    elif error.validator == "type":
+        wanted = rule if isinstance(rule, list) else [rule]
+        problem = "Input should be " + " or ".join(_JSON_TYPES.get(t, str(t)) for t in wanted if t != "null")
+        problem += f" [type={wanted[0]}_type, input_value={_short(error.instance)}]"
+    elif error.validator == "enum":
+        options = [o for o in rule if o is not None]
+        problem = "Input should be " + " or ".join(f"'{o}'" for o in options)
+        problem += f" [type=enum, input_value={_short(error.instance)}]"
+    else:
+        problem = error.message
+    where = ".".join(loc) or "request"
+    return f"1 validation error for {model}\n{where}\n  {problem}"
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _mode_rules(app: App, call: Call) -> None:
+    mode = call.body.get("response_mode") if isinstance(call.body, dict) else None
+    call.response_mode = mode or "blocking"
+    if call.response_mode == "blocking":
+        if app.mode == "agent-chat":
+            raise DifyError("invalid_param", "Agent Chat App does not support blocking mode")
+        if app.mode == "agent":
+            raise DifyError("bad_request", "Agent App only supports streaming response mode.")
+
+
+_STRING_CONTROLS = frozenset({"text-input", "select", "paragraph"})
+
+
+def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
+    """BaseAppGenerator._validate_inputs: the app's user_input_form rules; undeclared keys are dropped."""
+    out: dict[str, Any] = {}
+    for item in app.parameters.get("user_input_form") or []:
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        control, entity = next(iter(item.items()))
+        var = entity.get("variable")
+        if not var:
+            continue
+        value = inputs.get(var)
+        if value is None:
+            if entity.get("required"):
+                raise DifyError("invalid_param", f"{var} is required in input form")
+            out[var] = entity.get("default") if entity.get("default") not in (None, "") else None
+            continue
+        if control in _STRING_CONTROLS:
+            if not isinstance(value, str):
+                raise DifyError("invalid_param", f"(type '{control}') {var} in input form must be a string")
+            value = value.replace("\x00", "")
+            if entity.get("required") and value == "":
+                raise DifyError("invalid_param", f"{var} is required in input form")
+            options = entity.get("options")
+            if control == "select" and options and value not in options:
+                raise DifyError("invalid_param", f"{var} in input form must be one of the following: {options}")
+            limit = entity.get("max_length")
+            if limit and len(value) > limit:
+                raise DifyError("invalid_param", f"{var} in input form must be less than {limit} characters")
+        elif control == "number":
+            value = _number(var, value)
+        elif control == "file" and not isinstance(value, dict):
+            raise DifyError("invalid_param", f"{var} in input form must be a file")
+        elif control == "file-list" and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise DifyError("invalid_param", f"{var} in input form must be a list of files")
+        out[var] = value
+    return out
+
+
+def _number(var: str, value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise DifyError("invalid_param", f"{var} in input form must be a valid number")
+    if isinstance(value, int | float):
+        return value
+    try:
+        text = str(value)
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        raise DifyError("invalid_param", f"{var} in input form must be a valid number") from None
