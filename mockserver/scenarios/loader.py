@@ -123,7 +123,10 @@ def _located_schema_error(doc: Marked, error: ValidationError) -> Problem:
             hint = _did_you_mean(extra[0], allowed)
             return doc.at((*path, extra[0]), f"unknown key '{extra[0]}'{hint}", key=True)
     if error.validator in ("anyOf", "oneOf") and error.context:
-        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        # Skip the branches that only failed on type (e.g. `null` beside an object) and report the
+        # deepest remaining problem: it is the one closest to what the author meant.
+        typed = [e for e in error.context if not (e.validator == "type" and e.instance is error.instance)]
+        best = max(typed or error.context, key=lambda e: len(list(e.absolute_path)))
         if rule and all("required" in s for s in rule):
             names = " or ".join(f"'{s['required'][0]}'" for s in rule)
             return doc.at(path, f"needs {names}")

@@ -1,0 +1,87 @@
+"""Templates: typed whole-string expressions, text interpolation, filters, usage(), no eval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockserver.scenarios.template import TemplateSyntaxError, compile_value, usage
+
+
+class Ctx:
+    def __init__(self, **roots: Any) -> None:
+        self.roots = roots
+        self.fakes: list[tuple[str, str]] = []
+
+    def root(self, name: str) -> Any:
+        return self.roots.get(name)
+
+    def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.fakes.append((label, provider))
+        return f"<{provider}{args}{sorted(kwargs.items())}>"
+
+
+def render(value: Any, **roots: Any) -> Any:
+    return compile_value(value, lambda path: "f:1:1").render(Ctx(**roots))
+
+
+def test_whole_string_keeps_json_type() -> None:
+    assert render("{{ request.body.inputs }}", request={"body": {"inputs": {"a": [1]}}}) == {"a": [1]}
+    assert render("{{ n }}", n=3) == 3
+
+
+def test_embedded_expression_becomes_text() -> None:
+    assert render("n={{ n }} ok={{ request.ok }}", n=3, request={"ok": True}) == "n=3 ok=true"
+
+
+def test_missing_values_are_null_and_default_filter() -> None:
+    assert render("{{ request.body.nope.deeper }}", request={"body": {}}) is None
+    assert render("{{ request.body.q | default('x') | upper }}", request={"body": {}}) == "X"
+    assert render("{{ request.body.q | default(request.body.r) }}", request={"body": {"r": 5}}) == 5
+
+
+def test_nested_structures_and_constants_are_shared() -> None:
+    t = compile_value({"a": [1, {"b": "c"}]}, lambda p: "")
+    assert t.constant and t.render(Ctx()) == {"a": [1, {"b": "c"}]}
+
+
+def test_filters() -> None:
+    assert render("{{ request.s | length }}", request={"s": "abcd"}) == 4
+    assert render("{{ request.s | truncate(2) }}", request={"s": "abcd"}) == "ab"
+    assert render("{{ request.o | json }}", request={"o": {"k": 1}}) == '{"k":1}'
+
+
+def test_fake_calls_are_labelled_by_position() -> None:
+    ctx = Ctx()
+    t = compile_value({"x": "{{ fake.sentence(nb_words=3) }}"}, lambda path: f"file:{path}")
+    assert t.render(ctx) == {"x": "<sentence()[('nb_words', 3)]>"}
+    assert ctx.fakes == [("file:('x',)#0", "sentence")]
+
+
+def test_usage_prices_are_dify_decimal_strings() -> None:
+    u = usage(prompt_tokens=1033, completion_tokens=128)
+    assert u["prompt_price"] == "0.0010330" and u["completion_price"] == "0.0002560"
+    assert u["total_price"] == "0.0012890" and u["total_tokens"] == 1161
+    assert len(u) == 12
+    assert render("{{ usage(prompt_tokens=1) }}")["prompt_tokens"] == 1
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ open('x') }}",
+        "{{ request.__class__ }}",
+        "{{ os.system }}",
+        "{{ fake._private() }}",
+        "{{ fake.seed_instance(1) }}",
+        "{{ request.body[request.x] }}",
+        "{{ 1 + }}",
+        "{{ }}",
+        "oops }}",
+        "{{ usage(prompt_tokens=request.n) }}",
+    ],
+)
+def test_unsafe_or_broken_templates_fail_at_compile(source: str) -> None:
+    with pytest.raises(TemplateSyntaxError):
+        compile_value(source, lambda p: "")
