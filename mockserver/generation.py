@@ -79,6 +79,6 @@ def build(
         times_ms=times,
         pace_scale=settings.pace_scale,
         ping_interval_ms=settings.ping_interval_s * 1000.0,
-        on_stop=lambda i, at_ms: stop_events(env, builder, events[i:], at_ms / 1000.0),
+        on_stop=lambda i, at_ms: stop_events(env, builder, events, i, at_ms / 1000.0),
     )
     return Plan(stream=stream), env, str(answer)

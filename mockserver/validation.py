@@ -175,53 +175,77 @@ def _mode_rules(app: App, call: Call) -> None:
 
 
 _STRING_CONTROLS = frozenset({"text-input", "select", "paragraph"})
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 
 def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
-    """BaseAppGenerator._validate_inputs: the app's user_input_form rules; undeclared keys are dropped."""
+    """The app's user_input_form rules, as Dify's BaseAppGenerator._validate_inputs applies them
+    (read at dify 0055b983): undeclared keys are dropped, defaults fill absent optional values,
+    NUL characters are stripped."""
     out: dict[str, Any] = {}
     for item in app.parameters.get("user_input_form") or []:
         if not isinstance(item, dict) or len(item) != 1:
             continue
         control, entity = next(iter(item.items()))
-        var = entity.get("variable")
-        if not var:
-            continue
-        value = inputs.get(var)
-        if value is None:
-            if entity.get("required"):
-                raise DifyError("invalid_param", f"{var} is required in input form")
-            out[var] = entity.get("default") if entity.get("default") not in (None, "") else None
-            continue
-        if control in _STRING_CONTROLS:
-            if not isinstance(value, str):
-                raise DifyError("invalid_param", f"(type '{control}') {var} in input form must be a string")
-            value = value.replace("\x00", "")
-            if entity.get("required") and value == "":
-                raise DifyError("invalid_param", f"{var} is required in input form")
-            options = entity.get("options")
-            if control == "select" and options and value not in options:
-                raise DifyError("invalid_param", f"{var} in input form must be one of the following: {options}")
-            limit = entity.get("max_length")
-            if limit and len(value) > limit:
-                raise DifyError("invalid_param", f"{var} in input form must be less than {limit} characters")
-        elif control == "number":
-            value = _number(var, value)
-        elif control == "file" and not isinstance(value, dict):
-            raise DifyError("invalid_param", f"{var} in input form must be a file")
-        elif control == "file-list" and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-            raise DifyError("invalid_param", f"{var} in input form must be a list of files")
-        out[var] = value
+        var = entity.get("variable") if isinstance(entity, dict) else None
+        if var:
+            value = _input_value(control, entity, var, inputs.get(var))
+            out[var] = value.replace("\x00", "") if isinstance(value, str) else value
     return out
 
 
-def _number(var: str, value: Any) -> int | float:
-    if isinstance(value, bool):
-        raise DifyError("invalid_param", f"{var} in input form must be a valid number")
+def _input_value(control: str, entity: dict[str, Any], var: str, value: Any) -> Any:
+    if value is None:
+        if entity.get("required"):
+            raise DifyError("invalid_param", f"{var} is required in input form")
+        value = entity.get("default")
+        if value is None:
+            return None
+    if control in ("file", "file-list") and not entity.get("required") and value == "":
+        return None
+    if control in _STRING_CONTROLS and not isinstance(value, str):
+        raise DifyError("invalid_param", f"(type '{control}') {var} in input form must be a string")
+    limit = entity.get("max_length")
+    if control == "number":
+        return _number(var, value)
+    if control == "select" and value not in (entity.get("options") or []):
+        raise DifyError(
+            "invalid_param", f"{var} in input form must be one of the following: {entity.get('options') or []}"
+        )
+    if control in ("text-input", "paragraph") and limit and len(value) > limit:
+        raise DifyError("invalid_param", f"{var} in input form must be less than {limit} characters")
+    if control == "file" and not isinstance(value, dict):
+        raise DifyError("invalid_param", f"{var} in input form must be a file")
+    if control == "file-list":
+        if not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise DifyError("invalid_param", f"{var} in input form must be a list of files")
+        if limit and len(value) > limit:
+            raise DifyError("invalid_param", f"{var} in input form must be less than {limit} files")
+    if control == "checkbox":
+        return _checkbox(value)
+    if control == "json_object" and value and not isinstance(value, dict):
+        raise DifyError("invalid_param", f"{var} in input form must be a dict")
+    return value
+
+
+def _checkbox(value: Any) -> Any:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return True if word in _TRUE else False if word in _FALSE else value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    return value
+
+
+def _number(var: str, value: Any) -> Any:
     if isinstance(value, int | float):
         return value
-    try:
-        text = str(value)
-        return float(text) if "." in text else int(text)
-    except ValueError:
-        raise DifyError("invalid_param", f"{var} in input form must be a valid number") from None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            pass
+    # Dify answers a TypeError (a 500) for a list or object here; the mock names the field instead.
+    raise DifyError("invalid_param", f"{var} in input form must be a valid number")

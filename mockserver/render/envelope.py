@@ -265,17 +265,28 @@ def blocking_body(env: Envelope, events: list[dict[str, Any]], given: Any) -> di
 
 
 def stop_events(
-    env: Envelope, builder: EventBuilder, pending: list[dict[str, Any]], at_s: float
+    env: Envelope, builder: EventBuilder, events: list[dict[str, Any]], sent: int, at_s: float
 ) -> list[dict[str, Any]]:
-    """The terminal events of a stopped generation (REFERENCE §3.5)."""
+    """The terminal events of a stopped generation (REFERENCE §3.5): chat and completion end with
+    `message_end`; workflow with `workflow_finished` status "stopped". A stopped chatflow sends
+    `workflow_finished` (stopped) first, then `message_end`: its task pipeline handles QueueStopEvent
+    by finishing the run before saving the message (advanced_chat/generate_task_pipeline.py,
+    dify 000e8550), unlike a successful run, where message_end comes first."""
     out = []
-    if env.family != "workflow":
-        end = next((e for e in pending if e["event"] == "message_end"), None)
-        out.append(end if end is not None else builder.build("message_end", {}, at_s))
+    pending = events[sent:]
     if env.family == "workflow" or env.mode == "advanced-chat":
         finished = next((e for e in pending if e["event"] == "workflow_finished"), None)
         if finished is None:
             finished = builder.build("workflow_finished", {}, at_s)
-        finished = {**finished, "data": {**finished["data"], "status": "stopped"}}
-        out.append(finished)
+        steps = sum(1 for e in events[:sent] if e["event"] == "node_finished")
+        stopped = {
+            "status": "stopped",
+            "elapsed_time": round(at_s, 6),
+            "finished_at": env.created_at + int(at_s),
+            "total_steps": steps,
+        }
+        out.append({**finished, "data": {**finished["data"], **stopped}})
+    if env.family != "workflow":
+        end = next((e for e in pending if e["event"] == "message_end"), None)
+        out.append(end if end is not None else builder.build("message_end", {}, at_s))
     return out
