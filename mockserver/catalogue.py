@@ -90,10 +90,15 @@ def load_catalogue(root: Path) -> Catalogue:
     return Catalogue(endpoints, registry, root, events)
 
 
-def _validator(rel_ref: str, doc: dict[str, Any], name: str, registry: Registry[Any]) -> Draft202012Validator | None:
-    if name not in doc.get("$defs", {}):
+def _validator(rel: str, doc: dict[str, Any], name: str, registry: Registry[Any]) -> Draft202012Validator | None:
+    part = doc.get("$defs", {}).get(name)
+    if part is None:
         return None
-    return Draft202012Validator({"$ref": f"{rel_ref}#/$defs/{name}"}, registry=registry)
+    # Validate against the subschema itself rather than through a `$ref` to it: resolving that
+    # reference on every request cost a third of the validation time. The sibling `$id` keeps
+    # the subschema's relative references (../_shared/...) resolving as they do in the document.
+    stem = rel[: -len(".json")]
+    return Draft202012Validator({**part, "$id": f"{stem}.{name}.json"}, registry=registry)
 
 
 def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:

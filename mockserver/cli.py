@@ -8,12 +8,15 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
 
 from .errors import FixtureError
 from .settings import DEFAULT_PORT, Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -78,10 +81,12 @@ def serve(
             click.echo(str(problem), err=True)
         click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
         sys.exit(1)
-    asyncio.run(_run(app, host, port))
+    asyncio.run(_run(app, host, port, admin_token))
 
 
-async def _run(app: web.Application, host: str, port: int) -> None:
+async def _run(app: web.Application, host: str, port: int, admin_token: str | None) -> None:
+    from aiohttp import web
+
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -92,6 +97,8 @@ async def _run(app: web.Application, host: str, port: int) -> None:
         await runner.cleanup()
         sys.exit(1)
     bound = runner.addresses[0][1] if runner.addresses else port
+    if admin_token:
+        click.echo("dify-mockserver: /_mock/ requires header X-Mock-Admin-Token", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"dify-mockserver listening on http://{shown}:{bound}")
     sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from typing import Final
 
@@ -12,11 +13,12 @@ from aiohttp.typedefs import Handler
 from .auth import authenticate, tenant_of
 from .errors import CODES, DifyError
 from .journal import JournalClock
-from .keys import APP, BOOK, ENTRY, ROUTE_SPECS, TENANT_ID, TENANTS
+from .keys import APP, BOOK, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render import json_response
 
 log = logging.getLogger("mockserver")
 CONTROL_PREFIX: Final = "/_mock/"
+ADMIN_HEADER: Final = "X-Mock-Admin-Token"
 JOURNAL_CLOCK: Final = web.AppKey("JOURNAL_CLOCK", JournalClock)
 
 _HTTP_CODES: Final = {
@@ -77,9 +79,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _is_control(request):
+        token = request.app[SETTINGS].admin_token
+        given = request.headers.get(ADMIN_HEADER, "")
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            raise DifyError("mock_admin_token_required")
+        return await handler(request)
     # aiohttp routes before middlewares run: an unknown path or method is 404/405 with no auth check,
     # as in Flask.
-    if request.match_info.http_exception is not None or _is_control(request):
+    if request.match_info.http_exception is not None:
         return await handler(request)
     spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
     if spec is None:

@@ -1,0 +1,133 @@
+"""The real `serve` process: listening line, serving, clean stops, refusals, --help."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+LISTENING = re.compile(r"^dify-mockserver listening on http://127\.0\.0\.1:(\d+)$")
+
+
+def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_port_0_prints_the_listening_line_and_serves(start_serve):
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+    match = LISTENING.match(f"dify-mockserver listening on {url}")
+    assert match, url
+    assert int(match.group(1)) > 0
+
+    status, body = get_json(f"{url}/v1/")
+    assert status == 200
+    assert body["welcome"] == "Dify OpenAPI"
+    assert body["api_version"] == "v1"
+
+    status, body = get_json(f"{url}/_mock/health")
+    assert status == 200
+    assert body["status"] == "ok"
+    assert isinstance(body["version"], str)
+
+
+def test_serves_the_service_api_with_a_builtin_key(start_serve):
+    url = start_serve("--port", "0", "--seed", "7", "--log-level", "warning").wait_ready()
+    request = urllib.request.Request(
+        f"{url}/v1/chat-messages",
+        method="POST",
+        data=json.dumps({"inputs": {}, "query": "hi", "user": "u1"}).encode(),
+        headers={"Authorization": "Bearer app-chat", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 200
+        body = json.load(resp)
+    assert body["event"] == "message"
+    assert body["mode"] == "chat"
+    assert body["answer"] == "You asked: hi"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_cleanly(start_serve, sig):
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+    assert get_json(f"{url}/_mock/health")[0] == 200
+
+    server.send(sig)
+    assert server.wait(timeout=5) == 0
+    stderr = server.stderr()
+    assert "Traceback" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+    assert server.stdout_rest() == []  # notices go to stderr, stdout only carries the listening line
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{url}/_mock/health", timeout=2)
+
+
+def test_non_loopback_host_without_admin_token_refuses_to_start():
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", "0")
+    assert result.returncode != 0
+    assert "--admin-token" in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_busy_port_is_a_clear_error(start_serve):
+    first = start_serve("--port", "0")
+    port = first.wait_ready().rsplit(":", 1)[1]
+
+    result = run_cli("serve", "--port", port)
+    assert result.returncode != 0
+    assert "listening" not in result.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    # the first server is unharmed
+    assert get_json(f"{first.url}/_mock/health")[0] == 200
+
+
+def test_admin_token_guards_the_control_plane(start_serve):
+    url = start_serve("--port", "0", "--admin-token", "s3cret").wait_ready()
+    assert get_json(f"{url}/_mock/health", {"X-Mock-Admin-Token": "s3cret"})[0] == 200
+    assert get_json(f"{url}/_mock/health")[0] in (401, 403)
+
+
+def test_python_m_help():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout
+    result = run_cli("serve", "--help")
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--seed", "--log-level", "--admin-token", "--fixtures"):
+        assert option in result.stdout
+
+
+def test_console_script_help():
+    script = Path(sys.executable).with_name("dify-mockserver")
+    found = str(script) if script.exists() else shutil.which("dify-mockserver")
+    if found is None:
+        pytest.skip("the dify-mockserver console script is not installed in this environment")
+    result = subprocess.run([found, "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert "serve" in result.stdout
+    assert "dify-mockserver" in result.stdout or "Usage" in result.stdout
