@@ -13,26 +13,33 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(work: Path) -> None:
     dist = work / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wheel = next(dist.glob("dify_mockserver-*.whl"))
     venv = work / "wheel-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True)
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
-    proc = subprocess.Popen([str(venv / "bin" / "dify-mockserver"), "serve", "--port", "0"], cwd=elsewhere,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "dify-mockserver"), "serve", "--port", "0"],
+        cwd=elsewhere,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         assert line.startswith("dify-mockserver listening on http://"), line
         base = line.rsplit(" ", 1)[1]
         request = urllib.request.Request(
-            f"{base}/v1/chat-messages", method="POST",
+            f"{base}/v1/chat-messages",
+            method="POST",
             data=json.dumps({"inputs": {}, "query": "wheel check", "user": "ci"}).encode(),
-            headers={"Authorization": "Bearer app-chat",
-                     "Content-Type": "application/json"},
+            headers={"Authorization": "Bearer app-chat", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as resp:
             body = json.load(resp)

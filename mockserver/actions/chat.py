@@ -52,13 +52,18 @@ def exchange(ctx: ActContext) -> dict[str, Any]:
         ctx.draws.pin("conversation", conversation_id)
     else:
         conversation_id = ctx.draws.uuid("conversation")
-    return {
+    bound = {
         "conversation_id": conversation_id,
         "message_id": ctx.draws.uuid("message"),
         "task_id": ctx.draws.uuid("task"),
         "new_conversation": not wanted,
         "end_user_id": end_user_id(ctx),
     }
+    if call.app is not None and call.app.mode == "advanced-chat":
+        # A chatflow answer is a workflow run too: its workflow and node events carry the run id.
+        bound["workflow_run_id"] = ctx.draws.uuid("workflow_run")
+        bound["workflow_id"] = call.app.workflow_id or ctx.draws.uuid("workflow")
+    return bound
 
 
 @action("completion.generate")

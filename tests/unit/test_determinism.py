@@ -14,16 +14,22 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 def test_uuid_is_v4_and_depends_on_every_part_of_the_key() -> None:
     base = derive_uuid((0, "s:a", "service.x", 0, "message"))
     assert UUID4.match(base)
-    for other in [(1, "s:a", "service.x", 0, "message"), (0, "s:b", "service.x", 0, "message"),
-                  (0, "s:a", "service.y", 0, "message"), (0, "s:a", "service.x", 1, "message"),
-                  (0, "s:a", "service.x", 0, "task")]:
+    for other in [
+        (1, "s:a", "service.x", 0, "message"),
+        (0, "s:b", "service.x", 0, "message"),
+        (0, "s:a", "service.y", 0, "message"),
+        (0, "s:a", "service.x", 1, "message"),
+        (0, "s:a", "service.x", 0, "task"),
+    ]:
         assert derive_uuid(other) != base
 
 
 def test_same_key_same_value_across_processes() -> None:
     code = "from mockserver.determinism import derive_uuid; print(derive_uuid((0, 's:a', 'e', 0, 'l')))"
-    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert outs == {derive_uuid((0, "s:a", "e", 0, "l")) + "\n"}
 
 

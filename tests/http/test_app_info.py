@@ -1,0 +1,174 @@
+"""GET /v1/info, /v1/parameters, /v1/meta, /v1/site for the built-in apps (REFERENCE §7)."""
+
+from __future__ import annotations
+
+import pytest
+
+# key -> (mode, name, description) as in fixtures/_apps.yaml
+APPS = {
+    "app-chat": ("chat", "Demo Chat", "Built-in chat app"),
+    "app-advanced-chat": ("advanced-chat", "Demo Chatflow", "Built-in advanced-chat (chatflow) app"),
+    "app-agent-chat": ("agent-chat", "Demo Agent", "Built-in agent-chat app (streaming only)"),
+    "app-agent": ("agent", "Demo New Agent", "Built-in agent app (the newer agent mode; streaming only)"),
+    "app-completion": ("completion", "Demo Completion", "Built-in completion app"),
+    "app-workflow": ("workflow", "Demo Workflow", "Built-in workflow app"),
+}
+PARAMETER_KEYS = {
+    "opening_statement",
+    "suggested_questions",
+    "suggested_questions_after_answer",
+    "speech_to_text",
+    "text_to_speech",
+    "retriever_resource",
+    "annotation_reply",
+    "more_like_this",
+    "sensitive_word_avoidance",
+    "user_input_form",
+    "file_upload",
+    "system_parameters",
+}
+SITE_KEYS = {
+    "title",
+    "chat_color_theme",
+    "chat_color_theme_inverted",
+    "icon_type",
+    "icon",
+    "icon_background",
+    "icon_url",
+    "description",
+    "copyright",
+    "privacy_policy",
+    "input_placeholder",
+    "custom_disclaimer",
+    "default_language",
+    "show_workflow_steps",
+    "use_icon_as_answer_icon",
+}
+SYSTEM_PARAMETER_KEYS = {
+    "file_size_limit",
+    "image_file_size_limit",
+    "audio_file_size_limit",
+    "video_file_size_limit",
+    "workflow_file_upload_limit",
+}
+FORM_CONTROLS = {"text-input", "paragraph", "select", "number", "file", "file-list", "checkbox", "json_object"}
+QUERIES = ["", "?user=x"]  # the SDKs send ?user=; Dify ignores it
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def get_json(client, path: str, key: str) -> dict:
+    resp = await client.get(path, headers=auth(key))
+    assert resp.status == 200, await resp.text()
+    assert resp.content_type == "application/json"
+    return await resp.json()
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("key", list(APPS))
+async def test_info(client, key, query):
+    info = await get_json(client, f"/v1/info{query}", key)
+    mode, name, description = APPS[key]
+    assert set(info) == {"name", "description", "tags", "mode", "author_name"}
+    assert info["mode"] == mode
+    assert info["name"] == name
+    assert info["description"] == description
+    assert isinstance(info["tags"], list) and all(isinstance(t, str) for t in info["tags"])
+    assert info["author_name"] == "Dify Mock"
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("key", list(APPS))
+async def test_parameters(client, key, query):
+    params = await get_json(client, f"/v1/parameters{query}", key)
+    assert set(params) == PARAMETER_KEYS
+    assert isinstance(params["opening_statement"], str)
+    assert isinstance(params["suggested_questions"], list)
+    for feature in (
+        "suggested_questions_after_answer",
+        "speech_to_text",
+        "text_to_speech",
+        "retriever_resource",
+        "annotation_reply",
+        "more_like_this",
+        "sensitive_word_avoidance",
+    ):
+        assert isinstance(params[feature]["enabled"], bool), feature
+    assert {"enabled", "voice", "language", "autoPlay"} <= set(params["text_to_speech"])
+    assert set(params["system_parameters"]) == SYSTEM_PARAMETER_KEYS
+    assert all(isinstance(v, int) for v in params["system_parameters"].values())
+    assert isinstance(params["file_upload"], dict)
+    for item in params["user_input_form"]:
+        assert len(item) == 1, item  # one-key objects keyed by control type
+        (control, spec), *_ = item.items()
+        assert control in FORM_CONTROLS
+        assert {"label", "variable", "required", "default"} <= set(spec)
+
+
+async def test_parameters_reflect_the_app_configuration(client):
+    chat = await get_json(client, "/v1/parameters", "app-chat")
+    assert chat["opening_statement"] == "Hello! How can I help you today?"
+    assert chat["suggested_questions"] == ["What can you do?", "Tell me about your features."]
+    assert chat["user_input_form"] == [
+        {"text-input": {"label": "City", "variable": "city", "required": False, "max_length": 48, "default": ""}}
+    ]
+    completion = await get_json(client, "/v1/parameters", "app-completion")
+    assert completion["user_input_form"] == [
+        {"paragraph": {"label": "Topic", "variable": "topic", "required": False, "max_length": 1000, "default": ""}}
+    ]
+    workflow = await get_json(client, "/v1/parameters", "app-workflow")
+    assert [next(iter(item.values()))["variable"] for item in workflow["user_input_form"]] == ["query"]
+    agent = await get_json(client, "/v1/parameters", "app-agent")
+    assert agent["user_input_form"] == []
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("key", list(APPS))
+async def test_meta(client, key, query):
+    meta = await get_json(client, f"/v1/meta{query}", key)
+    assert set(meta) == {"tool_icons"}
+    assert isinstance(meta["tool_icons"], dict)
+    for icon in meta["tool_icons"].values():
+        assert isinstance(icon, str) or set(icon) == {"background", "content"}
+
+
+async def test_meta_lists_the_agent_tools(client):
+    meta = await get_json(client, "/v1/meta", "app-agent-chat")
+    assert meta == {"tool_icons": {"current_time": {"background": "#252525", "content": "🕒"}}}
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("key", list(APPS))
+async def test_site(client, key, query):
+    site = await get_json(client, f"/v1/site{query}", key)
+    _, name, description = APPS[key]
+    assert set(site) == SITE_KEYS
+    assert len(site) == 15
+    assert site["title"] == name
+    assert site["description"] == description
+    assert isinstance(site["chat_color_theme_inverted"], bool)
+    assert isinstance(site["show_workflow_steps"], bool)
+    assert isinstance(site["use_icon_as_answer_icon"], bool)
+    assert site["icon_type"] in ("emoji", "image", "link", None)
+
+
+async def test_site_of_the_chat_app(client):
+    site = await get_json(client, "/v1/site", "app-chat")
+    assert site["icon_type"] == "emoji" and site["icon"] == "🤖" and site["icon_background"] == "#FFEAD5"
+
+
+@pytest.mark.parametrize("path", ["/v1/info", "/v1/parameters", "/v1/meta", "/v1/site"])
+async def test_app_info_needs_an_app_key(client, expect_error, path):
+    resp = await client.get(path)
+    await expect_error(resp, 401, "unauthorized", "Authorization header must be provided and start with 'Bearer'")
+    resp = await client.get(path, headers=auth("dataset-demo"))
+    await expect_error(resp, 401, "unauthorized", "Access token is invalid")
+
+
+@pytest.mark.parametrize("path", ["/v1/info", "/v1/parameters", "/v1/meta", "/v1/site"])
+async def test_user_query_does_not_change_the_answer(client, path):
+    plain = await get_json(client, path, "app-chat")
+    with_user = await get_json(client, f"{path}?user=someone-else", "app-chat")
+    assert plain == with_user

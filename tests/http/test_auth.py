@@ -1,0 +1,105 @@
+"""Service API authentication and routing errors (REFERENCE §1.3, §1.4, §2.1, §11.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+MISSING = "Authorization header must be provided and start with 'Bearer'"
+SCHEME = "Authorization scheme must be 'Bearer'"
+INVALID = "Access token is invalid"
+NOT_FOUND = (
+    "The requested URL was not found on the server. "
+    "If you entered the URL manually please check your spelling and try again."
+)
+NOT_ALLOWED = "The method is not allowed for the requested URL."
+
+CHAT_BODY = {"inputs": {}, "query": "hi", "user": "u1"}
+
+# (method, path, json body) of app routes that need a key.
+APP_ROUTES = [
+    ("GET", "/v1/info", None),
+    ("GET", "/v1/parameters", None),
+    ("POST", "/v1/chat-messages", CHAT_BODY),
+    ("POST", "/v1/workflows/run", {"inputs": {}, "user": "u1"}),
+    ("POST", "/v1/chat-messages/some-task/stop", {"user": "u1"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), APP_ROUTES)
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, MISSING),
+        ({"Authorization": "app-chat"}, MISSING),  # no space at all
+        ({"Authorization": "Bearer"}, MISSING),
+        ({"Authorization": "Basic x"}, SCHEME),
+        ({"Authorization": "Token app-chat"}, SCHEME),
+        ({"Authorization": "Bearer app-unknown"}, INVALID),
+        ({"Authorization": "Bearer app-CHAT"}, INVALID),  # the lookup is exact
+        ({"Authorization": "Bearer dataset-demo"}, INVALID),  # knowledge key on an app route
+    ],
+    ids=["no-header", "no-space", "bearer-only", "basic", "token-scheme", "unknown", "wrong-case", "dataset-key"],
+)
+async def test_rejected_credentials(client, expect_error, method, path, body, headers, message):
+    resp = await client.request(method, path, json=body, headers=headers)
+    await expect_error(resp, 401, "unauthorized", message)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer", "bEaReR"])
+async def test_scheme_is_case_insensitive(client, scheme):
+    resp = await client.get("/v1/info", headers={"Authorization": f"{scheme} app-chat"})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["mode"] == "chat"
+
+
+async def test_auth_is_checked_before_the_body(client, expect_error):
+    # Pipeline order (§1.4): a request with a bad key and a bad body is a 401, not a 400/415.
+    resp = await client.post("/v1/chat-messages", data=b"not json", headers={"Content-Type": "text/plain"})
+    await expect_error(resp, 401, "unauthorized", MISSING)
+    resp = await client.post("/v1/chat-messages", json={"inputs": {}}, headers={"Authorization": "Bearer nope"})
+    await expect_error(resp, 401, "unauthorized", INVALID)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Bearer app-chat"}])
+async def test_index_needs_no_auth(client, headers):
+    resp = await client.get("/v1/", headers=headers)
+    assert resp.status == 200
+    assert resp.content_type == "application/json"
+    body = await resp.json()
+    assert set(body) == {"welcome", "api_version", "server_version"}
+    assert body["welcome"] == "Dify OpenAPI"
+    assert body["api_version"] == "v1"
+    assert isinstance(body["server_version"], str) and body["server_version"]
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer app-chat"}, {"Authorization": "Basic x"}], ids=["none", "valid", "bad"]
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/nope"), ("POST", "/v1/chat-message"), ("GET", "/v1/info/extra"), ("GET", "/nowhere")],
+)
+async def test_unknown_route_is_404_before_auth(client, expect_error, headers, method, path):
+    resp = await client.request(method, path, headers=headers)
+    await expect_error(resp, 404, "not_found", NOT_FOUND)
+    assert "WWW-Authenticate" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer app-chat"}, {"Authorization": "Basic x"}], ids=["none", "valid", "bad"]
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/v1/info"),
+        ("POST", "/v1/parameters"),
+        ("GET", "/v1/chat-messages"),
+        ("PUT", "/v1/workflows/run"),
+        ("GET", "/v1/chat-messages/t1/stop"),
+    ],
+)
+async def test_wrong_method_is_405_before_auth(client, expect_error, headers, method, path):
+    resp = await client.request(method, path, headers=headers)
+    await expect_error(resp, 405, "method_not_allowed", NOT_ALLOWED)
+    assert "WWW-Authenticate" not in resp.headers
