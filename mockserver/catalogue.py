@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -44,6 +45,8 @@ class EndpointSpec:
     request_model: str
     schema_file: Path
     request_validator: Draft202012Validator | None = field(compare=False, repr=False)
+    # A compiled check that only ever accepts; None where the request schema uses $ref.
+    request_accepts: Callable[[Any], Any] | None = field(compare=False, repr=False)
     response_validator: Draft202012Validator | None = field(compare=False, repr=False)
     raw: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)
 
@@ -101,6 +104,14 @@ def _validator(rel: str, doc: dict[str, Any], name: str, registry: Registry[Any]
     return Draft202012Validator({**part, "$id": f"{stem}.{name}.json"}, registry=registry)
 
 
+def _compiled(schema: dict[str, Any] | None) -> Callable[[Any], Any] | None:
+    if schema is None or "$ref" in json.dumps(schema):
+        return None
+    # draft-07 semantics equal 2020-12's for the keywords request schemas use (type, enum,
+    # pattern, required, properties, items, bounds); formats are not asserted, as in jsonschema.
+    return fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"}, use_formats=False)
+
+
 def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:
     x = doc.get("x-endpoint")
     if not isinstance(x, dict):
@@ -126,6 +137,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         request_model=x.get("request_model", "Request"),
         schema_file=file,
         request_validator=_validator(rel, doc, "request", registry),
+        request_accepts=_compiled(doc.get("$defs", {}).get("request")),
         response_validator=_validator(rel, doc, "response", registry),
         raw=doc,
     )

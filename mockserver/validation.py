@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastjsonschema
 import orjson
 from aiohttp import web
 from jsonschema.exceptions import ValidationError, best_match
@@ -128,6 +129,12 @@ def _check_schema(spec: EndpointSpec, call: Call) -> None:
     instance: dict[str, Any] = {"path": call.path, "query": call.query}
     if call.body is not None:
         instance["body"] = call.body
+    if spec.request_accepts is not None:
+        try:
+            spec.request_accepts(instance)
+            return
+        except fastjsonschema.JsonSchemaValueException:
+            pass  # jsonschema decides and names the field
     error = best_match(validator.iter_errors(instance))
     if error is not None:
         raise DifyError("invalid_param", describe(error, spec.request_model))

@@ -133,7 +133,7 @@ class EventBuilder:
         if name in REPLY_EVENTS:
             out = {"id": env.message_id, "answer": ""}
         elif name == "message_end":
-            out = {"id": env.message_id, "metadata": {"usage": usage()}, "files": None}
+            out = {"id": env.message_id, "metadata": None, "files": None}
             if env.family == "completion":
                 del out["files"]
         elif name == "agent_thought":
@@ -160,7 +160,9 @@ class EventBuilder:
         out.update(fields)
         if name == "message_end":
             meta = out.get("metadata")
-            if isinstance(meta, dict) and "usage" not in meta:
+            if not isinstance(meta, dict):
+                out["metadata"] = {"usage": usage()}
+            elif "usage" not in meta:
                 out["metadata"] = {"usage": usage(), **meta}
         return out
 

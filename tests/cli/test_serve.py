@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -131,3 +132,44 @@ def test_console_script_help():
     assert result.returncode == 0
     assert "serve" in result.stdout
     assert "dify-mockserver" in result.stdout or "Usage" in result.stdout
+
+
+def test_broken_fixture_refuses_to_start_naming_file_line_and_problem(tmp_path: Path):
+    broken = tmp_path / "service" / "send_chat_message.yaml"
+    broken.parent.mkdir()
+    broken.write_text("scenarios:\n  hello:\n    respond:\n      blocking: {answer: '{{ nope.x }}'}\n")
+    result = run_cli("serve", "--port", "0", "--fixtures", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{broken}:4:" in result.stderr and "unknown name 'nope'" in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_user_fixture_directory_is_served_over_the_builtins(start_serve, tmp_path: Path):
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service" / "get_app_info.yaml").write_text(
+        "scenarios:\n  default:\n    respond:\n"
+        "      blocking: {name: Custom, description: mine, tags: [x], mode: '{{ app.mode }}', author_name: me}\n"
+    )
+    url = start_serve("--port", "0", "--fixtures", str(tmp_path)).wait_ready()
+    status, body = get_json(f"{url}/v1/info", {"Authorization": "Bearer app-workflow"})
+    assert status == 200 and body["name"] == "Custom" and body["mode"] == "workflow"
+    status, body = get_json(f"{url}/v1/site", {"Authorization": "Bearer app-chat"})
+    assert status == 200 and body["title"] == "Demo Chat"  # the built-in fixtures still answer
+
+
+def test_dify_version_is_configurable_from_the_environment(tmp_path: Path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "DIFY_MOCK_DIFY_VERSION": "1.4.2"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        status, body = get_json(f"{url}/v1/")
+        assert status == 200 and body["server_version"] == "1.4.2"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

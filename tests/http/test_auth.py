@@ -103,3 +103,13 @@ async def test_wrong_method_is_405_before_auth(client, expect_error, headers, me
     resp = await client.request(method, path, headers=headers)
     await expect_error(resp, 405, "method_not_allowed", NOT_ALLOWED)
     assert "WWW-Authenticate" not in resp.headers
+
+
+async def test_oversize_body_is_413_in_difys_envelope(make_client):
+    client = await make_client(max_body_bytes=1024)
+    body = {"inputs": {}, "query": "x" * 4096, "user": "u"}
+    resp = await client.post("/v1/chat-messages", json=body, headers={"Authorization": "Bearer app-chat"})
+    assert resp.status == 413
+    payload = await resp.json()
+    assert set(payload) == {"code", "message", "status"} and payload["status"] == 413
+    assert payload["code"] == "request_entity_too_large"
