@@ -119,6 +119,11 @@ class EventBuilder:
             return event
         event["task_id"] = env.task_id
         if name in WORKFLOW_EVENTS:
+            if env.workflow_run_id is None:
+                # A workflow event in a plain chat (e.g. a scenario forced by X-Mock-Scenario) still
+                # gets a run id: Dify never sends a null one.
+                env.workflow_run_id = env.draws.uuid("workflow_run")
+                env.workflow_id = env.workflow_id or env.draws.uuid("workflow")
             if env.family != "workflow":
                 event["workflow_run_id"] = env.workflow_run_id
             event["data"] = self._data(name, dict(fields.get("data") or {}), at_s)

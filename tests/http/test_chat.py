@@ -455,3 +455,26 @@ async def test_valid_inputs(client, inputs):
     resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-chat"))
     assert resp.status == 200
     assert (await resp.json())["answer"] == "You asked: What is the weather?"
+
+
+async def test_a_forced_scenario_never_bypasses_difys_rules(client):
+    # X-Mock-Scenario picks the scenario, but the mode rules in code still run first.
+    headers = auth("app-agent-chat", **{"X-Mock-Scenario": "default"})
+    resp = await client.post("/v1/chat-messages", json=body(), headers=headers)
+    assert resp.status == 400
+    assert (await resp.json())["message"] == "Agent Chat App does not support blocking mode"
+    resp = await client.post(
+        "/v1/chat-messages", json=body(user=""), headers=auth("app-chat", **{"X-Mock-Scenario": "default"})
+    )
+    assert resp.status == 400 and (await resp.json())["message"] == USER_REQUIRED
+
+
+async def test_a_forced_scenario_is_served_and_stays_complete(client, parse_sse):
+    # The chatflow scenario forced onto a plain chat app: its workflow events still carry a run id.
+    headers = auth("app-chat", **{"X-Mock-Scenario": "chatflow"})
+    resp = await client.post("/v1/chat-messages", json=body(response_mode="streaming"), headers=headers)
+    assert resp.status == 200
+    events = parse_sse(await resp.read())
+    assert events[0]["event"] == "workflow_started"
+    run_ids = {e["workflow_run_id"] for e in events if "workflow_run_id" in e}
+    assert len(run_ids) == 1 and is_uuid4(run_ids.pop())
