@@ -7,17 +7,14 @@ Prints `reference listening on http://HOST:PORT` when ready; SIGINT/SIGTERM stop
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import os
-import signal
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from _serving import main
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
@@ -89,33 +86,11 @@ def make_handler(validator: Draft202012Validator) -> Any:
     return chat_messages
 
 
-async def serve(host: str, port: int) -> None:
+def make_app() -> web.Application:
     app = web.Application()
     app.router.add_post("/v1/chat-messages", make_handler(load_validator()))
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1]
-    print(f"reference listening on http://{host}:{bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
-    sys.exit(0)
+    return app
 
 
 if __name__ == "__main__":
-    main()
+    main(make_app, "reference", __doc__.splitlines()[0])

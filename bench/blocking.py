@@ -150,6 +150,18 @@ class Result:
     def non_200(self) -> int:
         return sum(n for status, n in self.statuses.items() if status != 200) + self.errors
 
+    def summary(self) -> dict[str, Any]:
+        """This server's figures for the JSON report line."""
+        return {
+            "requests": self.count,
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.pct(0.5), 3),
+            "p99_ms": round(self.pct(0.99), 3),
+            "non_200": self.non_200,
+            "cpu_us_per_request": round(self.cpu_us_per_request, 1),
+            "cpu_busy": round(self.cpu_busy, 3),
+        }
+
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, from /proc/PID/stat (0 where /proc is missing)."""
@@ -302,24 +314,8 @@ def main() -> int:
                 "duration_s": args.duration,
                 "concurrency": args.concurrency,
                 "rounds": args.rounds,
-                "mock": {
-                    "requests": mock.count,
-                    "rps": round(mock.rps, 1),
-                    "p50_ms": round(mock.pct(0.5), 3),
-                    "p99_ms": round(mock.pct(0.99), 3),
-                    "non_200": mock.non_200,
-                    "cpu_us_per_request": round(mock.cpu_us_per_request, 1),
-                    "cpu_busy": round(mock.cpu_busy, 3),
-                },
-                "reference": {
-                    "requests": reference.count,
-                    "rps": round(reference.rps, 1),
-                    "p50_ms": round(reference.pct(0.5), 3),
-                    "p99_ms": round(reference.pct(0.99), 3),
-                    "non_200": reference.non_200,
-                    "cpu_us_per_request": round(reference.cpu_us_per_request, 1),
-                    "cpu_busy": round(reference.cpu_busy, 3),
-                },
+                "mock": mock.summary(),
+                "reference": reference.summary(),
                 "ratio": round(ratio, 3),
                 "cpu_ratio": round(cpu_ratio, 3),
                 "target_ratio": TARGET_RATIO,

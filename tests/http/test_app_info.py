@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from dify_facts import auth
 
 # key -> (mode, name, description) as in fixtures/_apps.yaml
 APPS = {
@@ -13,9 +14,8 @@ APPS = {
     "app-completion": ("completion", "Demo Completion", "Built-in completion app"),
     "app-workflow": ("workflow", "Demo Workflow", "Built-in workflow app"),
 }
-PARAMETER_KEYS = {
-    "opening_statement",
-    "suggested_questions",
+# the /v1/parameters features that are objects with an "enabled" flag
+FEATURE_KEYS = (
     "suggested_questions_after_answer",
     "speech_to_text",
     "text_to_speech",
@@ -23,6 +23,11 @@ PARAMETER_KEYS = {
     "annotation_reply",
     "more_like_this",
     "sensitive_word_avoidance",
+)
+PARAMETER_KEYS = {
+    "opening_statement",
+    "suggested_questions",
+    *FEATURE_KEYS,
     "user_input_form",
     "file_upload",
     "system_parameters",
@@ -55,10 +60,6 @@ FORM_CONTROLS = {"text-input", "paragraph", "select", "number", "file", "file-li
 QUERIES = ["", "?user=x"]  # the SDKs send ?user=; Dify ignores it
 
 
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 async def get_json(client, path: str, key: str) -> dict:
     resp = await client.get(path, headers=auth(key))
     assert resp.status == 200, await resp.text()
@@ -86,15 +87,7 @@ async def test_parameters(client, key, query):
     assert set(params) == PARAMETER_KEYS
     assert isinstance(params["opening_statement"], str)
     assert isinstance(params["suggested_questions"], list)
-    for feature in (
-        "suggested_questions_after_answer",
-        "speech_to_text",
-        "text_to_speech",
-        "retriever_resource",
-        "annotation_reply",
-        "more_like_this",
-        "sensitive_word_avoidance",
-    ):
+    for feature in FEATURE_KEYS:
         assert isinstance(params[feature]["enabled"], bool), feature
     assert {"enabled", "voice", "language", "autoPlay"} <= set(params["text_to_speech"])
     assert set(params["system_parameters"]) == SYSTEM_PARAMETER_KEYS

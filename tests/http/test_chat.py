@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
+from dify_facts import MODE_MISMATCH, SSE_CONTENT_TYPE, USAGE_KEYS, USER_REQUIRED, auth, is_int, is_uuid4
 
 CHAT_MODES = {
     "app-chat": "chat",
@@ -15,50 +14,15 @@ CHAT_MODES = {
 CHATFLOW_WORKFLOW_ID = "6c3b8a74-ae3f-4b2a-9f79-3d4e5f6a7b82"  # app-advanced-chat's workflow_id in _apps.yaml
 
 BLOCKING_KEYS = ["event", "task_id", "id", "message_id", "conversation_id", "mode", "answer", "metadata", "created_at"]
-USAGE_KEYS = {
-    "prompt_tokens",
-    "prompt_unit_price",
-    "prompt_price_unit",
-    "prompt_price",
-    "completion_tokens",
-    "completion_unit_price",
-    "completion_price_unit",
-    "completion_price",
-    "total_tokens",
-    "total_price",
-    "currency",
-    "latency",
-}
 ENVELOPE = ["event", "conversation_id", "message_id", "created_at", "task_id"]
-SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 BAD_JSON_MESSAGES = {
     "Invalid JSON payload received or JSON payload is empty.",
     "The browser (or proxy) sent a request that this server could not understand.",
 }
-MODE_MISMATCH = "Please check if your app mode matches the right API route."
-USER_REQUIRED = "Arg user must be provided."
-
-
-def auth(key: str, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}", **extra}
 
 
 def body(query: str = "What is the weather?", user: str = "user-1", **extra):
     return {"inputs": {}, "query": query, "user": user, **extra}
-
-
-def is_uuid4(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return False
-    return str(parsed) == value and parsed.version == 4
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_usage(usage: dict) -> None:
@@ -253,21 +217,20 @@ async def test_every_stream_event_has_task_id(client, parse_sse, key):
 
 
 @pytest.mark.parametrize("response_mode", ["blocking", None, "omitted"])
-async def test_agent_chat_rejects_blocking(client, expect_error, response_mode):
+@pytest.mark.parametrize(
+    ("key", "code", "message"),
+    [
+        ("app-agent-chat", "invalid_param", "Agent Chat App does not support blocking mode"),
+        ("app-agent", "bad_request", "Agent App only supports streaming response mode."),
+    ],
+    ids=["agent-chat", "agent"],
+)
+async def test_agent_modes_reject_blocking(client, expect_error, key, code, message, response_mode):
     payload = body()
     if response_mode != "omitted":
         payload["response_mode"] = response_mode
-    resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-agent-chat"))
-    await expect_error(resp, 400, "invalid_param", "Agent Chat App does not support blocking mode")
-
-
-@pytest.mark.parametrize("response_mode", ["blocking", None, "omitted"])
-async def test_agent_rejects_blocking(client, expect_error, response_mode):
-    payload = body()
-    if response_mode != "omitted":
-        payload["response_mode"] = response_mode
-    resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-agent"))
-    await expect_error(resp, 400, "bad_request", "Agent App only supports streaming response mode.")
+    resp = await client.post("/v1/chat-messages", json=payload, headers=auth(key))
+    await expect_error(resp, 400, code, message)
 
 
 # --- request validation ---------------------------------------------------------------------------

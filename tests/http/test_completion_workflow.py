@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
+from dify_facts import MODE_MISMATCH, SSE_CONTENT_TYPE, UNKNOWN_UUID, USAGE_KEYS, USER_REQUIRED, auth, is_int, is_uuid4
 
 WORKFLOW_ID = "7c3e33d4-2a8b-4e5f-9b1a-d3c6e8f12345"  # app-workflow's workflow_id in _apps.yaml
-UNKNOWN_UUID = "11111111-2222-4333-8444-555555555555"
-SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
-MODE_MISMATCH = "Please check if your app mode matches the right API route."
-USER_REQUIRED = "Arg user must be provided."
 COMPLETION_KEYS = ["event", "task_id", "id", "message_id", "mode", "answer", "metadata", "created_at"]
 COMPLETION_ENVELOPE = ["event", "message_id", "created_at", "task_id"]
 WORKFLOW_ENVELOPE = ["event", "workflow_run_id", "task_id", "data"]
-USAGE_KEYS = {
-    "prompt_tokens",
-    "prompt_unit_price",
-    "prompt_price_unit",
-    "prompt_price",
-    "completion_tokens",
-    "completion_unit_price",
-    "completion_price_unit",
-    "completion_price",
-    "total_tokens",
-    "total_price",
-    "currency",
-    "latency",
-}
 COMPLETION_PATHS = ["/v1/completion-messages", "/v1/completions"]  # the second is the seed's alias
 WORKFLOW_PATHS = ["/v1/workflows/run", f"/v1/workflows/{WORKFLOW_ID}/run"]
 
 
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def is_uuid4(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return False
-    return str(parsed) == value and parsed.version == 4
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+async def check_requires_user_and_inputs(client, expect_error, path: str, key: str) -> None:
+    """A missing or empty user is rejected first; then a missing inputs object."""
+    for payload in ({"inputs": {}}, {"inputs": {}, "user": ""}):
+        resp = await client.post(path, json=payload, headers=auth(key))
+        await expect_error(resp, 400, "invalid_param", USER_REQUIRED)
+    resp = await client.post(path, json={"user": "user-1"}, headers=auth(key))
+    error = await expect_error(resp, 400, "invalid_param")
+    assert "inputs" in error["message"]
 
 
 async def read_stream(resp, parse_sse) -> list[dict]:
@@ -130,11 +103,7 @@ async def test_completion_on_another_mode(client, expect_error, path, key):
 
 @pytest.mark.parametrize("path", COMPLETION_PATHS)
 async def test_completion_requires_user_and_inputs(client, expect_error, path):
-    resp = await client.post(path, json={"inputs": {}}, headers=auth("app-completion"))
-    await expect_error(resp, 400, "invalid_param", USER_REQUIRED)
-    resp = await client.post(path, json={"user": "user-1"}, headers=auth("app-completion"))
-    error = await expect_error(resp, 400, "invalid_param")
-    assert "inputs" in error["message"]
+    await check_requires_user_and_inputs(client, expect_error, path, "app-completion")
 
 
 async def test_completion_input_form_max_length(client, expect_error):
@@ -261,13 +230,7 @@ async def test_workflow_on_another_mode(client, expect_error, path, key):
 
 @pytest.mark.parametrize("path", WORKFLOW_PATHS)
 async def test_workflow_requires_user_and_inputs(client, expect_error, path):
-    resp = await client.post(path, json={"inputs": {}}, headers=auth("app-workflow"))
-    await expect_error(resp, 400, "invalid_param", USER_REQUIRED)
-    resp = await client.post(path, json={"inputs": {}, "user": ""}, headers=auth("app-workflow"))
-    await expect_error(resp, 400, "invalid_param", USER_REQUIRED)
-    resp = await client.post(path, json={"user": "user-1"}, headers=auth("app-workflow"))
-    error = await expect_error(resp, 400, "invalid_param")
-    assert "inputs" in error["message"]
+    await check_requires_user_and_inputs(client, expect_error, path, "app-workflow")
 
 
 async def test_workflow_input_form_max_length(client, expect_error):

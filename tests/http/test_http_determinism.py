@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 
+from dify_facts import UNKNOWN_UUID, auth
+
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
 CHAT = "/v1/chat-messages"
-UNKNOWN_UUID = "11111111-2222-4333-8444-555555555555"
+COMPLETION = "/v1/completion-messages"
+WORKFLOW = "/v1/workflows/run"
+STREAM = {"response_mode": "streaming"}
 
 
 def headers(key: str, session: str | None) -> dict[str, str]:
-    out = {"Authorization": f"Bearer {key}"}
-    if session is not None:
-        out["X-Mock-Session"] = session
-    return out
+    return auth(key) if session is None else auth(key, **{"X-Mock-Session": session})
 
 
 async def script(client, session: str | None = None, yields: int = 0) -> list[tuple[int, bytes]]:
@@ -34,42 +35,23 @@ async def script(client, session: str | None = None, yields: int = 0) -> list[tu
             await asyncio.sleep(0)
         return raw
 
+    async def post(path: str, key: str, payload: dict) -> bytes:
+        return await call("POST", path, key, payload)
+
     await call("GET", "/v1/parameters", "app-chat")
-    first = json.loads(await call("POST", CHAT, "app-chat", {"inputs": {}, "query": "hello there", "user": "u1"}))
+    first = json.loads(await post(CHAT, "app-chat", {"inputs": {}, "query": "hello there", "user": "u1"}))
     cid = first["conversation_id"]
-    await call(
-        "POST",
-        CHAT,
-        "app-chat",
-        {"inputs": {}, "query": "and again", "user": "u1", "conversation_id": cid, "response_mode": "streaming"},
-    )
-    await call(
-        "POST",
-        CHAT,
-        "app-agent-chat",
-        {"inputs": {}, "query": "use a tool", "user": "u1", "response_mode": "streaming"},
-    )
-    await call(
-        "POST", CHAT, "app-agent", {"inputs": {}, "query": "plan it", "user": "u2", "response_mode": "streaming"}
-    )
-    await call("POST", CHAT, "app-advanced-chat", {"inputs": {}, "query": "flow", "user": "u1"})
-    await call("POST", "/v1/completion-messages", "app-completion", {"inputs": {"topic": "tea"}, "user": "u1"})
-    await call(
-        "POST",
-        "/v1/completion-messages",
-        "app-completion",
-        {"inputs": {"topic": "coffee"}, "user": "u1", "response_mode": "streaming"},
-    )
-    await call("POST", "/v1/workflows/run", "app-workflow", {"inputs": {"query": "a b c"}, "user": "u1"})
-    await call(
-        "POST",
-        "/v1/workflows/run",
-        "app-workflow",
-        {"inputs": {"query": "d e"}, "user": "u1", "response_mode": "streaming"},
-    )
-    await call("POST", CHAT, "app-chat", {"inputs": {}, "query": "no user"})  # an error
-    await call("POST", f"/v1/chat-messages/{UNKNOWN_UUID}/stop", "app-chat", {"user": "u1"})
-    await call("POST", CHAT, "app-chat", {"inputs": {}, "query": "bye", "user": "u1", "conversation_id": cid})
+    await post(CHAT, "app-chat", {"inputs": {}, "query": "and again", "user": "u1", "conversation_id": cid, **STREAM})
+    await post(CHAT, "app-agent-chat", {"inputs": {}, "query": "use a tool", "user": "u1", **STREAM})
+    await post(CHAT, "app-agent", {"inputs": {}, "query": "plan it", "user": "u2", **STREAM})
+    await post(CHAT, "app-advanced-chat", {"inputs": {}, "query": "flow", "user": "u1"})
+    await post(COMPLETION, "app-completion", {"inputs": {"topic": "tea"}, "user": "u1"})
+    await post(COMPLETION, "app-completion", {"inputs": {"topic": "coffee"}, "user": "u1", **STREAM})
+    await post(WORKFLOW, "app-workflow", {"inputs": {"query": "a b c"}, "user": "u1"})
+    await post(WORKFLOW, "app-workflow", {"inputs": {"query": "d e"}, "user": "u1", **STREAM})
+    await post(CHAT, "app-chat", {"inputs": {}, "query": "no user"})  # an error
+    await post(f"/v1/chat-messages/{UNKNOWN_UUID}/stop", "app-chat", {"user": "u1"})
+    await post(CHAT, "app-chat", {"inputs": {}, "query": "bye", "user": "u1", "conversation_id": cid})
     return transcript
 
 

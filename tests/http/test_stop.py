@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from dify_facts import MODE_MISMATCH, USER_REQUIRED, auth
 
-MODE_MISMATCH = "Please check if your app mode matches the right API route."
-USER_REQUIRED = "Arg user must be provided."
 UNKNOWN_TASK = "0b4f0d39-5c1e-4a63-9a4e-2f1d3c4b5a69"
 
 CHAT_STOP = "/v1/chat-messages/{task_id}/stop"
@@ -18,10 +17,6 @@ WORKFLOW_STOP = "/v1/workflows/tasks/{task_id}/stop"
 WORDS = " ".join(f"w{i}" for i in range(40))
 FULL_REPLY = f"You asked: {WORDS}"
 STOPPED_WITHIN_S = 0.6
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 # --- the endpoints themselves (pace_scale 0) ------------------------------------------------------

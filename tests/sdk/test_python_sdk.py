@@ -36,6 +36,17 @@ def sse_events(response: requests.Response) -> Iterator[dict[str, Any]]:
             yield json.loads(line[len("data: ") :])
 
 
+def message_stream(response: requests.Response) -> list[dict[str, Any]]:
+    """The events of a 200 SSE answer, checked to be `message` events closed by one `message_end`."""
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    events = list(sse_events(response))
+    names = [e["event"] for e in events]
+    assert names[-1] == "message_end"
+    assert set(names[:-1]) == {"message"}
+    return events
+
+
 def test_chat_blocking_then_follow_up_keeps_the_conversation(running_server):
     chat = make(dify_client.ChatClient, running_server, "app-chat")
 
@@ -72,14 +83,8 @@ def test_chat_streaming(running_server):
     chat = make(dify_client.ChatClient, running_server, "app-chat")
 
     resp = chat.create_chat_message(inputs={}, query="stream me please", user="sdk-user", response_mode="streaming")
-    assert resp.status_code == 200
-    assert resp.headers["Content-Type"].startswith("text/event-stream")
-    events = list(sse_events(resp))
-
-    names = [e["event"] for e in events]
-    assert names[-1] == "message_end"
-    assert set(names[:-1]) == {"message"}
-    assert len(names) >= 2
+    events = message_stream(resp)
+    assert len(events) >= 2
     assert "".join(e["answer"] for e in events if e["event"] == "message") == "You asked: stream me please"
     conversation_ids = {e["conversation_id"] for e in events}
     assert len(conversation_ids) == 1
@@ -108,12 +113,7 @@ def test_completion_streaming(running_server):
     completion = make(dify_client.CompletionClient, running_server, "app-completion")
 
     resp = completion.create_completion_message(inputs={"topic": "otters"}, response_mode="streaming", user="sdk-user")
-    assert resp.status_code == 200
-    assert resp.headers["Content-Type"].startswith("text/event-stream")
-    events = list(sse_events(resp))
-    names = [e["event"] for e in events]
-    assert names[-1] == "message_end"
-    assert set(names[:-1]) == {"message"}
+    events = message_stream(resp)
     assert "".join(e["answer"] for e in events[:-1]) == "Here is a short text about otters."
     assert len({e["message_id"] for e in events}) == 1
 
