@@ -1,86 +1,187 @@
-"""Fault grammar (`name[;key=value]...`, several joined by `,`) and the fault slot of the pipeline.
+"""The fault slot: faults from the X-Mock-Fault header, the tenant queue and the fixture, by precedence.
 
-This is the slot's first shape: HTTP error faults from the X-Mock-Fault header. The tenant queue,
-fixture faults, schedules and stream faults plug in here."""
+`latency` and `dribble` shape delivery and combine with anything; of the others one fires, the
+header's before the queue's before the scenario's. The queue is FIFO: the first fault that applies
+and whose schedule picks the call fires, while every fault it applies to counts the call."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import fnmatch
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from .errors import CODES, SEED_STATUS, DifyError
+from .errors import DifyError
+from .faultspec import STREAM_KINDS, FaultSpec, FaultSyntaxError, parse
+from .schedule import Counter, Verdict, commit, count, remaining
 
 FAULT_HEADER: Final = "X-Mock-Fault"
-ALIASES: Final = {"rate_limit": "rate_limit_exceeded", "outage": "app_unavailable", "bad_key": "invalid_api_key"}
-_MOCK_ONLY: Final = frozenset({"mock_invalid_fault", "mock_schema_violation"})
-ERROR_PARAMS: Final = frozenset({"status", "message", "retry_after", "code"})
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
-    name: str
-    params: dict[str, str] = field(default_factory=dict)
-    source: str = "header"
-
-    def journal(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, "params": dict(self.params), "after_events": None}
+def invalid(exc: FaultSyntaxError) -> DifyError:
+    return DifyError("mock_invalid_fault", str(exc))
 
 
-def valid_names() -> list[str]:
-    return sorted({*(c for c in CODES if c not in _MOCK_ONLY), *ALIASES, "error"})
-
-
-def _invalid(message: str) -> DifyError:
-    return DifyError("mock_invalid_fault", f"{message}. Valid faults: {', '.join(valid_names())}")
-
-
-def parse(text: str, source: str = "header") -> list[Fault]:
-    faults = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, *pairs = [p.strip() for p in item.split(";")]
-        params = {}
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip():
-                raise _invalid(f"bad fault parameter '{pair}' in '{item}' (expected key=value)")
-            params[key.strip()] = value.strip()
-        if name not in ALIASES and name != "error" and (name not in CODES or name in _MOCK_ONLY):
-            raise _invalid(f"unknown fault '{name}'")
-        unknown = set(params) - ERROR_PARAMS - ({"code"} if name == "error" else set())
-        if unknown or (name != "error" and "code" in params):
-            bad = sorted(unknown or {"code"})[0]
-            raise _invalid(f"unknown parameter '{bad}' for fault '{name}' (known: message, retry_after, status)")
-        faults.append(Fault(name, params, source))
-    return faults
-
-
-def to_error(fault: Fault) -> DifyError:
-    """The HTTP error a fault answers: the seed's status for seed codes, Dify's otherwise."""
-    code = fault.params.get("code") if fault.name == "error" else ALIASES.get(fault.name, fault.name)
-    if not code:
-        raise _invalid("fault 'error' needs code=...")
-    status_text = fault.params.get("status")
+def parse_header(text: str | None, aliases: Mapping[str, str]) -> list[FaultSpec]:
+    if not text:
+        return []
     try:
-        status = int(status_text) if status_text else None
-        retry_after = int(fault.params["retry_after"]) if "retry_after" in fault.params else None
-    except ValueError:
-        raise _invalid(f"status and retry_after of fault '{fault.name}' must be integers") from None
-    if status is not None and not 400 <= status <= 599:
-        raise _invalid(f"status of fault '{fault.name}' must be between 400 and 599")
-    if status is None:
-        status = CODES[code].status if fault.name == "error" and code in CODES else SEED_STATUS.get(code)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return DifyError(code, fault.params.get("message"), status=status, headers=headers)
+        return parse(text, aliases)
+    except FaultSyntaxError as exc:
+        raise invalid(exc) from None
 
 
-def draw(header: str | None) -> Fault | None:
-    """The fault for this call, if any. Raises DifyError(mock_invalid_fault) for a bad header."""
-    if not header:
-        return None
-    faults = parse(header)
-    for fault in faults:
-        to_error(fault)  # validate every parameter before firing any
-    return faults[0] if faults else None
+def applies(fault: FaultSpec, endpoint: str, streaming: bool) -> bool:
+    """Stream faults only touch streams; `endpoint=` narrows a fault to one endpoint."""
+    if fault.kind in STREAM_KINDS and not streaming:
+        return False
+    return fault.schedule.endpoint is None or fault.schedule.endpoint == endpoint
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A fault that would fire on this call; committing it spends one of its `times`."""
+
+    fault: FaultSpec
+    source: str  # "header" | "queue" | "scenario"
+    counter: Counter
+    verdict: Verdict
+
+
+@dataclass(slots=True)
+class Drawn:
+    main: Candidate | None = None
+    shapers: list[Candidate] = field(default_factory=list)
+
+    def journal(self) -> dict[str, Any] | None:
+        chosen = ([self.main] if self.main else []) + self.shapers
+        if not chosen:
+            return None
+        first, *others = chosen
+        entry = first.fault.journal(first.source, first.fault.params.get("after"))
+        if others:
+            entry["with"] = [c.fault.journal(c.source, c.fault.params.get("after")) for c in others]
+        return entry
+
+    def retry_after(self) -> int | None:
+        if self.main is None:
+            return None
+        given = self.main.fault.params.get("retry_after")
+        if given is not None:
+            return int(given)
+        # A quota-scheduled 429 tells the client when the window reopens; Dify itself sends none.
+        return self.main.verdict.retry_after if self.main.fault.status() == 429 else None
+
+
+def choose(candidates: Iterable[Candidate]) -> Drawn:
+    """Precedence is the order of `candidates`; commits what fires."""
+    drawn = Drawn()
+    for candidate in candidates:
+        if candidate.fault.shaper:
+            drawn.shapers.append(candidate)
+        elif drawn.main is None:
+            drawn.main = candidate
+        else:
+            continue
+        commit(candidate.counter)
+    return drawn
+
+
+def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, key: tuple[Any, ...]) -> list[Candidate]:
+    out = []
+    for i, fault in enumerate(faults):
+        if applies(fault, endpoint, streaming):
+            counter = Counter()  # a header fault lives for this request only
+            verdict = count(fault.schedule, counter, 0.0, (*key, "header", i))
+            if verdict.fire:
+                out.append(Candidate(fault, "header", counter, verdict))
+    return out
+
+
+@dataclass(slots=True)
+class QueueEntry:
+    id: str
+    selector: str | None  # tenant id or glob; None: every tenant, including later ones
+    fault: FaultSpec
+    text: str
+    counters: dict[str, Counter] = field(default_factory=dict)
+
+    def selects(self, tenant: str) -> bool:
+        return self.selector is None or fnmatch.fnmatchcase(tenant, self.selector)
+
+    def describe(self, tenants: Iterable[str]) -> dict[str, Any]:
+        shown = [t for t in tenants if self.selects(t)]
+        return {
+            "id": self.id,
+            "fault": self.text,
+            "tenant": self.selector,
+            "endpoint": self.fault.schedule.endpoint,
+            "remaining": {t: remaining(self.fault.schedule, self.counters.get(t)) for t in shown},
+            "fired": {t: c.fired for t, c in self.counters.items() if t in shown},
+        }
+
+
+class FaultQueue:
+    """Faults queued through POST /_mock/faults (and the pytest handle), per tenant selector."""
+
+    def __init__(self) -> None:
+        self.entries: list[QueueEntry] = []
+        self._ids = itertools.count(1)
+
+    def add(self, text: str, selector: str | None, aliases: Mapping[str, str], endpoint: str | None) -> list[str]:
+        try:
+            faults = parse(text, aliases)
+        except FaultSyntaxError as exc:
+            raise invalid(exc) from None
+        if not faults:
+            raise DifyError("mock_invalid_fault", "no fault given")
+        ids = []
+        for fault in faults:
+            if endpoint is not None:
+                fault = _narrowed(fault, endpoint)
+            entry = QueueEntry(f"f{next(self._ids)}", selector, fault, text)
+            self.entries.append(entry)
+            ids.append(entry.id)
+        return ids
+
+    def candidates(
+        self, tenant: str, endpoint: str, streaming: bool, elapsed: tuple[float, float], key: tuple[Any, ...]
+    ) -> list[Candidate]:
+        """Every queued fault that applies counts the call; those whose schedule picks it are returned."""
+        out = []
+        for entry in self.entries:
+            if not entry.selects(tenant) or not applies(entry.fault, endpoint, streaming):
+                continue
+            counter = entry.counters.setdefault(tenant, Counter())
+            since = elapsed[1] if entry.fault.schedule.clock == "wall" else elapsed[0]
+            verdict = count(entry.fault.schedule, counter, since, (*key, "queue", entry.id))
+            if verdict.fire:
+                out.append(Candidate(entry.fault, "queue", counter, verdict))
+        return out
+
+    def clear(self, selector: str | None) -> int:
+        """Remove the faults queued for `selector` (all when None); forget its tenants' counters."""
+        before = len(self.entries)
+        if selector is None:
+            self.entries.clear()
+            return before
+        self.entries = [e for e in self.entries if not covered(e.selector, selector)]
+        self.forget(selector)
+        return before - len(self.entries)
+
+    def forget(self, selector: str | None) -> None:
+        for entry in self.entries:
+            for tenant in [t for t in entry.counters if selector is None or fnmatch.fnmatchcase(t, selector)]:
+                del entry.counters[tenant]
+
+
+def covered(entry_selector: str | None, selector: str) -> bool:
+    """Whether state kept for `entry_selector` belongs to what `selector` names."""
+    if entry_selector is None:
+        return False  # what was set for every tenant is cleared only without a selector
+    return entry_selector == selector or fnmatch.fnmatchcase(entry_selector, selector)
+
+
+def _narrowed(fault: FaultSpec, endpoint: str) -> FaultSpec:
+    return replace(fault, schedule=replace(fault.schedule, endpoint=endpoint))

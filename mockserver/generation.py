@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .actions import ActContext
+from .faultspec import FaultSpec
+from .injection import stream_fault
 from .render import Plan
 from .render.envelope import Envelope, EventBuilder, blocking_body, expand_splits, family_of, stop_events
 from .render.sse import StreamPlan
@@ -41,7 +43,12 @@ def default_events(family: str, blocking: Any) -> list[RawEvent]:
 
 
 def build(
-    ctx: ActContext, settings: Settings, timing: Timing, blocking: Any, raw: list[RawEvent] | None
+    ctx: ActContext,
+    settings: Settings,
+    timing: Timing,
+    blocking: Any,
+    raw: list[RawEvent] | None,
+    fault: FaultSpec | None = None,
 ) -> tuple[Plan, Envelope, str]:
     """The Plan, its Envelope and the answer text (for the action's commit)."""
     call, bound = ctx.call, ctx.bound
@@ -80,5 +87,6 @@ def build(
         pace_scale=settings.pace_scale,
         ping_interval_ms=settings.ping_interval_s * 1000.0,
         on_stop=lambda i, at_ms: stop_events(env, builder, events, i, at_ms / 1000.0),
+        fault=stream_fault(fault, events, builder),
     )
     return Plan(stream=stream), env, str(answer)

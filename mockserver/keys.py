@@ -9,6 +9,7 @@ from aiohttp import web
 from .apps import App
 from .catalogue import Catalogue, EndpointSpec
 from .determinism import FakerSource
+from .render.delivery import Delivery
 from .scenarios.model import Book
 from .settings import Settings
 from .tenancy import TenantRegistry
@@ -33,3 +34,4 @@ ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
 TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
 APP: Final = web.RequestKey("APP", App)
 ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled
+DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)

@@ -13,8 +13,9 @@ from aiohttp.typedefs import Handler
 from .auth import authenticate, tenant_of
 from .errors import CODES, DifyError
 from .journal import JournalClock
-from .keys import APP, BOOK, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from .keys import APP, BOOK, DELIVERY, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render import json_response
+from .render.delivery import NORMAL, send_json
 
 log = logging.getLogger("mockserver")
 CONTROL_PREFIX: Final = "/_mock/"
@@ -60,7 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DifyError as exc:
-        return json_response(exc.body(), exc.status, exc.headers or None)
+        # An injected error still comes out as the faults shape it (e.g. dribbled).
+        return await send_json(request, exc.body(), exc.status, exc.headers or None, request.get(DELIVERY, NORMAL))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .faults import FaultQueue, covered
+from .schedule import Counter
 from .state import TenantState
 
 log = logging.getLogger("mockserver.tenancy")
@@ -28,7 +31,10 @@ class Tenant:
     admitted: int = 0
     counters: dict[str, int] = field(default_factory=dict)  # per endpoint: n of the next admitted call
     cursors: dict[tuple[str, str], int] = field(default_factory=dict)  # (endpoint, scenario) -> matches
-    forced: dict[str, str] = field(default_factory=dict)  # endpoint -> scenario forced by the control API
+    fault_counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)  # fixture faults
+    now: float = 0.0  # mock time of the call being served
+    first_call: float | None = None  # mock time of the tenant's first admitted call
+    first_wall: float | None = None  # monotonic wall time of it, for `clock=wall` schedules
     state: TenantState = field(default_factory=TenantState)
     dropped: int = 0  # journal entries dropped because the journal was full
 
@@ -41,8 +47,19 @@ class Tenant:
         self.counters[endpoint] = n + 1
         self.admitted += 1
         now = int(self.clock)
+        self.now = self.clock
+        if self.first_call is None:
+            self.first_call, self.first_wall = self.clock, time.monotonic()
         self.clock += clock_step
         return n, now
+
+    def elapsed(self, clock: str) -> float:
+        """Seconds since the tenant's first call, on the mock clock (default) or the wall clock."""
+        if self.first_call is None or self.first_wall is None:
+            return 0.0
+        if clock == "wall":
+            return time.monotonic() - self.first_wall
+        return max(0.0, self.now - self.first_call)
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.journal.maxlen is not None and len(self.journal) == self.journal.maxlen:
@@ -64,6 +81,8 @@ class TenantRegistry:
         self.max_tenants = max_tenants
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()
         self._seeds: dict[str, int] = {}  # seeds set by POST /_mock/reset for one selector
+        self.queue = FaultQueue()
+        self._forced: list[tuple[str | None, str, str]] = []  # (selector, endpoint, scenario)
 
     def get(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -99,7 +118,38 @@ class TenantRegistry:
         doomed = [t.id for t in self.select(selector)]
         for tenant_id in doomed:
             del self._tenants[tenant_id]
+        self.queue.clear(selector)
+        self._forced = [f for f in self._forced if selector is not None and not covered(f[0], selector)]
         return len(doomed)
+
+    def force(self, selector: str | None, endpoint: str, scenario: str | None) -> None:
+        """Force `scenario` on `endpoint` for the selected tenants (later ones too); None lifts it."""
+        self._forced = [f for f in self._forced if (f[0], f[1]) != (selector, endpoint)]
+        if scenario is not None:
+            self._forced.append((selector, endpoint, scenario))
+
+    def forced(self, tenant_id: str, endpoint: str) -> str | None:
+        for selector, forced_endpoint, scenario in reversed(self._forced):
+            if forced_endpoint == endpoint and (selector is None or fnmatch.fnmatchcase(tenant_id, selector)):
+                return scenario
+        return None
+
+    def forced_list(self, selector: str | None) -> list[dict[str, str | None]]:
+        return [
+            {"tenant": t, "endpoint": e, "scenario": s}
+            for t, e, s in self._forced
+            if selector is None or t is None or covered(t, selector) or fnmatch.fnmatchcase(selector, t)
+        ]
+
+    def advance(self, selector: str | None, seconds: float) -> list[str]:
+        """Move the selected tenants' mock clocks; a plain tenant id is created if it is new."""
+        if selector is not None and not any(c in selector for c in "*?["):
+            self.get(selector)
+        moved = []
+        for tenant in self.select(selector):
+            tenant.clock += seconds
+            moved.append(tenant.id)
+        return moved
 
     def __len__(self) -> int:
         return len(self._tenants)

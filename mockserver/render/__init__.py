@@ -1,13 +1,15 @@
-"""respond(): a Plan becomes a blocking JSON response or an SSE stream."""
+"""respond(): a Plan becomes a blocking JSON response or an SSE stream, delivered as its faults say."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from .delivery import NORMAL, Delivery, send_json
 from .sse import StreamPlan, stream
 
 
@@ -17,6 +19,7 @@ class Plan:
     body: Any = None  # blocking JSON body; None with status 204
     stream: StreamPlan | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delivery: Delivery = NORMAL
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -25,7 +28,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
     if plan.stream is not None:
+        plan.stream.delivery = plan.delivery
         return await stream(request, plan.stream)
+    if plan.delivery.latency_s:
+        await asyncio.sleep(plan.delivery.latency_s)
     if plan.status == 204:
         return web.Response(status=204, headers=plan.headers)
-    return json_response(plan.body, plan.status, plan.headers)
+    return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery)

@@ -110,6 +110,8 @@ class EventBuilder:
 
     def build(self, name: str, fields: dict[str, Any], at_s: float) -> dict[str, Any]:
         env = self.env
+        if name == "ping":
+            return {"event": "ping"}  # a literal keep-alive written as `event: ping`
         event = env.head(name)
         if name == "error":
             # Error frames merge code/status/message instead of the event's fields: no task_id.

@@ -1,4 +1,5 @@
-"""Writes an SSE stream one event at a time on the scheduled timeline: pacing, pings, stop flag."""
+"""Writes an SSE stream one event at a time on the scheduled timeline: pacing, pings, the stop flag,
+and the stream faults (cut, in-band error, malformed frame, stall)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 from aiohttp import web
+
+from .delivery import NORMAL, Delivery, write
 
 PING: Final = b"event: ping\n\n"
 SSE_HEADERS: Final = {
@@ -24,6 +27,20 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(event) + b"\n\n"
 
 
+def is_ping(event: dict[str, Any]) -> bool:
+    return event.get("event") == "ping" and len(event) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFault:
+    kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
+    after: int  # data events sent before it strikes (pings never count)
+    error_event: dict[str, Any] | None = None  # stream_error
+    form: str = "json"  # stream_malformed
+    stall_s: float = 30.0  # stream_stall: then the connection closes
+    ping_s: float = 10.0
+
+
 @dataclass(slots=True)
 class StreamPlan:
     events: list[dict[str, Any]]
@@ -33,7 +50,10 @@ class StreamPlan:
     stopped: asyncio.Event | None = None
     # Given the index of the first unsent event and its scheduled time, the terminal events to send.
     on_stop: Callable[[int, float], list[dict[str, Any]]] | None = None
+    fault: StreamFault | None = None
+    delivery: Delivery = NORMAL
     sent: list[str] = field(default_factory=list)  # names of the data events written (journal)
+    outcome: str = "complete"  # complete | stopped | cut | error | stalled | client_left
 
 
 class _Clock:
@@ -57,33 +77,99 @@ class _Clock:
         return stopped is None or not stopped.is_set()
 
 
-async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> None:
+class _Writer:
+    def __init__(self, resp: web.StreamResponse, plan: StreamPlan) -> None:
+        self.resp, self.plan = resp, plan
+        self.data_sent = 0
+        self.glue_next = False  # stream_malformed form=framing: the next frame loses its blank line
+
+    async def event(self, event: dict[str, Any]) -> None:
+        if is_ping(event):
+            await write(self.resp, PING, self.plan.delivery)
+            return
+        frame = encode_event(event)
+        if self.glue_next:
+            frame, self.glue_next = frame[:-1], False
+        await write(self.resp, frame, self.plan.delivery)
+        self.plan.sent.append(event["event"])
+        self.data_sent += 1
+
+
+async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
+    """Write the stream; returns False when the connection must close without a proper end."""
+    out = _Writer(resp, plan)
     clock = _Clock(plan)
+    fault = plan.fault
     next_ping = plan.ping_interval_ms
     for i, event in enumerate(plan.events):
+        if fault is not None and out.data_sent == fault.after:
+            proceed = await _strike(out, fault, plan.events[i])
+            fault = None
+            if proceed is not None:
+                return proceed
         target = plan.times_ms[i]
         running = True
         while running and next_ping <= target:
             running = await clock.until(next_ping)
             if running:
-                await resp.write(PING)  # every ping_interval from the start, events or not
+                await write(resp, PING, plan.delivery)  # every ping_interval from the start, events or not
                 next_ping += plan.ping_interval_ms
         if running:
             running = await clock.until(target)
         if not running and plan.on_stop is not None:
+            plan.outcome = "stopped"
             for final in plan.on_stop(i, clock.now_ms):
-                await resp.write(encode_event(final))
-                plan.sent.append(final["event"])
-            return
-        await resp.write(encode_event(event))
-        plan.sent.append(event["event"])
+                await out.event(final)
+            return True
+        await out.event(event)
+    if fault is not None and out.data_sent == fault.after:
+        proceed = await _strike(out, fault, None)
+        if proceed is not None:
+            return proceed
+    return True
+
+
+async def _strike(out: _Writer, fault: StreamFault, upcoming: dict[str, Any] | None) -> bool | None:
+    """Apply a stream fault at its point; None lets the stream go on."""
+    plan = out.plan
+    if fault.kind == "stream_cut":
+        plan.outcome = "cut"
+        return False
+    if fault.kind == "stream_error":
+        assert fault.error_event is not None
+        await out.event(fault.error_event)
+        plan.outcome = "error"
+        return True
+    if fault.kind == "stream_malformed":
+        if fault.form == "framing":
+            out.glue_next = True
+        elif upcoming is not None:
+            frame = encode_event(upcoming)
+            await write(out.resp, frame[: max(8, len(frame) // 2)] + b"\n\n", plan.delivery)  # truncated JSON
+        return None
+    # stream_stall: keep-alives only, in real time, until `ms` runs out or the client leaves.
+    plan.outcome = "stalled"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + fault.stall_s
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(fault.ping_s, left))
+        if loop.time() < deadline:
+            await write(out.resp, PING, plan.delivery)
+    return False
 
 
 async def stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:
+    if plan.delivery.latency_s:
+        await asyncio.sleep(plan.delivery.latency_s)  # a slow first token: nothing before the head
     resp = web.StreamResponse(status=200, headers=SSE_HEADERS)
     resp.enable_chunked_encoding()
     await resp.prepare(request)
-    with contextlib.suppress(ConnectionResetError):  # the client left: nothing more to send
-        await write_events(resp, plan)
-        await resp.write_eof()
+    try:
+        if await write_events(resp, plan):
+            await resp.write_eof()
+        elif request.transport is not None:
+            # Close without the last chunk: the client sees the body end early.
+            request.transport.close()
+    except ConnectionResetError:
+        plan.outcome = "client_left"
     return resp

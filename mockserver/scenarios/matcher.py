@@ -1,42 +1,100 @@
-"""select(): X-Mock-Scenario > forced for the tenant > first matching rule > default; `times` cursors."""
+"""select(): X-Mock-Scenario > forced for the tenant > first matching rule > default.
+
+Also the per-tenant cursors of `times` and `sequence`, and the fixture faults of the scenario: they
+count the calls that satisfy its `match`; a fault-only scenario is chosen only on the calls its
+fault fires on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.faults import Candidate, applies
+from mockserver.schedule import Counter, Verdict, count
 from mockserver.tenancy import Tenant
 from mockserver.validation import Call
 
-from .model import ANY, Fixture, Predicate, Scenario
-
-_MISSING = object()
+from .model import ANY, Fixture, Predicate, Respond, Scenario
 
 
-def select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None) -> tuple[Scenario, bool]:
-    """The scenario for this call, and whether a requested name was unknown (journal `unmatched`)."""
-    if requested:
-        named = fixture.named(requested)
+@dataclass(slots=True)
+class Selection:
+    scenario: Scenario
+    respond: Respond | None  # what to answer: the scenario's, or its sequence item's
+    faults: list[Candidate] = field(default_factory=list)  # fixture faults that would fire
+    unmatched: bool = False  # a scenario was asked for by a name this endpoint does not have
+
+
+def select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, forced: str | None) -> Selection:
+    for name in (requested, forced):
+        named = fixture.named(name) if name else None
         if named is not None:
-            return named, False
-    forced = tenant.forced.get(fixture.endpoint)
-    if forced:
-        named = fixture.named(forced)
-        if named is not None:
-            return named, False
+            return _chosen(fixture, named, call, tenant)
     roots = _roots(call)
     for scenario in fixture.rules:
         if scenario.match and not all(holds(p, roots) for p in scenario.match):
             continue
-        if not scenario.match and scenario.respond is None:
-            continue  # a fault-only rule without `match` fires through the fault slot, not here
-        if scenario.times is not None:
-            key = (fixture.endpoint, scenario.name)
-            used = tenant.cursors.get(key, 0)
-            if used >= scenario.times:
-                continue
-            tenant.cursors[key] = used + 1
-        return scenario, False
-    return fixture.default, bool(requested)
+        if scenario.times is not None and tenant.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
+            continue
+        selection = _take(fixture, scenario, call, tenant, forced=False)
+        if selection is not None:
+            return selection
+    selection = _chosen(fixture, fixture.default, call, tenant)
+    selection.unmatched = bool(requested)
+    return selection
+
+
+def _chosen(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant) -> Selection:
+    """A scenario picked by name (or the default): taken even when it only has a fault that does not fire."""
+    selection = _take(fixture, scenario, call, tenant, forced=True)
+    assert selection is not None
+    return selection
+
+
+def _take(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant, *, forced: bool) -> Selection | None:
+    """The Selection for `scenario`, or None when it is a fault-only rule whose fault does not fire."""
+    endpoint = fixture.endpoint
+    fired = _fixture_faults(endpoint, scenario, call, tenant)
+    fault_only = scenario.respond is None and scenario.sequence is None
+    if fault_only and not fired and not forced:
+        return None
+    if scenario.times is not None:
+        used = (endpoint, scenario.name)
+        tenant.cursors[used] = tenant.cursors.get(used, 0) + 1
+    respond = scenario.respond
+    if scenario.sequence:
+        turns = (endpoint, f"{scenario.name}#sequence")
+        turn = tenant.cursors.get(turns, 0)
+        tenant.cursors[turns] = turn + 1
+        size = len(scenario.sequence)
+        item = scenario.sequence[turn % size if scenario.cycle else min(turn, size - 1)]
+        respond = item.respond or respond
+        # A sequence item's faults fire whenever the item comes up.
+        fired.extend(
+            Candidate(f, "scenario", Counter(), Verdict(True))
+            for f in item.faults
+            if applies(f, endpoint, call.streaming)
+        )
+    if respond is None:
+        respond = fixture.default.respond
+    return Selection(scenario, respond, fired)
+
+
+def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, tenant: Tenant) -> list[Candidate]:
+    out = []
+    for i, fault in enumerate(scenario.faults):
+        if not applies(fault, endpoint, call.streaming):
+            continue
+        counter = tenant.fault_counters.setdefault((endpoint, scenario.name, i), Counter())
+        verdict = count(
+            fault.schedule,
+            counter,
+            tenant.elapsed(fault.schedule.clock),
+            (tenant.seed, tenant.id, endpoint, scenario.name, i),
+        )
+        if verdict.fire:
+            out.append(Candidate(fault, "scenario", counter, verdict))
+    return out
 
 
 def _roots(call: Call) -> dict[str, Any]:

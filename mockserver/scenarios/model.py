@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mockserver.apps import AppsBook
+from mockserver.faultspec import FaultSpec
 
 from .template import Template
 
@@ -60,13 +61,21 @@ class Respond:
 
 
 @dataclass(frozen=True, slots=True)
+class SequenceItem:
+    respond: Respond | None = None  # None: the scenario's own respond (or the default's)
+    faults: tuple[FaultSpec, ...] = ()  # fire whenever this item comes up
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     file: str
     line: int
     match: tuple[Predicate, ...] = ()
     respond: Respond | None = None
-    fault: Any = None  # raw fault spec, interpreted by mockserver.faults
+    faults: tuple[FaultSpec, ...] = ()  # fire on the matching calls their schedule picks
+    sequence: tuple[SequenceItem, ...] | None = None  # per-tenant turns; the last repeats unless `cycle`
+    cycle: bool = False
     timing: Timing = Timing()
     action: str | None = None
     clock_advance_s: float = 0.0
@@ -98,3 +107,4 @@ class Book:
 
     fixtures: dict[str, Fixture]
     apps: AppsBook
+    aliases: dict[str, str] = field(default_factory=dict)  # fault name -> the fault it stands for

@@ -119,30 +119,38 @@ FILTERS: dict[str, Callable[..., Any]] = {
 FUNCTIONS: dict[str, Callable[..., Any]] = {"usage": usage}
 
 
-def compile_value(value: Any, label: Callable[[tuple[str | int, ...]], str]) -> Template:
+def compile_value(
+    value: Any, label: Callable[[tuple[str | int, ...]], str], fakes: list[tuple[str, str]] | None = None
+) -> Template:
     """Compile a fixture value (nested dicts, lists, strings with `{{ }}`) into a Template.
 
-    `label(path)` names the source position of the string at `path`, used to seed `fake.*` draws.
+    `label(path)` names the source position of the string at `path`, used to seed `fake.*` draws;
+    each `fake.<provider>()` is appended to `fakes` as (label, provider) so the loader can check it.
     Raises TemplateSyntaxError carrying `.path` (where inside `value` the problem is).
     """
-    return _compile(value, (), label)
+    return _compile(value, (), label, fakes if fakes is not None else [])
 
 
-def _compile(value: Any, path: tuple[str | int, ...], label: Callable[[tuple[str | int, ...]], str]) -> Template:
+Fakes = list[tuple[str, str]]
+
+
+def _compile(
+    value: Any, path: tuple[str | int, ...], label: Callable[[tuple[str | int, ...]], str], fakes: Fakes
+) -> Template:
     if isinstance(value, str):
         try:
-            return _compile_string(value, label(path))
+            return _compile_string(value, label(path), fakes)
         except TemplateSyntaxError as exc:
             exc.path = path  # type: ignore[attr-defined]
             raise
     if isinstance(value, dict):
-        parts = {k: _compile(v, (*path, k), label) for k, v in value.items()}
+        parts = {k: _compile(v, (*path, k), label, fakes) for k, v in value.items()}
         if all(t.constant for t in parts.values()):
             return Template(_const(value), True)
         items = [(k, t.render) for k, t in parts.items()]
         return Template(lambda ctx: {k: r(ctx) for k, r in items}, False)
     if isinstance(value, list):
-        elems = [_compile(v, (*path, i), label) for i, v in enumerate(value)]
+        elems = [_compile(v, (*path, i), label, fakes) for i, v in enumerate(value)]
         if all(t.constant for t in elems):
             return Template(_const(value), True)
         renders = [t.render for t in elems]
@@ -154,7 +162,7 @@ def _const(value: Any) -> Callable[[Context], Any]:
     return lambda ctx: value
 
 
-def _compile_string(text: str, label: str) -> Template:
+def _compile_string(text: str, label: str, fakes: Fakes) -> Template:
     if "{{" not in text:
         if "}}" in text:
             raise TemplateSyntaxError("unbalanced '}}' in template")
@@ -164,7 +172,7 @@ def _compile_string(text: str, label: str) -> Template:
     for i, m in enumerate(_EXPR.finditer(text)):
         if m.start() > pos:
             pieces.append(text[pos : m.start()])
-        pieces.append(compile_expr(m.group(1).strip(), f"{label}#{i}"))
+        pieces.append(compile_expr(m.group(1).strip(), f"{label}#{i}", fakes))
         pos = m.end()
     tail = text[pos:]
     if "{{" in tail or "}}" in tail:
@@ -181,14 +189,14 @@ def _compile_string(text: str, label: str) -> Template:
     return Template(render, False)
 
 
-def compile_expr(source: str, label: str) -> Getter:
+def compile_expr(source: str, label: str, fakes: Fakes | None = None) -> Getter:
     if not source:
         raise TemplateSyntaxError("empty expression '{{ }}'")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise TemplateSyntaxError(f"cannot parse expression '{source}': {exc.msg}") from None
-    return _node(tree.body, source, label)
+    return _node(tree.body, source, label, fakes if fakes is not None else [])
 
 
 def _literal(node: ast.expr, source: str) -> Any:
@@ -198,7 +206,7 @@ def _literal(node: ast.expr, source: str) -> Any:
         raise TemplateSyntaxError(f"only literal arguments are allowed in '{source}'") from None
 
 
-def _node(node: ast.expr, source: str, label: str) -> Getter:
+def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
     if isinstance(node, ast.Constant):
         value = node.value
         return lambda ctx: value
@@ -212,24 +220,24 @@ def _node(node: ast.expr, source: str, label: str) -> Getter:
             raise TemplateSyntaxError(f"call the Faker provider: 'fake.{node.attr}()' in '{source}'")
         if node.attr.startswith("_"):
             raise TemplateSyntaxError(f"private name '{node.attr}' in '{source}'")
-        inner, attr = _node(node.value, source, label), node.attr
+        inner, attr = _node(node.value, source, label, fakes), node.attr
         return lambda ctx: get(inner(ctx), attr)
     if isinstance(node, ast.Subscript):
-        inner, key = _node(node.value, source, label), _literal(node.slice, source)
+        inner, key = _node(node.value, source, label, fakes), _literal(node.slice, source)
         if not isinstance(key, str | int):
             raise TemplateSyntaxError(f"subscripts must be a string or an integer in '{source}'")
         return lambda ctx: get(inner(ctx), key)
     if isinstance(node, ast.Call):
-        return _call(node, source, label)
+        return _call(node, source, label, fakes)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return _filter(_node(node.left, source, label), node.right, source, label)
+        return _filter(_node(node.left, source, label, fakes), node.right, source, label, fakes)
     if isinstance(node, ast.List | ast.Tuple | ast.Dict | ast.UnaryOp):
         value = _literal(node, source)
         return lambda ctx: value
     raise TemplateSyntaxError(f"unsupported expression '{source}'")
 
 
-def _call(node: ast.Call, source: str, label: str) -> Getter:
+def _call(node: ast.Call, source: str, label: str, fakes: Fakes) -> Getter:
     args = tuple(_literal(a, source) for a in node.args)
     kwargs = {k.arg: _literal(k.value, source) for k in node.keywords if k.arg}
     if len(kwargs) != len(node.keywords):
@@ -239,6 +247,7 @@ def _call(node: ast.Call, source: str, label: str) -> Getter:
         provider = func.attr
         if provider.startswith("_") or provider in {"seed", "seed_instance", "seed_locale"}:
             raise TemplateSyntaxError(f"'fake.{provider}' is not a data provider in '{source}'")
+        fakes.append((label, provider))
         return lambda ctx: ctx.fake(label, provider, args, kwargs)
     if isinstance(func, ast.Name) and func.id in FUNCTIONS:
         fn = FUNCTIONS[func.id]
@@ -251,11 +260,11 @@ def _call(node: ast.Call, source: str, label: str) -> Getter:
     raise TemplateSyntaxError(f"unknown function '{name}' in '{source}' (known: usage, fake.<provider>)")
 
 
-def _filter(inner: Getter, node: ast.expr, source: str, label: str) -> Getter:
+def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
     if isinstance(node, ast.Name):
         name, args = node.id, []
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        name, args = node.func.id, [_node(a, source, label) for a in node.args]
+        name, args = node.func.id, [_node(a, source, label, fakes) for a in node.args]
     else:
         raise TemplateSyntaxError(f"a filter must be a name or a call after '|' in '{source}'")
     fn = FILTERS.get(name)

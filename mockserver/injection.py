@@ -1,0 +1,73 @@
+"""What drawn faults do to one response: an HTTP error, a dropped connection, a delivery shape,
+or a stream fault placed among the stream's events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import CODES, DifyError
+from .faults import Drawn
+from .faultspec import FaultSpec
+from .render.delivery import Abort, Delivery, latency_seconds
+from .render.envelope import EventBuilder
+from .render.sse import StreamFault
+
+_IN_STREAM_INTERNAL = "Internal Server Error, please contact support."
+
+
+def delivery(drawn: Drawn, rng: Any) -> Delivery:
+    latency, dribble = 0.0, None
+    for candidate in drawn.shapers:
+        params = candidate.fault.params
+        if candidate.fault.kind == "latency":
+            latency += latency_seconds(params, rng)
+        else:
+            dribble = (max(1, int(params.get("bytes", 16))), float(params.get("ms", 50)) / 1000.0)
+    main = drawn.main.fault.kind if drawn.main else None
+    abort: Abort | None = "reset" if main == "reset" else "empty" if main == "empty" else None
+    return Delivery(latency, dribble, abort)
+
+
+def http_error(drawn: Drawn) -> DifyError | None:
+    if drawn.main is None or drawn.main.fault.kind != "http":
+        return None
+    fault = drawn.main.fault
+    assert fault.code is not None
+    retry_after = drawn.retry_after()
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return DifyError(fault.code, fault.params.get("message"), status=fault.status(), headers=headers)
+
+
+def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], builder: EventBuilder) -> StreamFault | None:
+    """The stream fault placed after its `after` data events, or after the events of node `after_node`."""
+    if fault is None or not fault.kind.startswith("stream_"):
+        return None
+    params = fault.params
+    after = int(params.get("after", 1))
+    if "after_node" in params:
+        data = [e for e in events if e.get("event") != "ping" or len(e) > 1]
+        finished = [
+            i
+            for i, e in enumerate(data)
+            if e["event"] == "node_finished" and e.get("data", {}).get("node_id") == params["after_node"]
+        ]
+        after = finished[-1] + 1 if finished else len(data)
+    error_event = None
+    if fault.kind == "stream_error":
+        code = params.get("code", "completion_request_error")
+        # In-stream errors carry Dify's status for the code (400 for model errors), never the seed's.
+        status = CODES[code].status if code in CODES else 400
+        default = (
+            _IN_STREAM_INTERNAL if code == "internal_server_error" else CODES.get(code, CODES["bad_request"]).message
+        )
+        error_event = builder.build(
+            "error", {"code": code, "status": status, "message": params.get("message", default)}, 0.0
+        )
+    return StreamFault(
+        kind=fault.kind,  # type: ignore[arg-type]
+        after=after,
+        error_event=error_event,
+        form=params.get("form", "json"),
+        stall_s=float(params.get("ms", 30000)) / 1000.0,
+        ping_s=float(params.get("ping_ms", 10000)) / 1000.0,
+    )

@@ -1,0 +1,81 @@
+"""How bytes reach the client: latency before the head, dribbled slices, and connections that end
+badly (TCP reset, close without a response). Fault delays are real time: pace_scale never touches them."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from aiohttp import web
+
+Abort = Literal["reset", "empty"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    latency_s: float = 0.0
+    dribble: tuple[int, float] | None = None  # (bytes per slice, seconds between slices)
+    abort: Abort | None = None
+
+
+NORMAL = Delivery()
+
+
+def latency_seconds(params: dict[str, Any], rng: Any) -> float:
+    """`latency;ms=..;jitter=..;dist=..`: fixed, uniform (ms ± jitter) or lognormal (median ms, sigma jitter)."""
+    ms = float(params.get("ms", 1000))
+    dist = params.get("dist", "fixed" if "jitter" not in params else "uniform")
+    if dist == "uniform":
+        jitter = float(params.get("jitter", ms / 2))
+        ms = ms + rng.uniform(-jitter, jitter)
+    elif dist == "lognormal":
+        sigma = float(params.get("jitter", 0.5))
+        ms = ms * math.exp(sigma * rng.gauss(0.0, 1.0))
+    return max(0.0, ms) / 1000.0
+
+
+async def write(resp: web.StreamResponse, data: bytes, delivery: Delivery) -> None:
+    if delivery.dribble is None:
+        await resp.write(data)
+        return
+    size, pause = delivery.dribble
+    for start in range(0, len(data), size):
+        await resp.write(data[start : start + size])
+        await asyncio.sleep(pause)
+
+
+async def send_json(
+    request: web.Request, body: Any, status: int, headers: dict[str, str] | None, delivery: Delivery
+) -> web.StreamResponse:
+    """A JSON response; dribbled, it goes out slice by slice with its Content-Length set up front."""
+    data = orjson.dumps(body)
+    if delivery.dribble is None:
+        return web.Response(body=data, status=status, headers=headers, content_type="application/json")
+    resp = web.StreamResponse(status=status, headers=headers)
+    resp.content_type = "application/json"
+    resp.content_length = len(data)
+    await resp.prepare(request)
+    await write(resp, data, delivery)
+    await resp.write_eof()
+    return resp
+
+
+def drop_connection(request: web.Request, how: Abort) -> web.Response:
+    """End the connection without a response: a TCP reset (RST) or a plain close (FIN)."""
+    transport = request.transport
+    if transport is not None:
+        if how == "reset":
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # linger on, timeout 0: close() sends RST instead of FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        else:
+            transport.close()
+    # aiohttp's attempt to send this finds the transport closing and gives up quietly.
+    return web.Response(status=200)

@@ -1,0 +1,248 @@
+"""Merged fixture sources -> the compiled model: templates, predicates, faults, sequences, events.
+
+Every problem is located at FILE:LINE:COLUMN and collected; nothing here raises for a user's mistake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockserver.errors import Problem
+from mockserver.faultspec import FaultSpec, FaultSyntaxError, parse
+from mockserver.yamlmarks import JsonPath, Marked
+
+from .model import ANY, OPS, ROOTS, EventTemplate, Fixture, Predicate, Respond, Scenario, SequenceItem, Timing
+from .template import Template, TemplateSyntaxError, compile_value
+from .vocabulary import RESERVED, EventVocabulary, did_you_mean
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
+SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
+
+
+@dataclass(slots=True)
+class Source:
+    """One value of a fixture file with the document it came from, for located problems."""
+
+    doc: Marked
+    path: JsonPath
+    value: Any
+
+    def at(self, sub: JsonPath, message: str, *, key: bool = False) -> Problem:
+        return self.doc.at((*self.path, *sub), message, key=key)
+
+
+@dataclass(slots=True)
+class Merged:
+    """A fixture file after merging the directories: each part remembers where it came from."""
+
+    rel: str
+    display: str
+    endpoint: str | None = None
+    action: str | None = None
+    defaults: dict[str, Source] = field(default_factory=dict)
+    vars: dict[str, Source] = field(default_factory=dict)
+    scenarios: dict[str, Source] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class FakeUse:
+    provider: str
+    source: Source
+
+
+@dataclass(slots=True)
+class Compiler:
+    aliases: Mapping[str, str]
+    vocabulary: EventVocabulary
+    problems: list[Problem] = field(default_factory=list)
+    fakes: list[FakeUse] = field(default_factory=list)  # checked against Faker once, after loading
+
+    def fixture(self, endpoint: str, m: Merged) -> Fixture | None:
+        before = len(self.problems)
+        first = next(iter(m.scenarios.values()), None)
+        if m.endpoint is not None and m.endpoint != endpoint and first is not None:
+            self.problems.append(
+                first.doc.at(("endpoint",), f"endpoint '{m.endpoint}' does not match the file's path ({endpoint})")
+            )
+        timing = Timing().over(m.defaults["timing"].value) if "timing" in m.defaults else Timing()
+        clock = float((m.defaults["clock"].value or {}).get("advance_s", 0)) if "clock" in m.defaults else 0.0
+        variables = {name: self.template(src, (), src.value) for name, src in m.vars.items()}
+        scenarios = [s for name, src in m.scenarios.items() if (s := self.scenario(endpoint, name, src, timing, clock))]
+        default = next((s for s in scenarios if s.name == "default"), None)
+        if default is None and not any(p.file == m.display for p in self.problems[before:]):
+            self.problems.append(Problem(m.display, 1, 1, "no 'default' scenario (every fixture needs one)"))
+        if len(self.problems) > before or default is None:
+            return None
+        if default.respond is None and default.sequence is None:
+            self.problems.append(
+                Problem(m.display, default.line, 1, "the 'default' scenario needs 'respond' or 'sequence'")
+            )
+            return None
+        rules = tuple(s for s in scenarios if s.name != "default")
+        return Fixture(endpoint, m.display, m.action, rules, default, {k: v for k, v in variables.items() if v})
+
+    def template(self, src: Source, sub: JsonPath, value: Any) -> Template | None:
+        doc, base = src.doc, (*src.path, *sub)
+        rel = "/".join(Path(doc.file).parts[-2:])  # seeds must not depend on where fixtures are installed
+        found: list[tuple[str, str]] = []
+
+        def label(inner: tuple[str | int, ...]) -> str:
+            line, col = doc.marks.get((*base, *inner), (0, 0))
+            return f"fake@{rel}:{line}:{col}"
+
+        try:
+            template = compile_value(value, label, found)
+        except TemplateSyntaxError as exc:
+            self.problems.append(doc.at((*base, *getattr(exc, "path", ())), str(exc)))
+            return None
+        self.fakes.extend(FakeUse(provider, Source(doc, base, None)) for _, provider in found)
+        return template
+
+    def faults(self, endpoint: str, src: Source, sub: JsonPath, value: Any) -> tuple[FaultSpec, ...] | None:
+        try:
+            faults = parse(value, self.aliases)
+        except FaultSyntaxError as exc:
+            self.problems.append(src.at(sub, str(exc)))
+            return None
+        for fault in faults:
+            if fault.schedule.endpoint not in (None, endpoint):
+                self.problems.append(
+                    src.at(
+                        sub,
+                        f"endpoint={fault.schedule.endpoint}: a fixture fault applies to its own endpoint ({endpoint})",
+                    )
+                )
+                return None
+        return tuple(faults)
+
+    def scenario(self, endpoint: str, name: str, src: Source, timing: Timing, clock: float) -> Scenario | None:
+        raw, before = src.value, len(self.problems)
+        match = tuple(self.predicates(src))
+        respond = self.respond(src, ("respond",), raw["respond"]) if "respond" in raw else None
+        faults = self.faults(endpoint, src, ("fault",), raw["fault"]) if "fault" in raw else ()
+        sequence = None
+        if "sequence" in raw:
+            items = []
+            for i, item in enumerate(raw["sequence"]):
+                block = {k: v for k, v in item.items() if k != "fault"}
+                item_respond = self.respond(src, ("sequence", i), block) if block else None
+                item_faults = (
+                    self.faults(endpoint, src, ("sequence", i, "fault"), item["fault"]) if "fault" in item else ()
+                )
+                items.append(SequenceItem(item_respond, item_faults or ()))
+            sequence = tuple(items)
+        if len(self.problems) > before:
+            return None
+        return Scenario(
+            name=name,
+            file=src.doc.file,
+            line=src.doc.marks.get(src.path, (1, 1))[0],
+            match=match,
+            respond=respond,
+            faults=faults or (),
+            sequence=sequence,
+            cycle=raw.get("then") == "cycle",
+            timing=timing.over(raw.get("timing")),
+            action=raw.get("action"),
+            clock_advance_s=float((raw.get("clock") or {}).get("advance_s", clock)),
+            times=raw.get("times"),
+        )
+
+    def predicates(self, src: Source) -> list[Predicate]:
+        out = []
+        for key, spec in (src.value.get("match") or {}).items():
+            where: JsonPath = ("match", key)
+            try:
+                path = parse_field_path(key)
+            except ValueError as exc:
+                self.problems.append(src.at(where, str(exc), key=True))
+                continue
+            negate = False
+            if isinstance(spec, dict) and set(spec) == {"not"}:
+                negate, spec, where = True, spec["not"], (*where, "not")
+            if not isinstance(spec, dict):
+                out.append(Predicate(path, "eq", spec, negate))
+                continue
+            predicate = self._operator(src, where, path, spec, negate)
+            if predicate is not None:
+                out.append(predicate)
+        return out
+
+    def _operator(
+        self, src: Source, where: JsonPath, path: tuple[str | int, ...], spec: dict[str, Any], negate: bool
+    ) -> Predicate | None:
+        if len(spec) != 1:
+            self.problems.append(src.at(where, f"a predicate has exactly one operator, got {sorted(spec)}"))
+            return None
+        op, operand = next(iter(spec.items()))
+        problem = None
+        pattern = None
+        if op not in OPS:
+            self.problems.append(src.at((*where, op), f"unknown operator '{op}'{did_you_mean(op, OPS)}", key=True))
+            return None
+        if op == "regex":
+            try:
+                pattern = re.compile(str(operand))
+            except re.error as exc:
+                problem = f"bad regex: {exc}"
+        elif op == "in" and not isinstance(operand, list):
+            problem = "'in' needs a list"
+        elif op in ("gt", "ge", "lt", "le") and (not isinstance(operand, int | float) or isinstance(operand, bool)):
+            problem = f"'{op}' needs a number"
+        if problem:
+            self.problems.append(src.at((*where, op), problem))
+            return None
+        return Predicate(path, op, operand, negate, pattern)
+
+    def respond(self, src: Source, sub: JsonPath, raw: dict[str, Any]) -> Respond | None:
+        before = len(self.problems)
+        blocking = self.template(src, (*sub, "blocking"), raw["blocking"]) if "blocking" in raw else None
+        error = self.template(src, (*sub, "error"), raw["error"]) if "error" in raw else None
+        events = None
+        if "stream" in raw:
+            items = []
+            for i, event in enumerate(raw["stream"]["events"]):
+                where: JsonPath = (*sub, "stream", "events", i)
+                for key, message in self.vocabulary.problems(event):
+                    self.problems.append(
+                        src.at((*where, key) if key else (*where, "event"), message, key=key is not None)
+                    )
+                fields = self.template(src, where, {k: v for k, v in event.items() if k not in RESERVED})
+                if event.get("split") is not None and event["event"] not in SPLITTABLE:
+                    self.problems.append(
+                        src.at(
+                            (*where, "split"),
+                            f"'split' applies to {', '.join(sorted(SPLITTABLE))}, not {event['event']}",
+                        )
+                    )
+                if fields is not None:
+                    items.append(EventTemplate(event["event"], fields, event.get("split"), event.get("delay_ms")))
+            events = tuple(items)
+        if len(self.problems) > before:
+            return None
+        return Respond(blocking, events, error)
+
+
+def parse_field_path(text: str) -> tuple[str | int, ...]:
+    """`body.files[*].type` -> ("body", "files", "*", "type"); raises ValueError on a bad path."""
+    out: list[str | int] = []
+    pos = 0
+    for m in _PATH_TOKEN.finditer(text):
+        if m.start() != pos and text[pos : m.start()] != ".":
+            raise ValueError(f"bad field path '{text}'")
+        pos = m.end()
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        else:
+            index = m.group(2)
+            out.append(ANY if index == "*" else int(index))
+    if pos != len(text) or not out:
+        raise ValueError(f"bad field path '{text}'")
+    if out[0] not in ROOTS:
+        raise ValueError(f"field path '{text}' must start with one of {', '.join(sorted(ROOTS))}")
+    if out[0] == "headers":
+        out = [str(p).lower() for p in out]
+    return tuple(out)
