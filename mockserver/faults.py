@@ -129,17 +129,30 @@ class FaultQueue:
         self.entries: list[QueueEntry] = []
         self._ids = itertools.count(1)
 
-    def add(self, text: str, selector: str | None, aliases: Mapping[str, str], endpoint: str | None) -> list[str]:
+    def add(
+        self,
+        text: str,
+        selector: str | None,
+        aliases: Mapping[str, str],
+        endpoint: str | None,
+        endpoints: Iterable[str],
+    ) -> list[str]:
         try:
             faults = parse(text, aliases)
         except FaultSyntaxError as exc:
             raise invalid(exc) from None
         if not faults:
             raise DifyError("mock_invalid_fault", "no fault given")
+        faults = [_narrowed(f, endpoint) if endpoint is not None else f for f in faults]
+        known = set(endpoints)
+        for fault in faults:
+            if fault.schedule.endpoint is not None and fault.schedule.endpoint not in known:
+                raise DifyError(
+                    "mock_invalid_fault",
+                    f"unknown endpoint '{fault.schedule.endpoint}' (see `dify-mockserver lint --list`)",
+                )
         ids = []
         for fault in faults:
-            if endpoint is not None:
-                fault = _narrowed(fault, endpoint)
             entry = QueueEntry(f"f{next(self._ids)}", selector, fault, text)
             self.entries.append(entry)
             ids.append(entry.id)

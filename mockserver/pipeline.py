@@ -47,13 +47,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     key = (tenant.seed, tenant.id, spec.id, n)
     elapsed = (tenant.elapsed("mock"), tenant.elapsed("wall"))
-    drawn = faults.choose(
-        [
-            *faults.header_candidates(header_faults, spec.id, call.streaming, key),
-            *registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key),
-            *selection.faults,
-        ]
-    )
+    candidates = faults.header_candidates(header_faults, spec.id, call.streaming, key)
+    if settings.inject_faults:
+        candidates += registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key) + selection.faults
+    drawn = faults.choose(candidates)
     entry["fault"] = drawn.journal()
     delivery = injection.delivery(drawn, draws.random("fault:latency"))
     request[DELIVERY] = delivery

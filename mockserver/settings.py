@@ -20,6 +20,8 @@ class Settings:
     # 1 = the fixtures' timing as written; 0 = nothing sleeps (tests). Fault delays never scale.
     pace_scale: float = 1.0
     strict: bool = False
+    # False: fixture and queued faults never fire (lint renders every scenario's response this way).
+    inject_faults: bool = True
     log_level: str = "INFO"
     admin_token: str | None = None
     clock_start: int = DEFAULT_CLOCK_START
