@@ -72,6 +72,26 @@ async def reset(request: web.Request) -> web.Response:
     return json_response({"result": "success", "tenants": count})
 
 
+async def get_journal(request: web.Request) -> web.Response:
+    query = request.query
+    status = query.get("status") or None
+    if status is not None and not (
+        len(status) == 3 and (status.isdigit() or (status[0].isdigit() and status[1:] == "xx"))
+    ):
+        raise DifyError("invalid_param", "status must be a status code (404) or a class (4xx)")
+    try:
+        since = float(query["since"]) if query.get("since") else None
+    except ValueError:
+        raise DifyError("invalid_param", "since must be an entry id or a Unix time") from None
+    entries, dropped = request.app[TENANTS].journal(_tenant(query), query.get("path") or None, status, since)
+    return json_response({"data": entries, "dropped": dropped})
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    request.app[TENANTS].clear_journal(_tenant(request.query))
+    return json_response({"result": "success"})
+
+
 async def add_fault(request: web.Request) -> web.Response:
     body = await _json_body(request)
     text = _field(body, "fault", str, required=True)
@@ -129,6 +149,8 @@ def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/_mock/health", health, name="mock.health")
     router.add_post("/_mock/reset", reset, name="mock.reset")
+    router.add_get("/_mock/journal", get_journal, name="mock.journal.get")
+    router.add_delete("/_mock/journal", clear_journal, name="mock.journal.clear")
     router.add_post("/_mock/faults", add_fault, name="mock.faults.add")
     router.add_get("/_mock/faults", list_faults, name="mock.faults.list")
     router.add_delete("/_mock/faults", clear_faults, name="mock.faults.clear")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import time
 from typing import Any
@@ -39,11 +40,30 @@ class JournalClock:
             "events": [],
             "duration_ms": None,
             "unmatched": False,
+            "retry_after": None,  # the Retry-After the client was told, in seconds
+            "outcome": None,  # streams: complete | stopped | cut | error | stalled | client_left
+            "conversation_id": None,  # chats: the conversation the answer belongs to
             "_t0": time.perf_counter(),
         }
 
     @staticmethod
-    def close(entry: dict[str, Any], status: int) -> dict[str, Any]:
+    def close(entry: dict[str, Any], status: int, retry_after: str | None = None) -> dict[str, Any]:
         entry["status"] = status
         entry["duration_ms"] = round((time.perf_counter() - entry.pop("_t0")) * 1000.0, 3)
+        if retry_after is not None and retry_after.isdigit():
+            entry["retry_after"] = int(retry_after)
         return entry
+
+
+def matches(entry: dict[str, Any], path: str | None, status: str | None, since: float | None) -> bool:
+    """The filters of GET /_mock/journal: path glob, status (404, or a class such as 4xx), since."""
+    if path is not None and not fnmatch.fnmatchcase(entry["path"], path):
+        return False
+    if status is not None:
+        code = str(entry["status"])
+        if not (code == status or (len(status) == 3 and status.endswith("xx") and code[:1] == status[:1])):
+            return False
+    if since is not None:
+        # Unix times are large; anything smaller is an entry id, for polling "what came after".
+        return bool(entry["time"] >= since if since >= 1e9 else entry["id"] > since)
+    return True

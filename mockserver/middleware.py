@@ -41,13 +41,13 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     entry = request.app[JOURNAL_CLOCK].open(request)
     request[ENTRY] = entry
-    status = 500
+    status, retry_after = 500, None
     try:
         response = await handler(request)
-        status = response.status
+        status, retry_after = response.status, response.headers.get("Retry-After")
         return response
     finally:
-        JournalClock.close(entry, status)
+        JournalClock.close(entry, status, retry_after)
         tenant_id = request.get(TENANT_ID) or tenant_of(request, None)
         entry["tenant"] = tenant_id
         if request.match_info.http_exception is not None:

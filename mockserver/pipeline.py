@@ -70,6 +70,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     act = actions.get(action_name) if action_name else None
     if act is not None:
         ctx.bound = act.bind(ctx)
+        entry["conversation_id"] = ctx.bound.get("conversation_id")
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FaultQueue, covered
+from .journal import matches
 from .schedule import Counter
 from .state import TenantState
 
@@ -150,6 +151,19 @@ class TenantRegistry:
             tenant.clock += seconds
             moved.append(tenant.id)
         return moved
+
+    def journal(
+        self, selector: str | None, path: str | None = None, status: str | None = None, since: float | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The selected tenants' journal entries, oldest first, and how many were dropped."""
+        tenants = list(self.select(selector))
+        entries = [e for t in tenants for e in t.journal if matches(e, path, status, since)]
+        return sorted(entries, key=lambda e: e["id"]), sum(t.dropped for t in tenants)
+
+    def clear_journal(self, selector: str | None) -> None:
+        for tenant in self.select(selector):
+            tenant.journal.clear()
+            tenant.dropped = 0
 
     def __len__(self) -> int:
         return len(self._tenants)
