@@ -1,9 +1,10 @@
-"""The /_mock/ control plane: health, reset, faults, scenarios, clock. JSON in, JSON out; a `tenant`
-selector (an id such as s:t1, a glob such as k:*, absent = every tenant) in the body of POST and in
-the query of GET and DELETE."""
+"""The /_mock/ control plane. Each operation is a plain function of (app, params) -> (status, body),
+served over HTTP here and called in-process by the pytest plugin; `tenant` is a selector (an id such
+as s:t1, a glob such as k:*, absent = every tenant) in the body of POST and the query of GET/DELETE."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -14,6 +15,9 @@ from .errors import MSG_BAD_JSON, DifyError
 from .keys import BOOK, TENANTS
 from .render import json_response
 
+Params = dict[str, Any]
+Operation = Callable[[web.Application, Params], tuple[int, Any]]
+
 
 def mock_version() -> str:
     try:
@@ -22,7 +26,124 @@ def mock_version() -> str:
         return "0+unknown"
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+def _field(data: Params, name: str, kind: type | tuple[type, ...], *, required: bool = False) -> Any:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise DifyError("invalid_param", f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):  # no control field takes a boolean
+        raise DifyError("invalid_param", f"{name} must be a {getattr(kind, '__name__', 'number')}")
+    return value
+
+
+def _tenant(data: Params) -> str | None:
+    value = data.get("tenant")
+    if value is not None and (not isinstance(value, str) or not value):
+        raise DifyError("invalid_param", "tenant must be a tenant id (s:t1, k:app-chat) or a glob (k:*)")
+    return value or None
+
+
+def _endpoint(app: web.Application, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in app[BOOK].current.fixtures:
+        raise DifyError("invalid_param", f"unknown endpoint {value!r} (see `dify-mockserver lint --list`)")
+    return value
+
+
+def health(app: web.Application, data: Params) -> tuple[int, Any]:
+    return 200, {"status": "ok", "version": mock_version()}
+
+
+def reset(app: web.Application, data: Params) -> tuple[int, Any]:
+    seed = _field(data, "seed", int)
+    return 200, {"result": "success", "tenants": app[TENANTS].reset(_tenant(data), seed)}
+
+
+def get_journal(app: web.Application, data: Params) -> tuple[int, Any]:
+    status = data.get("status") or None
+    if status is not None and not (
+        len(status) == 3 and (status.isdigit() or (status[0].isdigit() and status[1:] == "xx"))
+    ):
+        raise DifyError("invalid_param", "status must be a status code (404) or a class (4xx)")
+    try:
+        since = float(data["since"]) if data.get("since") else None
+    except ValueError:
+        raise DifyError("invalid_param", "since must be an entry id or a Unix time") from None
+    entries, dropped = app[TENANTS].journal(_tenant(data), data.get("path") or None, status, since)
+    return 200, {"data": entries, "dropped": dropped}
+
+
+def clear_journal(app: web.Application, data: Params) -> tuple[int, Any]:
+    app[TENANTS].clear_journal(_tenant(data))
+    return 200, {"result": "success"}
+
+
+def add_fault(app: web.Application, data: Params) -> tuple[int, Any]:
+    text = _field(data, "fault", str, required=True)
+    book = app[BOOK].current
+    ids = app[TENANTS].queue.add(text, _tenant(data), book.aliases, _endpoint(app, data.get("endpoint")), book.fixtures)
+    return 201, {"id": ids[0], "ids": ids}
+
+
+def list_faults(app: web.Application, data: Params) -> tuple[int, Any]:
+    registry = app[TENANTS]
+    selector = _tenant(data)
+    tenants = [t.id for t in registry.select(selector)]
+    entries = [
+        e for e in registry.queue.entries if selector is None or e.selector in (None, selector) or e.selects(selector)
+    ]
+    return 200, {"data": [e.describe(tenants) for e in entries]}
+
+
+def clear_faults(app: web.Application, data: Params) -> tuple[int, Any]:
+    return 200, {"result": "success", "removed": app[TENANTS].queue.clear(_tenant(data))}
+
+
+def list_scenarios(app: web.Application, data: Params) -> tuple[int, Any]:
+    book = app[BOOK].current
+    names = {endpoint: fixture.names for endpoint, fixture in sorted(book.fixtures.items())}
+    return 200, {"data": names, "forced": app[TENANTS].forced_list(_tenant(data))}
+
+
+def force_scenario(app: web.Application, data: Params) -> tuple[int, Any]:
+    endpoint = _endpoint(app, _field(data, "endpoint", str, required=True))
+    assert endpoint is not None
+    scenario = _field(data, "scenario", str)
+    fixture = app[BOOK].current.fixtures[endpoint]
+    if scenario is not None and fixture.named(scenario) is None:
+        raise DifyError(
+            "invalid_param", f"endpoint {endpoint} has no scenario {scenario!r} (known: {', '.join(fixture.names)})"
+        )
+    app[TENANTS].force(_tenant(data), endpoint, scenario)
+    return 200, {"result": "success"}
+
+
+def advance_clock(app: web.Application, data: Params) -> tuple[int, Any]:
+    seconds = _field(data, "advance", (int, float), required=True)
+    if seconds < 0:
+        raise DifyError("invalid_param", "advance must be >= 0 seconds: the mock clock only moves forward")
+    return 200, {"result": "success", "tenants": app[TENANTS].advance(_tenant(data), float(seconds))}
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/_mock/health"): health,
+    ("POST", "/_mock/reset"): reset,
+    ("GET", "/_mock/journal"): get_journal,
+    ("DELETE", "/_mock/journal"): clear_journal,
+    ("POST", "/_mock/faults"): add_fault,
+    ("GET", "/_mock/faults"): list_faults,
+    ("DELETE", "/_mock/faults"): clear_faults,
+    ("GET", "/_mock/scenarios"): list_scenarios,
+    ("POST", "/_mock/scenarios"): force_scenario,
+    ("POST", "/_mock/clock"): advance_clock,
+}
+
+
+async def _params(request: web.Request) -> Params:
+    if request.method != "POST":
+        return dict(request.query)
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -35,125 +156,39 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False) -> Any:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise DifyError("invalid_param", f"{name} is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, kind):  # no control field takes a boolean
-        raise DifyError("invalid_param", f"{name} must be a {getattr(kind, '__name__', 'number')}")
-    return value
+def _route(operation: Operation) -> Callable[[web.Request], Any]:
+    async def handler(request: web.Request) -> web.Response:
+        status, body = operation(request.app, await _params(request))
+        return json_response(body, status)
 
-
-def _tenant(data: dict[str, Any] | Any) -> str | None:
-    value = data.get("tenant")
-    if value is not None and (not isinstance(value, str) or not value):
-        raise DifyError("invalid_param", "tenant must be a tenant id (s:t1, k:app-chat) or a glob (k:*)")
-    return value or None
-
-
-def _endpoint(request: web.Request, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value not in request.app[BOOK].current.fixtures:
-        raise DifyError("invalid_param", f"unknown endpoint {value!r} (see `dify-mockserver lint --list`)")
-    return value
-
-
-async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok", "version": mock_version()})
-
-
-async def reset(request: web.Request) -> web.Response:
-    body = await _json_body(request)
-    seed = _field(body, "seed", int)
-    count = request.app[TENANTS].reset(_tenant(body), seed)
-    return json_response({"result": "success", "tenants": count})
-
-
-async def get_journal(request: web.Request) -> web.Response:
-    query = request.query
-    status = query.get("status") or None
-    if status is not None and not (
-        len(status) == 3 and (status.isdigit() or (status[0].isdigit() and status[1:] == "xx"))
-    ):
-        raise DifyError("invalid_param", "status must be a status code (404) or a class (4xx)")
-    try:
-        since = float(query["since"]) if query.get("since") else None
-    except ValueError:
-        raise DifyError("invalid_param", "since must be an entry id or a Unix time") from None
-    entries, dropped = request.app[TENANTS].journal(_tenant(query), query.get("path") or None, status, since)
-    return json_response({"data": entries, "dropped": dropped})
-
-
-async def clear_journal(request: web.Request) -> web.Response:
-    request.app[TENANTS].clear_journal(_tenant(request.query))
-    return json_response({"result": "success"})
-
-
-async def add_fault(request: web.Request) -> web.Response:
-    body = await _json_body(request)
-    text = _field(body, "fault", str, required=True)
-    registry, book = request.app[TENANTS], request.app[BOOK].current
-    ids = registry.queue.add(text, _tenant(body), book.aliases, _endpoint(request, body.get("endpoint")), book.fixtures)
-    return json_response({"id": ids[0], "ids": ids}, status=201)
-
-
-async def list_faults(request: web.Request) -> web.Response:
-    registry = request.app[TENANTS]
-    selector = _tenant(request.query)
-    tenants = [t.id for t in registry.select(selector)]
-    entries = [
-        e
-        for e in registry.queue.entries
-        if selector is None or e.selector is None or e.selects(selector) or e.selector == selector
-    ]
-    return json_response({"data": [e.describe(tenants) for e in entries]})
-
-
-async def clear_faults(request: web.Request) -> web.Response:
-    removed = request.app[TENANTS].queue.clear(_tenant(request.query))
-    return json_response({"result": "success", "removed": removed})
-
-
-async def list_scenarios(request: web.Request) -> web.Response:
-    book = request.app[BOOK].current
-    data = {endpoint: fixture.names for endpoint, fixture in sorted(book.fixtures.items())}
-    forced = request.app[TENANTS].forced_list(_tenant(request.query))
-    return json_response({"data": data, "forced": forced})
-
-
-async def force_scenario(request: web.Request) -> web.Response:
-    body = await _json_body(request)
-    endpoint = _endpoint(request, _field(body, "endpoint", str, required=True))
-    assert endpoint is not None
-    scenario = _field(body, "scenario", str)
-    if scenario is not None and request.app[BOOK].current.fixtures[endpoint].named(scenario) is None:
-        names = ", ".join(request.app[BOOK].current.fixtures[endpoint].names)
-        raise DifyError("invalid_param", f"endpoint {endpoint} has no scenario {scenario!r} (known: {names})")
-    request.app[TENANTS].force(_tenant(body), endpoint, scenario)
-    return json_response({"result": "success"})
-
-
-async def advance_clock(request: web.Request) -> web.Response:
-    body = await _json_body(request)
-    seconds = _field(body, "advance", (int, float), required=True)
-    if seconds < 0:
-        raise DifyError("invalid_param", "advance must be >= 0 seconds: the mock clock only moves forward")
-    moved = request.app[TENANTS].advance(_tenant(body), float(seconds))
-    return json_response({"result": "success", "tenants": moved})
+    return handler
 
 
 def add_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/_mock/health", health, name="mock.health")
-    router.add_post("/_mock/reset", reset, name="mock.reset")
-    router.add_get("/_mock/journal", get_journal, name="mock.journal.get")
-    router.add_delete("/_mock/journal", clear_journal, name="mock.journal.clear")
-    router.add_post("/_mock/faults", add_fault, name="mock.faults.add")
-    router.add_get("/_mock/faults", list_faults, name="mock.faults.list")
-    router.add_delete("/_mock/faults", clear_faults, name="mock.faults.clear")
-    router.add_get("/_mock/scenarios", list_scenarios, name="mock.scenarios.list")
-    router.add_post("/_mock/scenarios", force_scenario, name="mock.scenarios.force")
-    router.add_post("/_mock/clock", advance_clock, name="mock.clock")
+    for (method, path), operation in OPERATIONS.items():
+        app.router.add_route(method, path, _route(operation), name=f"mock.{operation.__name__}")
+
+
+class LocalControl:
+    """The control operations called in-process (the pytest plugin's private servers): `call(fn)`
+    runs `fn()` where the app lives (directly, or on the server thread's loop)."""
+
+    def __init__(self, app: web.Application, call: Callable[[Callable[[], Any]], Any] | None = None) -> None:
+        self._app = app
+        self._call = call or (lambda fn: fn())
+
+    def _run(self, method: str, path: str, params: Params) -> Any:
+        operation = OPERATIONS[(method, path)]
+        clean = {k: v for k, v in params.items() if v is not None}
+        _, body = self._call(lambda: operation(self._app, clean))
+        # The same JSON a client of the HTTP API gets, never the server's live objects.
+        return orjson.loads(orjson.dumps(body))
+
+    def post(self, path: str, body: Params) -> Any:
+        return self._run("POST", path, body)
+
+    def get(self, path: str, query: dict[str, str]) -> Any:
+        return self._run("GET", path, query)
+
+    def delete(self, path: str, query: dict[str, str]) -> Any:
+        return self._run("DELETE", path, query)

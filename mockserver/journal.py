@@ -31,7 +31,7 @@ class JournalClock:
             "method": request.method,
             "path": request.path,
             "query": {k: request.query.getone(k) for k in request.query},
-            "headers": {k: redact(k, v) for k, v in request.headers.items()},
+            "headers": {str(k): redact(k, v) for k, v in request.headers.items()},  # istr keys: orjson wants str
             "body": None,
             "endpoint": None,
             "scenario": None,
@@ -43,6 +43,7 @@ class JournalClock:
             "retry_after": None,  # the Retry-After the client was told, in seconds
             "outcome": None,  # streams: complete | stopped | cut | error | stalled | client_left
             "conversation_id": None,  # chats: the conversation the answer belongs to
+            "error": None,  # an error response's {code, message}
             "_t0": time.perf_counter(),
         }
 

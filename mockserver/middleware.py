@@ -61,6 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DifyError as exc:
+        if ENTRY in request:
+            request[ENTRY]["error"] = {"code": exc.code, "message": exc.message}
         # An injected error still comes out as the faults shape it (e.g. dribbled).
         return await send_json(request, exc.body(), exc.status, exc.headers or None, request.get(DELIVERY, NORMAL))
     except web.HTTPException as exc:
@@ -69,6 +71,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _HTTP_CODES.get(exc.status, "internal_server_error" if exc.status >= 500 else "bad_request")
         spec = CODES[code]
         error = DifyError(code, spec.message, status=exc.status)
+        if ENTRY in request:
+            request[ENTRY]["error"] = {"code": code, "message": spec.message}
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return json_response(error.body(), exc.status, headers)
     except (asyncio.CancelledError, ConnectionResetError):
@@ -76,6 +80,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("internal error of the mock on %s %s", request.method, request.path)
         error = DifyError("internal_server_error")
+        if ENTRY in request:
+            request[ENTRY]["error"] = {
+                "code": "internal_server_error",
+                "message": "internal error of the mock (see its log)",
+            }
         return json_response(error.body(), 500)
 
 

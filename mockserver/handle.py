@@ -1,0 +1,147 @@
+"""DifyMock, the handle tests hold: URLs, keys, the test's session, and control of its tenants
+(scenarios, faults, clock, journal) through the app in-process or the /_mock/ API over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from hashlib import blake2b
+from typing import Any, Final, Protocol
+
+from .verification import Journal
+
+KEYS: Final = {
+    "chat": "app-chat",
+    "advanced-chat": "app-advanced-chat",
+    "agent-chat": "app-agent-chat",
+    "agent": "app-agent",
+    "completion": "app-completion",
+    "workflow": "app-workflow",
+    "dataset": "dataset-demo",
+}
+CREDENTIAL_TENANTS: Final = ("k:*", "c:*", "w:*", "-")  # header-less clients: reset before every test
+
+
+def session_id_for(nodeid: str) -> str:
+    """A readable, stable session id per test (the same on every run, so replays are byte-identical)."""
+    tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.rsplit("::", 1)[-1])[-40:]
+    return f"{tail}-{blake2b(nodeid.encode(), digest_size=4).hexdigest()}"
+
+
+class Control(Protocol):
+    def post(self, path: str, body: dict[str, Any]) -> Any: ...
+    def get(self, path: str, query: dict[str, str]) -> Any: ...
+    def delete(self, path: str, query: dict[str, str]) -> Any: ...
+
+
+class HttpControl:
+    """The /_mock/ API of a server at `base_url` (another process, or DIFY_MOCK_URL)."""
+
+    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Content-Type": "application/json"}
+        if admin_token:
+            self.headers["X-Mock-Admin-Token"] = admin_token
+
+    def _send(self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None) -> Any:
+        url = f"{self.base_url}{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers=self.headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise ValueError(f"dify-mockserver {method} {path}: {exc.code} {detail}") from None
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._send("POST", path, body={k: v for k, v in body.items() if v is not None})
+
+    def get(self, path: str, query: dict[str, str]) -> Any:
+        return self._send("GET", path, query)
+
+    def delete(self, path: str, query: dict[str, str]) -> Any:
+        return self._send("DELETE", path, query)
+
+
+class DifyMock:
+    """What `dify_mock` and `dify_mock_server` hand a test (INTERFACE.md's handle)."""
+
+    def __init__(
+        self, base_url: str, control: Control, session_id: str, seed: int, *, isolate_credentials: bool
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/v1"
+        self.session_id = session_id
+        self.headers = {"X-Mock-Session": session_id}
+        self.seed = seed
+        self._control = control
+        # Against a shared server (DIFY_MOCK_URL) only the session isolates; a server of our own also
+        # resets and watches the credential tenants, so header-less clients are isolated too.
+        self.tenants = [f"s:{session_id}", *(CREDENTIAL_TENANTS if isolate_credentials else ())]
+
+    def api_key(self, mode: str) -> str:
+        """The built-in key of an app mode: api_key("chat") == "app-chat"."""
+        try:
+            return KEYS[mode]
+        except KeyError:
+            raise ValueError(f"unknown app mode {mode!r}; known: {', '.join(KEYS)}") from None
+
+    def scenario(self, name: str, endpoint: str | None = None) -> None:
+        """Force scenario `name` for this test: on `endpoint`, or on every endpoint that has it."""
+        names: dict[str, list[str]] = self._control.get("/_mock/scenarios", {})["data"]
+        endpoints = [endpoint] if endpoint else [e for e, known in names.items() if name in known]
+        if not endpoints:
+            raise ValueError(f"no endpoint has a scenario named {name!r}")
+        for target in endpoints:
+            for tenant in self.tenants:
+                self._control.post("/_mock/scenarios", {"endpoint": target, "scenario": name, "tenant": tenant})
+
+    def fail(self, fault: str, times: int | str = 1, endpoint: str | None = None, **params: str | int | float) -> None:
+        """Queue `fault` for this test's next `times` calls (`"*"`: all of them).
+
+        `fail("rate_limit", 2, retry_after=1)` queues `rate_limit;times=2;retry_after=1`."""
+        text = ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in params.items())])
+        for tenant in self.tenants:
+            self._control.post("/_mock/faults", {"fault": text, "tenant": tenant, "endpoint": endpoint})
+
+    @property
+    def journal(self) -> Journal:
+        entries: dict[int, dict[str, Any]] = {}
+        dropped = 0
+        for tenant in self.tenants:
+            page = self._control.get("/_mock/journal", {"tenant": tenant})
+            dropped += page["dropped"]
+            entries.update((e["id"], e) for e in page["data"])
+        return Journal([entries[k] for k in sorted(entries)], dropped)
+
+    def reset(self) -> None:
+        """This test's tenants lose their state, journal, cursors, faults and forced scenarios."""
+        for tenant in self.tenants:
+            self._control.post("/_mock/reset", {"tenant": tenant})
+
+    def advance(self, seconds: float) -> None:
+        """Move this test's mock clock forward (time schedules such as during= and quota=)."""
+        for tenant in self.tenants:
+            self._control.post("/_mock/clock", {"tenant": tenant, "advance": seconds})
+
+    def problems(self, strict: bool = False) -> list[str]:
+        """Server-side problems this test caused: the mock's own 5xx, unserved routes, unknown scenarios;
+        with `strict`, also requests the mock refused (4xx) that no fault injected."""
+        out = []
+        for entry in self.journal:
+            injected = entry.get("fault") is not None
+            status = entry.get("status") or 0
+            error = entry.get("error") or {}
+            said = f"{error.get('code', '')} {error.get('message', '')}".strip()
+            line = f"{entry['method']} {entry['path']} -> {status} {said}".strip()
+            if entry.get("unmatched"):
+                out.append(f"{line} ({'not served by the mock' if status == 404 else 'unknown scenario name'})")
+            elif not injected and (status >= 500 or (strict and status >= 400)):
+                out.append(line)
+        return out
