@@ -62,6 +62,45 @@ CODES: Final[dict[str, CodeSpec]] = {
         400, "Agent has not been published. Please publish the Agent before using the API."
     ),
     "internal_server_error": CodeSpec(500, _INTERNAL),
+    # Files, audio and end users (REFERENCE §6; api/controllers/common/errors.py, app/error.py).
+    "no_file_uploaded": CodeSpec(400, "Please upload your file."),
+    "too_many_files": CodeSpec(400, "Only one file is allowed."),
+    "filename_not_exists_error": CodeSpec(400, "The specified filename does not exist."),
+    "file_too_large": CodeSpec(413, "File size exceeded."),
+    "unsupported_file_type": CodeSpec(415, "File type not allowed."),
+    "file_access_denied": CodeSpec(403, "Access to the requested file is denied."),
+    "file_not_found": CodeSpec(404, "The requested file was not found."),
+    "end_user_not_found": CodeSpec(404, "End user not found."),
+    "no_audio_uploaded": CodeSpec(400, "Please upload your audio."),
+    "audio_too_large": CodeSpec(413, "Audio size exceeded."),
+    "unsupported_audio_type": CodeSpec(415, "Audio type not allowed."),
+    "provider_not_support_speech_to_text": CodeSpec(400, "Provider not support speech to text."),
+    "speech_to_text_disabled": CodeSpec(400, "Speech to text is disabled."),
+    # Human input forms (REFERENCE §9.4).
+    "human_input_form_submitted": CodeSpec(412, "This form has already been submitted by another user."),
+    "human_input_form_expired": CodeSpec(412, "This form has expired."),
+    "invalid_form_data": CodeSpec(400, "Invalid form data."),
+    # Knowledge API (REFERENCE §11.3, api/controllers/service_api/dataset/error.py).
+    "dataset_not_initialized": CodeSpec(
+        400, "The dataset is still being initialized or indexing. Please wait a moment."
+    ),
+    "archived_document_immutable": CodeSpec(403, "The archived document is not editable."),
+    "dataset_name_duplicate": CodeSpec(409, "The dataset name already exists. Please modify your dataset name."),
+    "invalid_action": CodeSpec(400, "Invalid action."),
+    "document_already_finished": CodeSpec(
+        400, "The document has been processed. Please refresh the page or go to the document details."
+    ),
+    "document_indexing": CodeSpec(400, "The document is being processed and cannot be edited."),
+    "invalid_metadata": CodeSpec(400, "The metadata content is incorrect. Please check and verify."),
+    "dataset_in_use": CodeSpec(
+        409, "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it."
+    ),
+    "dataset_indexing_in_progress": CodeSpec(
+        409,
+        "Some documents in this dataset are still being indexed. Wait for indexing to finish or pause the "
+        "documents before deleting the dataset.",
+    ),
+    "pipeline_run_error": CodeSpec(500, "An error occurred while running the pipeline."),
     # Seed-reference codes that Dify itself never sends; their status is the seed's (REFERENCE §16.1).
     "invalid_api_key": CodeSpec(401, "API key invalid or expired."),
     "rate_limit_exceeded": CodeSpec(429, "Request rate limit exceeded."),
@@ -108,6 +147,9 @@ class DifyError(Exception):
         self.status = status or (spec.status if spec else 400)
         self.message = message if message is not None else (spec.message if spec else code)
         self.headers = headers or {}
+        if self.status == 401:
+            # Every 401 of Dify's API carries the challenge, injected ones included (REFERENCE §1.3).
+            self.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
         super().__init__(f"{self.status} {code}: {self.message}")
 
     def body(self) -> dict[str, object]:
