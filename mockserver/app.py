@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from . import actions, control
+from . import actions, control, inspector, openapi
 from .catalogue import Catalogue, load_catalogue
 from .datadirs import fixtures_dir, schemas_dir
 from .determinism import FakerSource
@@ -52,4 +52,10 @@ def create_app(
             routes[name] = spec
     app[ROUTE_SPECS] = routes
     control.add_routes(app)
+    openapi.add_routes(app)
+    inspector.add_routes(app)
+    if settings.reload:
+        from .reload import fixture_reloader
+
+        app.cleanup_ctx.append(fixture_reloader)
     return app

@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 
 from .auth import authenticate, tenant_of
 from .errors import CODES, DifyError
+from .inspector import HUB
 from .journal import JournalClock
 from .keys import APP, BOOK, DELIVERY, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render import json_response
@@ -53,6 +54,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         if request.match_info.http_exception is not None:
             entry["unmatched"] = True
         request.app[TENANTS].get(tenant_id).record(entry)
+        if HUB in request.app:
+            request.app[HUB].publish(entry)
 
 
 @web.middleware
@@ -92,7 +95,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if _is_control(request):
         token = request.app[SETTINGS].admin_token
-        given = request.headers.get(ADMIN_HEADER, "")
+        # A browser (the inspector, EventSource) cannot send headers: `?token=` works too.
+        given = request.headers.get(ADMIN_HEADER) or request.query.get("token", "")
         if token and not hmac.compare_digest(given.encode(), token.encode()):
             raise DifyError("mock_admin_token_required")
         return await handler(request)
