@@ -1,0 +1,84 @@
+"""The inspector in a real headless Chromium: a request made with curl appears on the page, live."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):
+    reason = "Debian's chromium and chromium-driver are needed (.ci/run installs them)"
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402 - only once the browser is known to exist
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tempfile.mkdtemp()}",
+    ):
+        options.add_argument(flag)
+    # The driver path is given explicitly: nothing is downloaded at run time.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_a_curl_request_appears_live_and_opens_on_click(start_serve, browser):
+    url = start_serve("--port", "0").wait_ready()
+    browser.get(f"{url}/_mock/")
+    wait = WebDriverWait(browser, 10)
+    wait.until(lambda d: d.find_element(By.ID, "status").text == "live")
+    assert "app-workflow" in browser.find_element(By.ID, "apps").text
+
+    subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            f"{url}/v1/chat-messages",
+            "-H",
+            "Authorization: Bearer app-chat",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "X-Mock-Session: browser",
+            "-d",
+            '{"inputs": {}, "query": "seen live?", "user": "u"}',
+        ],
+        check=True,
+        timeout=10,
+    )
+    row = wait.until(
+        lambda d: next(
+            (r for r in d.find_elements(By.CSS_SELECTOR, "#journal tr") if "/v1/chat-messages" in r.text), None
+        )
+    )
+    assert "s:browser" in row.text and "200" in row.text
+    row.click()
+    wait.until(lambda d: "seen live?" in d.find_element(By.ID, "detail").text)
+    assert '"scenario": "default"' in browser.find_element(By.ID, "detail").text
