@@ -1,4 +1,4 @@
-"""The command line: `dify-mockserver serve`; the only module that prints."""
+"""The command line: `dify-mockserver serve` and `lint`; the only module that prints."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def main() -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
 @click.option("--admin-token", default=None, help="Required in X-Mock-Admin-Token for /_mock/ calls.")
+@click.option(
+    "--reload", is_flag=True, help="Reload the fixtures when a file changes; a broken edit keeps the last good."
+)
 def serve(
     host: str,
     port: int,
@@ -54,6 +57,7 @@ def serve(
     strict: bool,
     log_level: str,
     admin_token: str | None,
+    reload: bool,
 ) -> None:
     """Serve the Dify APIs (/v1, /console/api, /api) and the /_mock/ control plane."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -71,6 +75,7 @@ def serve(
         log_level=log_level.upper(),
         admin_token=admin_token,
         fixtures=tuple(fixture_dirs),
+        reload=reload,
     )
     from .app import create_app  # imported here so `--help` stays instant
 
@@ -82,6 +87,33 @@ def serve(
         click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
         sys.exit(1)
     asyncio.run(_run(app, host, port, admin_token))
+
+
+@main.command("lint")
+@click.argument("dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--list", "show_list", is_flag=True, help="List every endpoint id with its method, path and fixture file."
+)
+def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
+    """Check fixture files: the built-in ones, merged with each DIR as `serve --fixtures DIR` does.
+
+    Every scenario is also rendered through the real pipeline, for each app and response mode it
+    serves, and checked against its schema. Each error starts with a line FILE:LINE:COLUMN: problem.
+    """
+    from . import lint
+
+    if show_list:
+        for line in lint.endpoint_lines():
+            click.echo(line)
+        return
+    report = lint.run(dirs)
+    for finding in report.findings:
+        for line in finding.lines():
+            click.echo(line)
+    if report.findings:
+        click.echo(f"dify-mockserver lint: {len(report.findings)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{report.files} fixture files, {report.scenarios} scenarios OK")
 
 
 async def _run(app: web.Application, host: str, port: int, admin_token: str | None) -> None:

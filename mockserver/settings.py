@@ -22,6 +22,8 @@ class Settings:
     strict: bool = False
     # False: fixture and queued faults never fire (lint renders every scenario's response this way).
     inject_faults: bool = True
+    # Watch the fixture directories and swap the book on change (`serve --reload`).
+    reload: bool = False
     log_level: str = "INFO"
     admin_token: str | None = None
     clock_start: int = DEFAULT_CLOCK_START

@@ -1,0 +1,72 @@
+"""`serve --reload`: watch the fixture directories and swap the book; a broken edit keeps the last good one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+from .catalogue import Catalogue
+from .datadirs import fixtures_dir
+from .errors import FixtureError
+from .keys import BOOK, CATALOGUE, SETTINGS, BookRef
+from .scenarios.loader import load_book
+
+log = logging.getLogger("mockserver.reload")
+STOP_TIMEOUT_S: Final = 5.0
+
+
+@asynccontextmanager
+async def fixture_reloader(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: a watcher task for the app's lifetime, stopped (and awaited) on shutdown."""
+    dirs = [fixtures_dir(), *app[SETTINGS].fixtures]
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_and_swap(dirs, app[CATALOGUE], app[BOOK], stop))
+    yield
+    stop.set()  # the watcher thread sees it within one step and the loop ends
+    try:
+        await asyncio.wait_for(task, STOP_TIMEOUT_S)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def watch_and_swap(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, stop: asyncio.Event) -> None:
+    """Reload on every batch of changes to a fixture file until `stop` is set."""
+    from watchfiles import awatch  # only `--reload` pays for the import
+
+    quiet = logging.getLogger("watchfiles")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
+    log.info("watching %s for fixture changes", ", ".join(map(str, dirs)))
+    async for _changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
+        await reload_once(dirs, catalogue, ref)
+
+
+async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef) -> bool:
+    """Load the book off the event loop and swap it in; on a problem, log it and keep the current one."""
+    loop = asyncio.get_running_loop()
+    try:
+        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs))
+    except FixtureError as exc:
+        log.error("fixtures not reloaded (%d problem(s)); the last good fixtures stay", len(exc.problems))
+        for problem in exc.problems:
+            log.error("%s", problem)
+        return False
+    except Exception:  # a watcher that dies would silently stop reloading
+        log.exception("fixtures not reloaded; the last good fixtures stay")
+        return False
+    ref.current = book  # one assignment: the swap is atomic
+    log.info("fixtures reloaded")
+    return True
+
+
+def _is_fixture(_change: object, path: str) -> bool:
+    return path.endswith(".yaml")
