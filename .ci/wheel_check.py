@@ -1,4 +1,4 @@
-"""Build the wheel, install it into a fresh venv and serve the built-in fixtures from another directory."""
+"""Build the wheel, install it into a fresh venv, then lint and serve the built-in fixtures from another directory."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ def main(work: Path) -> None:
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True)
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
+    lint = subprocess.run(
+        [str(venv / "bin" / "dify-mockserver"), "lint"], cwd=elsewhere, capture_output=True, text=True, timeout=120
+    )
+    assert lint.returncode == 0, f"lint of the wheel's built-in fixtures failed:\n{lint.stdout}{lint.stderr}"
+    shipped = sum(1 for _ in (ROOT / "fixtures").rglob("*.yaml"))
+    assert lint.stdout.startswith(f"{shipped} fixture files, "), f"the wheel lacks fixture files: {lint.stdout}"
+    print(f"wheel {wheel.name} lints its built-in fixtures: {lint.stdout.strip()}")
     proc = subprocess.Popen(
         [str(venv / "bin" / "dify-mockserver"), "serve", "--port", "0"],
         cwd=elsewhere,
