@@ -1,0 +1,78 @@
+"""GET/DELETE /_mock/journal: filters, redaction, bounded size with drops counted, and the OpenAPI documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dify_facts import auth
+
+CHAT = {"inputs": {}, "query": "hi", "user": "u"}
+ENTRY_FIELDS = {
+    "id",
+    "tenant",
+    "time",
+    "method",
+    "path",
+    "query",
+    "headers",
+    "body",
+    "endpoint",
+    "scenario",
+    "fault",
+    "status",
+    "events",
+    "duration_ms",
+    "unmatched",
+}
+
+
+async def journal(client: Any, **query: str) -> dict[str, Any]:
+    resp = await client.get("/_mock/journal", params=query)
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def test_entries_and_filters(client):
+    await client.post("/v1/chat-messages", json=CHAT, headers=auth("app-chat", **{"X-Mock-Session": "a"}))
+    await client.get("/v1/info", headers=auth("app-chat", **{"X-Mock-Session": "a"}))
+    await client.get("/v1/info", headers={"X-Mock-Session": "b"})
+    everything = await journal(client)
+    assert len(everything["data"]) == 3 and everything["dropped"] == 0
+    first = everything["data"][0]
+    assert set(first) >= ENTRY_FIELDS
+    assert first["headers"]["Authorization"] == "…chat" and first["body"] == CHAT and first["status"] == 200
+    assert [e["path"] for e in (await journal(client, tenant="s:a"))["data"]] == ["/v1/chat-messages", "/v1/info"]
+    assert [e["status"] for e in (await journal(client, status="4xx"))["data"]] == [401]
+    assert len((await journal(client, path="/v1/info"))["data"]) == 2
+    assert len((await journal(client, path="/v1/*"))["data"]) == 3
+    since = everything["data"][0]["id"]
+    assert [e["id"] for e in (await journal(client, since=str(since)))["data"]] == [since + 1, since + 2]
+    assert (await client.delete("/_mock/journal", params={"tenant": "s:a"})).status == 200
+    assert [e["tenant"] for e in (await journal(client))["data"]] == ["s:b"]
+
+
+async def test_bad_filters_are_400(client):
+    assert (await client.get("/_mock/journal", params={"status": "abc"})).status == 400
+    assert (await client.get("/_mock/journal", params={"since": "yesterday"})).status == 400
+
+
+async def test_the_journal_is_bounded_and_counts_drops(make_client):
+    client = await make_client(journal_size=3)
+    for _ in range(5):
+        await client.get("/v1/info", headers=auth("app-chat"))
+    page = await journal(client, tenant="k:app-chat")
+    assert len(page["data"]) == 3 and page["dropped"] == 2
+    assert [e["id"] for e in page["data"]] == [3, 4, 5]  # the oldest went first
+
+
+async def test_openapi_documents(client):
+    emulated = await (await client.get("/_mock/openapi.json")).json()
+    assert emulated["openapi"].startswith("3.1")
+    assert "post" in emulated["paths"]["/v1/chat-messages"] and "post" in emulated["paths"]["/v1/completions"]
+    ref = emulated["paths"]["/v1/info"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = await client.get(ref.split("#")[0])
+    assert schema.status == 200 and "$defs" in await schema.json()
+    control = await (await client.get("/_mock/control/openapi.json")).json()
+    assert {"/_mock/journal", "/_mock/faults", "/_mock/scenarios", "/_mock/reset", "/_mock/clock"} <= set(
+        control["paths"]
+    )
