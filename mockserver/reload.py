@@ -46,8 +46,11 @@ async def watch_and_swap(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRe
     if quiet.level == logging.NOTSET:
         quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
     log.info("watching %s for fixture changes", ", ".join(map(str, dirs)))
-    async for _changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
-        await reload_once(dirs, catalogue, ref)
+    try:
+        async for _changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
+            await reload_once(dirs, catalogue, ref)
+    except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
+        log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 
 
 async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef) -> bool:
