@@ -91,6 +91,8 @@ def list_faults(app: web.Application, data: Params) -> tuple[int, Any]:
     registry = app[TENANTS]
     selector = _tenant(data)
     tenants = [t.id for t in registry.select(selector)]
+    if selector is not None and not any(c in selector for c in "*?[") and selector not in tenants:
+        tenants.append(selector)  # a tenant that has not called yet still has all its counts
     entries = [
         e for e in registry.queue.entries if selector is None or e.selector in (None, selector) or e.selects(selector)
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from .errors import DifyError
-from .faultspec import STREAM_KINDS, FaultSpec, FaultSyntaxError, parse
+from .faultspec import SCHEDULE_PARAMS, STREAM_KINDS, FaultSpec, FaultSyntaxError, parse
 from .schedule import Counter, Verdict, commit, count, remaining
 
 FAULT_HEADER: Final = "X-Mock-Fault"
@@ -23,13 +23,27 @@ def invalid(exc: FaultSyntaxError) -> DifyError:
     return DifyError("mock_invalid_fault", str(exc))
 
 
+_PER_REQUEST: Final = frozenset({"p", "endpoint"})
+
+
 def parse_header(text: str | None, aliases: Mapping[str, str]) -> list[FaultSpec]:
+    """X-Mock-Fault: faults for this request only, so schedules that count calls do not apply."""
     if not text:
         return []
     try:
-        return parse(text, aliases)
+        faults = parse(text, aliases)
     except FaultSyntaxError as exc:
         raise invalid(exc) from None
+    for item in text.split(","):
+        for pair in item.split(";")[1:]:
+            key = pair.partition("=")[0].strip()
+            if key in SCHEDULE_PARAMS and key not in _PER_REQUEST:
+                raise DifyError(
+                    "mock_invalid_fault",
+                    f"'{key}' counts calls, and X-Mock-Fault lasts one request: "
+                    "queue the fault with POST /_mock/faults (or .fail()) instead",
+                )
+    return faults
 
 
 def applies(fault: FaultSpec, endpoint: str, streaming: bool) -> bool:
@@ -168,19 +182,19 @@ class FaultQueue:
                 continue
             counter = entry.counters.setdefault(tenant, Counter())
             since = elapsed[1] if entry.fault.schedule.clock == "wall" else elapsed[0]
-            verdict = count(entry.fault.schedule, counter, since, (*key, "queue", entry.id))
+            # Keyed by what the fault is, never by its queue id, which counts every tenant's faults.
+            verdict = count(entry.fault.schedule, counter, since, (*key, "queue", entry.text, entry.fault.name))
             if verdict.fire:
                 out.append(Candidate(entry.fault, "queue", counter, verdict))
         return out
 
     def clear(self, selector: str | None) -> int:
-        """Remove the faults queued for `selector` (all when None); forget its tenants' counters."""
+        """Remove the faults queued for `selector` (all when None). Faults that stay keep their counts."""
         before = len(self.entries)
         if selector is None:
             self.entries.clear()
             return before
         self.entries = [e for e in self.entries if not covered(e.selector, selector)]
-        self.forget(selector)
         return before - len(self.entries)
 
     def forget(self, selector: str | None) -> None:

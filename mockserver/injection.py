@@ -46,12 +46,15 @@ def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], builder:
     after = int(params.get("after", 1))
     if "after_node" in params:
         data = [e for e in events if e.get("event") != "ping" or len(e) > 1]
-        finished = [
-            i
-            for i, e in enumerate(data)
-            if e["event"] == "node_finished" and e.get("data", {}).get("node_id") == params["after_node"]
-        ]
-        after = finished[-1] + 1 if finished else len(data)
+        finished = [i for i, e in enumerate(data) if e["event"] == "node_finished"]
+        nodes = [data[i].get("data", {}).get("node_id") for i in finished]
+        if params["after_node"] not in nodes:
+            known = ", ".join(dict.fromkeys(str(n) for n in nodes)) or "none"
+            raise DifyError(
+                "mock_invalid_fault",
+                f"after_node={params['after_node']}: this stream has no such node (its nodes: {known})",
+            )
+        after = max(i for i, node in zip(finished, nodes, strict=True) if node == params["after_node"]) + 1
     error_event = None
     if fault.kind == "stream_error":
         code = params.get("code", "completion_request_error")

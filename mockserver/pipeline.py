@@ -109,3 +109,5 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.Stre
         tasks.pop(task_id, None)
         entry["events"] = list(plan.stream.sent)
         entry["outcome"] = plan.stream.outcome
+        if entry.get("fault") and plan.stream.fault_at is not None:
+            entry["fault"]["after_events"] = plan.stream.fault_at

@@ -120,6 +120,7 @@ class TenantRegistry:
         for tenant_id in doomed:
             del self._tenants[tenant_id]
         self.queue.clear(selector)
+        self.queue.forget(selector)  # faults queued for every tenant count afresh for the reset ones
         self._forced = [f for f in self._forced if selector is not None and not covered(f[0], selector)]
         return len(doomed)
 

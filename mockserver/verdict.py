@@ -15,6 +15,10 @@ import orjson
 
 RETRY_WINDOW_S: Final = 60.0
 FIRST_RETRY_MIN_S: Final = 0.1
+# Timers and the journal's clock are not exact: a client that waits exactly Retry-After, or keeps its
+# delay constant, must not be flagged because of a few milliseconds.
+SLACK_S: Final = 0.05
+SHRINK_RATIO: Final = 0.9
 _FAILED_OUTCOMES: Final = frozenset({"cut", "error", "stalled"})
 _RETRYABLE_CLIENT: Final = frozenset({408, 429})
 _CHAT_ENDPOINT: Final = "service.send_chat_message"
@@ -92,7 +96,7 @@ def _chain_findings(chain: list[dict[str, Any]], budget: int) -> list[Finding]:
     for before, retry in itertools.pairwise(chain):
         gap = retry["time"] - _ended(before)
         gaps.append(gap)
-        if before.get("retry_after") is not None and gap < before["retry_after"]:
+        if before.get("retry_after") is not None and gap + SLACK_S < before["retry_after"]:
             out.append(
                 Finding(
                     "retry_after_ignored",
@@ -121,7 +125,7 @@ def _chain_findings(chain: list[dict[str, Any]], budget: int) -> list[Finding]:
                 ids,
             )
         )
-    elif any(later < earlier for earlier, later in itertools.pairwise(gaps)):
+    elif any(later < earlier * SHRINK_RATIO for earlier, later in itertools.pairwise(gaps)):
         shown = ", ".join(f"{g:.2f}s" for g in gaps)
         out.append(Finding("no_backoff", f"{label}: the gaps between retries shrink ({shown})", ids))
     if len(chain) - 1 > budget:

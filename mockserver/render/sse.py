@@ -53,6 +53,7 @@ class StreamPlan:
     fault: StreamFault | None = None
     delivery: Delivery = NORMAL
     sent: list[str] = field(default_factory=list)  # names of the data events written (journal)
+    fault_at: int | None = None  # data events sent when the stream fault struck (journal)
     outcome: str = "complete"  # complete | stopped | cut | error | stalled | client_left
 
 
@@ -122,7 +123,8 @@ async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
                 await out.event(final)
             return True
         await out.event(event)
-    if fault is not None and out.data_sent == fault.after:
+    if fault is not None:
+        # `after` beyond the stream's events: the fault strikes once all of them are out.
         proceed = await _strike(out, fault, None)
         if proceed is not None:
             return proceed
@@ -132,6 +134,7 @@ async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
 async def _strike(out: _Writer, fault: StreamFault, upcoming: dict[str, Any] | None) -> bool | None:
     """Apply a stream fault at its point; None lets the stream go on."""
     plan = out.plan
+    plan.fault_at = out.data_sent
     if fault.kind == "stream_cut":
         plan.outcome = "cut"
         return False

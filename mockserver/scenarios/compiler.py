@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.errors import Problem
+from mockserver.errors import CODES, Problem
 from mockserver.faultspec import FaultSpec, FaultSyntaxError, parse
 from mockserver.yamlmarks import JsonPath, Marked
 
@@ -45,6 +45,7 @@ class Merged:
     defaults: dict[str, Source] = field(default_factory=dict)
     vars: dict[str, Source] = field(default_factory=dict)
     scenarios: dict[str, Source] = field(default_factory=dict)
+    removed: dict[str, Source] = field(default_factory=dict)  # scenarios a later directory set to null
 
 
 @dataclass(slots=True)
@@ -73,7 +74,11 @@ class Compiler:
         scenarios = [s for name, src in m.scenarios.items() if (s := self.scenario(endpoint, name, src, timing, clock))]
         default = next((s for s in scenarios if s.name == "default"), None)
         if default is None and not any(p.file == m.display for p in self.problems[before:]):
-            self.problems.append(Problem(m.display, 1, 1, "no 'default' scenario (every fixture needs one)"))
+            removed = m.removed.get("default")
+            where = removed.at((), "", key=True) if removed else Problem(m.display, 1, 1, "")
+            self.problems.append(
+                Problem(where.file, where.line, where.column, "no 'default' scenario (every fixture needs one)")
+            )
         if len(self.problems) > before or default is None:
             return None
         if default.respond is None and default.sequence is None:
@@ -88,17 +93,23 @@ class Compiler:
         doc, base = src.doc, (*src.path, *sub)
         rel = "/".join(Path(doc.file).parts[-2:])  # seeds must not depend on where fixtures are installed
         found: list[tuple[str, str]] = []
+        where: dict[str, JsonPath] = {}
 
         def label(inner: tuple[str | int, ...]) -> str:
             line, col = doc.marks.get((*base, *inner), (0, 0))
-            return f"fake@{rel}:{line}:{col}"
+            name = f"fake@{rel}:{line}:{col}"
+            where[name] = (*base, *inner)
+            return name
 
         try:
             template = compile_value(value, label, found)
         except TemplateSyntaxError as exc:
             self.problems.append(doc.at((*base, *getattr(exc, "path", ())), str(exc)))
             return None
-        self.fakes.extend(FakeUse(provider, Source(doc, base, None)) for _, provider in found)
+        # A fake's label is its string's label plus `#<n>`: locate the problem at that string.
+        self.fakes.extend(
+            FakeUse(provider, Source(doc, where.get(lbl.rsplit("#", 1)[0], base), None)) for lbl, provider in found
+        )
         return template
 
     def faults(self, endpoint: str, src: Source, sub: JsonPath, value: Any) -> tuple[FaultSpec, ...] | None:
@@ -139,7 +150,7 @@ class Compiler:
         return Scenario(
             name=name,
             file=src.doc.file,
-            line=src.doc.marks.get(src.path, (1, 1))[0],
+            line=src.doc.key_marks.get(src.path, src.doc.marks.get(src.path, (1, 1)))[0],
             match=match,
             respond=respond,
             faults=faults or (),
@@ -201,6 +212,15 @@ class Compiler:
         before = len(self.problems)
         blocking = self.template(src, (*sub, "blocking"), raw["blocking"]) if "blocking" in raw else None
         error = self.template(src, (*sub, "error"), raw["error"]) if "error" in raw else None
+        if "error" in raw:
+            code = raw["error"].get("code", "")
+            if "{{" not in code and code not in CODES and "status" not in raw["error"]:
+                self.problems.append(
+                    src.at(
+                        (*sub, "error", "code"),
+                        f"unknown error code '{code}': give its status too{did_you_mean(code, CODES)}",
+                    )
+                )
         events = None
         if "stream" in raw:
             items = []

@@ -135,6 +135,7 @@ def _merge(into: Merged, doc: Marked) -> None:
     # A known name is replaced in place; new scenarios of a later directory are tried first.
     fresh = {n: s for n, s in incoming.items() if n not in into.scenarios}
     into.scenarios = {**fresh, **{n: incoming.get(n, s) for n, s in into.scenarios.items()}}
+    into.removed.update({n: s for n, s in into.scenarios.items() if s.value is None})
     into.scenarios = {n: s for n, s in into.scenarios.items() if s.value is not None}
 
 

@@ -26,6 +26,13 @@ class Selection:
 
 
 def select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, forced: str | None) -> Selection:
+    selection = _select(fixture, call, tenant, requested, forced)
+    # A name asked for that this endpoint does not have is journaled, whatever answered instead.
+    selection.unmatched = bool(requested) and fixture.named(requested or "") is None
+    return selection
+
+
+def _select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, forced: str | None) -> Selection:
     for name in (requested, forced):
         named = fixture.named(name) if name else None
         if named is not None:
@@ -39,9 +46,7 @@ def select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, 
         selection = _take(fixture, scenario, call, tenant, forced=False)
         if selection is not None:
             return selection
-    selection = _chosen(fixture, fixture.default, call, tenant)
-    selection.unmatched = bool(requested)
-    return selection
+    return _chosen(fixture, fixture.default, call, tenant)
 
 
 def _chosen(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant) -> Selection:

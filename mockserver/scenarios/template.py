@@ -270,4 +270,10 @@ def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes
     fn = FILTERS.get(name)
     if fn is None:
         raise TemplateSyntaxError(f"unknown filter '{name}' in '{source}' (known: {', '.join(sorted(FILTERS))})")
+    arity = {"default": (0, 1), "truncate": (0, 1)}.get(name, (0, 0))
+    if not arity[0] <= len(args) <= arity[1]:
+        raise TemplateSyntaxError(f"filter '{name}' takes {arity[1]} argument(s) at most in '{source}'")
+    literal = [a.value for a in getattr(node, "args", []) if isinstance(a, ast.Constant)]
+    if name == "truncate" and literal and (not isinstance(literal[0], int) or isinstance(literal[0], bool)):
+        raise TemplateSyntaxError(f"truncate takes a whole number of characters in '{source}'")
     return lambda ctx: fn(inner(ctx), *(a(ctx) for a in args))

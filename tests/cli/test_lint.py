@@ -150,13 +150,12 @@ def test_a_user_override_is_linted_in_context(tmp_path: Path) -> None:
 
 
 def test_a_user_file_removing_the_default_fails(tmp_path: Path) -> None:
-    # Located in the built-in file today; lint_cases/default_removed.yaml expects the user's line.
     (tmp_path / "service").mkdir()
     (tmp_path / "service" / "get_app_info.yaml").write_text("scenarios:\n  default: null\n")
     result = CliRunner().invoke(main, ["lint", str(tmp_path)])
     assert result.exit_code == 1
     (line,) = problem_lines(result.stdout)
-    assert line.endswith(":1:1: no 'default' scenario (every fixture needs one)")
+    assert line == f"{tmp_path / 'service' / 'get_app_info.yaml'}:2:3: no 'default' scenario (every fixture needs one)"
 
 
 def test_error_scenarios_may_answer_4xx_and_each_sequence_turn_is_rendered(tmp_path: Path) -> None:

@@ -271,11 +271,6 @@ async def test_stream_cut_on_a_completion_and_a_chatflow(client):
     assert not TERMINAL & set(names(events))
 
 
-@pytest.mark.xfail(
-    reason="DESIGN.md §5 Journal: entries record after_events; a stream_cut with the default after=1 "
-    "or with after_node records after_events=None instead of the events sent before the cut",
-    strict=True,
-)
 async def test_the_journal_records_where_a_defaulted_or_node_cut_struck(client):
     resp = await client.post(CHAT, json=chat_body(), headers=headers("jcut", "stream_cut"))
     await read_stream(resp)

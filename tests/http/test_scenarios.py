@@ -328,11 +328,6 @@ async def test_an_unknown_scenario_name_is_ignored_by_the_rules(predicates_clien
     assert (status, text) == (200, "by_eq")
 
 
-@pytest.mark.xfail(
-    reason="INTERFACE.md journal: 'unmatched is true when ... a scenario was asked for by name and none by "
-    "that name exists'; it is only set when the call falls through to default, not when a rule matched",
-    strict=True,
-)
 async def test_an_unknown_scenario_name_is_journaled_unmatched_even_when_a_rule_matched(predicates_client):
     client = predicates_client
     await answer(client, "unk3", chat_body("exact words"), **{"X-Mock-Scenario": "no_such"})

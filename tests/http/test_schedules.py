@@ -297,11 +297,6 @@ async def test_get_lists_the_queue_with_remaining_counts(client):
     assert {e["id"]: e["remaining"] for e in await listed(client, "s:a")}[a] == {"s:a": 0}
 
 
-@pytest.mark.xfail(
-    reason="INTERFACE.md control plane: 'GET /_mock/faults?tenant= lists the queue with remaining counts'; "
-    "a fault queued for a tenant that has not called yet lists remaining {} instead of its count",
-    strict=True,
-)
 async def test_get_shows_the_remaining_count_before_the_tenants_first_call(client):
     await queue(client, "rate_limit;times=2", tenant="s:fresh")
     (entry,) = await listed(client, "s:fresh")
@@ -376,15 +371,6 @@ async def test_p_with_a_seed_set_by_reset(make_client):
     assert await _p_pattern(client, "pp") == await _p_pattern(await make_client(seed=12345), "pp")
 
 
-_QUEUE_ID_SEEDS_P = pytest.mark.xfail(
-    reason="the p draw is keyed by the queue entry's id (f1, f2, ...), which counts every fault ever "
-    "queued on the server: INTERFACE.md 'a replay after a reset is byte-identical' and DESIGN.md §4 "
-    "'byte-identical ... however other tenants' requests interleave' both break",
-    strict=True,
-)
-
-
-@_QUEUE_ID_SEEDS_P
 async def test_p_replays_the_same_after_a_reset(make_client):
     client = await make_client()
     first = await _p_pattern(client, "pp")
@@ -392,7 +378,6 @@ async def test_p_replays_the_same_after_a_reset(make_client):
     assert await _p_pattern(client, "pp") == first
 
 
-@_QUEUE_ID_SEEDS_P
 async def test_p_of_one_tenant_does_not_depend_on_another_tenants_queue(make_client):
     alone = await _p_pattern(await make_client(), "pp")
     client = await make_client()
@@ -450,11 +435,6 @@ async def test_the_same_seed_gives_the_same_bodies_and_fault_pattern(make_client
     assert any(b.startswith(b"503") for b in first) and any(b.startswith(b"200") for b in first)
 
 
-@pytest.mark.xfail(
-    reason="INTERFACE.md control plane: 'DELETE /_mock/faults?tenant= clears it'; clearing one tenant's queue "
-    "re-arms a fault queued for every tenant (its counters for that tenant go back to 0), so it fires again",
-    strict=True,
-)
 async def test_delete_for_one_tenant_never_makes_a_fault_fire_again(client):
     await queue(client, "rate_limit")  # every tenant, once each
     assert await statuses(client, "da", 2) == [429, 200]
