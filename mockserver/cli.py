@@ -116,6 +116,20 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
     click.echo(f"{report.files} fixture files, {report.scenarios} scenarios OK")
 
 
+@main.command("openapi")
+@click.option("--control", is_flag=True, help="The /_mock/ control API instead of the emulated Dify APIs.")
+def openapi_command(control: bool) -> None:
+    """Print the OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/)."""
+    import json
+
+    from . import openapi
+    from .catalogue import load_catalogue
+    from .datadirs import schemas_dir
+
+    document = openapi.control() if control else openapi.emulated(load_catalogue(schemas_dir()))
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
 async def _run(app: web.Application, host: str, port: int, admin_token: str | None) -> None:
     from aiohttp import web
 

@@ -173,3 +173,12 @@ def test_dify_version_is_configurable_from_the_environment(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_openapi_command_prints_the_emulated_apis():
+    result = run_cli("openapi")
+    assert result.returncode == 0
+    document = json.loads(result.stdout)
+    assert document["openapi"].startswith("3.1") and "/v1/chat-messages" in document["paths"]
+    control = json.loads(run_cli("openapi", "--control").stdout)
+    assert "/_mock/faults" in control["paths"]
