@@ -71,9 +71,17 @@ class App:
     meta: dict[str, Any]
     parameters: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    root: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Built once: every request's templates and matcher read it (never written to).
+        self.root.update(self._template_root())
 
     def as_template_root(self) -> dict[str, Any]:
-        """What `{{ app.* }}` sees: every _apps.yaml field, completed."""
+        """What `{{ app.* }}` and `match: {app.*: ...}` see: every _apps.yaml field, completed."""
+        return self.root
+
+    def _template_root(self) -> dict[str, Any]:
         return {
             **self.extra,
             "key": self.key,

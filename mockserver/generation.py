@@ -74,7 +74,10 @@ def build(
     for name, fields, split, delay in raw:
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
-    times = schedule(timing, [d for _, _, d in flat], ctx.draws)
+    if call.streaming or family == "workflow":
+        times = schedule(timing, [d for _, _, d in flat], ctx.draws)
+    else:
+        times = [0.0] * len(flat)  # a blocking chat or completion shows no timing: skip the seeded draws
     builder = EventBuilder(env)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
     body = blocking_body(env, events, blocking)
