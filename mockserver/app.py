@@ -48,7 +48,10 @@ def create_app(
     for spec in catalogue:
         for i, path in enumerate(spec.all_paths):
             name = spec.id if i == 0 else f"{spec.id}:alias{i}"
-            app.router.add_route(spec.method, path, handle, name=name)
+            if spec.method == "GET":  # Flask answers HEAD wherever it answers GET
+                app.router.add_get(path, handle, name=name, allow_head=True)
+            else:
+                app.router.add_route(spec.method, path, handle, name=name)
             routes[name] = spec
     app[ROUTE_SPECS] = routes
     control.add_routes(app)

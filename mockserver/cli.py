@@ -8,7 +8,7 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,7 @@ from .settings import DEFAULT_PORT, Settings
 if TYPE_CHECKING:
     from aiohttp import web
 
+SHUTDOWN_TIMEOUT_S = 1.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -28,8 +29,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
+@click.option("--port", default=None, type=int, help=f"Port; 0 picks a free one.  [default: {DEFAULT_PORT}]")
 @click.option(
     "--fixtures",
     "fixture_dirs",
@@ -37,46 +38,58 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="A fixture directory loaded over the built-in ones (repeatable; later wins).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every id, text and jitter.")
-@click.option("--strict", is_flag=True, help="Check every emitted body and event against its schema.")
+@click.option("--seed", default=None, type=int, help="Seed of every id, text and jitter.  [default: 0]")
+@click.option("--strict", is_flag=True, default=None, help="Check every emitted body and event against its schema.")
 @click.option(
     "--log-level",
-    default="INFO",
-    show_default=True,
+    default=None,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="[default: INFO]",
 )
 @click.option("--admin-token", default=None, help="Required in X-Mock-Admin-Token for /_mock/ calls.")
 @click.option(
-    "--reload", is_flag=True, help="Reload the fixtures when a file changes; a broken edit keeps the last good."
+    "--reload",
+    is_flag=True,
+    default=None,
+    help="Reload the fixtures when a file changes; a broken edit keeps the last good.",
 )
 def serve(
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     fixture_dirs: tuple[Path, ...],
-    seed: int,
-    strict: bool,
-    log_level: str,
+    seed: int | None,
+    strict: bool | None,
+    log_level: str | None,
     admin_token: str | None,
-    reload: bool,
+    reload: bool | None,
 ) -> None:
-    """Serve the Dify APIs (/v1, /console/api, /api) and the /_mock/ control plane."""
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    if host not in LOOPBACK and not admin_token:
+    """Serve the Dify APIs (/v1, /console/api, /api) and the /_mock/ control plane.
+
+    Every setting can also come from a DIFY_MOCK_<NAME> environment variable (DIFY_MOCK_SEED=3,
+    DIFY_MOCK_ADMIN_TOKEN=...); a flag given on the command line wins over the environment.
+    """
+    try:
+        base = Settings().with_env()
+    except ValueError as exc:
+        raise click.UsageError(f"bad DIFY_MOCK_* environment variable: {exc}") from None
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "seed": seed,
+        "strict": strict,
+        "admin_token": admin_token,
+        "reload": reload,
+        "log_level": log_level.upper() if log_level else None,
+    }
+    settings = replace(base, **{k: v for k, v in given.items() if v is not None})
+    if fixture_dirs:
+        settings = replace(settings, fixtures=(*settings.fixtures, *fixture_dirs))
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if settings.host not in LOOPBACK and not settings.admin_token:
         raise click.UsageError(
-            f"--host {host} is not loopback: the /_mock/ control plane would be open to the "
+            f"--host {settings.host} is not loopback: the /_mock/ control plane would be open to the "
             "network; pass --admin-token TOKEN too"
         )
-    settings = replace(
-        Settings().with_env(),
-        host=host,
-        port=port,
-        seed=seed,
-        strict=strict,
-        log_level=log_level.upper(),
-        admin_token=admin_token,
-        fixtures=tuple(fixture_dirs),
-        reload=reload,
-    )
     from .app import create_app  # imported here so `--help` stays instant
 
     try:
@@ -86,7 +99,7 @@ def serve(
             click.echo(str(problem), err=True)
         click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
         sys.exit(1)
-    asyncio.run(_run(app, host, port, admin_token))
+    asyncio.run(_run(app, settings.host, settings.port, settings.admin_token))
 
 
 @main.command("lint")
@@ -133,7 +146,8 @@ def openapi_command(control: bool) -> None:
 async def _run(app: web.Application, host: str, port: int, admin_token: str | None) -> None:
     from aiohttp import web
 
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # Open streams (and inspector tabs) get a moment to end, not aiohttp's default minute.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

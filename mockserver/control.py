@@ -124,8 +124,8 @@ def force_scenario(app: web.Application, data: Params) -> tuple[int, Any]:
 
 def advance_clock(app: web.Application, data: Params) -> tuple[int, Any]:
     seconds = _field(data, "advance", (int, float), required=True)
-    if seconds < 0:
-        raise DifyError("invalid_param", "advance must be >= 0 seconds: the mock clock only moves forward")
+    if not 0 <= seconds <= 10 * 365 * 86_400:
+        raise DifyError("invalid_param", "advance is 0 to 10 years of seconds: the mock clock only moves forward")
     return 200, {"result": "success", "tenants": app[TENANTS].advance(_tenant(data), float(seconds))}
 
 

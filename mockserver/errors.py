@@ -108,6 +108,7 @@ CODES: Final[dict[str, CodeSpec]] = {
     # The mock's own errors (never Dify's).
     "mock_invalid_fault": CodeSpec(400, "Invalid mock fault."),
     "mock_admin_token_required": CodeSpec(401, "The /_mock/ control plane needs header X-Mock-Admin-Token."),
+    "mock_forbidden": CodeSpec(403, "The /_mock/ control plane only answers its own origin."),
     "mock_schema_violation": CodeSpec(500, "The mock produced a response that breaks its schema."),
 }
 

@@ -197,6 +197,10 @@ class FaultQueue:
         self.entries = [e for e in self.entries if not covered(e.selector, selector)]
         return before - len(self.entries)
 
+    def drop_tenant(self, tenant: str) -> None:
+        for entry in self.entries:
+            entry.counters.pop(tenant, None)
+
     def forget(self, selector: str | None) -> None:
         for entry in self.entries:
             for tenant in [t for t in entry.counters if selector is None or fnmatch.fnmatchcase(t, selector)]:

@@ -15,7 +15,9 @@ Kind = Literal[
 ]
 SHAPERS: Final = frozenset({"latency", "dribble"})  # shape delivery; combine with any other fault
 STREAM_KINDS: Final = frozenset({"stream_cut", "stream_error", "stream_malformed", "stream_stall"})
-_MOCK_ONLY: Final = frozenset({"mock_invalid_fault", "mock_schema_violation", "mock_admin_token_required"})
+_MOCK_ONLY: Final = frozenset(
+    {"mock_invalid_fault", "mock_schema_violation", "mock_admin_token_required", "mock_forbidden"}
+)
 
 _HTTP_PARAMS: Final = {"status": "int", "message": "str", "retry_after": "int"}
 KIND_PARAMS: Final[dict[str, dict[str, str]]] = {
@@ -43,6 +45,11 @@ SCHEDULE_PARAMS: Final = {
     "clock": "clock",
 }
 _ENUMS: Final = {"dist": ("fixed", "uniform", "lognormal"), "form": ("json", "framing"), "clock": ("mock", "wall")}
+_MAX_INT: Final = 1_000_000_000
+_HOUR_MS: Final = 3_600_000
+# Bounds that keep a fault from hanging or breaking the mock: delays up to an hour, Retry-After up to a day.
+_LIMITS: Final = {"ms": _HOUR_MS, "ping_ms": _HOUR_MS, "retry_after": 86_400, "jitter": _HOUR_MS, "status": 599}
+_MINIMUMS: Final = {"ping_ms": 10, "bytes": 1}
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
 DEFAULT_ALIASES: Final = {
     "rate_limit": "rate_limit_exceeded",
@@ -208,17 +215,24 @@ def _convert(name: str, key: str, kind: str, raw: Any) -> Any:
     if kind == "times" and text == "*":
         return "*"
     if kind in ("int", "times"):
-        if not re.fullmatch(r"\d+", text) or (kind == "times" and int(text) < 1):
+        if not re.fullmatch(r"\d{1,12}", text) or (kind == "times" and int(text) < 1):
             raise bad
-        return int(text)
+        number = int(text)
+        if number > _LIMITS.get(key, _MAX_INT) or number < _MINIMUMS.get(key, 0):
+            raise FaultSyntaxError(
+                f"fault '{name}': {key}={text} is out of range "
+                f"({_MINIMUMS.get(key, 0)} to {_LIMITS.get(key, _MAX_INT)})"
+            )
+        return number
     if kind in ("float", "prob"):
         try:
-            number = float(text)
+            real = float(text)
         except ValueError:
             raise bad from None
-        if number < 0 or (kind == "prob" and number > 1) or (key == "per" and number <= 0):
+        # `not <=` also refuses NaN, which would make every comparison quietly false.
+        if not 0 <= real <= (1 if kind == "prob" else _LIMITS.get(key, _MAX_INT)) or (key == "per" and real <= 0):
             raise bad
-        return number
+        return real
     m = _RANGE.match(text)
     if not m or float(m.group(1)) > float(m.group(2)):
         raise bad

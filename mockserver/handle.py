@@ -141,7 +141,8 @@ class DifyMock:
             said = f"{error.get('code', '')} {error.get('message', '')}".strip()
             line = f"{entry['method']} {entry['path']} -> {status} {said}".strip()
             if entry.get("unmatched"):
-                out.append(f"{line} ({'not served by the mock' if status == 404 else 'unknown scenario name'})")
+                reason = "unknown scenario name" if entry.get("unmatched_reason") == "scenario" else "no such route"
+                out.append(f"{line} ({reason})")
             elif not injected and (status >= 500 or (strict and status >= 400)):
                 out.append(line)
         return out

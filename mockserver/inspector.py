@@ -69,8 +69,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if selector is None or _selected(entry, selector):
                 await resp.write(b"data: " + orjson.dumps(entry) + b"\n\n")
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the inspector tab was closed
     finally:
         hub.unsubscribe(queue)
     return resp

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import itertools
 import time
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 _REDACT = frozenset({"authorization"})
@@ -49,11 +51,21 @@ class JournalClock:
 
     @staticmethod
     def close(entry: dict[str, Any], status: int, retry_after: str | None = None) -> dict[str, Any]:
-        entry["status"] = status
+        entry["status"] = None if entry.get("aborted") else status
         entry["duration_ms"] = round((time.perf_counter() - entry.pop("_t0")) * 1000.0, 3)
         if retry_after is not None and retry_after.isdigit():
             entry["retry_after"] = int(retry_after)
         return entry
+
+
+BODY_LIMIT = 64 * 1024  # larger bodies are journaled by size and digest, so the journal stays small
+
+
+def journal_body(body: Any, size: int | None) -> Any:
+    if size is None or size <= BODY_LIMIT:
+        return body
+    digest = hashlib.blake2b(orjson.dumps(body), digest_size=16).hexdigest()
+    return {"_omitted": f"a JSON body of {size} bytes", "digest": digest}
 
 
 def matches(entry: dict[str, Any], path: str | None, status: str | None, since: float | None) -> bool:

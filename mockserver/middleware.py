@@ -52,7 +52,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         tenant_id = request.get(TENANT_ID) or tenant_of(request, None)
         entry["tenant"] = tenant_id
         if request.match_info.http_exception is not None:
-            entry["unmatched"] = True
+            entry["unmatched"], entry["unmatched_reason"] = True, "route"
         request.app[TENANTS].get(tenant_id).record(entry)
         if HUB in request.app:
             request.app[HUB].publish(entry)
@@ -94,6 +94,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if _is_control(request):
+        _guard_control(request)
         token = request.app[SETTINGS].admin_token
         # A browser (the inspector, EventSource) cannot send headers: `?token=` works too.
         given = request.headers.get(ADMIN_HEADER) or request.query.get("token", "")
@@ -116,6 +117,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[APP] = app
     request[TENANT_ID] = tenant_of(request, credential)
     return await handler(request)
+
+
+_LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _guard_control(request: web.Request) -> None:
+    """Keep web pages out of the control plane: no other origin (CSRF), no rebound host name (DNS
+    rebinding) unless an admin token guards it, and POST bodies only as JSON (a cross-site form
+    cannot send that without a preflight the mock never grants)."""
+    origin = request.headers.get("Origin")
+    if origin and origin.split("://", 1)[-1].rstrip("/") != request.host:
+        raise DifyError("mock_forbidden", f"The /_mock/ control plane does not answer pages of {origin}.")
+    hostname = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host.split("]")[0] + "]"
+    if not request.app[SETTINGS].admin_token and hostname not in _LOOPBACK_NAMES:
+        raise DifyError("mock_forbidden", f"The /_mock/ control plane answers loopback names only, not {hostname!r}.")
+    if request.method == "POST" and request.content_length and request.content_type != "application/json":
+        raise DifyError(
+            "unsupported_media_type", "The /_mock/ control plane takes JSON (Content-Type: application/json)."
+        )
 
 
 MIDDLEWARES: Final = (journal_middleware, error_middleware, auth_middleware)

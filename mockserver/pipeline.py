@@ -12,6 +12,7 @@ from .actions import ActContext
 from .determinism import Draws
 from .errors import DifyError
 from .expand import RequestContext, render_respond
+from .journal import journal_body
 from .keys import APP, BOOK, CATALOGUE, DELIVERY, ENTRY, FAKER, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render import Plan, respond
 from .render.delivery import drop_connection
@@ -28,8 +29,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     spec = app[ROUTE_SPECS][request.match_info.route.name or ""]
     entry = request.get(ENTRY, {})
     entry["endpoint"] = spec.id
-    call = await validation.read_call(request, spec, request.get(APP))
-    entry["body"] = call.body
+    body = await validation.read_body(request, spec)
+    entry["body"] = journal_body(body, request.content_length)  # recorded even when checks refuse it
+    call = validation.check_call(request, spec, request.get(APP), body)
     # A bad X-Mock-Fault is the caller's error: it is refused before admission, so it counts nothing.
     header_faults = faults.parse_header(request.headers.get(faults.FAULT_HEADER), book.aliases)
 
@@ -42,6 +44,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     )
     scenario = selection.scenario
     entry["scenario"], entry["unmatched"] = scenario.name, selection.unmatched
+    if selection.unmatched:
+        entry["unmatched_reason"] = "scenario"
     if scenario.clock_advance_s:
         tenant.clock += scenario.clock_advance_s
 
@@ -62,7 +66,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if error is not None:
             raise error
         assert delivery.abort is not None
-        entry["aborted"] = delivery.abort
+        entry["aborted"] = delivery.abort  # no status: the client never got one
         return drop_connection(request, delivery.abort)
 
     ctx = ActContext(call, tenant, draws, now, settings)
@@ -86,7 +90,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         plan = Plan(status=spec.status, body=blocking)
     plan.delivery = delivery
     if settings.strict:
-        check_plan(app[CATALOGUE], spec, plan, f"{fixture.file} scenario '{scenario.name}'")
+        check_plan(app[CATALOGUE], spec, plan, f"{scenario.file} scenario '{scenario.name}'")
     if act is not None and act.commit is not None:
         act.commit(ctx, answer)
     if plan.stream is None:

@@ -44,12 +44,21 @@ class Settings:
             if raw is None or f.name in ("extra", "fixtures"):
                 continue
             current = getattr(self, f.name)
-            if isinstance(current, bool):
+            if f.name == "admin_token":
+                changes[f.name] = raw or None
+            elif isinstance(current, bool):
                 changes[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif isinstance(current, int):
-                changes[f.name] = int(raw)
+                changes[f.name] = _number(f.name, raw, int)
             elif isinstance(current, float):
-                changes[f.name] = float(raw)
+                changes[f.name] = _number(f.name, raw, float)
             else:
                 changes[f.name] = raw
         return replace(self, **changes)
+
+
+def _number(name: str, raw: str, kind: type[int] | type[float]) -> int | float:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"DIFY_MOCK_{name.upper()}={raw!r} is not a {kind.__name__}") from None

@@ -94,6 +94,7 @@ class TenantRegistry:
         self._tenants[tenant_id] = tenant
         if len(self._tenants) > self.max_tenants:
             evicted, _ = self._tenants.popitem(last=False)
+            self.queue.drop_tenant(evicted)
             log.warning("tenant %s evicted (more than %d tenants)", evicted, self.max_tenants)
         return tenant
 

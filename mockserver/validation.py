@@ -52,6 +52,7 @@ class Call:
             "query": self.query,
             "headers": self.headers,
             "body": self.body,
+            "inputs": self.inputs,  # as the app's input form validated them (undeclared keys dropped)
         }
 
 
@@ -85,8 +86,8 @@ async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
         raise DifyError("bad_request", MSG_BAD_JSON) from None
 
 
-async def read_call(request: web.Request, spec: EndpointSpec, app: App | None) -> Call:
-    body = await read_body(request, spec)
+def check_call(request: web.Request, spec: EndpointSpec, app: App | None, body: Any) -> Call:
+    """Everything after reading the body, in Dify's order: user, mode guard, schema, mode rules, inputs."""
     query = {k: request.query.getone(k) for k in request.query}
     call = Call(
         spec=spec,

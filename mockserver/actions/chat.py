@@ -10,6 +10,9 @@ from mockserver.state import Conversation, Message
 
 from . import ActContext, action
 
+MAX_CONVERSATIONS = 1000  # per tenant
+MAX_MESSAGES = 1000  # per conversation
+
 
 def end_user_id(ctx: ActContext) -> str:
     """Dify keeps one end user per (app, user string); its id is stable for the tenant."""
@@ -30,11 +33,14 @@ def _commit_exchange(ctx: ActContext, answer: str) -> None:
             updated_at=ctx.now,
         )
         state.conversations[conversation.id] = conversation
+        while len(state.conversations) > MAX_CONVERSATIONS:  # the oldest go first: memory stays bounded
+            del state.conversations[next(iter(state.conversations))]
     conversation.updated_at = ctx.now
     query = call.body.get("query", "") if isinstance(call.body, dict) else ""
     conversation.messages.append(
         Message(bound["message_id"], conversation.id, str(query), answer, call.inputs, ctx.now)
     )
+    del conversation.messages[:-MAX_MESSAGES]
 
 
 @action("chat.exchange", commit=_commit_exchange)

@@ -24,6 +24,7 @@ class Delivery:
 
 
 NORMAL = Delivery()
+MAX_LATENCY_MS = 3_600_000.0
 
 
 def latency_seconds(params: dict[str, Any], rng: Any) -> float:
@@ -34,9 +35,9 @@ def latency_seconds(params: dict[str, Any], rng: Any) -> float:
         jitter = float(params.get("jitter", ms / 2))
         ms = ms + rng.uniform(-jitter, jitter)
     elif dist == "lognormal":
-        sigma = float(params.get("jitter", 0.5))
-        ms = ms * math.exp(sigma * rng.gauss(0.0, 1.0))
-    return max(0.0, ms) / 1000.0
+        sigma = min(float(params.get("jitter", 0.5)), 5.0)  # beyond that the tail is hours long
+        ms = ms * math.exp(min(sigma * rng.gauss(0.0, 1.0), 50.0))
+    return min(max(0.0, ms), MAX_LATENCY_MS) / 1000.0
 
 
 async def write(resp: web.StreamResponse, data: bytes, delivery: Delivery) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
+_JSON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 ROOTS = frozenset({"request", "app", "vars", "clock", "n", "action", "ids", "fake"})
 _EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
 
@@ -96,8 +97,9 @@ def usage(
     }
 
 
-def _f_default(value: Any, fallback: Any = "") -> Any:
-    return fallback if value is None else value
+def _f_default(value: Any, fallback: Any = "", empty_too: bool = False) -> Any:
+    """`default(x)` replaces null; `default(x, true)` also replaces "" and other empty values (as Jinja's)."""
+    return fallback if value is None or (empty_too and not value) else value
 
 
 def _f_length(value: Any) -> int:
@@ -212,6 +214,9 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
         return lambda ctx: value
     if isinstance(node, ast.Name):
         name = node.id
+        if name in _JSON_WORDS:  # fixture authors write YAML/JSON words, not Python's True/None
+            word = _JSON_WORDS[name]
+            return lambda ctx: word
         if name not in ROOTS:
             raise TemplateSyntaxError(f"unknown name '{name}' in '{source}' (known: {', '.join(sorted(ROOTS))})")
         return lambda ctx: ctx.root(name)
@@ -270,7 +275,7 @@ def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes
     fn = FILTERS.get(name)
     if fn is None:
         raise TemplateSyntaxError(f"unknown filter '{name}' in '{source}' (known: {', '.join(sorted(FILTERS))})")
-    arity = {"default": (0, 1), "truncate": (0, 1)}.get(name, (0, 0))
+    arity = {"default": (0, 2), "truncate": (0, 1)}.get(name, (0, 0))
     if not arity[0] <= len(args) <= arity[1]:
         raise TemplateSyntaxError(f"filter '{name}' takes {arity[1]} argument(s) at most in '{source}'")
     literal = [a.value for a in getattr(node, "args", []) if isinstance(a, ast.Constant)]

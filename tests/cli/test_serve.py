@@ -182,3 +182,45 @@ def test_openapi_command_prints_the_emulated_apis():
     assert document["openapi"].startswith("3.1") and "/v1/chat-messages" in document["paths"]
     control = json.loads(run_cli("openapi", "--control").stdout)
     assert "/_mock/faults" in control["paths"]
+
+
+def test_sigterm_is_prompt_even_with_an_open_stream(start_serve):
+    import threading
+
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+
+    def hold() -> None:
+        request = urllib.request.Request(
+            f"{url}/v1/chat-messages",
+            data=json.dumps({"inputs": {}, "query": "q", "user": "u", "response_mode": "streaming"}).encode(),
+            headers={
+                "Authorization": "Bearer app-chat",
+                "Content-Type": "application/json",
+                "X-Mock-Fault": "stream_stall;after=1;ms=600000;ping_ms=1000",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                resp.read()
+        except Exception:
+            pass
+
+    threading.Thread(target=hold, daemon=True).start()
+    import time
+
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+
+
+def test_environment_settings_are_honoured_and_checked(start_serve, monkeypatch):
+    monkeypatch.setenv("DIFY_MOCK_ADMIN_TOKEN", "from-env")
+    url = start_serve("--port", "0").wait_ready()
+    assert get_json(f"{url}/_mock/health")[0] == 401
+    assert get_json(f"{url}/_mock/health", {"X-Mock-Admin-Token": "from-env"})[0] == 200
+    monkeypatch.setenv("DIFY_MOCK_SEED", "abc")
+    result = run_cli("serve", "--port", "0")
+    assert result.returncode == 2 and "DIFY_MOCK_SEED" in result.stderr and "Traceback" not in result.stderr

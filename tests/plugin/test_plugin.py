@@ -118,7 +118,7 @@ def test_server_side_problems_fail_the_test_that_caused_them(pytester: pytest.Py
     """,
     )
     result.assert_outcomes(passed=2, failed=2)
-    result.stdout.fnmatch_lines(["*server-side problems*", "*GET /v1/no-such-route -> 404*not served by the mock*"])
+    result.stdout.fnmatch_lines(["*server-side problems*", "*GET /v1/no-such-route -> 404*no such route*"])
     result.stdout.fnmatch_lines(["*POST /v1/chat-messages -> 400 invalid_param*"])
 
 
