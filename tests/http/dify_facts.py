@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 USAGE_KEYS = {
     "prompt_tokens",
@@ -41,3 +42,15 @@ def is_uuid4(value: object) -> bool:
 
 def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+async def queue(client: Any, fault: str, tenant: str | None = None, **extra: Any) -> str:
+    """POST /_mock/faults; the new fault's id."""
+    payload: dict[str, Any] = {"fault": fault, **extra}
+    if tenant is not None:
+        payload["tenant"] = tenant
+    resp = await client.post("/_mock/faults", json=payload)
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert isinstance(body["id"], str) and body["id"]
+    return str(body["id"])

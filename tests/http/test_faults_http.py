@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from dify_facts import SSE_CONTENT_TYPE, auth
+from dify_facts import SSE_CONTENT_TYPE, auth, queue
 
 from mockserver.keys import TENANTS
 
@@ -55,15 +55,6 @@ async def error_body(resp, status: int, code: str, message: str | None = None) -
 
 def journal(client, tenant: str) -> list[dict[str, Any]]:
     return list(client.app[TENANTS].get(tenant).journal)
-
-
-async def queue(client, fault: str, tenant: str | None = None, **extra: Any) -> str:
-    payload: dict[str, Any] = {"fault": fault, **extra}
-    if tenant is not None:
-        payload["tenant"] = tenant
-    resp = await client.post("/_mock/faults", json=payload)
-    assert resp.status == 201, await resp.text()
-    return (await resp.json())["id"]
 
 
 async def remaining(client, tenant: str) -> list[int | None]:

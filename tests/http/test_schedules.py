@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from dify_facts import auth
+from dify_facts import auth, queue
 
 CHAT = "/v1/chat-messages"
 WORKFLOW = "/v1/workflows/run"
@@ -39,17 +39,6 @@ async def workflow(client, session: str) -> int:
     resp = await client.post(WORKFLOW, json=WORKFLOW_BODY, headers=session_headers(session, "app-workflow"))
     await resp.read()
     return resp.status
-
-
-async def queue(client, fault: str, tenant: str | None = None, **extra: Any) -> str:
-    payload: dict[str, Any] = {"fault": fault, **extra}
-    if tenant is not None:
-        payload["tenant"] = tenant
-    resp = await client.post("/_mock/faults", json=payload)
-    assert resp.status == 201, await resp.text()
-    body = await resp.json()
-    assert isinstance(body["id"], str) and body["id"]
-    return body["id"]
 
 
 async def listed(client, tenant: str | None = None) -> list[dict[str, Any]]:
