@@ -68,10 +68,6 @@ class Tenant:
         self.journal.append(entry)
 
 
-def session_tenant(session: str | None) -> str | None:
-    return f"s:{session}" if session else None
-
-
 class TenantRegistry:
     """Tenants by id, created on first use, least recently used dropped beyond `max_tenants`."""
 
