@@ -18,7 +18,6 @@ from .settings import DEFAULT_PORT, Settings
 if TYPE_CHECKING:
     from aiohttp import web
 
-SHUTDOWN_TIMEOUT_S = 1.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -99,7 +98,7 @@ def serve(
             click.echo(str(problem), err=True)
         click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
         sys.exit(1)
-    asyncio.run(_run(app, settings.host, settings.port, settings.admin_token))
+    asyncio.run(_run(settings, app))
 
 
 @main.command("lint")
@@ -143,24 +142,18 @@ def openapi_command(control: bool) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-async def _run(app: web.Application, host: str, port: int, admin_token: str | None) -> None:
-    from aiohttp import web
+async def _run(settings: Settings, app: web.Application) -> None:
+    from .server import MockServer
 
-    # Open streams (and inspector tabs) get a moment to end, not aiohttp's default minute.
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    server = MockServer(settings, settings.host, settings.port, app=app)
     try:
-        await site.start()
+        base_url = await server.start()
     except OSError as exc:
-        click.echo(f"dify-mockserver: cannot listen on {host}:{port}: {exc.strerror}", err=True)
-        await runner.cleanup()
+        click.echo(f"dify-mockserver: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
         sys.exit(1)
-    bound = runner.addresses[0][1] if runner.addresses else port
-    if admin_token:
+    if settings.admin_token:
         click.echo("dify-mockserver: /_mock/ requires header X-Mock-Admin-Token", err=True)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"dify-mockserver listening on http://{shown}:{bound}")
+    click.echo(f"dify-mockserver listening on {base_url}")
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -169,5 +162,5 @@ async def _run(app: web.Application, host: str, port: int, admin_token: str | No
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await server.stop()
     click.echo("dify-mockserver stopped", err=True)

@@ -15,22 +15,36 @@ from .settings import Settings
 class MockServer:
     """`async with MockServer(settings) as base_url:` serves the mock in the current loop."""
 
-    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app: web.Application | None = None,
+    ) -> None:
         self.settings = settings or Settings(pace_scale=0.0)
         self.host, self.port = host, port
-        self.app: web.Application | None = None
+        self.app: web.Application | None = app
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
     async def start(self) -> str:
+        """Listen (OSError when the port is taken) and return the base URL actually bound."""
         from .app import create_app
 
-        self.app = create_app(self.settings)
+        if self.app is None:
+            self.app = create_app(self.settings)
+        # Open streams (and inspector tabs) get a moment to end, not aiohttp's default minute.
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError:
+            await self._runner.cleanup()
+            raise
         host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{port}"
         return self.base_url
 
     async def stop(self) -> None:
