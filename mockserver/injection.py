@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import CODES, DifyError
+from .errors import DifyError
 from .faults import Drawn
 from .faultspec import FaultSpec
 from .render.delivery import Abort, Delivery, latency_seconds
 from .render.envelope import EventBuilder
 from .render.sse import StreamFault
-
-_IN_STREAM_INTERNAL = "Internal Server Error, please contact support."
 
 
 def delivery(drawn: Drawn, rng: Any) -> Delivery:
@@ -57,15 +55,10 @@ def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], builder:
         after = max(i for i, node in zip(finished, nodes, strict=True) if node == params["after_node"]) + 1
     error_event = None
     if fault.kind == "stream_error":
-        code = params.get("code", "completion_request_error")
-        # In-stream errors carry Dify's status for the code (400 for model errors), never the seed's.
-        status = CODES[code].status if code in CODES else 400
-        default = (
-            _IN_STREAM_INTERNAL if code == "internal_server_error" else CODES.get(code, CODES["bad_request"]).message
-        )
-        error_event = builder.build(
-            "error", {"code": code, "status": status, "message": params.get("message", default)}, 0.0
-        )
+        fields = {"code": params.get("code", "completion_request_error")}
+        if "message" in params:
+            fields["message"] = params["message"]
+        error_event = builder.build("error", fields, 0.0)
     return StreamFault(
         kind=fault.kind,  # type: ignore[arg-type]
         after=after,

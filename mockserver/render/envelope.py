@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from mockserver.determinism import Draws
+from mockserver.errors import CODES
 from mockserver.scenarios.template import usage
 
+IN_STREAM_INTERNAL: Final = "Internal Server Error, please contact support."
 Family = Literal["chat", "completion", "workflow"]
 REPLY_EVENTS: Final = frozenset({"message", "agent_message"})
 WORKFLOW_EVENTS: Final = frozenset(
@@ -115,9 +117,11 @@ class EventBuilder:
         event = env.head(name)
         if name == "error":
             # Error frames merge code/status/message instead of the event's fields: no task_id.
-            event["code"] = fields.get("code", "internal_server_error")
-            event["status"] = fields.get("status", 400 if event["code"] != "internal_server_error" else 500)
-            event["message"] = fields.get("message", "Internal Server Error, please contact support.")
+            code = event["code"] = fields.get("code", "internal_server_error")
+            # Dify's status for the code (never the seed's); its in-stream text for internal errors.
+            event["status"] = fields.get("status", CODES[code].status if code in CODES else 400)
+            default = CODES[code].message if code in CODES and code != "internal_server_error" else IN_STREAM_INTERNAL
+            event["message"] = fields.get("message", default)
             return event
         event["task_id"] = env.task_id
         if name in WORKFLOW_EVENTS:
