@@ -15,7 +15,6 @@ from .errors import CODES, DifyError
 from .inspector import HUB
 from .journal import JournalClock
 from .keys import APP, BOOK, DELIVERY, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
-from .render import json_response
 from .render.delivery import NORMAL, send_json
 
 log = logging.getLogger("mockserver")
@@ -61,34 +60,28 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes Dify's {code, message, status}; nothing answers a traceback or HTML."""
+    journaled: str | None = None  # what the journal says, where it differs from the client's message
     try:
         return await handler(request)
     except DifyError as exc:
-        if ENTRY in request:
-            request[ENTRY]["error"] = {"code": exc.code, "message": exc.message}
-        # An injected error still comes out as the faults shape it (e.g. dribbled).
-        return await send_json(request, exc.body(), exc.status, exc.headers or None, request.get(DELIVERY, NORMAL))
+        error = exc
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "internal_server_error" if exc.status >= 500 else "bad_request")
-        spec = CODES[code]
-        error = DifyError(code, spec.message, status=exc.status)
-        if ENTRY in request:
-            request[ENTRY]["error"] = {"code": code, "message": spec.message}
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return json_response(error.body(), exc.status, headers)
+        error = DifyError(code, CODES[code].message, status=exc.status)
+        if "Allow" in exc.headers:
+            error.headers["Allow"] = exc.headers["Allow"]
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
         log.exception("internal error of the mock on %s %s", request.method, request.path)
         error = DifyError("internal_server_error")
-        if ENTRY in request:
-            request[ENTRY]["error"] = {
-                "code": "internal_server_error",
-                "message": "internal error of the mock (see its log)",
-            }
-        return json_response(error.body(), 500)
+        journaled = "internal error of the mock (see its log)"
+    if ENTRY in request:
+        request[ENTRY]["error"] = {"code": error.code, "message": journaled or error.message}
+    # An injected error still comes out as the faults shape it (e.g. dribbled).
+    return await send_json(request, error.body(), error.status, error.headers or None, request.get(DELIVERY, NORMAL))
 
 
 @web.middleware
