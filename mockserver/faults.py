@@ -102,15 +102,22 @@ def choose(candidates: Iterable[Candidate]) -> Drawn:
     return drawn
 
 
+def consider(
+    fault: FaultSpec, source: str, counter: Counter, elapsed_s: float, key: tuple[Any, ...]
+) -> Candidate | None:
+    """Count this call for `fault`; a Candidate when its schedule picks the call."""
+    verdict = count(fault.schedule, counter, elapsed_s, key)
+    return Candidate(fault, source, counter, verdict) if verdict.fire else None
+
+
 def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, key: tuple[Any, ...]) -> list[Candidate]:
-    out = []
-    for i, fault in enumerate(faults):
-        if applies(fault, endpoint, streaming):
-            counter = Counter()  # a header fault lives for this request only
-            verdict = count(fault.schedule, counter, 0.0, (*key, "header", i))
-            if verdict.fire:
-                out.append(Candidate(fault, "header", counter, verdict))
-    return out
+    # A header fault lives for this request only: a fresh counter, no elapsed time.
+    found = (
+        consider(f, "header", Counter(), 0.0, (*key, "header", i))
+        for i, f in enumerate(faults)
+        if applies(f, endpoint, streaming)
+    )
+    return [c for c in found if c is not None]
 
 
 @dataclass(slots=True)
@@ -183,9 +190,9 @@ class FaultQueue:
             counter = entry.counters.setdefault(tenant, Counter())
             since = elapsed[1] if entry.fault.schedule.clock == "wall" else elapsed[0]
             # Keyed by what the fault is, never by its queue id, which counts every tenant's faults.
-            verdict = count(entry.fault.schedule, counter, since, (*key, "queue", entry.text, entry.fault.name))
-            if verdict.fire:
-                out.append(Candidate(entry.fault, "queue", counter, verdict))
+            candidate = consider(entry.fault, "queue", counter, since, (*key, "queue", entry.text, entry.fault.name))
+            if candidate is not None:
+                out.append(candidate)
         return out
 
     def clear(self, selector: str | None) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.faults import Candidate, applies
-from mockserver.schedule import Counter, Verdict, count
+from mockserver.faults import Candidate, applies, consider
+from mockserver.schedule import Counter, Verdict
 from mockserver.tenancy import Tenant
 from mockserver.validation import Call
 
@@ -86,20 +86,18 @@ def _take(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant, *, f
 
 
 def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, tenant: Tenant) -> list[Candidate]:
-    out = []
-    for i, fault in enumerate(scenario.faults):
-        if not applies(fault, endpoint, call.streaming):
-            continue
-        counter = tenant.fault_counters.setdefault((endpoint, scenario.name, i), Counter())
-        verdict = count(
-            fault.schedule,
-            counter,
+    found = (
+        consider(
+            fault,
+            "scenario",
+            tenant.fault_counters.setdefault((endpoint, scenario.name, i), Counter()),
             tenant.elapsed(fault.schedule.clock),
             (tenant.seed, tenant.id, endpoint, scenario.name, i),
         )
-        if verdict.fire:
-            out.append(Candidate(fault, "scenario", counter, verdict))
-    return out
+        for i, fault in enumerate(scenario.faults)
+        if applies(fault, endpoint, call.streaming)
+    )
+    return [c for c in found if c is not None]
 
 
 def _roots(call: Call) -> dict[str, Any]:
