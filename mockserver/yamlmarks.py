@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from .errors import Problem
 
@@ -58,19 +59,19 @@ def parse_marked(text: str, name: str) -> tuple[Marked | None, list[Problem]]:
     doc = Marked(name, None)
     problems: list[Problem] = []
     if node is not None:
-        doc.data = _build(node, (), doc, problems)
+        # A constructor per document: PyYAML's constructor caches every node it builds until a
+        # whole-document construct clears it, which this loader never runs, so a shared one would
+        # keep every fixture ever loaded (each --reload, lint and test load) alive.
+        doc.data = _build(node, (), doc, problems, SafeConstructor())
     return doc, problems
 
 
-_SCALARS = yaml.SafeLoader("")  # used only for its scalar resolver/constructor tables
-
-
-def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem]) -> Any:
+def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem], scalars: SafeConstructor) -> Any:
     doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = scalars.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(Problem(doc.file, *where, "mapping keys must be scalars"))
@@ -80,11 +81,11 @@ def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem]
                 problems.append(Problem(doc.file, *where, f"duplicate key '{skey}'"))
                 continue
             doc.key_marks[(*path, skey)] = where
-            out[skey] = _build(value_node, (*path, skey), doc, problems)
+            out[skey] = _build(value_node, (*path, skey), doc, problems, scalars)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc, problems) for i, item in enumerate(node.value)]
-    value = _SCALARS.construct_object(node)
+        return [_build(item, (*path, i), doc, problems, scalars) for i, item in enumerate(node.value)]
+    value = scalars.construct_object(node)
     # Timestamps and binary scalars have no JSON form; keep their text.
     if not isinstance(value, str | int | float | bool) and value is not None:
         return node.value
