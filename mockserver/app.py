@@ -11,7 +11,7 @@ from .catalogue import Catalogue, load_catalogue
 from .datadirs import fixtures_dir, schemas_dir
 from .determinism import FakerSource
 from .journal import JournalClock
-from .keys import BOOK, CATALOGUE, FAKER, ROUTE_SPECS, SETTINGS, TENANTS, BookRef
+from .keys import ACTIONS, BOOK, CATALOGUE, FAKER, ROUTE_SPECS, SETTINGS, TENANTS, BookRef
 from .middleware import JOURNAL_CLOCK, MIDDLEWARES
 from .pipeline import handle
 from .scenarios.loader import load_book
@@ -24,9 +24,8 @@ log = logging.getLogger("mockserver")
 
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
-    actions.load_all()
     catalogue = load_catalogue(schemas_dir())
-    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures])
+    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry())
     return catalogue, book
 
 
@@ -39,6 +38,7 @@ def create_app(
         catalogue, book = catalogue or loaded_catalogue, book or loaded_book
     app = web.Application(middlewares=list(MIDDLEWARES), client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[ACTIONS] = actions.registry()
     app[CATALOGUE] = catalogue
     app[BOOK] = BookRef(book)
     app[TENANTS] = TenantRegistry(settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants)

@@ -1,21 +1,39 @@
-"""Service API credentials (REFERENCE §2.1) -> the App; the tenant id that follows from them."""
+"""Service API credentials (REFERENCE §2.1) -> the request's Principal; the tenant is the session or `default`."""
 
 from __future__ import annotations
 
-from typing import Final
+import difflib
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from aiohttp import web
 
 from .apps import App, AppsBook
 from .catalogue import EndpointSpec
 from .errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
-from .tenancy import SESSION_HEADER
+from .tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
 
 WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
-def _unauthorized(message: str) -> DifyError:
-    return DifyError("unauthorized", message, status=401, headers=dict(WWW_AUTHENTICATE))
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
+
+    kind: Literal["none", "app", "dataset"]
+    key: str | None = None
+    app: App | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.kind}:{self.key}" if self.key else "-"
+
+
+ANONYMOUS: Final = Principal("none")
+
+
+def _unauthorized(message: str, note: str | None = None) -> DifyError:
+    return DifyError("unauthorized", message, status=401, headers=dict(WWW_AUTHENTICATE), note=note)
 
 
 def bearer_token(request: web.Request) -> str:
@@ -29,23 +47,35 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-def authenticate(request: web.Request, spec: EndpointSpec, apps: AppsBook) -> tuple[App | None, str | None]:
-    """Returns (app, credential tenant) for the endpoint's scope; raises DifyError(401) otherwise."""
+def _near_miss(token: str, scope: str, known: list[str], other: list[str]) -> str:
+    """Journal and log text for a refused key: Dify's body says only 'invalid'; the user needs more."""
+    if token in other:
+        what = "a dataset key" if scope == "app" else "an app key"
+        return f"{token!r} is {what}; this route takes {scope} keys ({', '.join(known)})"
+    close = difflib.get_close_matches(token, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {scope} key {token!r}{hint}; known: {', '.join(known)}"
+
+
+def authenticate(request: web.Request, spec: EndpointSpec, apps: AppsBook) -> Principal:
+    """The Principal of the endpoint's scope; raises DifyError(401) with Dify's texts otherwise."""
     if spec.auth == "none":
-        return None, None
+        return ANONYMOUS
     token = bearer_token(request)
     if spec.auth == "app":
         app = apps.apps.get(token)
         if app is None:
-            raise _unauthorized(MSG_BAD_TOKEN)
-        return app, f"k:{token}"
+            raise _unauthorized(MSG_BAD_TOKEN, _near_miss(token, "app", list(apps.apps), list(apps.dataset_keys)))
+        return Principal("app", token, app)
     if token not in apps.dataset_keys:
-        raise _unauthorized(MSG_BAD_TOKEN)
-    return None, f"k:{token}"
+        raise _unauthorized(MSG_BAD_TOKEN, _near_miss(token, "dataset", list(apps.dataset_keys), list(apps.apps)))
+    return Principal("dataset", token)
 
 
-def tenant_of(request: web.Request, credential_tenant: str | None) -> str:
+def tenant_of(request: web.Request, authenticated: bool) -> str:
+    """X-Mock-Session's tenant when sent; else `default` (one workspace for every credential), or `-`
+    for a request whose credential was refused."""
     session = request.headers.get(SESSION_HEADER)
     if session:
-        return f"s:{session}"
-    return credential_tenant or "-"
+        return tenant_id(session)
+    return tenant_id(None) if authenticated else UNAUTHENTICATED

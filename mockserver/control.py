@@ -40,7 +40,7 @@ def _field(data: Params, name: str, kind: type | tuple[type, ...], *, required: 
 def _tenant(data: Params) -> str | None:
     value = data.get("tenant")
     if value is not None and (not isinstance(value, str) or not value):
-        raise DifyError("invalid_param", "tenant must be a tenant id (s:t1, k:app-chat) or a glob (k:*)")
+        raise DifyError("invalid_param", "tenant must be a tenant id (s:t1, default) or a glob (s:*)")
     return value or None
 
 
@@ -129,6 +129,11 @@ def advance_clock(app: web.Application, data: Params) -> tuple[int, Any]:
     return 200, {"result": "success", "tenants": app[TENANTS].advance(_tenant(data), float(seconds))}
 
 
+def get_clock(app: web.Application, data: Params) -> tuple[int, Any]:
+    """Each selected tenant's offset and the next mock time of each of its scopes (apps, datasets)."""
+    return 200, {"data": [t.clock() for t in app[TENANTS].select(_tenant(data))]}
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/_mock/health"): health,
     ("POST", "/_mock/reset"): reset,
@@ -140,6 +145,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/_mock/scenarios"): list_scenarios,
     ("POST", "/_mock/scenarios"): force_scenario,
     ("POST", "/_mock/clock"): advance_clock,
+    ("GET", "/_mock/clock"): get_clock,
 }
 
 

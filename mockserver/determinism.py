@@ -1,5 +1,5 @@
 """The sole source of ids, mock time, random draws and Faker values: pure functions of
-(seed, tenant, endpoint, n, label), so a tenant's bytes never depend on other tenants' traffic."""
+(seed, tenant, scope, endpoint, n, label), so a tenant's bytes never depend on other tenants' traffic."""
 
 from __future__ import annotations
 
@@ -66,8 +66,8 @@ class Draws:
 
     __slots__ = ("_faker", "_ids", "key")
 
-    def __init__(self, seed: int, tenant: str, endpoint: str, n: int, faker: FakerSource) -> None:
-        self.key = (seed, tenant, endpoint, n)
+    def __init__(self, seed: int, tenant: str, scope: str, endpoint: str, n: int, faker: FakerSource) -> None:
+        self.key = (seed, tenant, scope, endpoint, n)
         self._faker = faker
         self._ids: dict[str, str] = {}
 

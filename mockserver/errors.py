@@ -107,6 +107,8 @@ CODES: Final[dict[str, CodeSpec]] = {
     "quota_exceeded": CodeSpec(429, "Quota exceeded."),
     # The mock's own errors (never Dify's).
     "mock_invalid_fault": CodeSpec(400, "Invalid mock fault."),
+    "mock_unknown_scenario": CodeSpec(400, "Unknown mock scenario."),
+    "mock_invalid_scenario": CodeSpec(400, "Invalid mock scenario."),
     "mock_admin_token_required": CodeSpec(401, "The /_mock/ control plane needs header X-Mock-Admin-Token."),
     "mock_forbidden": CodeSpec(403, "The /_mock/ control plane only answers its own origin."),
     "mock_schema_violation": CodeSpec(500, "The mock produced a response that breaks its schema."),
@@ -142,9 +144,11 @@ class DifyError(Exception):
         *,
         status: int | None = None,
         headers: dict[str, str] | None = None,
+        note: str | None = None,
     ) -> None:
         spec = CODES.get(code)
         self.code = code
+        self.note = note  # for the journal and the log only: what the mock knows beyond Dify's text
         self.status = status or (spec.status if spec else 400)
         self.message = message if message is not None else (spec.message if spec else code)
         self.headers = headers or {}

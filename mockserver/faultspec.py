@@ -15,9 +15,7 @@ Kind = Literal[
 ]
 SHAPERS: Final = frozenset({"latency", "dribble"})  # shape delivery; combine with any other fault
 STREAM_KINDS: Final = frozenset({"stream_cut", "stream_error", "stream_malformed", "stream_stall"})
-_MOCK_ONLY: Final = frozenset(
-    {"mock_invalid_fault", "mock_schema_violation", "mock_admin_token_required", "mock_forbidden"}
-)
+_MOCK_ONLY: Final = frozenset(c for c in CODES if c.startswith("mock_"))  # the mock's own errors
 
 _HTTP_PARAMS: Final = {"status": "int", "message": "str", "retry_after": "int"}
 KIND_PARAMS: Final[dict[str, dict[str, str]]] = {

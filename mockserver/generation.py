@@ -49,8 +49,8 @@ def build(
     blocking: Any,
     raw: list[RawEvent] | None,
     fault: FaultSpec | None = None,
-) -> tuple[Plan, Envelope, str]:
-    """The Plan, its Envelope and the answer text (for the action's commit)."""
+) -> tuple[Plan, str]:
+    """The Plan and the answer text (for the action's commit)."""
     call, bound = ctx.call, ctx.bound
     assert call.app is not None  # generate endpoints always authenticate an app
     family = family_of(call.app.mode)
@@ -83,7 +83,7 @@ def build(
     body = blocking_body(env, events, blocking)
     answer = body.get("answer", "") if family != "workflow" else ""
     if not call.streaming:
-        return Plan(body=body), env, str(answer)
+        return Plan(body=body), str(answer)
     stream = StreamPlan(
         events=events,
         times_ms=times,
@@ -92,4 +92,4 @@ def build(
         on_stop=lambda i, at_ms: stop_events(env, builder, events, i, at_ms / 1000.0),
         fault=stream_fault(fault, events, builder),
     )
-    return Plan(stream=stream), env, str(answer)
+    return Plan(stream=stream), str(answer)

@@ -22,7 +22,9 @@ KEYS: Final = {
     "workflow": "app-workflow",
     "dataset": "dataset-demo",
 }
-CREDENTIAL_TENANTS: Final = ("k:*", "c:*", "w:*", "-")  # header-less clients: reset before every test
+# Header-less clients (the official SDKs cannot send X-Mock-Session) land in `default`, or in `-` when
+# their key is refused: a test's handle acts on both beside its own session.
+SHARED_TENANTS: Final = ("default", "-")
 
 
 def session_id_for(nodeid: str) -> str:
@@ -72,18 +74,14 @@ class HttpControl:
 class DifyMock:
     """What `dify_mock` and `dify_mock_server` hand a test (INTERFACE.md's handle)."""
 
-    def __init__(
-        self, base_url: str, control: Control, session_id: str, seed: int, *, isolate_credentials: bool
-    ) -> None:
+    def __init__(self, base_url: str, control: Control, session_id: str, seed: int) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/v1"
         self.session_id = session_id
         self.headers = {"X-Mock-Session": session_id}
         self.seed = seed
         self._control = control
-        # Against a shared server (DIFY_MOCK_URL) only the session isolates; a server of our own also
-        # resets and watches the credential tenants, so header-less clients are isolated too.
-        self.tenants = [f"s:{session_id}", *(CREDENTIAL_TENANTS if isolate_credentials else ())]
+        self.tenants = [f"s:{session_id}", *SHARED_TENANTS]
 
     def api_key(self, mode: str) -> str:
         """The built-in key of an app mode: api_key("chat") == "app-chat"."""
@@ -99,7 +97,7 @@ class DifyMock:
         if not endpoints:
             raise ValueError(f"no endpoint has a scenario named {name!r}")
         for target in endpoints:
-            for tenant in self.tenants:
+            for tenant in self.tenants[:2]:
                 self._control.post("/_mock/scenarios", {"endpoint": target, "scenario": name, "tenant": tenant})
 
     def fail(self, fault: str, times: int | str = 1, endpoint: str | None = None, **params: str | int | float) -> None:
@@ -107,7 +105,7 @@ class DifyMock:
 
         `fail("rate_limit", 2, retry_after=1)` queues `rate_limit;times=2;retry_after=1`."""
         text = ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in params.items())])
-        for tenant in self.tenants:
+        for tenant in self.tenants[:2]:  # `-` never reaches the faults: its key was refused
             self._control.post("/_mock/faults", {"fault": text, "tenant": tenant, "endpoint": endpoint})
 
     @property

@@ -6,7 +6,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .apps import App
+from .actions import Action
+from .auth import Principal
 from .catalogue import Catalogue, EndpointSpec
 from .determinism import FakerSource
 from .render.delivery import Delivery
@@ -30,8 +31,9 @@ BOOK: Final = web.AppKey("BOOK", BookRef)
 TENANTS: Final = web.AppKey("TENANTS", TenantRegistry)
 FAKER: Final = web.AppKey("FAKER", FakerSource)
 ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
+ACTIONS: Final = web.AppKey("ACTIONS", dict[str, Action])
 
 TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
-APP: Final = web.RequestKey("APP", App)
+PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)
 ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled
 DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)

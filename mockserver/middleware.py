@@ -14,7 +14,7 @@ from .auth import authenticate, tenant_of
 from .errors import CODES, DifyError
 from .inspector import HUB
 from .journal import JournalClock
-from .keys import APP, BOOK, DELIVERY, ENTRY, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from .keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render.delivery import NORMAL, send_json
 
 log = logging.getLogger("mockserver")
@@ -48,7 +48,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         return response
     finally:
         JournalClock.close(entry, status, retry_after)
-        tenant_id = request.get(TENANT_ID) or tenant_of(request, None)
+        tenant_id = request.get(TENANT_ID) or tenant_of(request, authenticated=False)
         entry["tenant"] = tenant_id
         if request.match_info.http_exception is not None:
             entry["unmatched"], entry["unmatched_reason"] = True, "route"
@@ -80,6 +80,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         journaled = "internal error of the mock (see its log)"
     if ENTRY in request:
         request[ENTRY]["error"] = {"code": error.code, "message": journaled or error.message}
+        if error.note:
+            request[ENTRY]["error"]["note"] = error.note
     # An injected error still comes out as the faults shape it (e.g. dribbled).
     return await send_json(request, error.body(), error.status, error.headers or None, request.get(DELIVERY, NORMAL))
 
@@ -102,13 +104,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if spec is None:
         return await handler(request)
     try:
-        app, credential = authenticate(request, spec, request.app[BOOK].current.apps)
+        principal = authenticate(request, spec, request.app[BOOK].current.apps)
     except DifyError:
-        request[TENANT_ID] = tenant_of(request, None)  # auth failures: the session if sent, else "-"
+        request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
         raise
-    if app is not None:
-        request[APP] = app
-    request[TENANT_ID] = tenant_of(request, credential)
+    request[PRINCIPAL] = principal
+    request[TENANT_ID] = tenant_of(request, authenticated=True)
     return await handler(request)
 
 

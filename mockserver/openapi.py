@@ -98,7 +98,7 @@ def _control_op(
     return op
 
 
-_TENANT: Final = {"type": "string", "description": "a tenant id (s:t1, k:app-chat) or a glob (k:*); absent: all"}
+_TENANT: Final = {"type": "string", "description": "a tenant id (s:t1, default) or a glob (s:*); absent: all"}
 
 
 def control() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""handle(): the one function behind every Dify endpoint: validate -> admit -> match -> fault -> act -> render."""
+"""handle(): the one function behind every Dify endpoint:
+validate -> admit -> match -> act (checks) -> render -> fault -> act (effects) -> respond."""
 
 from __future__ import annotations
 
@@ -7,16 +8,30 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import actions, faults, generation, injection, validation
+from . import faults, generation, injection, validation
 from .actions import ActContext
+from .auth import ANONYMOUS
 from .determinism import Draws
 from .errors import DifyError
 from .expand import RequestContext, render_respond
 from .journal import journal_body
-from .keys import APP, BOOK, CATALOGUE, DELIVERY, ENTRY, FAKER, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from .keys import (
+    ACTIONS,
+    BOOK,
+    CATALOGUE,
+    DELIVERY,
+    ENTRY,
+    FAKER,
+    PRINCIPAL,
+    ROUTE_SPECS,
+    SETTINGS,
+    TENANT_ID,
+    TENANTS,
+)
 from .render import Plan, respond
 from .render.delivery import drop_connection
 from .scenarios import matcher
+from .scenarios.vocabulary import did_you_mean
 from .selfcheck import check_plan
 from .state import RunningTask
 
@@ -29,28 +44,54 @@ async def handle(request: web.Request) -> web.StreamResponse:
     spec = app[ROUTE_SPECS][request.match_info.route.name or ""]
     entry = request.get(ENTRY, {})
     entry["endpoint"] = spec.id
+    principal = request.get(PRINCIPAL, ANONYMOUS)
     body = await validation.read_body(request, spec)
     entry["body"] = journal_body(body, request.content_length)  # recorded even when checks refuse it
-    call = validation.check_call(request, spec, request.get(APP), body)
-    # A bad X-Mock-Fault is the caller's error: it is refused before admission, so it counts nothing.
+    call = validation.check_call(request, spec, principal, body)
+    # The caller's own mistakes in X-Mock-* headers are refused before admission, so they count nothing.
     header_faults = faults.parse_header(request.headers.get(faults.FAULT_HEADER), book.aliases)
-
-    tenant = registry.get(request[TENANT_ID])
-    n, now = tenant.admit(spec.id, settings.clock_step)
-    draws = Draws(tenant.seed, tenant.id, spec.id, n, app[FAKER])
     fixture = book.fixtures[spec.id]
-    selection = matcher.select(
-        fixture, call, tenant, request.headers.get(SCENARIO_HEADER), registry.forced(tenant.id, spec.id)
-    )
-    scenario = selection.scenario
-    entry["scenario"], entry["unmatched"] = scenario.name, selection.unmatched
-    if selection.unmatched:
-        entry["unmatched_reason"] = "scenario"
-    if scenario.clock_advance_s:
-        tenant.clock += scenario.clock_advance_s
+    tenant = registry.get(request[TENANT_ID])
+    adhoc = registry.adhoc(tenant.id, spec.id)
+    requested = request.headers.get(SCENARIO_HEADER)
+    if requested and fixture.named(requested) is None and not any(s.name == requested for s in adhoc):
+        names = [s.name for s in adhoc] + fixture.names
+        entry["unmatched"], entry["unmatched_reason"] = True, "scenario"
+        raise DifyError(
+            "mock_unknown_scenario",
+            f"{spec.id} has no scenario {requested!r}{did_you_mean(requested, names)}; its scenarios: "
+            + ", ".join(names),
+        )
 
-    key = (tenant.seed, tenant.id, spec.id, n)
-    elapsed = (tenant.elapsed("mock"), tenant.elapsed("wall"))
+    scope = tenant.scope(principal.scope)
+    n, now = scope.admit(spec.id, settings.clock_step)
+    draws = Draws(tenant.seed, tenant.id, scope.id, spec.id, n, app[FAKER])
+    selection = matcher.select(fixture, call, scope, requested, registry.forced(tenant.id, spec.id), adhoc)
+    scenario = selection.scenario
+    entry["scenario"] = scenario.name
+    if scenario.clock_advance_s:
+        scope.clock += scenario.clock_advance_s
+
+    # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
+    # faults are drawn: a request Dify refuses never uses up a queued fault.
+    ctx = ActContext(call, tenant, scope, draws, now, settings)
+    action_name = scenario.action or fixture.action
+    act = app[ACTIONS][action_name] if action_name else None
+    if act is not None:
+        ctx.bound = act.bind(ctx)
+    if spec.kind == "generate":
+        validation.generation_rules(call)
+    if selection.respond is None:
+        raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
+    rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
+    blocking, events, error_spec = render_respond(selection.respond, rctx)
+    if error_spec is not None:
+        raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
+    if spec.kind != "generate" and scenario is not fixture.default:
+        blocking = _over_default(fixture.default.respond, blocking, rctx)
+
+    key = (tenant.seed, tenant.id, scope.id, spec.id, n)
+    elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
     candidates = faults.header_candidates(header_faults, spec.id, call.streaming, key)
     if settings.inject_faults:
         candidates += registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key) + selection.faults
@@ -60,7 +101,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     request[DELIVERY] = delivery
     error = injection.http_error(drawn)
     if error is not None or delivery.abort is not None:
-        # An HTTP error, reset or empty skips the action: a 429'd chat creates no conversation.
+        # An HTTP error, reset or empty skips the action's effects: a 429'd chat creates no conversation.
         if delivery.latency_s:
             await asyncio.sleep(delivery.latency_s)
         if error is not None:
@@ -69,23 +110,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
         entry["aborted"] = delivery.abort  # no status: the client never got one
         return drop_connection(request, delivery.abort)
 
-    ctx = ActContext(call, tenant, draws, now, settings)
-    action_name = scenario.action or fixture.action
-    act = actions.get(action_name) if action_name else None
-    if act is not None:
-        ctx.bound = act.bind(ctx)
-        entry["conversation_id"] = ctx.bound.get("conversation_id")
-    if selection.respond is None:
-        raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
-    rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
-    blocking, events, error_spec = render_respond(selection.respond, rctx)
-    if error_spec is not None:
-        raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
-
+    entry["conversation_id"] = ctx.bound.get("conversation_id")  # what the client is told, faults aside
     answer = ""
     if spec.kind == "generate":
         main = drawn.main.fault if drawn.main else None
-        plan, _env, answer = generation.build(ctx, settings, scenario.timing, blocking, events, main)
+        plan, answer = generation.build(ctx, settings, scenario.timing, blocking, events, main)
     else:
         plan = Plan(status=spec.status, body=blocking)
     plan.delivery = delivery
@@ -96,6 +125,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if plan.stream is None:
         return await respond(request, plan)
     return await _stream(request, plan, ctx)
+
+
+def _over_default(default: Any, given: Any, rctx: RequestContext) -> Any:
+    """A record endpoint's scenario may give only the fields it changes: they go over the default body."""
+    if not isinstance(given, dict) or default is None or default.blocking is None:
+        return given
+    base = default.blocking.render(rctx)
+    return _merged(base, given) if isinstance(base, dict) else given
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.StreamResponse:
@@ -113,5 +157,6 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.Stre
         tasks.pop(task_id, None)
         entry["events"] = list(plan.stream.sent)
         entry["outcome"] = plan.stream.outcome
-        if entry.get("fault") and plan.stream.fault_at is not None:
+        if entry.get("fault"):
+            # What happened, not what was asked: a stream fault that never struck has no count.
             entry["fault"]["after_events"] = plan.stream.fault_at

@@ -78,7 +78,6 @@ class _SharedServer:
             self.control,
             session_id_for(node.nodeid),
             self.seed,
-            isolate_credentials=self.server is not None,
         )
         handle.reset()  # fixture setup: user fixtures that take the handle already see the fresh test
         _apply_markers(handle, node)
@@ -123,7 +122,6 @@ try:
                 LocalControl(server.app),
                 session_id_for(request.node.nodeid),
                 settings.seed,
-                isolate_credentials=True,
             )
             _apply_markers(handle, request.node)
             request.node.stash[_HANDLE] = handle

@@ -15,7 +15,7 @@ from aiohttp import web
 from .catalogue import Catalogue
 from .datadirs import fixtures_dir
 from .errors import FixtureError
-from .keys import BOOK, CATALOGUE, SETTINGS, BookRef
+from .keys import ACTIONS, BOOK, CATALOGUE, SETTINGS, BookRef
 from .scenarios.loader import load_book
 
 log = logging.getLogger("mockserver.reload")
@@ -27,7 +27,7 @@ async def fixture_reloader(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: a watcher task for the app's lifetime, stopped (and awaited) on shutdown."""
     dirs = [fixtures_dir(), *app[SETTINGS].fixtures]
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_and_swap(dirs, app[CATALOGUE], app[BOOK], stop))
+    task = asyncio.create_task(watch_and_swap(dirs, app[CATALOGUE], app[BOOK], stop, frozenset(app[ACTIONS].keys())))
     yield
     stop.set()  # the watcher thread sees it within one step and the loop ends
     try:
@@ -38,7 +38,9 @@ async def fixture_reloader(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-async def watch_and_swap(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, stop: asyncio.Event) -> None:
+async def watch_and_swap(
+    dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, stop: asyncio.Event, actions: frozenset[str]
+) -> None:
     """Reload on every batch of changes to a fixture file until `stop` is set."""
     from watchfiles import awatch  # only `--reload` pays for the import
 
@@ -48,16 +50,16 @@ async def watch_and_swap(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRe
     log.info("watching %s for fixture changes", ", ".join(map(str, dirs)))
     try:
         async for _changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
-            await reload_once(dirs, catalogue, ref)
+            await reload_once(dirs, catalogue, ref, actions)
     except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
         log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 
 
-async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef) -> bool:
+async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, actions: frozenset[str]) -> bool:
     """Load the book off the event loop and swap it in; on a problem, log it and keep the current one."""
     loop = asyncio.get_running_loop()
     try:
-        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs))
+        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions)
     except FixtureError as exc:
         log.error("fixtures not reloaded (%d problem(s)); the last good fixtures stay", len(exc.problems))
         for problem in exc.problems:

@@ -1,4 +1,4 @@
-"""Tenant resolution (X-Mock-Session, else the credential) and the TenantRegistry of per-tenant state."""
+"""Tenants (X-Mock-Session, else the shared `default` workspace), their per-app scopes, and the TenantRegistry."""
 
 from __future__ import annotations
 
@@ -8,16 +8,61 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .faults import FaultQueue, covered
 from .journal import matches
+from .scenarios.model import Scenario
 from .schedule import Counter
 from .state import TenantState
 
 log = logging.getLogger("mockserver.tenancy")
 
 SESSION_HEADER = "X-Mock-Session"
+
+
+DEFAULT_TENANT: Final = "default"  # every credential without X-Mock-Session: one shared workspace
+UNAUTHENTICATED: Final = "-"  # refused credentials without X-Mock-Session
+
+
+def tenant_id(session: str | None) -> str:
+    return f"s:{session}" if session else DEFAULT_TENANT
+
+
+@dataclass(slots=True)
+class Scope:
+    """What one app (or dataset) owns inside a tenant: its call counters, mock clock, scenario
+    cursors and fixture-fault counters. Scopes never share them, so requests to one app never
+    change another app's answers, however the two interleave in the tenant."""
+
+    id: str
+    clock: float
+    key: tuple[Any, ...] = ()  # (seed, tenant, scope): what the scope's seeded draws start from
+    counters: dict[str, int] = field(default_factory=dict)  # per endpoint: n of the next admitted call
+    cursors: dict[tuple[str, str], int] = field(default_factory=dict)  # (endpoint, scenario) -> matches
+    fault_counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)  # fixture faults
+    now: float = 0.0  # mock time of the call being served
+    first_call: float | None = None  # mock time of the scope's first admitted call
+    first_wall: float | None = None  # monotonic wall time of it, for `clock=wall` schedules
+
+    def admit(self, endpoint: str, clock_step: float) -> tuple[int, int]:
+        """Assign this call its per-endpoint `n` and its mock time, then step the clock."""
+        n = self.counters.get(endpoint, 0)
+        self.counters[endpoint] = n + 1
+        now = int(self.clock)
+        self.now = self.clock
+        if self.first_call is None:
+            self.first_call, self.first_wall = self.clock, time.monotonic()
+        self.clock += clock_step
+        return n, now
+
+    def elapsed(self, clock: str) -> float:
+        """Seconds since the scope's first call, on the mock clock (default) or the wall clock."""
+        if self.first_call is None or self.first_wall is None:
+            return 0.0
+        if clock == "wall":
+            return time.monotonic() - self.first_wall
+        return max(0.0, self.now - self.first_call)
 
 
 @dataclass(slots=True)
@@ -28,39 +73,31 @@ class Tenant:
     seed: int
     clock_start: int
     journal: deque[dict[str, Any]]
-    clock: float = 0.0
-    admitted: int = 0
-    counters: dict[str, int] = field(default_factory=dict)  # per endpoint: n of the next admitted call
-    cursors: dict[tuple[str, str], int] = field(default_factory=dict)  # (endpoint, scenario) -> matches
-    fault_counters: dict[tuple[str, str, int], Counter] = field(default_factory=dict)  # fixture faults
-    now: float = 0.0  # mock time of the call being served
-    first_call: float | None = None  # mock time of the tenant's first admitted call
-    first_wall: float | None = None  # monotonic wall time of it, for `clock=wall` schedules
+    advanced: float = 0.0  # seconds POST /_mock/clock moved this tenant (every scope, later ones too)
+    scopes: dict[str, Scope] = field(default_factory=dict)
     state: TenantState = field(default_factory=TenantState)
     dropped: int = 0  # journal entries dropped because the journal was full
 
-    def __post_init__(self) -> None:
-        self.clock = float(self.clock_start)
+    def scope(self, scope_id: str) -> Scope:
+        scope = self.scopes.get(scope_id)
+        if scope is None:
+            clock = float(self.clock_start) + self.advanced
+            scope = self.scopes[scope_id] = Scope(scope_id, clock, (self.seed, self.id, scope_id))
+        return scope
 
-    def admit(self, endpoint: str, clock_step: float) -> tuple[int, int]:
-        """Assign this call its per-endpoint `n` and its mock time, then step the clock."""
-        n = self.counters.get(endpoint, 0)
-        self.counters[endpoint] = n + 1
-        self.admitted += 1
-        now = int(self.clock)
-        self.now = self.clock
-        if self.first_call is None:
-            self.first_call, self.first_wall = self.clock, time.monotonic()
-        self.clock += clock_step
-        return n, now
+    def advance(self, seconds: float) -> None:
+        self.advanced += seconds
+        for scope in self.scopes.values():
+            scope.clock += seconds
 
-    def elapsed(self, clock: str) -> float:
-        """Seconds since the tenant's first call, on the mock clock (default) or the wall clock."""
-        if self.first_call is None or self.first_wall is None:
-            return 0.0
-        if clock == "wall":
-            return time.monotonic() - self.first_wall
-        return max(0.0, self.now - self.first_call)
+    def clock(self) -> dict[str, Any]:
+        """What GET /_mock/clock shows: the offset, where a new scope starts, each scope's next mock time."""
+        return {
+            "tenant": self.id,
+            "advanced": self.advanced,
+            "start": self.clock_start + self.advanced,
+            "next": {s.id: s.clock for s in self.scopes.values()},
+        }
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.journal.maxlen is not None and len(self.journal) == self.journal.maxlen:
@@ -80,6 +117,7 @@ class TenantRegistry:
         self._seeds: dict[str, int] = {}  # seeds set by POST /_mock/reset for one selector
         self.queue = FaultQueue()
         self._forced: list[tuple[str | None, str, str]] = []  # (selector, endpoint, scenario)
+        self._adhoc: list[tuple[str | None, str, Scenario]] = []  # POST /_mock/scenarios, handle.stub
 
     def get(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -119,7 +157,35 @@ class TenantRegistry:
         self.queue.clear(selector)
         self.queue.forget(selector)  # faults queued for every tenant count afresh for the reset ones
         self._forced = [f for f in self._forced if selector is not None and not covered(f[0], selector)]
+        self.drop_adhoc(selector)
         return len(doomed)
+
+    def add_adhoc(self, selector: str | None, endpoint: str, scenario: Scenario) -> None:
+        """An ad-hoc scenario for the selected tenants; one of the same name and selector is replaced."""
+        self._adhoc = [a for a in self._adhoc if (a[0], a[1], a[2].name) != (selector, endpoint, scenario.name)]
+        self._adhoc.append((selector, endpoint, scenario))
+
+    def drop_adhoc(self, selector: str | None) -> int:
+        before = len(self._adhoc)
+        self._adhoc = [a for a in self._adhoc if selector is not None and not covered(a[0], selector)]
+        return before - len(self._adhoc)
+
+    def adhoc(self, tenant_id: str, endpoint: str) -> list[Scenario]:
+        """The tenant's ad-hoc scenarios of `endpoint`, newest first (a later stub wins)."""
+        if not self._adhoc:
+            return []
+        return [
+            scenario
+            for selector, on, scenario in reversed(self._adhoc)
+            if on == endpoint and (selector is None or fnmatch.fnmatchcase(tenant_id, selector))
+        ]
+
+    def adhoc_list(self, selector: str | None) -> list[dict[str, Any]]:
+        return [
+            {"tenant": t, "endpoint": e, "scenario": s.name}
+            for t, e, s in self._adhoc
+            if selector is None or t is None or covered(t, selector) or fnmatch.fnmatchcase(selector, t)
+        ]
 
     def force(self, selector: str | None, endpoint: str, scenario: str | None) -> None:
         """Force `scenario` on `endpoint` for the selected tenants (later ones too); None lifts it."""
@@ -146,7 +212,7 @@ class TenantRegistry:
             self.get(selector)
         moved = []
         for tenant in self.select(selector):
-            tenant.clock += seconds
+            tenant.advance(seconds)
             moved.append(tenant.id)
         return moved
 

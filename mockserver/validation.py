@@ -11,6 +11,7 @@ from aiohttp import web
 from jsonschema.exceptions import ValidationError, best_match
 
 from .apps import App
+from .auth import Principal
 from .catalogue import EndpointSpec
 from .errors import MSG_BAD_JSON, MSG_USER_REQUIRED, DifyError
 
@@ -30,6 +31,7 @@ class Call:
     """One validated request, as the matcher, actions and templates see it."""
 
     spec: EndpointSpec
+    principal: Principal
     app: App | None
     method: str
     path: dict[str, str]
@@ -86,11 +88,14 @@ async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
         raise DifyError("bad_request", MSG_BAD_JSON) from None
 
 
-def check_call(request: web.Request, spec: EndpointSpec, app: App | None, body: Any) -> Call:
-    """Everything after reading the body, in Dify's order: user, mode guard, schema, mode rules, inputs."""
+def check_call(request: web.Request, spec: EndpointSpec, principal: Principal, body: Any) -> Call:
+    """Everything after reading the body that Dify checks before its business logic: user, mode guard,
+    schema. Dify's generation rules come later (`generation_rules`), after the conversation lookup."""
+    app = principal.app
     query = {k: request.query.getone(k) for k in request.query}
     call = Call(
         spec=spec,
+        principal=principal,
         app=app,
         method=request.method,
         path=dict(request.match_info),
@@ -103,10 +108,19 @@ def check_call(request: web.Request, spec: EndpointSpec, app: App | None, body: 
     if app is not None and spec.modes is not None and app.mode not in spec.modes:
         raise DifyError(spec.mode_error)
     _check_schema(spec, call)
-    if spec.kind == "generate" and app is not None:
-        _mode_rules(app, call)
-        call.inputs = validate_inputs(app, call.body.get("inputs") or {})
+    if spec.kind == "generate":
+        call.response_mode = _response_mode(call)
     return call
+
+
+def generation_rules(call: Call) -> None:
+    """The generator's own checks, after the controller's (Dify looks the conversation up first)."""
+    app = call.app
+    if app is None:
+        return
+    if call.response_mode == "blocking" and app.mode == "agent-chat":
+        raise DifyError("invalid_param", "Agent Chat App does not support blocking mode")
+    call.inputs = validate_inputs(app, call.body.get("inputs") or {})
 
 
 def _user(spec: EndpointSpec, call: Call) -> str | None:
@@ -172,14 +186,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _mode_rules(app: App, call: Call) -> None:
+def _response_mode(call: Call) -> str:
+    """`response_mode` as the controller resolves it: omitted means blocking, except for the New Agent,
+    which streams and refuses only an explicit blocking (completion.py _resolve_agent_app_streaming,
+    dify 1.16.1 07119e3f api/controllers/service_api/app/completion.py:60-66)."""
     mode = call.body.get("response_mode") if isinstance(call.body, dict) else None
-    call.response_mode = mode or "blocking"
-    if call.response_mode == "blocking":
-        if app.mode == "agent-chat":
-            raise DifyError("invalid_param", "Agent Chat App does not support blocking mode")
-        if app.mode == "agent":
+    if call.app is not None and call.app.mode == "agent":
+        if mode == "blocking":
             raise DifyError("bad_request", "Agent App only supports streaming response mode.")
+        return "streaming"
+    return mode or "blocking"
 
 
 _STRING_CONTROLS = frozenset({"text-input", "select", "paragraph"})

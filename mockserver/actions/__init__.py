@@ -1,5 +1,9 @@
-"""The @action registry. An action binds state before templates expand and commits after;
-it returns data or raises DifyError, and never writes a response, shapes an error or sleeps."""
+"""Actions: the Python behind a fixture's `action:`. An action binds state before templates expand
+(its checks raise DifyError, so a refused request never reaches the faults) and commits its effects
+after the response is decided; it never writes a response, shapes an error or sleeps.
+
+The registry is built explicitly by `registry()`, from the modules listed there: no import side
+effects, so `create_app(catalogue=..., book=...)` and the fixture loader see the same names."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
-from mockserver.tenancy import Tenant
+from mockserver.tenancy import Scope, Tenant
 from mockserver.validation import Call
 
 
@@ -17,6 +21,7 @@ from mockserver.validation import Call
 class ActContext:
     call: Call
     tenant: Tenant
+    scope: Scope
     draws: Draws
     now: int
     settings: Settings
@@ -31,25 +36,14 @@ class Action:
     commit: Callable[[ActContext, str], None] | None = None
 
 
-REGISTRY: dict[str, Action] = {}
+def registry() -> dict[str, Action]:
+    """Every action by name, from the modules that define them."""
+    from . import apps, chat, workflows
 
-
-def action(
-    name: str, *, commit: Callable[[ActContext, str], None] | None = None
-) -> Callable[[Callable[[ActContext], dict[str, Any]]], Callable[[ActContext], dict[str, Any]]]:
-    def register(bind: Callable[[ActContext], dict[str, Any]]) -> Callable[[ActContext], dict[str, Any]]:
-        if name in REGISTRY:
-            raise ValueError(f"action {name!r} registered twice")
-        REGISTRY[name] = Action(name, bind, commit)
-        return bind
-
-    return register
-
-
-def get(name: str) -> Action:
-    return REGISTRY[name]
-
-
-def load_all() -> None:
-    """Import the modules that register actions."""
-    from . import apps, chat, workflows  # noqa: F401
+    found: dict[str, Action] = {}
+    for module in (apps, chat, workflows):
+        for act in module.ACTIONS:
+            if act.name in found:
+                raise ValueError(f"action {act.name!r} defined twice")
+            found[act.name] = act
+    return found

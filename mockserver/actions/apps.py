@@ -6,17 +6,18 @@ from typing import Any
 
 from mockserver.errors import DifyError
 
-from . import ActContext, action
+from . import ActContext, Action
 
 
-@action("server.index")
 def index(ctx: ActContext) -> dict[str, Any]:
     return {"dify_version": ctx.settings.dify_version}
 
 
-@action("app.site")
 def site(ctx: ActContext) -> dict[str, Any]:
     app = ctx.call.app
     if app is None or app.site is None:
         raise DifyError("forbidden")
     return {}
+
+
+ACTIONS = (Action("server.index", index), Action("app.site", site))

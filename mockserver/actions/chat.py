@@ -8,7 +8,7 @@ from mockserver.determinism import derive_uuid
 from mockserver.errors import DifyError
 from mockserver.state import Conversation, Message
 
-from . import ActContext, action
+from . import ActContext, Action
 
 MAX_CONVERSATIONS = 1000  # per tenant
 MAX_MESSAGES = 1000  # per conversation
@@ -43,7 +43,6 @@ def _commit_exchange(ctx: ActContext, answer: str) -> None:
     del conversation.messages[:-MAX_MESSAGES]
 
 
-@action("chat.exchange", commit=_commit_exchange)
 def exchange(ctx: ActContext) -> dict[str, Any]:
     """Continue the caller's conversation or start one; 404 for an unknown or foreign id."""
     call = ctx.call
@@ -72,13 +71,11 @@ def exchange(ctx: ActContext) -> dict[str, Any]:
     return bound
 
 
-@action("completion.generate")
 def generate(ctx: ActContext) -> dict[str, Any]:
     # Completion messages live in an internal conversation Dify never exposes.
     return {"message_id": ctx.draws.uuid("message"), "task_id": ctx.draws.uuid("task"), "end_user_id": end_user_id(ctx)}
 
 
-@action("task.stop")
 def stop(ctx: ActContext) -> dict[str, Any]:
     """Always success (REFERENCE §3.5); stops only the caller's own chat/completion task,
     while workflow tasks are stopped without a user check."""
@@ -88,3 +85,10 @@ def stop(ctx: ActContext) -> dict[str, Any]:
     if task is not None and same_app and (kind == "workflow" or task.user == ctx.call.user):
         task.stopped.set()
     return {"result": "success"}
+
+
+ACTIONS = (
+    Action("chat.exchange", exchange, _commit_exchange),
+    Action("completion.generate", generate),
+    Action("task.stop", stop),
+)

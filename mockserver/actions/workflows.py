@@ -7,13 +7,12 @@ from typing import Any
 
 from mockserver.errors import DifyError
 
-from . import ActContext, action
+from . import ActContext, Action
 from .chat import end_user_id
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-@action("workflow.run")
 def run(ctx: ActContext) -> dict[str, Any]:
     app = ctx.call.app
     published = app.workflow_id if app and app.workflow_id else ctx.draws.uuid("workflow")
@@ -30,3 +29,6 @@ def run(ctx: ActContext) -> dict[str, Any]:
         "task_id": ctx.draws.uuid("task"),
         "end_user_id": end_user_id(ctx),
     }
+
+
+ACTIONS = (Action("workflow.run", run),)

@@ -41,7 +41,7 @@ class Merged:
     rel: str
     display: str
     endpoint: str | None = None
-    action: str | None = None
+    action: Source | None = None
     defaults: dict[str, Source] = field(default_factory=dict)
     vars: dict[str, Source] = field(default_factory=dict)
     scenarios: dict[str, Source] = field(default_factory=dict)
@@ -58,6 +58,7 @@ class FakeUse:
 class Compiler:
     aliases: Mapping[str, str]
     vocabulary: EventVocabulary
+    actions: frozenset[str]  # the action names fixtures may use
     problems: list[Problem] = field(default_factory=list)
     fakes: list[FakeUse] = field(default_factory=list)  # checked against Faker once, after loading
 
@@ -70,6 +71,8 @@ class Compiler:
             )
         timing = Timing().over(m.defaults["timing"].value) if "timing" in m.defaults else Timing()
         clock = float((m.defaults["clock"].value or {}).get("advance_s", 0)) if "clock" in m.defaults else 0.0
+        if m.action is not None:
+            self.action(m.action, ())
         variables = {name: self.template(src, (), src.value) for name, src in m.vars.items()}
         scenarios = [s for name, src in m.scenarios.items() if (s := self.scenario(endpoint, name, src, timing, clock))]
         default = next((s for s in scenarios if s.name == "default"), None)
@@ -87,7 +90,13 @@ class Compiler:
             )
             return None
         rules = tuple(s for s in scenarios if s.name != "default")
-        return Fixture(endpoint, m.display, m.action, rules, default, {k: v for k, v in variables.items() if v})
+        action = m.action.value if m.action is not None else None
+        return Fixture(endpoint, m.display, action, rules, default, {k: v for k, v in variables.items() if v})
+
+    def action(self, src: Source, sub: JsonPath) -> None:
+        name = src.value if not sub else src.value.get(sub[0])
+        if name not in self.actions:
+            self.problems.append(src.at(sub, f"unknown action '{name}'{did_you_mean(str(name), self.actions)}"))
 
     def template(self, src: Source, sub: JsonPath, value: Any) -> Template | None:
         doc, base = src.doc, (*src.path, *sub)
@@ -131,6 +140,8 @@ class Compiler:
 
     def scenario(self, endpoint: str, name: str, src: Source, timing: Timing, clock: float) -> Scenario | None:
         raw, before = src.value, len(self.problems)
+        if "action" in raw:
+            self.action(src, ("action",))
         match = tuple(self.predicates(src))
         respond = self.respond(src, ("respond",), raw["respond"]) if "respond" in raw else None
         faults = self.faults(endpoint, src, ("fault",), raw["fault"]) if "fault" in raw else ()

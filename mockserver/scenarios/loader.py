@@ -3,6 +3,7 @@ the compiler; every problem of every file at once, each at FILE:LINE:COLUMN."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from .vocabulary import EventVocabulary, did_you_mean
 _SHARED_FILES = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
 
 
-def load_book(catalogue: Catalogue, dirs: list[Path]) -> Book:
-    """Load the fixture directories in order (later ones win). Raises FixtureError listing every problem."""
+def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) -> Book:
+    """Load the fixture directories in order (later ones win); `actions` are the action names fixtures
+    may use. Raises FixtureError listing every problem."""
     problems: list[Problem] = []
     validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
     fixture_meta = catalogue.validator_for("_meta/fixture.json")
@@ -69,7 +71,7 @@ def load_book(catalogue: Catalogue, dirs: list[Path]) -> Book:
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     events_schema = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
-    compiler = Compiler(known_aliases, EventVocabulary.from_schema(events_schema), problems)
+    compiler = Compiler(known_aliases, EventVocabulary.from_schema(events_schema), frozenset(actions), problems)
     fixtures = {}
     for spec in catalogue:
         m = merged.get(spec.id)
@@ -127,7 +129,8 @@ def _located_schema_error(doc: Marked, error: ValidationError) -> Problem:
 def _merge(into: Merged, doc: Marked) -> None:
     data = doc.data or {}
     into.endpoint = data.get("endpoint", into.endpoint)
-    into.action = data.get("action", into.action)
+    if "action" in data:
+        into.action = Source(doc, ("action",), data["action"])
     for section in ("defaults", "vars"):
         for key, value in (data.get(section) or {}).items():
             getattr(into, section)[key] = Source(doc, (section, key), value)

@@ -1,17 +1,18 @@
-"""select(): X-Mock-Scenario > forced for the tenant > first matching rule > default.
+"""select(): X-Mock-Scenario > forced for the tenant > first matching ad-hoc or fixture rule > default.
 
-Also the per-tenant cursors of `times` and `sequence`, and the fixture faults of the scenario: they
+Also the per-scope cursors of `times` and `sequence`, and the fixture faults of the scenario: they
 count the calls that satisfy its `match`; a fault-only scenario is chosen only on the calls its
 fault fires on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.faults import Candidate, applies, consider
 from mockserver.schedule import Counter, Verdict
-from mockserver.tenancy import Tenant
+from mockserver.tenancy import Scope
 from mockserver.validation import Call
 
 from .model import ANY, Fixture, Predicate, Respond, Scenario
@@ -22,55 +23,56 @@ class Selection:
     scenario: Scenario
     respond: Respond | None  # what to answer: the scenario's, or its sequence item's
     faults: list[Candidate] = field(default_factory=list)  # fixture faults that would fire
-    unmatched: bool = False  # a scenario was asked for by a name this endpoint does not have
 
 
-def select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, forced: str | None) -> Selection:
-    selection = _select(fixture, call, tenant, requested, forced)
-    # A name asked for that this endpoint does not have is journaled, whatever answered instead.
-    selection.unmatched = bool(requested) and fixture.named(requested or "") is None
-    return selection
-
-
-def _select(fixture: Fixture, call: Call, tenant: Tenant, requested: str | None, forced: str | None) -> Selection:
+def select(
+    fixture: Fixture,
+    call: Call,
+    scope: Scope,
+    requested: str | None,
+    forced: str | None,
+    adhoc: Sequence[Scenario] = (),
+) -> Selection:
+    """`adhoc` scenarios (POST /_mock/scenarios, handle.stub) are tried before the fixture's own."""
     for name in (requested, forced):
-        named = fixture.named(name) if name else None
-        if named is not None:
-            return _chosen(fixture, named, call, tenant)
+        if name:
+            named = next((s for s in adhoc if s.name == name), None) or fixture.named(name)
+            if named is not None:
+                return _chosen(fixture, named, call, scope)
     roots = _roots(call)
-    for scenario in fixture.rules:
+    for scenario in (*adhoc, *fixture.rules):
         if scenario.match and not all(holds(p, roots) for p in scenario.match):
             continue
-        if scenario.times is not None and tenant.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
+        if scenario.times is not None and scope.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
             continue
-        selection = _take(fixture, scenario, call, tenant, forced=False)
+        selection = _take(fixture, scenario, call, scope, forced=False)
         if selection is not None:
             return selection
-    return _chosen(fixture, fixture.default, call, tenant)
+    return _chosen(fixture, fixture.default, call, scope)
 
 
-def _chosen(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant) -> Selection:
+def _chosen(fixture: Fixture, scenario: Scenario, call: Call, scope: Scope) -> Selection:
     """A scenario picked by name (or the default): taken even when it only has a fault that does not fire."""
-    selection = _take(fixture, scenario, call, tenant, forced=True)
+    selection = _take(fixture, scenario, call, scope, forced=True)
     assert selection is not None
     return selection
 
 
-def _take(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant, *, forced: bool) -> Selection | None:
+def _take(fixture: Fixture, scenario: Scenario, call: Call, scope: Scope, *, forced: bool) -> Selection | None:
     """The Selection for `scenario`, or None when it is a fault-only rule whose fault does not fire."""
     endpoint = fixture.endpoint
-    fired = _fixture_faults(endpoint, scenario, call, tenant)
+    fired = _fixture_faults(endpoint, scenario, call, scope)
     fault_only = scenario.respond is None and scenario.sequence is None
     if fault_only and not fired and not forced:
         return None
     if scenario.times is not None:
         used = (endpoint, scenario.name)
-        tenant.cursors[used] = tenant.cursors.get(used, 0) + 1
+        scope.cursors[used] = scope.cursors.get(used, 0) + 1
     respond = scenario.respond
     if scenario.sequence:
         turns = (endpoint, f"{scenario.name}#sequence")
-        turn = tenant.cursors.get(turns, 0)
-        tenant.cursors[turns] = turn + 1
+        turn = scope.cursors.get(turns, 0)
+        scope.cursors[turns] = turn + 1
         size = len(scenario.sequence)
         item = scenario.sequence[turn % size if scenario.cycle else min(turn, size - 1)]
         respond = item.respond or respond
@@ -85,14 +87,14 @@ def _take(fixture: Fixture, scenario: Scenario, call: Call, tenant: Tenant, *, f
     return Selection(scenario, respond, fired)
 
 
-def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, tenant: Tenant) -> list[Candidate]:
+def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, scope: Scope) -> list[Candidate]:
     found = (
         consider(
             fault,
             "scenario",
-            tenant.fault_counters.setdefault((endpoint, scenario.name, i), Counter()),
-            tenant.elapsed(fault.schedule.clock),
-            (tenant.seed, tenant.id, endpoint, scenario.name, i),
+            scope.fault_counters.setdefault((endpoint, scenario.name, i), Counter()),
+            scope.elapsed(fault.schedule.clock),
+            (*scope.key, endpoint, scenario.name, i),
         )
         for i, fault in enumerate(scenario.faults)
         if applies(fault, endpoint, call.streaming)

@@ -217,20 +217,35 @@ async def test_every_stream_event_has_task_id(client, parse_sse, key):
 
 
 @pytest.mark.parametrize("response_mode", ["blocking", None, "omitted"])
-@pytest.mark.parametrize(
-    ("key", "code", "message"),
-    [
-        ("app-agent-chat", "invalid_param", "Agent Chat App does not support blocking mode"),
-        ("app-agent", "bad_request", "Agent App only supports streaming response mode."),
-    ],
-    ids=["agent-chat", "agent"],
-)
-async def test_agent_modes_reject_blocking(client, expect_error, key, code, message, response_mode):
+async def test_agent_chat_rejects_blocking_including_the_default(client, expect_error, response_mode):
+    # agent_chat/app_generator.py raises the ValueError for any non-streaming call
+    # (dify 1.16.1 07119e3f api/core/app/apps/agent_chat/app_generator.py:93-94).
     payload = body()
     if response_mode != "omitted":
         payload["response_mode"] = response_mode
-    resp = await client.post("/v1/chat-messages", json=payload, headers=auth(key))
-    await expect_error(resp, 400, code, message)
+    resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-agent-chat"))
+    await expect_error(resp, 400, "invalid_param", "Agent Chat App does not support blocking mode")
+
+
+async def test_agent_rejects_only_an_explicit_blocking(client, expect_error):
+    # _resolve_agent_app_streaming (dify 1.16.1 api/controllers/service_api/app/completion.py:60-66).
+    resp = await client.post("/v1/chat-messages", json=body(response_mode="blocking"), headers=auth("app-agent"))
+    await expect_error(resp, 400, "bad_request", "Agent App only supports streaming response mode.")
+
+
+@pytest.mark.parametrize("response_mode", [None, "omitted"])
+async def test_agent_streams_when_response_mode_is_omitted_or_null(client, parse_sse, response_mode):
+    # Audit G1: "When omitted, non-Agent apps run in blocking mode and new Agent apps stream."
+    # (dify 1.16.1 completion.py:116-122).
+    payload = body()
+    if response_mode != "omitted":
+        payload["response_mode"] = response_mode
+    resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-agent"))
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    events = parse_sse(await resp.read())
+    assert events[-1]["event"] == "message_end"
+    assert [e["event"] for e in events if e["event"] == "message"] == ["message"]
 
 
 # --- request validation ---------------------------------------------------------------------------

@@ -488,3 +488,20 @@ async def test_the_journal_records_stream_faults_with_their_outcome(client):
     assert entry["fault"]["after_events"] == 2
     assert entry["events"] == ["message", "message", "error"]
     assert entry["outcome"] == "error"
+
+
+async def test_a_request_the_action_refuses_never_uses_up_a_queued_fault(client):
+    # code-review §4.6: a queued stream fault spent on a 404 left the next stream uncut.
+    await queue(client, "stream_cut;after=1", tenant="s:refused")
+    headers = {"Authorization": "Bearer app-chat", "X-Mock-Session": "refused"}
+    unknown = {"inputs": {}, "query": "q", "user": "u", "response_mode": "streaming",
+               "conversation_id": "11111111-2222-4333-8444-555555555555"}
+    resp = await client.post("/v1/chat-messages", json=unknown, headers=headers)
+    assert resp.status == 404
+    (entry,) = journal(client, "s:refused")
+    assert entry["fault"] is None
+    assert await remaining(client, "s:refused") == [1]
+    resp = await client.post("/v1/chat-messages", json={**unknown, "conversation_id": None}, headers=headers)
+    with pytest.raises(aiohttp.ClientPayloadError):  # this stream is the one cut
+        await resp.read()
+    assert journal(client, "s:refused")[-1]["fault"]["after_events"] == 1

@@ -60,7 +60,7 @@ async def test_the_journal_is_bounded_and_counts_drops(make_client):
     client = await make_client(journal_size=3)
     for _ in range(5):
         await client.get("/v1/info", headers=auth("app-chat"))
-    page = await journal(client, tenant="k:app-chat")
+    page = await journal(client, tenant="default")
     assert len(page["data"]) == 3 and page["dropped"] == 2
     assert [e["id"] for e in page["data"]] == [3, 4, 5]  # the oldest went first
 

@@ -24,8 +24,8 @@ async def test_requests_are_recorded_per_tenant(aiohttp_client: Any) -> None:
     assert chat["status"] == 200 and chat["events"] == ["message", "message", "message", "message_end"]
     assert chat["headers"]["Authorization"] == "…chat" and chat["body"]["query"] == "hi"
     assert denied["status"] == 401 and denied["tenant"] == "s:j1"
-    (info,) = list(registry.get("k:app-chat").journal)
-    assert info["path"] == "/v1/info" and info["tenant"] == "k:app-chat"
+    (info,) = list(registry.get("default").journal)
+    assert info["path"] == "/v1/info" and info["tenant"] == "default"
 
 
 async def test_unmatched_routes_are_marked(aiohttp_client: Any) -> None:

@@ -313,27 +313,22 @@ async def test_x_mock_scenario_picks_one_by_name(predicates_client):
     assert [e["scenario"] for e in journal(client, "s:named")] == ["by_gt", "by_in", "default"]
 
 
-async def test_an_unknown_scenario_name_falls_back_and_is_marked_unmatched(predicates_client):
+async def test_an_unknown_scenario_name_is_a_400_with_a_did_you_mean(predicates_client):
+    # INTERFACE: an unknown X-Mock-Scenario answers 400 mock_unknown_scenario listing the endpoint's names.
     client = predicates_client
-    status, text, _ = await answer(client, "unk", chat_body("nothing special"), **{"X-Mock-Scenario": "no_such"})
-    assert (status, text) == (200, "You asked: nothing special")
+    resp = await client.post(
+        "/v1/chat-messages",
+        json=chat_body("exact words"),
+        headers={**auth("app-chat"), "X-Mock-Session": "unk", "X-Mock-Scenario": "by_eqq"},
+    )
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["code"] == "mock_unknown_scenario"
+    assert "has no scenario 'by_eqq' (did you mean 'by_eq'?)" in body["message"]
+    assert "by_lt" in body["message"] and "default" in body["message"]
     (entry,) = journal(client, "s:unk")
-    assert entry["scenario"] == "default" and entry["unmatched"] is True
-
-
-async def test_an_unknown_scenario_name_is_ignored_by_the_rules(predicates_client):
-    # DESIGN.md §3.2: unknown names are ignored per endpoint, so the rules choose as usual.
-    client = predicates_client
-    status, text, _ = await answer(client, "unk2", chat_body("exact words"), **{"X-Mock-Scenario": "no_such"})
-    assert (status, text) == (200, "by_eq")
-
-
-async def test_an_unknown_scenario_name_is_journaled_unmatched_even_when_a_rule_matched(predicates_client):
-    client = predicates_client
-    await answer(client, "unk3", chat_body("exact words"), **{"X-Mock-Scenario": "no_such"})
-    (entry,) = journal(client, "s:unk3")
-    assert entry["scenario"] == "by_eq"
-    assert entry["unmatched"] is True
+    assert entry["unmatched"] is True and entry["status"] == 400
+    assert entry["scenario"] is None  # refused before any scenario was chosen
 
 
 async def test_forced_scenarios_per_tenant_and_their_removal(predicates_client):

@@ -1,6 +1,6 @@
 """A queued fault as the official SDK `dify-client==0.1.10` sees it, against a real `serve --port 0`.
 
-The SDK cannot send X-Mock-Session, so its tenant is its key (`k:app-chat`): faults are queued for it.
+The SDK cannot send X-Mock-Session, so its tenant is the shared `default` one: faults are queued for it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import requests
 
 dify_client = pytest.importorskip("dify_client")
 
-TENANT = "k:app-chat"
+TENANT = "default"
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def test_same_key_same_value_across_processes() -> None:
 
 def test_draws_pin_and_faker_are_stable() -> None:
     faker = FakerSource()
-    a, b = Draws(7, "t", "e", 3, faker), Draws(7, "t", "e", 3, faker)
+    a, b = Draws(7, "t", "app:k", "e", 3, faker), Draws(7, "t", "app:k", "e", 3, faker)
     assert a.uuid("x") == b.uuid("x") and a.uuid("x") != a.uuid("y")
     a.pin("conversation", "fixed")
     assert a.lookup("conversation") == "fixed"
