@@ -10,8 +10,9 @@ from . import actions, control, inspector, openapi
 from .catalogue import Catalogue, load_catalogue
 from .datadirs import fixtures_dir, schemas_dir
 from .determinism import FakerSource
+from .dify import versions
 from .journal import JournalClock
-from .keys import ACTIONS, BOOK, CATALOGUE, FAKER, ROUTE_SPECS, SETTINGS, TENANTS, BookRef
+from .keys import ACTIONS, BOOK, CATALOGUE, FAKER, RELEASE, ROUTE_SPECS, SETTINGS, STREAMS, TENANTS, BookRef
 from .middleware import JOURNAL_CLOCK, MIDDLEWARES
 from .pipeline import handle
 from .scenarios.loader import load_book
@@ -38,7 +39,9 @@ def create_app(
         catalogue, book = catalogue or loaded_catalogue, book or loaded_book
     app = web.Application(middlewares=list(MIDDLEWARES), client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[RELEASE] = versions.resolve(settings.dify_version)[0]
     app[ACTIONS] = actions.registry()
+    app[STREAMS] = {}
     app[CATALOGUE] = catalogue
     app[BOOK] = BookRef(book)
     app[TENANTS] = TenantRegistry(settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants)

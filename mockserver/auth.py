@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .apps import App, AppsBook
 from .catalogue import EndpointSpec
+from .dify.versions import Release
 from .errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
 from .tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
 
@@ -57,13 +58,17 @@ def _near_miss(token: str, scope: str, known: list[str], other: list[str]) -> st
     return f"unknown {scope} key {token!r}{hint}; known: {', '.join(known)}"
 
 
-def authenticate(request: web.Request, spec: EndpointSpec, apps: AppsBook) -> Principal:
-    """The Principal of the endpoint's scope; raises DifyError(401) with Dify's texts otherwise."""
+def authenticate(request: web.Request, spec: EndpointSpec, apps: AppsBook, release: Release) -> Principal:
+    """The Principal of the endpoint's scope; raises DifyError(401) with Dify's texts otherwise. An app
+    whose mode the emulated release lacks (the New Agent before 1.15) does not exist there."""
     if spec.auth == "none":
         return ANONYMOUS
     token = bearer_token(request)
     if spec.auth == "app":
         app = apps.apps.get(token)
+        if app is not None and app.mode not in release.modes:
+            note = f"{token!r} is an {app.mode} app, a mode Dify {release.name} does not have (see --dify-version)"
+            raise _unauthorized(MSG_BAD_TOKEN, note)
         if app is None:
             raise _unauthorized(MSG_BAD_TOKEN, _near_miss(token, "app", list(apps.apps), list(apps.dataset_keys)))
         return Principal("app", token, app)

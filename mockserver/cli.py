@@ -1,4 +1,4 @@
-"""The command line: `dify-mockserver serve` and `lint`; the only module that prints."""
+"""The command line: `dify-mockserver serve`, `lint` and `openapi`; the only module that prints."""
 
 from __future__ import annotations
 
@@ -13,21 +13,28 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import FixtureError
-from .settings import DEFAULT_PORT, Settings
+from .settings import DEFAULT_PORT, LOG_LEVELS, Settings
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+STREAM_GRACE_S = 3.0  # how long open streams may finish after Ctrl-C before they are cut
 
 
-@click.group()
-@click.version_option(package_name="dify-mockserver")
-def main() -> None:
-    """dify-mockserver: a local, deterministic emulator of the Dify HTTP API."""
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(None, "-V", "--version", package_name="dify-mockserver")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """dify-mockserver: a local, deterministic emulator of the Dify HTTP API.
+
+    Start with `dify-mockserver serve`; `dify-mockserver COMMAND -h` explains each command.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
-@main.command()
+@main.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
 @click.option("--port", default=None, type=int, help=f"Port; 0 picks a free one.  [default: {DEFAULT_PORT}]")
 @click.option(
@@ -37,58 +44,84 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="A fixture directory loaded over the built-in ones (repeatable; later wins).",
 )
+@click.option(
+    "--dify-version",
+    default=None,
+    metavar="X.Y",
+    help="The Dify release to emulate: 1.12, 1.14 or 1.16; other versions map to the nearest.  [default: 1.16]",
+)
 @click.option("--seed", default=None, type=int, help="Seed of every id, text and jitter.  [default: 0]")
+@click.option("--reload", is_flag=True, default=None, help="Reload fixtures on change; a broken edit keeps the last.")
 @click.option("--strict", is_flag=True, default=None, help="Check every emitted body and event against its schema.")
+@click.option("--quiet", "-q", is_flag=True, default=None, help="No request log lines on stderr.")
 @click.option(
     "--log-level",
     default=None,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    help="[default: INFO]",
+    type=click.Choice([level.lower() for level in LOG_LEVELS], case_sensitive=False),
+    help="[default: info]",
 )
 @click.option("--admin-token", default=None, help="Required in X-Mock-Admin-Token for /_mock/ calls.")
-@click.option(
-    "--reload",
-    is_flag=True,
-    default=None,
-    help="Reload the fixtures when a file changes; a broken edit keeps the last good.",
-)
 def serve(
     host: str | None,
     port: int | None,
     fixture_dirs: tuple[Path, ...],
+    dify_version: str | None,
     seed: int | None,
+    reload: bool | None,
     strict: bool | None,
+    quiet: bool | None,
     log_level: str | None,
     admin_token: str | None,
-    reload: bool | None,
 ) -> None:
-    """Serve the Dify APIs (/v1, /console/api, /api) and the /_mock/ control plane.
+    """Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.
 
-    Every setting can also come from a DIFY_MOCK_<NAME> environment variable (DIFY_MOCK_SEED=3,
-    DIFY_MOCK_ADMIN_TOKEN=...); a flag given on the command line wins over the environment.
+    \b
+    Every option can also come from an environment variable (a flag wins):
+      DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated),
+      DIFY_MOCK_DIFY_VERSION, DIFY_MOCK_SEED, DIFY_MOCK_RELOAD, DIFY_MOCK_STRICT,
+      DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN.
+    Settings with no flag:
+      DIFY_MOCK_PACE_SCALE      1 = the fixtures' timing, 0 = nothing sleeps
+      DIFY_MOCK_PING_INTERVAL_S seconds between keep-alive pings (10)
+      DIFY_MOCK_CLOCK_START     Unix seconds where mock time starts (1735689600)
+      DIFY_MOCK_CLOCK_STEP      mock seconds per admitted request (1)
+      DIFY_MOCK_JOURNAL_SIZE    journal entries kept per tenant (1000)
+      DIFY_MOCK_MAX_TENANTS     tenants kept before the least recent goes (1000)
+      DIFY_MOCK_MAX_BODY_BYTES  largest request body (15 MiB)
+      DIFY_MOCK_INJECT_FAULTS   false: queued and fixture faults never fire
     """
     try:
         base = Settings().with_env()
     except ValueError as exc:
-        raise click.UsageError(f"bad DIFY_MOCK_* environment variable: {exc}") from None
+        _usage(f"bad environment variable: {exc}")
     given: dict[str, Any] = {
         "host": host,
         "port": port,
         "seed": seed,
         "strict": strict,
+        "quiet": quiet,
         "admin_token": admin_token,
         "reload": reload,
+        "dify_version": dify_version,
         "log_level": log_level.upper() if log_level else None,
     }
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
     if fixture_dirs:
         settings = replace(settings, fixtures=(*settings.fixtures, *fixture_dirs))
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings)
     if settings.host not in LOOPBACK and not settings.admin_token:
-        raise click.UsageError(
+        _usage(
             f"--host {settings.host} is not loopback: the /_mock/ control plane would be open to the "
             "network; pass --admin-token TOKEN too"
         )
+    from .dify import versions
+
+    try:
+        _release, notice = versions.resolve(settings.dify_version)
+    except ValueError as exc:
+        _usage(f"--dify-version: {exc}")
+    if notice:
+        click.echo(f"dify-mockserver: {notice}", err=True)
     from .app import create_app  # imported here so `--help` stays instant
 
     try:
@@ -96,12 +129,35 @@ def serve(
     except FixtureError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        click.echo(f"dify-mockserver: {len(exc.problems)} fixture problem(s); not starting", err=True)
+        count = len(exc.problems)
+        click.echo(f"dify-mockserver: {count} fixture problem{'s' if count != 1 else ''}; not starting", err=True)
         sys.exit(1)
     asyncio.run(_run(settings, app))
 
 
-@main.command("lint")
+def _usage(message: str) -> Any:
+    click.echo(f"dify-mockserver: {message}", err=True)
+    sys.exit(2)
+
+
+class _Format(logging.Formatter):
+    """Request log lines as they are; everything else with its level and logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "mockserver.requests":
+            return record.getMessage()
+        return f"{record.levelname} {record.name}: {super().format(record)}"
+
+
+def _configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format("%(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    if settings.quiet:
+        logging.getLogger("mockserver.requests").setLevel(logging.WARNING)
+
+
+@main.command("lint", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("dirs", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--list", "show_list", is_flag=True, help="List every endpoint id with its method, path and fixture file."
@@ -123,15 +179,16 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
         for line in finding.lines():
             click.echo(line)
     if report.findings:
-        click.echo(f"dify-mockserver lint: {len(report.findings)} problem(s)", err=True)
+        count = len(report.findings)
+        click.echo(f"dify-mockserver lint: {count} problem{'s' if count != 1 else ''}", err=True)
         sys.exit(1)
     click.echo(f"{report.files} fixture files, {report.scenarios} scenarios OK")
 
 
-@main.command("openapi")
+@main.command("openapi", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--control", is_flag=True, help="The /_mock/ control API instead of the emulated Dify APIs.")
 def openapi_command(control: bool) -> None:
-    """Print the OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/)."""
+    """Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/)."""
     import json
 
     from . import openapi
@@ -143,24 +200,37 @@ def openapi_command(control: bool) -> None:
 
 
 async def _run(settings: Settings, app: web.Application) -> None:
+    from . import banner
     from .server import MockServer
 
     server = MockServer(settings, settings.host, settings.port, app=app)
     try:
         base_url = await server.start()
     except OSError as exc:
-        click.echo(f"dify-mockserver: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
-        sys.exit(1)
-    if settings.admin_token:
-        click.echo("dify-mockserver: /_mock/ requires header X-Mock-Admin-Token", err=True)
+        _usage(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror} (--port 0 picks a free port)")
+    signals = asyncio.Queue[int]()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the listening line: a caller may signal at once
+        loop.add_signal_handler(sig, signals.put_nowait, sig)
     click.echo(f"dify-mockserver listening on {base_url}")
     sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    for line in banner.lines(app, base_url):
+        click.echo(line, err=True)
+    await signals.get()
+    open_streams = server.open_streams()
+    if open_streams:
+        click.echo(
+            f"dify-mockserver: stopping; {open_streams} open stream{'s' if open_streams != 1 else ''} may finish"
+            f" within {STREAM_GRACE_S:.0f} s (Ctrl-C again cuts them)",
+            err=True,
+        )
+    else:
+        click.echo("dify-mockserver: stopping", err=True)
+    stopping = asyncio.create_task(server.stop(grace_s=STREAM_GRACE_S))
+    again = asyncio.create_task(signals.get())
+    done, _ = await asyncio.wait({stopping, again}, return_when=asyncio.FIRST_COMPLETED)
+    if again in done:
+        server.cut_streams()
+    again.cancel()
+    await stopping
     click.echo("dify-mockserver stopped", err=True)

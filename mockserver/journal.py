@@ -80,3 +80,22 @@ def matches(entry: dict[str, Any], path: str | None, status: str | None, since: 
         # Unix times are large; anything smaller is an entry id, for polling "what came after".
         return bool(entry["time"] >= since if since >= 1e9 else entry["id"] > since)
     return True
+
+
+def request_line(entry: dict[str, Any]) -> str:
+    """One line of the request log: method, path, status, duration, tenant, scenario, fault, and why
+    an error happened where the mock knows more than Dify's body says."""
+    status = entry.get("status")
+    shown = str(status) if status is not None else f"({entry.get('aborted', 'dropped')})"
+    parts = [entry["method"], entry["path"], shown, f"{entry.get('duration_ms') or 0:.1f}ms", str(entry["tenant"])]
+    if entry.get("scenario"):
+        parts.append(f"scenario={entry['scenario']}")
+    fault = entry.get("fault")
+    if fault:
+        parts.append(f"fault={fault['name']}({fault['source']})")
+    if entry.get("outcome") not in (None, "complete"):
+        parts.append(f"stream={entry['outcome']}")
+    error = entry.get("error")
+    if error:
+        parts.append(f"{error['code']}: {error.get('note') or error['message']}")
+    return " ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from .actions import Action
 from .auth import Principal
 from .catalogue import Catalogue, EndpointSpec
 from .determinism import FakerSource
+from .dify.versions import Release
 from .render.delivery import Delivery
 from .scenarios.model import Book
 from .settings import Settings
@@ -26,12 +28,14 @@ class BookRef:
 
 
 SETTINGS: Final = web.AppKey("SETTINGS", Settings)
+RELEASE: Final = web.AppKey("RELEASE", Release)  # the Dify release emulated
 CATALOGUE: Final = web.AppKey("CATALOGUE", Catalogue)
 BOOK: Final = web.AppKey("BOOK", BookRef)
 TENANTS: Final = web.AppKey("TENANTS", TenantRegistry)
 FAKER: Final = web.AppKey("FAKER", FakerSource)
 ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
 ACTIONS: Final = web.AppKey("ACTIONS", dict[str, Action])
+STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
 PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)

@@ -11,13 +11,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .auth import authenticate, tenant_of
+from .dify import routes
 from .errors import CODES, DifyError
 from .inspector import HUB
-from .journal import JournalClock
-from .keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from .journal import JournalClock, request_line
+from .keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
 from .render.delivery import NORMAL, send_json
 
 log = logging.getLogger("mockserver")
+requests_log = logging.getLogger("mockserver.requests")  # one line per Dify request (`--quiet`: none)
 CONTROL_PREFIX: Final = "/_mock/"
 ADMIN_HEADER: Final = "X-Mock-Admin-Token"
 JOURNAL_CLOCK: Final = web.AppKey("JOURNAL_CLOCK", JournalClock)
@@ -47,14 +49,19 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         status, retry_after = response.status, response.headers.get("Retry-After")
         return response
     finally:
+        if entry.get("outcome") is not None:
+            status = 200  # a stream's status went out with its head, however it ended
         JournalClock.close(entry, status, retry_after)
         tenant_id = request.get(TENANT_ID) or tenant_of(request, authenticated=False)
         entry["tenant"] = tenant_id
         if request.match_info.http_exception is not None:
-            entry["unmatched"], entry["unmatched_reason"] = True, "route"
+            entry["unmatched"] = True
+            entry.setdefault("unmatched_reason", "route")
         request.app[TENANTS].get(tenant_id).record(entry)
         if HUB in request.app:
             request.app[HUB].publish(entry)
+        if not request.app[SETTINGS].quiet:
+            requests_log.info("%s", request_line(entry))
 
 
 @web.middleware
@@ -70,6 +77,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = _HTTP_CODES.get(exc.status, "internal_server_error" if exc.status >= 500 else "bad_request")
         error = DifyError(code, CODES[code].message, status=exc.status)
+        if exc.status == 404 and request.match_info.http_exception is not None:
+            missing = routes.not_emulated(request.method, request.path)
+            if missing is not None:
+                error.message = missing
+                if ENTRY in request:
+                    request[ENTRY]["unmatched_reason"] = "not emulated"
         if "Allow" in exc.headers:
             error.headers["Allow"] = exc.headers["Allow"]
     except (asyncio.CancelledError, ConnectionResetError):
@@ -104,7 +117,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if spec is None:
         return await handler(request)
     try:
-        principal = authenticate(request, spec, request.app[BOOK].current.apps)
+        principal = authenticate(request, spec, request.app[BOOK].current.apps, request.app[RELEASE])
     except DifyError:
         request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
         raise

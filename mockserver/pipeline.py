@@ -23,14 +23,17 @@ from .keys import (
     ENTRY,
     FAKER,
     PRINCIPAL,
+    RELEASE,
     ROUTE_SPECS,
     SETTINGS,
+    STREAMS,
     TENANT_ID,
     TENANTS,
 )
 from .render import Plan, respond
 from .render.delivery import drop_connection
 from .scenarios import matcher
+from .scenarios.model import Fixture, Scenario
 from .scenarios.vocabulary import did_you_mean
 from .selfcheck import check_plan
 from .state import RunningTask
@@ -47,7 +50,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     principal = request.get(PRINCIPAL, ANONYMOUS)
     body = await validation.read_body(request, spec)
     entry["body"] = journal_body(body, request.content_length)  # recorded even when checks refuse it
-    call = validation.check_call(request, spec, principal, body)
+    call = validation.check_call(request, spec, app[RELEASE], principal, body)
     # The caller's own mistakes in X-Mock-* headers are refused before admission, so they count nothing.
     header_faults = faults.parse_header(request.headers.get(faults.FAULT_HEADER), book.aliases)
     fixture = book.fixtures[spec.id]
@@ -87,8 +90,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     blocking, events, error_spec = render_respond(selection.respond, rctx)
     if error_spec is not None:
         raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
-    if spec.kind != "generate" and scenario is not fixture.default:
-        blocking = _over_default(fixture.default.respond, blocking, rctx)
+    if spec.kind != "generate":
+        blocking = _over_defaults(fixture, scenario, blocking, rctx)
 
     key = (tenant.seed, tenant.id, scope.id, spec.id, n)
     elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
@@ -127,12 +130,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
     return await _stream(request, plan, ctx)
 
 
-def _over_default(default: Any, given: Any, rctx: RequestContext) -> Any:
-    """A record endpoint's scenario may give only the fields it changes: they go over the default body."""
-    if not isinstance(given, dict) or default is None or default.blocking is None:
+def _over_defaults(fixture: Fixture, scenario: Scenario, given: Any, rctx: RequestContext) -> Any:
+    """A record endpoint's scenario may give only the fields it changes: they go over the default body
+    (and a user's `default` over the built-in one it replaced)."""
+    if not isinstance(given, dict):
         return given
-    base = default.blocking.render(rctx)
-    return _merged(base, given) if isinstance(base, dict) else given
+    layers = list(fixture.bases)
+    default = fixture.default.respond
+    if scenario is not fixture.default and default is not None and default.blocking is not None:
+        layers.append(default.blocking)
+    body: dict[str, Any] = {}
+    for layer in layers:
+        rendered = layer.render(rctx)
+        if isinstance(rendered, dict):
+            body = _merged(body, rendered)
+    return _merged(body, given) if body else given
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -151,9 +163,17 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.Stre
     tasks = ctx.tenant.state.tasks
     tasks[task_id] = task
     entry: dict[str, Any] = request.get(ENTRY, {})
+    streams = request.app[STREAMS]
+    task_handle = asyncio.current_task()
+    if task_handle is not None:
+        streams[id(request)] = task_handle
     try:
         return await respond(request, plan)
+    except asyncio.CancelledError:
+        plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
+        raise
     finally:
+        streams.pop(id(request), None)
         tasks.pop(task_id, None)
         entry["events"] = list(plan.stream.sent)
         entry["outcome"] = plan.stream.outcome

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .keys import STREAMS
 from .settings import Settings
 
 
@@ -34,8 +35,8 @@ class MockServer:
 
         if self.app is None:
             self.app = create_app(self.settings)
-        # Open streams (and inspector tabs) get a moment to end, not aiohttp's default minute.
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        # stop() waits for Dify streams itself; what remains (inspector tabs) is cancelled at once.
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.host, self.port).start()
@@ -47,10 +48,30 @@ class MockServer:
         self.base_url = f"http://{shown}:{port}"
         return self.base_url
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def open_streams(self) -> int:
+        return len(self.app[STREAMS]) if self.app is not None else 0
+
+    def cut_streams(self) -> None:
+        """Close every open Dify stream's connection (no terminal event, as a dropped server would)."""
+        if self.app is None:
+            return
+        streams: dict[int, asyncio.Task[Any]] = self.app[STREAMS]
+        for task in list(streams.values()):
+            task.cancel()  # the handler stops writing; aiohttp closes the unfinished response's connection
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop listening, give open streams up to `grace_s` to end, then cut what is left."""
+        if self._runner is None:
+            return
+        for site in list(self._runner.sites):
+            await site.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while self.open_streams() and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        self.cut_streams()
+        await self._runner.cleanup()
+        self._runner = None
 
     async def __aenter__(self) -> str:
         return await self.start()

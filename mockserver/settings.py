@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 DEFAULT_PORT = 5001  # Dify API's own default port
 DEFAULT_CLOCK_START = 1735689600  # 2025-01-01T00:00:00Z
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+ENV_PREFIX: Final = "DIFY_MOCK_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,41 +27,97 @@ class Settings:
     inject_faults: bool = True
     # Watch the fixture directories and swap the book on change (`serve --reload`).
     reload: bool = False
+    quiet: bool = False  # no request log lines
     log_level: str = "INFO"
     admin_token: str | None = None
     clock_start: int = DEFAULT_CLOCK_START
     clock_step: int = 1
     ping_interval_s: float = 10.0
-    dify_version: str = "1.9.0"
+    dify_version: str = "1.16"  # the Dify release emulated: 1.12, 1.14 or 1.16 (other X.Y map to one)
     journal_size: int = 1000
     max_tenants: int = 1000
     max_body_bytes: int = 15 * 1024 * 1024
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def with_env(self, environ: dict[str, str] | None = None) -> Settings:
-        """Apply DIFY_MOCK_<FIELD> variables (e.g. DIFY_MOCK_SEED=3) over these settings."""
+    def with_env(self, environ: Mapping[str, str] | None = None) -> Settings:
+        """Apply DIFY_MOCK_<FIELD> variables (e.g. DIFY_MOCK_SEED=3) over these settings; a bad value
+        raises ValueError with one line naming the variable."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         for f in fields(self):
-            raw = env.get(f"DIFY_MOCK_{f.name.upper()}")
-            if raw is None or f.name in ("extra", "fixtures"):
+            name = ENV_PREFIX + f.name.upper()
+            raw = env.get(name)
+            if raw is None:
                 continue
-            current = getattr(self, f.name)
-            if f.name == "admin_token":
-                changes[f.name] = raw or None
-            elif isinstance(current, bool):
-                changes[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif isinstance(current, int):
-                changes[f.name] = _number(f.name, raw, int)
-            elif isinstance(current, float):
-                changes[f.name] = _number(f.name, raw, float)
-            else:
-                changes[f.name] = raw
+            convert = _CONVERTERS.get(f.name) or _by_type(getattr(self, f.name))
+            try:
+                changes[f.name] = convert(raw)
+            except ValueError as exc:
+                raise ValueError(f"{name}={raw!r}: {exc}") from None
         return replace(self, **changes)
 
 
-def _number(name: str, raw: str, kind: type[int] | type[float]) -> int | float:
+def env_names() -> list[str]:
+    """Every DIFY_MOCK_* variable `with_env` reads."""
+    return [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _whole(raw: str) -> int:
     try:
-        return kind(raw)
+        return int(raw.strip())
     except ValueError:
-        raise ValueError(f"DIFY_MOCK_{name.upper()}={raw!r} is not a {kind.__name__}") from None
+        raise ValueError("expected a whole number") from None
+
+
+def _real(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if value != value or value < 0:  # NaN or negative
+        raise ValueError("expected a number >= 0")
+    return value
+
+
+def _level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(w.lower() for w in LOG_LEVELS)}")
+    return level
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+
+
+def _version(raw: str) -> str:
+    from .dify import versions
+
+    versions.parse(raw)
+    return raw.strip()
+
+
+def _by_type(current: Any) -> Callable[[str], Any]:
+    if isinstance(current, bool):
+        return _boolean
+    if isinstance(current, int):
+        return _whole
+    if isinstance(current, float):
+        return _real
+    return lambda raw: raw
+
+
+_CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
+    "fixtures": _paths,
+    "log_level": _level,
+    "admin_token": lambda raw: raw or None,
+    "dify_version": _version,
+}

@@ -13,6 +13,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from .apps import App
 from .auth import Principal
 from .catalogue import EndpointSpec
+from .dify.versions import Release
 from .errors import MSG_BAD_JSON, MSG_USER_REQUIRED, DifyError
 
 _JSON_TYPES = {
@@ -31,6 +32,7 @@ class Call:
     """One validated request, as the matcher, actions and templates see it."""
 
     spec: EndpointSpec
+    release: Release
     principal: Principal
     app: App | None
     method: str
@@ -88,13 +90,14 @@ async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
         raise DifyError("bad_request", MSG_BAD_JSON) from None
 
 
-def check_call(request: web.Request, spec: EndpointSpec, principal: Principal, body: Any) -> Call:
+def check_call(request: web.Request, spec: EndpointSpec, release: Release, principal: Principal, body: Any) -> Call:
     """Everything after reading the body that Dify checks before its business logic: user, mode guard,
     schema. Dify's generation rules come later (`generation_rules`), after the conversation lookup."""
     app = principal.app
     query = {k: request.query.getone(k) for k in request.query}
     call = Call(
         spec=spec,
+        release=release,
         principal=principal,
         app=app,
         method=request.method,

@@ -1,4 +1,4 @@
-"""App information endpoints: the server index and the site (403 when the app has none)."""
+"""App information endpoints: the site (403 when the app has none)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from mockserver.errors import DifyError
 from . import ActContext, Action
 
 
-def index(ctx: ActContext) -> dict[str, Any]:
-    return {"dify_version": ctx.settings.dify_version}
-
-
 def site(ctx: ActContext) -> dict[str, Any]:
     app = ctx.call.app
     if app is None or app.site is None:
@@ -20,4 +16,4 @@ def site(ctx: ActContext) -> dict[str, Any]:
     return {}
 
 
-ACTIONS = (Action("server.index", index), Action("app.site", site))
+ACTIONS = (Action("app.site", site),)

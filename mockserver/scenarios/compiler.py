@@ -10,16 +10,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.dify import versions
 from mockserver.errors import CODES, Problem
 from mockserver.faultspec import FaultSpec, FaultSyntaxError, parse
 from mockserver.yamlmarks import JsonPath, Marked
 
-from .model import ANY, OPS, ROOTS, EventTemplate, Fixture, Predicate, Respond, Scenario, SequenceItem, Timing
+from .model import (
+    ANY,
+    OPS,
+    ROOTS,
+    VERSION_PATH,
+    EventTemplate,
+    Fixture,
+    Predicate,
+    Respond,
+    Scenario,
+    SequenceItem,
+    Timing,
+)
 from .template import Template, TemplateSyntaxError, compile_value
 from .vocabulary import RESERVED, EventVocabulary, did_you_mean
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
+_VERSION_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 @dataclass(slots=True)
@@ -46,6 +60,7 @@ class Merged:
     vars: dict[str, Source] = field(default_factory=dict)
     scenarios: dict[str, Source] = field(default_factory=dict)
     removed: dict[str, Source] = field(default_factory=dict)  # scenarios a later directory set to null
+    bases: list[Source] = field(default_factory=list)  # `default` scenarios a later directory replaced
 
 
 @dataclass(slots=True)
@@ -91,7 +106,15 @@ class Compiler:
             return None
         rules = tuple(s for s in scenarios if s.name != "default")
         action = m.action.value if m.action is not None else None
-        return Fixture(endpoint, m.display, action, rules, default, {k: v for k, v in variables.items() if v})
+        bases = tuple(b for src in m.bases if (b := self._base_body(src)) is not None)
+        return Fixture(
+            endpoint, m.display, action, rules, default, {k: v for k, v in variables.items() if v}, bases
+        )
+
+    def _base_body(self, src: Source) -> Template | None:
+        """The blocking body of a replaced `default`, under which the new one is merged."""
+        respond = src.value.get("respond") or {}
+        return self.template(src, ("respond", "blocking"), respond["blocking"]) if "blocking" in respond else None
 
     def action(self, src: Source, sub: JsonPath) -> None:
         name = src.value if not sub else src.value.get(sub[0])
@@ -186,8 +209,7 @@ class Compiler:
             if isinstance(spec, dict) and set(spec) == {"not"}:
                 negate, spec, where = True, spec["not"], (*where, "not")
             if not isinstance(spec, dict):
-                out.append(Predicate(path, "eq", spec, negate))
-                continue
+                spec = {"eq": spec}  # a bare value: equal
             predicate = self._operator(src, where, path, spec, negate)
             if predicate is not None:
                 out.append(predicate)
@@ -202,6 +224,8 @@ class Compiler:
         op, operand = next(iter(spec.items()))
         problem = None
         pattern = None
+        if path == VERSION_PATH and op in ("eq", "gt", "ge", "lt", "le"):
+            return self._version(src, (*where, op), spec, negate)
         if op not in OPS:
             self.problems.append(src.at((*where, op), f"unknown operator '{op}'{did_you_mean(op, OPS)}", key=True))
             return None
@@ -218,6 +242,17 @@ class Compiler:
             self.problems.append(src.at((*where, op), problem))
             return None
         return Predicate(path, op, operand, negate, pattern)
+
+    def _version(self, src: Source, where: JsonPath, spec: dict[str, Any], negate: bool) -> Predicate | None:
+        """`dify.version: ">=1.14"` (or `{ge: 1.14}`): a condition on the emulated release."""
+        op, operand = next(iter(spec.items()))
+        text = str(operand) if op == "eq" else f"{_VERSION_OPS[op]}{operand}"
+        try:
+            versions.compare("1.16", text)
+        except ValueError as exc:
+            self.problems.append(src.at(where, f"dify.version: {exc}"))
+            return None
+        return Predicate(VERSION_PATH, "version", text, negate)
 
     def respond(self, src: Source, sub: JsonPath, raw: dict[str, Any]) -> Respond | None:
         before = len(self.problems)

@@ -35,7 +35,8 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
     aliases: dict[str, str | None] = {}
     for root in dirs:
         if not root.is_dir():
-            problems.append(Problem(str(root), 1, 1, "fixture directory does not exist"))
+            what = "is a file, not a fixture directory" if root.exists() else "fixture directory does not exist"
+            problems.append(Problem(str(root), 1, 1, what))
             continue
         for file in sorted(root.rglob("*.yaml")):
             rel = file.relative_to(root).as_posix()
@@ -135,6 +136,9 @@ def _merge(into: Merged, doc: Marked) -> None:
         for key, value in (data.get(section) or {}).items():
             getattr(into, section)[key] = Source(doc, (section, key), value)
     incoming = {n: Source(doc, ("scenarios", n), v) for n, v in (data.get("scenarios") or {}).items()}
+    replaced = into.scenarios.get("default")
+    if replaced is not None and incoming.get("default") is not None:
+        into.bases.append(replaced)  # a record endpoint's new default may give only what it changes
     # A known name is replaced in place; new scenarios of a later directory are tried first.
     fresh = {n: s for n, s in incoming.items() if n not in into.scenarios}
     into.scenarios = {**fresh, **{n: incoming.get(n, s) for n, s in into.scenarios.items()}}

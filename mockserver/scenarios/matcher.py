@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.dify import versions
 from mockserver.faults import Candidate, applies, consider
 from mockserver.schedule import Counter, Verdict
 from mockserver.tenancy import Scope
@@ -105,6 +106,7 @@ def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, scope: Scope)
 def _roots(call: Call) -> dict[str, Any]:
     view = call.view()
     view["app"] = call.app.as_template_root() if call.app is not None else {}
+    view["dify"] = call.release.root
     return view
 
 
@@ -137,6 +139,8 @@ def _test(p: Predicate, value: Any) -> bool:
         return (value is not None) == bool(operand)
     if op == "in":
         return value in operand
+    if op == "version":
+        return isinstance(value, str) and versions.compare(value, operand)
     if op == "contains":
         if isinstance(value, str):
             return str(operand) in value

@@ -11,9 +11,10 @@ from mockserver.faultspec import FaultSpec
 
 from .template import Template
 
-Op = Literal["eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le"]
+Op = Literal["eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le", "version"]
 OPS: tuple[Op, ...] = ("eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le")
-ROOTS = frozenset({"method", "path", "query", "headers", "body", "app"})
+ROOTS = frozenset({"method", "path", "query", "headers", "body", "app", "dify"})
+VERSION_PATH = ("dify", "version")  # compared as a release (`>=1.14`), never as text
 ANY = "*"  # `[*]` in a field path: any element
 
 
@@ -90,6 +91,9 @@ class Fixture:
     rules: tuple[Scenario, ...]  # every scenario but `default`, in file order (user ones first)
     default: Scenario
     vars: dict[str, Template] = field(default_factory=dict)
+    # Record endpoints: the blocking bodies of the `default`s a later directory replaced, oldest first.
+    # A scenario's partial body goes over the default's, which goes over these.
+    bases: tuple[Template, ...] = ()
 
     def named(self, name: str) -> Scenario | None:
         if name == "default":

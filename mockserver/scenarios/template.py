@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 import orjson
 
 _JSON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
-ROOTS = frozenset({"request", "app", "vars", "clock", "n", "action", "ids", "fake"})
+ROOTS = frozenset({"request", "app", "dify", "vars", "clock", "n", "action", "ids", "fake"})
 _EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
@@ -218,7 +219,7 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
             word = _JSON_WORDS[name]
             return lambda ctx: word
         if name not in ROOTS:
-            raise TemplateSyntaxError(f"unknown name '{name}' in '{source}' (known: {', '.join(sorted(ROOTS))})")
+            raise TemplateSyntaxError(f"unknown name '{name}' in '{source}'{_hint(name, ROOTS)}")
         return lambda ctx: ctx.root(name)
     if isinstance(node, ast.Attribute):
         if isinstance(node.value, ast.Name) and node.value.id == "fake":
@@ -240,6 +241,11 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
         value = _literal(node, source)
         return lambda ctx: value
     raise TemplateSyntaxError(f"unsupported expression '{source}'")
+
+
+def _hint(word: str, options: frozenset[str] | dict[str, Any]) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(sorted(options))})"
 
 
 def _call(node: ast.Call, source: str, label: str, fakes: Fakes) -> Getter:
@@ -274,7 +280,7 @@ def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes
         raise TemplateSyntaxError(f"a filter must be a name or a call after '|' in '{source}'")
     fn = FILTERS.get(name)
     if fn is None:
-        raise TemplateSyntaxError(f"unknown filter '{name}' in '{source}' (known: {', '.join(sorted(FILTERS))})")
+        raise TemplateSyntaxError(f"unknown filter '{name}' in '{source}'{_hint(name, FILTERS)}")
     arity = {"default": (0, 2), "truncate": (0, 1)}.get(name, (0, 0))
     if not arity[0] <= len(args) <= arity[1]:
         raise TemplateSyntaxError(f"filter '{name}' takes {arity[1]} argument(s) at most in '{source}'")

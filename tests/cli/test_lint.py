@@ -99,7 +99,7 @@ def test_lint_case(case: Case, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", str(tmp_path)])
     assert result.exit_code == 1, result.stdout
     assert_lines(problem_lines(result.stdout), target, case.expect)
-    assert "problem(s)" in result.stderr and "scenarios OK" not in result.stdout
+    assert re.search(r"lint: \d+ problems?$", result.stderr.strip()) and "scenarios OK" not in result.stdout
 
 
 @pytest.mark.parametrize("name", ["misspelled_event_key", "deep_schema_violation"])

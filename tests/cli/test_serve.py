@@ -163,13 +163,13 @@ def test_dify_version_is_configurable_from_the_environment(tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "DIFY_MOCK_DIFY_VERSION": "1.4.2"},
+        env={**os.environ, "DIFY_MOCK_DIFY_VERSION": "1.14"},
     )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
         status, body = get_json(f"{url}/v1/")
-        assert status == 200 and body["server_version"] == "1.4.2"
+        assert status == 200 and body["server_version"] == "1.14.2"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -224,3 +224,173 @@ def test_environment_settings_are_honoured_and_checked(start_serve, monkeypatch)
     monkeypatch.setenv("DIFY_MOCK_SEED", "abc")
     result = run_cli("serve", "--port", "0")
     assert result.returncode == 2 and "DIFY_MOCK_SEED" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- what the server says (newcomer-trial F3, F4, F6, F15, F16, F21) ------------------------------
+
+
+def test_short_help_and_version_flags_and_a_bare_command():
+    assert "serve" in run_cli("-h").stdout
+    version = run_cli("-V")
+    assert version.returncode == 0 and "version" in version.stdout
+    bare = run_cli()
+    assert bare.returncode == 0 and "serve" in bare.stdout and "Usage" in bare.stdout
+    serve_help = run_cli("serve", "-h").stdout
+    for option in ("--dify-version", "--quiet", "--reload", "DIFY_MOCK_PACE_SCALE", "DIFY_MOCK_FIXTURES"):
+        assert option in serve_help
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DIFY_MOCK_SEED", "abc", "DIFY_MOCK_SEED='abc': expected a whole number"),
+        ("DIFY_MOCK_LOG_LEVEL", "loud", "DIFY_MOCK_LOG_LEVEL='loud': expected one of debug, info, warning, error"),
+        ("DIFY_MOCK_STRICT", "maybe", "DIFY_MOCK_STRICT='maybe': expected true or false"),
+        ("DIFY_MOCK_DIFY_VERSION", "latest", "DIFY_MOCK_DIFY_VERSION='latest': 'latest' is not a Dify version"),
+        ("DIFY_MOCK_PACE_SCALE", "-1", "DIFY_MOCK_PACE_SCALE='-1': expected a number >= 0"),
+    ],
+)
+def test_a_bad_environment_variable_is_one_line_without_a_traceback(name, value, says):
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, name: value},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert says in line
+
+
+def test_environment_log_level_is_case_insensitive_and_fixtures_are_a_path_list(start_serve, tmp_path: Path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    for root, name in ((first, "One"), (second, "Two")):
+        (root / "service").mkdir(parents=True)
+        (root / "service" / "get_app_info.yaml").write_text(
+            "scenarios:\n  default:\n    respond:\n      blocking: {name: " + name + "}\n"
+        )
+    os.environ["DIFY_MOCK_LOG_LEVEL"] = "debug"
+    os.environ["DIFY_MOCK_FIXTURES"] = f"{first}{os.pathsep}{second}"
+    try:
+        server = start_serve("--port", "0")
+        url = server.wait_ready()
+    finally:
+        del os.environ["DIFY_MOCK_LOG_LEVEL"], os.environ["DIFY_MOCK_FIXTURES"]
+    status, body = get_json(f"{url}/v1/info", {"Authorization": "Bearer app-chat"})
+    assert status == 200 and body["name"] == "Two"  # the later directory wins, merged over the default body
+    assert body["mode"] == "chat"
+
+
+def test_the_banner_and_one_log_line_per_request(start_serve):
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+    get_json(f"{url}/v1/info", {"Authorization": "Bearer app-chatt"})
+    get_json(f"{url}/v1/info", {"Authorization": "Bearer app-chat", "X-Mock-Session": "t1"})
+    server.stop()
+    err = server.stderr()
+    assert "Dify 1.16 (server_version 1.16.1)" in err
+    assert re.search(r"app-agent-chat\s+agent-chat\s+Demo Agent", err)
+    assert "knowledge keys: dataset-demo" in err
+    assert f"inspector: {url}/_mock/" in err
+    assert re.search(
+        r"GET /v1/info 401 [\d.]+ms - unauthorized: unknown app key 'app-chatt' \(did you mean 'app-chat'\?\)", err
+    )
+    assert re.search(r"GET /v1/info 200 [\d.]+ms s:t1 scenario=default", err)
+
+
+def test_quiet_logs_no_requests(start_serve):
+    server = start_serve("--port", "0", "--quiet")
+    url = server.wait_ready()
+    get_json(f"{url}/v1/info", {"Authorization": "Bearer app-chat"})
+    server.stop()
+    assert "GET /v1/info" not in server.stderr()
+
+
+def test_ctrl_c_during_a_stream_says_so_and_stops_soon_after_the_stream_ends(start_serve):
+    import http.client
+    import time
+
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+    host, port = url.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    body = {"inputs": {}, "query": "a fairly long question to stream", "user": "u", "response_mode": "streaming"}
+    conn.request(
+        "POST",
+        "/v1/chat-messages",
+        json.dumps(body),
+        {"Authorization": "Bearer app-chat", "Content-Type": "application/json"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200
+    server.send(signal.SIGINT)
+    rest = resp.read()  # the stream still ends properly, within the grace period
+    ended = time.monotonic()
+    assert b"message_end" in rest
+    assert server.wait(timeout=5) == 0
+    assert time.monotonic() - ended < 1.0
+    assert "stopping; 1 open stream may finish" in server.stderr()
+
+
+def test_a_second_ctrl_c_cuts_open_streams(start_serve):
+    import http.client
+    import time
+
+    server = start_serve("--port", "0")
+    url = server.wait_ready()
+    host, port = url.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request(
+        "POST",
+        "/v1/chat-messages",
+        json.dumps({"inputs": {}, "query": "q", "user": "u", "response_mode": "streaming"}),
+        {
+            "Authorization": "Bearer app-chat",
+            "Content-Type": "application/json",
+            "X-Mock-Fault": "stream_stall;after=1;ms=60000",
+        },
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200
+    server.send(signal.SIGINT)
+    time.sleep(0.2)  # two signals sent at once arrive as one
+    server.send(signal.SIGINT)
+    assert server.wait(timeout=2) == 0
+    assert "stream=cut" in server.stderr()
+
+
+def test_an_idle_server_stops_within_half_a_second(start_serve):
+    import time
+
+    server = start_serve("--port", "0")
+    server.wait_ready()
+    started = time.monotonic()
+    server.send(signal.SIGINT)
+    assert server.wait(timeout=5) == 0
+    assert time.monotonic() - started < 0.5
+
+
+def test_busy_port_suggests_port_0(start_serve):
+    first = start_serve("--port", "0")
+    port = first.wait_ready().rsplit(":", 1)[1]
+    result = run_cli("serve", "--port", port)
+    assert "--port 0 picks a free port" in result.stderr
+
+
+def test_a_file_given_as_a_fixture_directory_says_it_is_a_file(tmp_path: Path):
+    file = tmp_path / "pytest.ini"
+    file.write_text("[pytest]\n")
+    result = run_cli("serve", "--port", "0", "--fixtures", str(file))
+    assert result.returncode == 1
+    assert f"{file}:1:1: is a file, not a fixture directory" in result.stderr
+    assert "1 fixture problem;" in result.stderr
+
+
+def test_an_older_release_is_named_with_a_notice(start_serve):
+    server = start_serve("--port", "0", "--dify-version", "1.13")
+    url = server.wait_ready()
+    assert get_json(f"{url}/v1/")[1]["server_version"] == "1.14.2"
+    server.stop()
+    assert "Dify 1.13 is emulated as Dify 1.14 (1.14.2)" in server.stderr()

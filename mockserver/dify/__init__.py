@@ -1,0 +1,1 @@
+"""Dify facts in one place: the releases emulated and what differs between them."""

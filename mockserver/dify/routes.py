@@ -1,0 +1,36 @@
+"""The routes real Dify serves, so that a 404 can say "not emulated yet" rather than "check your spelling"."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.resources import files
+from typing import Final
+
+_API_NAMES: Final = {"/console/api": "Console API", "/api": "Web App API"}
+
+
+@cache
+def _service_routes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    text = files("mockserver.dify").joinpath("service_routes.txt").read_text(encoding="utf-8")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            method, path = line.split()
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path.rstrip("/")))
+            out.append((method, re.compile(f"^/v1{pattern}/?$")))
+    return tuple(out)
+
+
+def not_emulated(method: str, path: str) -> str | None:
+    """Why the mock has no route for a path real Dify serves; None when Dify has no such route either."""
+    for prefix, name in _API_NAMES.items():
+        if path.startswith(prefix + "/"):
+            return f"dify-mockserver does not emulate Dify's {name} yet ({method} {path})."
+    methods = [m for m, pattern in _service_routes() if pattern.match(path)]
+    if method in methods or (method == "HEAD" and "GET" in methods):
+        return (
+            f"dify-mockserver does not emulate {method} {path} yet: real Dify serves it. "
+            "`dify-mockserver lint --list` lists what is emulated."
+        )
+    return None
