@@ -30,6 +30,13 @@ def load(settings: Settings) -> tuple[Catalogue, Book]:
     return catalogue, book
 
 
+async def _version_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Dify's after-request hook puts its version on every response (extensions/ext_app_metrics.py)."""
+    if not request.path.startswith("/_mock"):
+        response.headers["X-Version"] = request.app[RELEASE].server_version
+        response.headers["X-Env"] = "PRODUCTION"
+
+
 def create_app(
     settings: Settings | None = None, *, catalogue: Catalogue | None = None, book: Book | None = None
 ) -> web.Application:
@@ -57,6 +64,7 @@ def create_app(
                 app.router.add_route(spec.method, path, handle, name=name)
             routes[name] = spec
     app[ROUTE_SPECS] = routes
+    app.on_response_prepare.append(_version_headers)
     control.add_routes(app)
     openapi.add_routes(app)
     inspector.add_routes(app)

@@ -43,6 +43,7 @@ class EndpointSpec:
     status: int
     operation_id: str | None
     request_model: str
+    restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
     schema_file: Path
     request_validator: Draft202012Validator | None = field(compare=False, repr=False)
     # A compiled check that only ever accepts; None where the request schema uses $ref.
@@ -135,6 +136,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         status=int(x.get("status", 200)),
         operation_id=x.get("operation_id"),
         request_model=x.get("request_model", "Request"),
+        restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
         request_validator=_validator(rel, doc, "request", registry),
         request_accepts=_compiled(doc.get("$defs", {}).get("request")),

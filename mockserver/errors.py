@@ -23,7 +23,11 @@ CODES: Final[dict[str, CodeSpec]] = {
     "bad_request": CodeSpec(400, "The browser (or proxy) sent a request that this server could not understand."),
     "invalid_param": CodeSpec(400, "Invalid parameter."),
     "unauthorized": CodeSpec(401, "Access token is invalid"),
-    "forbidden": CodeSpec(403, "You don't have the permission to access the requested resource."),
+    "forbidden": CodeSpec(
+        403,
+        "You don't have the permission to access the requested resource. It is either read-protected or not "
+        "readable by the server.",
+    ),
     "not_found": CodeSpec(
         404,
         "The requested URL was not found on the server. If you entered the URL manually "
@@ -62,6 +66,9 @@ CODES: Final[dict[str, CodeSpec]] = {
         400, "Agent has not been published. Please publish the Agent before using the API."
     ),
     "internal_server_error": CodeSpec(500, _INTERNAL),
+    # What Dify's generic handler answers for an exception outside a controller's try (a JSON body that
+    # is not an object, a non-string conversation_id): api/libs/external_api.py, dify 1.16.1 :119-134.
+    "unknown": CodeSpec(500, "Internal Server Error"),
     # Files, audio and end users (REFERENCE §6; api/controllers/common/errors.py, app/error.py).
     "no_file_uploaded": CodeSpec(400, "Please upload your file."),
     "too_many_files": CodeSpec(400, "Only one file is allowed."),
@@ -131,7 +138,13 @@ MSG_NO_BEARER: Final = "Authorization header must be provided and start with 'Be
 MSG_BAD_SCHEME: Final = "Authorization scheme must be 'Bearer'"
 MSG_BAD_TOKEN: Final = "Access token is invalid"
 MSG_USER_REQUIRED: Final = "Arg user must be provided."
-MSG_BAD_JSON: Final = "Invalid JSON payload received or JSON payload is empty."
+MSG_BAD_JSON: Final = "Invalid JSON payload received or JSON payload is empty."  # Dify in debug mode only
+# Flask's default 404 page: Dify's Service API has no catch-all 404 handler, so an unknown route is HTML.
+NOT_FOUND_HTML: Final = (
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually please check your "
+    "spelling and try again.</p>\n"
+)
 
 
 class DifyError(Exception):
@@ -158,6 +171,8 @@ class DifyError(Exception):
         super().__init__(f"{self.status} {code}: {self.message}")
 
     def body(self) -> dict[str, object]:
+        if self.code == "unknown":  # the generic handler builds {"message"} first, then sets the rest
+            return {"message": self.message, "code": self.code, "status": self.status}
         return {"code": self.code, "message": self.message, "status": self.status}
 
 

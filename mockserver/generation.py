@@ -10,6 +10,7 @@ from .injection import stream_fault
 from .render import Plan
 from .render.envelope import Envelope, EventBuilder, blocking_body, expand_splits, family_of, stop_events
 from .render.sse import StreamPlan
+from .render.wire import GENERATE
 from .scenarios.model import Timing
 from .settings import Settings
 
@@ -83,7 +84,7 @@ def build(
     body = blocking_body(env, events, blocking)
     answer = body.get("answer", "") if family != "workflow" else ""
     if not call.streaming:
-        return Plan(body=body), str(answer)
+        return Plan(body=body, wire=GENERATE), str(answer)
     stream = StreamPlan(
         events=events,
         times_ms=times,

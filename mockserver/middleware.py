@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .auth import authenticate, tenant_of
 from .dify import routes
-from .errors import CODES, DifyError
+from .errors import CODES, NOT_FOUND_HTML, DifyError
 from .inspector import HUB
 from .journal import JournalClock, request_line
 from .keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
@@ -66,8 +66,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure becomes Dify's {code, message, status}; nothing answers a traceback or HTML."""
-    journaled: str | None = None  # what the journal says, where it differs from the client's message
+    """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page)."""
+    crash = False
     try:
         return await handler(request)
     except DifyError as exc:
@@ -79,24 +79,48 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         error = DifyError(code, CODES[code].message, status=exc.status)
         if exc.status == 404 and request.match_info.http_exception is not None:
             missing = routes.not_emulated(request.method, request.path)
-            if missing is not None:
-                error.message = missing
-                if ENTRY in request:
-                    request[ENTRY]["unmatched_reason"] = "not emulated"
+            if missing is None:
+                _journal_error(request, error, False)
+                return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
+            error.message = missing
+            if ENTRY in request:
+                request[ENTRY]["unmatched_reason"] = "not emulated"
         if "Allow" in exc.headers:
             error.headers["Allow"] = exc.headers["Allow"]
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
         log.exception("internal error of the mock on %s %s", request.method, request.path)
-        error = DifyError("internal_server_error")
-        journaled = "internal error of the mock (see its log)"
-    if ENTRY in request:
-        request[ENTRY]["error"] = {"code": error.code, "message": journaled or error.message}
-        if error.note:
-            request[ENTRY]["error"]["note"] = error.note
+        error, crash = DifyError("internal_server_error"), True
+    if error.code == "not_found" and not crash:
+        error.message = _restx_404_help(request, error.message)
+    _journal_error(request, error, crash)
     # An injected error still comes out as the faults shape it (e.g. dribbled).
     return await send_json(request, error.body(), error.status, error.headers or None, request.get(DELIVERY, NORMAL))
+
+
+def _journal_error(request: web.Request, error: DifyError, crash: bool) -> None:
+    if ENTRY not in request:
+        return
+    journaled: dict[str, Any] = {"code": error.code, "message": error.message}
+    if crash:  # the mock's own failure: a test that caused it fails (testing plugin)
+        journaled.update(message="internal error of the mock (see its log)", crash=True)
+    if error.note:
+        journaled["note"] = error.note
+    request[ENTRY]["error"] = journaled
+
+
+def _restx_404_help(request: web.Request, message: str) -> str:
+    """flask-restx appends its route hint to every 404 a Dify resource raises (RESTX_ERROR_404_HELP is
+    on in Dify): "Conversation Not Exists. You have requested this URI [/v1/chat-messages] but did you
+    mean ... ?". The close matches depend only on the path, so each schema lists them."""
+    spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
+    if spec is None or not spec.restx_404_help:
+        return message
+    return (
+        f"{message.rstrip('.')}. You have requested this URI [{request.path}] but did you mean "
+        f"{' or '.join(spec.restx_404_help)} ?"
+    )
 
 
 @web.middleware

@@ -14,7 +14,7 @@ from .apps import App
 from .auth import Principal
 from .catalogue import EndpointSpec
 from .dify.versions import Release
-from .errors import MSG_BAD_JSON, MSG_USER_REQUIRED, DifyError
+from .errors import MSG_USER_REQUIRED, DifyError
 
 _JSON_TYPES = {
     "string": "a valid string",
@@ -82,12 +82,12 @@ async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
     if not _is_json(request.content_type):
         raise DifyError("unsupported_media_type")
     raw = await request.read()
-    if not raw.strip():
-        raise DifyError("bad_request", MSG_BAD_JSON)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise DifyError("bad_request", MSG_BAD_JSON) from None
+        # Flask (debug off) turns every JSON decoding failure, an empty body included, into a bare
+        # BadRequest: werkzeug's generic text (flask/wrappers.py on_json_loading_failed).
+        raise DifyError("bad_request") from None
 
 
 def check_call(request: web.Request, spec: EndpointSpec, release: Release, principal: Principal, body: Any) -> Call:

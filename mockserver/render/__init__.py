@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .delivery import NORMAL, Delivery, send_json
 from .sse import StreamPlan, stream
+from .wire import RESTX, Wire
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class Plan:
     stream: StreamPlan | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delivery: Delivery = NORMAL
+    wire: Wire = RESTX  # the JSON dialect of the body: a resource's, or a blocking generation's
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -34,4 +36,4 @@ async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
         await asyncio.sleep(plan.delivery.latency_s)
     if plan.status == 204:
         return web.Response(status=204, headers=plan.headers)
-    return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery)
+    return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery, plan.wire)

@@ -10,8 +10,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
 from aiohttp import web
+
+from .wire import RESTX, Wire
 
 Abort = Literal["reset", "empty"]
 
@@ -51,14 +52,23 @@ async def write(resp: web.StreamResponse, data: bytes, delivery: Delivery) -> No
 
 
 async def send_json(
-    request: web.Request, body: Any, status: int, headers: dict[str, str] | None, delivery: Delivery
+    request: web.Request,
+    body: Any,
+    status: int,
+    headers: dict[str, str] | None,
+    delivery: Delivery,
+    wire: Wire = RESTX,
 ) -> web.StreamResponse:
-    """A JSON response; dribbled, it goes out slice by slice with its Content-Length set up front."""
-    data = orjson.dumps(body)
+    """A JSON response in Dify's bytes; dribbled, it goes out slice by slice with its Content-Length set."""
+    data = wire.encode(body)
     if delivery.dribble is None:
-        return web.Response(body=data, status=status, headers=headers, content_type="application/json")
+        return web.Response(
+            body=data, status=status, headers=headers, content_type=wire.content_type, charset=wire.charset
+        )
     resp = web.StreamResponse(status=status, headers=headers)
-    resp.content_type = "application/json"
+    resp.content_type = wire.content_type
+    if wire.charset:
+        resp.charset = wire.charset
     resp.content_length = len(data)
     await resp.prepare(request)
     await write(resp, data, delivery)

@@ -15,11 +15,8 @@ from aiohttp import web
 from .delivery import NORMAL, Delivery, write
 
 PING: Final = b"event: ping\n\n"
-SSE_HEADERS: Final = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
+# Dify's generate endpoints set only the content type (libs/helper.py compact_generate_response).
+SSE_HEADERS: Final = {"Content-Type": "text/event-stream; charset=utf-8"}
 
 
 def encode_event(event: dict[str, Any]) -> bytes:

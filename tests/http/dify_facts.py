@@ -23,6 +23,18 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 MODE_MISMATCH = "Please check if your app mode matches the right API route."
 USER_REQUIRED = "Arg user must be provided."
 UNKNOWN_UUID = "11111111-2222-4333-8444-555555555555"
+# A 404 raised by a Dify resource carries flask-restx's route hint (RESTX_ERROR_404_HELP is on in Dify):
+# flask_restx/api.py _help_on_404; the close matches of /v1/chat-messages at dify 1.12.0, 1.14.2 and 1.16.1.
+CONVERSATION_NOT_EXISTS = (
+    "Conversation Not Exists. You have requested this URI [/v1/chat-messages] but did you mean "
+    "/v1/chat-messages or /api/chat-messages or /v1/chat-messages/<string:task_id>/stop ?"
+)
+# Flask's own 404 page: the Service API has no catch-all 404 handler (api/libs/external_api.py).
+NOT_FOUND_HTML = (
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually please check your "
+    "spelling and try again.</p>\n"
+)
 
 
 def auth(key: str, **extra: str) -> dict[str, str]:

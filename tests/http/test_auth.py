@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from dify_facts import NOT_FOUND_HTML
 
 MISSING = "Authorization header must be provided and start with 'Bearer'"
 SCHEME = "Authorization scheme must be 'Bearer'"
 INVALID = "Access token is invalid"
-NOT_FOUND = (
-    "The requested URL was not found on the server. "
-    "If you entered the URL manually please check your spelling and try again."
-)
 NOT_ALLOWED = "The method is not allowed for the requested URL."
 
 CHAT_BODY = {"inputs": {}, "query": "hi", "user": "u1"}
@@ -80,9 +77,13 @@ async def test_index_needs_no_auth(client, headers):
     ("method", "path"),
     [("GET", "/v1/nope"), ("POST", "/v1/chat-message"), ("GET", "/v1/info/extra"), ("GET", "/nowhere")],
 )
-async def test_unknown_route_is_404_before_auth(client, expect_error, headers, method, path):
+async def test_unknown_route_is_404_before_auth(client, headers, method, path):
+    # Dify's Service API has no catch-all 404 handler: an unknown route is Flask's HTML page
+    # (api/libs/external_api.py, dify 1.16.1 :167-191 sets catch_all_404s only for /openapi/v1).
     resp = await client.request(method, path, headers=headers)
-    await expect_error(resp, 404, "not_found", NOT_FOUND)
+    assert resp.status == 404
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert await resp.text() == NOT_FOUND_HTML
     assert "WWW-Authenticate" not in resp.headers
 
 
@@ -113,3 +114,29 @@ async def test_oversize_body_is_413_in_difys_envelope(make_client):
     payload = await resp.json()
     assert set(payload) == {"code", "message", "status"} and payload["status"] == 413
     assert payload["code"] == "request_entity_too_large"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "api"),
+    [
+        ("GET", "/v1/conversations", "GET /v1/conversations"),
+        ("POST", "/v1/messages/11111111-2222-4333-8444-555555555555/feedbacks", "POST /v1/messages/"),
+        ("GET", "/v1/datasets", "GET /v1/datasets"),
+        ("GET", "/console/api/apps", "Console API"),
+        ("GET", "/api/parameters", "Web App API"),
+    ],
+)
+async def test_a_dify_route_not_emulated_yet_says_so(client, expect_error, method, path, api):
+    # newcomer-trial F2: not "check your spelling" for a route real Dify serves.
+    resp = await client.request(method, path, headers={"Authorization": "Bearer app-chat"})
+    body = await expect_error(resp, 404, "not_found")
+    assert body["message"].startswith("dify-mockserver does not emulate") and api in body["message"]
+    entry = (await (await client.get("/_mock/journal")).json())["data"][-1]
+    assert entry["unmatched"] is True and entry["unmatched_reason"] == "not emulated"
+
+
+async def test_every_dify_response_names_the_release(client):
+    # Dify's after-request hook (extensions/ext_app_metrics.py) sends X-Version and X-Env everywhere.
+    for resp in (await client.get("/v1/"), await client.get("/v1/info"), await client.get("/v1/nope")):
+        assert resp.headers["X-Version"] == "1.16.1" and resp.headers["X-Env"] == "PRODUCTION"
+    assert "X-Version" not in (await client.get("/_mock/health")).headers

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from dify_facts import MODE_MISMATCH, SSE_CONTENT_TYPE, USAGE_KEYS, USER_REQUIRED, auth, is_int, is_uuid4
+from dify_facts import (
+    CONVERSATION_NOT_EXISTS,
+    MODE_MISMATCH,
+    SSE_CONTENT_TYPE,
+    USAGE_KEYS,
+    USER_REQUIRED,
+    auth,
+    is_int,
+    is_uuid4,
+)
 
 CHAT_MODES = {
     "app-chat": "chat",
@@ -379,7 +388,7 @@ async def test_another_users_conversation_does_not_exist(client, expect_error):
     first = await (await client.post("/v1/chat-messages", json=body(user="alice"), headers=auth("app-chat"))).json()
     cid = first["conversation_id"]
     resp = await client.post("/v1/chat-messages", json=body(user="bob", conversation_id=cid), headers=auth("app-chat"))
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
     # ... and bob's failed attempt did not take it over: alice can still continue it.
     resp = await client.post(
         "/v1/chat-messages", json=body(user="alice", conversation_id=cid), headers=auth("app-chat")
@@ -391,7 +400,7 @@ async def test_another_users_conversation_does_not_exist(client, expect_error):
 async def test_unknown_conversation(client, expect_error, response_mode):
     payload = body(conversation_id="11111111-2222-4333-8444-555555555555", response_mode=response_mode)
     resp = await client.post("/v1/chat-messages", json=payload, headers=auth("app-chat"))
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
 
 
 async def test_conversation_belongs_to_its_app(client, expect_error):
@@ -400,7 +409,7 @@ async def test_conversation_belongs_to_its_app(client, expect_error):
     cid = (await (await client.post("/v1/chat-messages", json=body(), headers=headers)).json())["conversation_id"]
     other = auth("app-advanced-chat", **{"X-Mock-Session": "conv-scope"})
     resp = await client.post("/v1/chat-messages", json=body(conversation_id=cid), headers=other)
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
 
 
 # --- input form (app-chat declares text-input `city`, max_length 48, optional) ---------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from dify_facts import SSE_CONTENT_TYPE, auth, queue
+from dify_facts import CONVERSATION_NOT_EXISTS, SSE_CONTENT_TYPE, auth, queue
 
 from mockserver.keys import TENANTS
 
@@ -371,7 +371,7 @@ async def test_a_rate_limited_chat_creates_no_conversation(make_client):
     assert entry["status"] == 429 and entry.get("conversation_id") is None
 
     resp = await chat(client, "conv", conversation_id=would_be)
-    await error_body(resp, 404, "not_found", "Conversation Not Exists.")
+    await error_body(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
 
     fresh = await (await chat(client, "conv")).json()
     assert fresh["conversation_id"] != would_be

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from dify_facts import UNKNOWN_UUID, auth
+from dify_facts import CONVERSATION_NOT_EXISTS, UNKNOWN_UUID, auth
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
@@ -128,10 +128,10 @@ async def test_tenants_do_not_share_state(client, expect_error):
     # Same key, same user, another session: that conversation does not exist there.
     payload = {"inputs": {}, "query": "hi", "user": "u1", "conversation_id": cid}
     resp = await client.post(CHAT, json=payload, headers=headers("app-chat", "t2"))
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
     # ... nor for the header-less (credential) tenant.
     resp = await client.post(CHAT, json=payload, headers=headers("app-chat", None))
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
     resp = await client.post(CHAT, json=payload, headers=headers("app-chat", "t1"))
     assert resp.status == 200
 
@@ -166,7 +166,7 @@ async def test_reset_of_one_tenant_leaves_the_others(client, expect_error):
         json={"inputs": {}, "query": "x", "user": "u1", "conversation_id": cid_s1},
         headers=headers("app-chat", "a1"),
     )
-    await expect_error(resp, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(resp, 404, "not_found", CONVERSATION_NOT_EXISTS)
     resp = await client.post(
         CHAT,
         json={"inputs": {}, "query": "x", "user": "u1", "conversation_id": cid_s2},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from dify_facts import auth
+from dify_facts import CONVERSATION_NOT_EXISTS, auth
 
 from mockserver.keys import TENANTS
 
@@ -52,11 +52,11 @@ async def test_a_conversation_is_the_apps_and_the_users_in_the_shared_tenant(cli
     again = {**blocking, "conversation_id": reply["conversation_id"]}
     assert (await client.post("/v1/chat-messages", json=again, headers=auth("app-chat"))).status == 200
     other_app = await client.post("/v1/chat-messages", json=again, headers=auth("app-advanced-chat"))
-    await expect_error(other_app, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(other_app, 404, "not_found", CONVERSATION_NOT_EXISTS)
     other_user = await client.post(
         "/v1/chat-messages", json={**again, "user": "someone-else"}, headers=auth("app-chat")
     )
-    await expect_error(other_user, 404, "not_found", "Conversation Not Exists.")
+    await expect_error(other_user, 404, "not_found", CONVERSATION_NOT_EXISTS)
 
 
 async def test_a_session_is_a_tenant_of_its_own(client):
