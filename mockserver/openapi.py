@@ -1,4 +1,5 @@
-"""OpenAPI 3.1 documents: the emulated Dify APIs (built from the catalogue) and the /_mock/ control API."""
+"""OpenAPI 3.1 documents: the emulated Dify APIs (built from the catalogue, self-contained) and the
+/_mock/ control API."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from .bundle import Bundle
 from .catalogue import Catalogue, EndpointSpec
-from .control import mock_version
+from .control import OPERATIONS, mock_version
 from .keys import CATALOGUE
 from .render import json_response
 
@@ -18,38 +20,92 @@ _ERROR_SCHEMA: Final = {
     "required": ["code", "message", "status"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"}},
 }
+_PARAM: Final = re.compile(r"\{(\w+)(?::[^}]*)?\}")  # aiohttp's `{name}` or `{name:regex}`
+_SEED_ALIAS: Final = (
+    "Seed alias of `{method} {path}`, kept on purpose: real Dify has no such route (REFERENCE §16); "
+    "the seed's clients call it. Same behaviour as `{operation}`."
+)
 
 
-def _path_params(path: str) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in re.findall(r"{(\w+)", path)
-    ]
+def _camel(stem: str) -> str:
+    head, *rest = stem.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def _operation(spec: EndpointSpec, ref_base: str) -> dict[str, Any]:
+def operation_ids(catalogue: Catalogue) -> dict[str, str]:
+    """Endpoint id -> operationId: Dify's own where the schema keeps it (`x-endpoint.operation_id`),
+    else the file stem in camelCase; the API's name goes in front only where two would collide."""
+    wanted = {s.id: s.operation_id or _camel(s.id.partition(".")[2]) for s in catalogue}
+    counts: dict[str, int] = {}
+    for name in wanted.values():
+        counts[name] = counts.get(name, 0) + 1
+    out = {}
+    for spec in catalogue:
+        name = wanted[spec.id]
+        out[spec.id] = spec.api + name[:1].upper() + name[1:] if counts[name] > 1 else name
+    if len(set(out.values())) != len(out):
+        raise ValueError(f"operationIds are not unique: {sorted(out.values())}")
+    return out
+
+
+def _request(spec: EndpointSpec) -> dict[str, Any]:
     request = spec.raw.get("$defs", {}).get("request", {}).get("properties", {})
+    return request if isinstance(request, dict) else {}
+
+
+def _parameters(spec: EndpointSpec, path: str, bundle: Bundle, base: str) -> list[dict[str, Any]]:
+    request = _request(spec)
+    declared = (request.get("path") or {}).get("properties") or {}
+    out = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": bundle.schema(declared.get(name, {"type": "string"}), base),
+        }
+        for name in _PARAM.findall(path)
+    ]
+    query = request.get("query") or {}
+    required = set(query.get("required") or ())
+    for name, schema in (query.get("properties") or {}).items():
+        param: dict[str, Any] = {"name": name, "in": "query", "schema": bundle.schema(schema, base)}
+        if name in required:
+            param["required"] = True
+        out.append(param)
+    return out
+
+
+def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle) -> dict[str, Any]:
+    base = f"{spec.api}/{spec.schema_file.name}"
     op: dict[str, Any] = {
-        "operationId": spec.operation_id or spec.id,
+        "operationId": operation_id,
         "summary": spec.raw.get("title", spec.id),
         "tags": [spec.api],
         "x-endpoint-id": spec.id,
-        "parameters": _path_params(spec.path)
-        + [{"name": n, "in": "query", "schema": s} for n, s in request.get("query", {}).get("properties", {}).items()],
+        "parameters": _parameters(spec, path, bundle, base),
     }
+    notes = []
+    if path != spec.path:
+        notes.append(_SEED_ALIAS.format(method=spec.method, path=spec.path, operation=spec.operation_id or spec.id))
     if spec.modes:
-        op["description"] = f"App modes: {', '.join(sorted(spec.modes))}; another mode answers 400 {spec.mode_error}."
-    if "body" in request:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request["body"]}}}
+        notes.append(f"App modes: {', '.join(sorted(spec.modes))}; another mode answers 400 {spec.mode_error}.")
+    if notes:
+        op["description"] = "\n\n".join(notes)
+    body = _request(spec).get("body")
+    if isinstance(body, dict):
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": bundle.schema(body, base)}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if "response" in spec.raw.get("$defs", {}):
-        ok["content"] = {
-            "application/json": {
-                "schema": {"$ref": f"{ref_base}{spec.schema_file.parent.name}/{spec.schema_file.name}#/$defs/response"}
-            }
-        }
+    response = spec.raw.get("$defs", {}).get("response")
+    if response is not None:
+        ok["content"] = {"application/json": {"schema": bundle.schema(response, base)}}
     if spec.streams:
+        events = spec.raw.get("$defs", {}).get("events")
+        where = bundle.schema(events, base)["$ref"] if isinstance(events, dict) and "$ref" in events else None
         ok.setdefault("content", {})["text/event-stream"] = {
-            "schema": {"type": "string", "description": "`data: <event JSON>` frames (see _shared/events.json)"}
+            "schema": {
+                "type": "string",
+                "description": "`data: <event JSON>` frames" + (f"; each event is {where}" if where else ""),
+            }
         }
     op["responses"] = {
         str(spec.status): ok,
@@ -64,18 +120,23 @@ def _operation(spec: EndpointSpec, ref_base: str) -> dict[str, Any]:
     return op
 
 
-def emulated(catalogue: Catalogue, schema_base_url: str = "/_mock/schemas/") -> dict[str, Any]:
-    """The Dify APIs the mock serves; response schemas are referenced at `schema_base_url`."""
+def emulated(catalogue: Catalogue) -> dict[str, Any]:
+    """The Dify APIs the mock serves, self-contained: every schema it uses is in `components`."""
+    bundle = Bundle(catalogue.registry.contents)
+    ids = operation_ids(catalogue)
     paths: dict[str, dict[str, Any]] = {}
     for spec in sorted(catalogue, key=lambda s: s.path):
-        for path in spec.all_paths:
-            paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, schema_base_url)
+        for n, path in enumerate(spec.all_paths):
+            # An alias is its own operation: operationIds must be unique in a document.
+            operation_id = ids[spec.id] + ("" if n == 0 else "SeedAlias" + ("" if n == 1 else str(n)))
+            public = _PARAM.sub(r"{\1}", path)
+            paths.setdefault(public, {})[spec.method.lower()] = _operation(spec, path, operation_id, bundle)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Dify APIs emulated by dify-mockserver", "version": mock_version()},
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR_SCHEMA},
+            "schemas": {"Error": _ERROR_SCHEMA, **dict(sorted(bundle.components.items()))},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
@@ -99,49 +160,64 @@ def _control_op(
 
 
 _TENANT: Final = {"type": "string", "description": "a tenant id (s:t1, default) or a glob (s:*); absent: all"}
+# Routes served beside the control operations (openapi.py's own and the inspector's).
+_OTHER_ROUTES: Final = {
+    ("GET", "/_mock/openapi.json"): ("getEmulatedOpenapi", _control_op("OpenAPI of the emulated Dify APIs")),
+    ("GET", "/_mock/control/openapi.json"): ("getControlOpenapi", _control_op("This document")),
+    ("GET", "/_mock/"): ("getInspector", _control_op("The HTML inspector")),
+    ("GET", "/_mock/events"): (
+        "streamJournalEvents",
+        _control_op("Live journal as server-sent events (used by the inspector)", ["tenant"]),
+    ),
+}
+
+
+def _described() -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        ("GET", "/_mock/health"): _control_op("Liveness and version"),
+        ("POST", "/_mock/reset"): _control_op(
+            "Reset tenants: state, journal, cursors, faults, forced scenarios, clock",
+            body={"tenant": _TENANT, "seed": {"type": "integer"}},
+        ),
+        ("GET", "/_mock/journal"): _control_op(
+            "Journal entries {data, dropped}", ["tenant", "path", "status", "since"]
+        ),
+        ("DELETE", "/_mock/journal"): _control_op("Clear the journal", ["tenant"]),
+        ("POST", "/_mock/faults"): _control_op(
+            "Queue a fault (the X-Mock-Fault grammar)",
+            body={"fault": {"type": "string"}, "tenant": _TENANT, "endpoint": {"type": "string"}},
+            status="201",
+        ),
+        ("GET", "/_mock/faults"): _control_op("Queued faults with remaining counts", ["tenant"]),
+        ("DELETE", "/_mock/faults"): _control_op("Clear queued faults", ["tenant"]),
+        ("GET", "/_mock/scenarios"): _control_op("Scenario names per endpoint id, and forced scenarios", ["tenant"]),
+        ("POST", "/_mock/scenarios"): _control_op(
+            "Force a scenario per tenant (scenario null lifts it)",
+            body={
+                "endpoint": {"type": "string"},
+                "scenario": {"type": ["string", "object", "null"]},
+                "tenant": _TENANT,
+            },
+        ),
+        ("POST", "/_mock/clock"): _control_op(
+            "Move tenants' mock clock forward",
+            body={"tenant": _TENANT, "advance": {"type": "number", "minimum": 0}},
+        ),
+        ("GET", "/_mock/clock"): _control_op("Each tenant's clock offset and next mock times", ["tenant"]),
+    }
 
 
 def control() -> dict[str, Any]:
-    """The /_mock/ control API."""
-    paths = {
-        "/_mock/health": {"get": _control_op("Liveness and version")},
-        "/_mock/reset": {
-            "post": _control_op(
-                "Reset tenants: state, journal, cursors, faults, forced scenarios, clock",
-                body={"tenant": _TENANT, "seed": {"type": "integer"}},
-            )
-        },
-        "/_mock/journal": {
-            "get": _control_op("Journal entries {data, dropped}", ["tenant", "path", "status", "since"]),
-            "delete": _control_op("Clear the journal", ["tenant"]),
-        },
-        "/_mock/faults": {
-            "post": _control_op(
-                "Queue a fault (the X-Mock-Fault grammar)",
-                body={"fault": {"type": "string"}, "tenant": _TENANT, "endpoint": {"type": "string"}},
-                status="201",
-            ),
-            "get": _control_op("Queued faults with remaining counts", ["tenant"]),
-            "delete": _control_op("Clear queued faults", ["tenant"]),
-        },
-        "/_mock/scenarios": {
-            "get": _control_op("Scenario names per endpoint id, and forced scenarios", ["tenant"]),
-            "post": _control_op(
-                "Force a scenario per tenant (scenario null lifts it)",
-                body={"endpoint": {"type": "string"}, "scenario": {"type": ["string", "null"]}, "tenant": _TENANT},
-            ),
-        },
-        "/_mock/clock": {
-            "post": _control_op(
-                "Move tenants' mock clock forward",
-                body={"tenant": _TENANT, "advance": {"type": "number", "minimum": 0}},
-            )
-        },
-        "/_mock/openapi.json": {"get": _control_op("OpenAPI of the emulated Dify APIs")},
-        "/_mock/control/openapi.json": {"get": _control_op("This document")},
-        "/_mock/": {"get": _control_op("The HTML inspector")},
-        "/_mock/events": {"get": _control_op("Live journal as server-sent events (used by the inspector)", ["tenant"])},
-    }
+    """The /_mock/ control API: every operation control.py serves (one not described here yet gets its
+    docstring, so the document never misses a route), plus the documents and the inspector."""
+    described = _described()
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), operation in OPERATIONS.items():
+        doc = (operation.__doc__ or operation.__name__).strip().splitlines()[0]
+        op = described.get((method, path)) or _control_op(doc, ["tenant"] if method != "POST" else None)
+        paths.setdefault(path, {})[method.lower()] = {"operationId": _camel(operation.__name__), **op}
+    for (method, path), (operation_id, op) in _OTHER_ROUTES.items():
+        paths.setdefault(path, {})[method.lower()] = {"operationId": operation_id, **op}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -163,7 +239,7 @@ async def _control(request: web.Request) -> web.Response:
 
 
 async def _schema(request: web.Request) -> web.Response:
-    """A schema file the documents reference (`/_mock/schemas/service/send_chat_message.json`)."""
+    """One schema file as it is in schemas/ (`/_mock/schemas/service/send_chat_message.json`)."""
     name = request.match_info["name"]
     registry = request.app[CATALOGUE].registry
     if name not in registry:
