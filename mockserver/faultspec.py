@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from .errors import CODES, SEED_STATUS
+from .nearmiss import closest
 
 Kind = Literal[
     "http", "latency", "stream_cut", "stream_error", "stream_malformed", "stream_stall", "dribble", "reset", "empty"
@@ -23,7 +24,7 @@ KIND_PARAMS: Final[dict[str, dict[str, str]]] = {
     "error": {**_HTTP_PARAMS, "code": "str"},
     "latency": {"ms": "int", "jitter": "float", "dist": "dist"},
     "stream_cut": {"after": "int", "after_node": "str"},
-    "stream_error": {"after": "int", "code": "str", "message": "str"},
+    "stream_error": {"after": "int", "code": "str", "message": "str", "as": "as"},
     "stream_malformed": {"after": "int", "form": "form"},
     "stream_stall": {"after": "int", "ms": "int", "ping_ms": "int"},
     "dribble": {"bytes": "int", "ms": "int"},
@@ -42,7 +43,12 @@ SCHEDULE_PARAMS: Final = {
     "endpoint": "str",
     "clock": "clock",
 }
-_ENUMS: Final = {"dist": ("fixed", "uniform", "lognormal"), "form": ("json", "framing"), "clock": ("mock", "wall")}
+_ENUMS: Final = {
+    "dist": ("fixed", "uniform", "lognormal"),
+    "form": ("json", "framing"),
+    "clock": ("mock", "wall"),
+    "as": ("node", "event"),  # stream_error on a workflow or chatflow: a failing node, or a non-graph error
+}
 _MAX_INT: Final = 1_000_000_000
 _HOUR_MS: Final = 3_600_000
 # Bounds that keep a fault from hanging or breaking the mock: delays up to an hour, Retry-After up to a day.
@@ -142,30 +148,34 @@ def _kind_of(name: str) -> tuple[Kind, str | None, str]:
     raise KeyError(name)
 
 
-def _one(name: str, params: dict[str, Any], aliases: Mapping[str, str], depth: int = 0) -> FaultSpec:
+def _one(
+    name: str, params: dict[str, Any], aliases: Mapping[str, str], depth: int = 0, written: str | None = None
+) -> FaultSpec:
+    """`written` is the name the user typed (an alias), which every message names: the user never
+    wrote the fault the alias stands for."""
     name = name.strip()
+    shown = written or name
     if name in aliases:
         if depth > 4:
             raise FaultSyntaxError(f"fault alias '{name}' refers to itself")
         # An alias is its target with the caller's parameters laid over the alias's own.
         base_name, base_params = _split(aliases[name])
-        spec = _one(base_name, {**base_params, **params}, aliases, depth + 1)
+        spec = _one(base_name, {**base_params, **params}, aliases, depth + 1, shown)
         return FaultSpec(name, spec.kind, spec.params, spec.schedule, spec.code)
     try:
         kind, code, table = _kind_of(name)
     except KeyError:
-        raise FaultSyntaxError(f"unknown fault '{name}'; valid faults: {', '.join(valid_names(aliases))}") from None
+        raise FaultSyntaxError(_unknown_fault(name, aliases)) from None
     allowed = KIND_PARAMS[table]
     typed: dict[str, Any] = {}
     sched: dict[str, Any] = {}
     for key, raw in params.items():
         if key in allowed:
-            typed[key] = _convert(name, key, allowed[key], raw)
+            typed[key] = _convert(shown, key, allowed[key], raw)
         elif key in SCHEDULE_PARAMS:
-            sched[key] = _convert(name, key, SCHEDULE_PARAMS[key], raw)
+            sched[key] = _convert(shown, key, SCHEDULE_PARAMS[key], raw)
         else:
-            known = ", ".join(sorted({*allowed, *SCHEDULE_PARAMS}))
-            raise FaultSyntaxError(f"unknown parameter '{key}' for fault '{name}' (known: {known})")
+            raise FaultSyntaxError(f"unknown parameter '{key}' for fault '{shown}'{_known_params(key, allowed)}")
     if table == "error":
         code = typed.pop("code", None)
         if not code:
@@ -173,10 +183,25 @@ def _one(name: str, params: dict[str, Any], aliases: Mapping[str, str], depth: i
         if code not in CODES and "status" not in typed:
             raise FaultSyntaxError(f"fault 'error': unknown code '{code}' needs status=...")
     if "status" in typed and not 400 <= typed["status"] <= 599:
-        raise FaultSyntaxError(f"status of fault '{name}' must be between 400 and 599")
+        raise FaultSyntaxError(f"status of fault '{shown}' must be between 400 and 599")
     if kind == "stream_error" and typed.get("code", "completion_request_error") in _MOCK_ONLY:
         raise FaultSyntaxError("stream_error takes a Dify error code")
-    return FaultSpec(name, kind, typed, _schedule(name, sched), code)
+    return FaultSpec(name, kind, typed, _schedule(shown, sched), code)
+
+
+def _unknown_fault(name: str, aliases: Mapping[str, str]) -> str:
+    """The three closest fault names, or all of them when none is close: 60 names hide the near miss."""
+    names = valid_names(aliases)
+    near = closest(name, names, n=3)
+    if near:
+        return f"unknown fault '{name}' (did you mean {', '.join(near)}?)"
+    return f"unknown fault '{name}'; valid faults: {', '.join(names)}"
+
+
+def _known_params(key: str, allowed: Mapping[str, str]) -> str:
+    known = sorted({*allowed, *SCHEDULE_PARAMS})
+    near = closest(key, known)
+    return f" (did you mean '{near[0]}'?)" if near else f" (known: {', '.join(known)})"
 
 
 def _schedule(name: str, raw: dict[str, Any]) -> Schedule:
