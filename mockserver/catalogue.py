@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import fastjsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from .payload import Model, compile_model
 
 API_PREFIX: Final[dict[str, str]] = {"service": "/v1", "console": "/console/api", "web": "/api"}
 
@@ -43,11 +44,10 @@ class EndpointSpec:
     status: int
     operation_id: str | None
     request_model: str
+    body_model: Model | None  # the JSON body, checked as Dify's pydantic model checks it
+    query_model: Model | None  # the query string, likewise (values arrive as text and are coerced)
     restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
     schema_file: Path
-    request_validator: Draft202012Validator | None = field(compare=False, repr=False)
-    # A compiled check that only ever accepts; None where the request schema uses $ref.
-    request_accepts: Callable[[Any], Any] | None = field(compare=False, repr=False)
     response_validator: Draft202012Validator | None = field(compare=False, repr=False)
     raw: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)
 
@@ -105,12 +105,14 @@ def _validator(rel: str, doc: dict[str, Any], name: str, registry: Registry[Any]
     return Draft202012Validator({**part, "$id": f"{stem}.{name}.json"}, registry=registry)
 
 
-def _compiled(schema: dict[str, Any] | None) -> Callable[[Any], Any] | None:
-    if schema is None or "$ref" in json.dumps(schema):
+def _model(x: dict[str, Any], request: dict[str, Any], part: str) -> Model | None:
+    """The pydantic-style model of the body or query; `user` is Dify's to read before the model."""
+    schema = request.get("properties", {}).get(part)
+    if not isinstance(schema, dict):
         return None
-    # draft-07 semantics equal 2020-12's for the keywords request schemas use (type, enum,
-    # pattern, required, properties, items, bounds); formats are not asserted, as in jsonschema.
-    return fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"}, use_formats=False)
+    user = x.get("user") or {}
+    skip = frozenset({"user"}) if user.get("in") == part else frozenset()
+    return compile_model(x.get("request_model", "Request"), schema, skip)
 
 
 def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:
@@ -119,6 +121,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         raise ValueError(f"{file}: missing 'x-endpoint'")
     prefix = API_PREFIX[api]
     user = x.get("user")
+    request = doc.get("$defs", {}).get("request", {})
     modes = x.get("modes")
     rel = f"{api}/{stem}.json"
     return EndpointSpec(
@@ -138,8 +141,8 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         request_model=x.get("request_model", "Request"),
         restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
-        request_validator=_validator(rel, doc, "request", registry),
-        request_accepts=_compiled(doc.get("$defs", {}).get("request")),
+        body_model=_model(x, request, "body"),
+        query_model=_model(x, request, "query"),
         response_validator=_validator(rel, doc, "response", registry),
         raw=doc,
     )

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from .actions import ActContext
+from .errors import DifyError
 from .faultspec import FaultSpec
 from .injection import stream_fault
 from .render import Plan
-from .render.envelope import Envelope, EventBuilder, blocking_body, expand_splits, family_of, stop_events
+from .render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
+from .render.envelope import Envelope, EventBuilder, expand_splits, family_of
 from .render.sse import StreamPlan
 from .render.wire import GENERATE
 from .scenarios.model import Timing
 from .settings import Settings
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
+RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # the modes whose streams 1.14+ relays
 
 
 def schedule(timing: Timing, delays: list[float | None], draws: Any) -> list[float]:
@@ -43,6 +46,47 @@ def default_events(family: str, blocking: Any) -> list[RawEvent]:
     return [("message", {"answer": given.get("answer", "")}, None, None), ("message_end", end, None, None)]
 
 
+def envelope(ctx: ActContext) -> Envelope:
+    call, bound = ctx.call, ctx.bound
+    assert call.app is not None  # generate endpoints always authenticate an app
+    return Envelope(
+        family=family_of(call.app.mode),
+        mode=call.app.mode,
+        release=call.release,
+        task_id=bound["task_id"],
+        created_at=ctx.now,
+        draws=ctx.draws,
+        message_id=bound.get("message_id"),
+        conversation_id=bound.get("conversation_id"),
+        workflow_run_id=bound.get("workflow_run_id"),
+        workflow_id=bound.get("workflow_id"),
+        app_id=call.app.id,
+        inputs=call.inputs,
+        user=call.user,
+        user_id=bound.get("end_user_id"),
+        query=str(call.payload.get("query") or ""),
+        dialogue_count=int(bound.get("dialogue_count", 1)),
+    )
+
+
+def relayed(ctx: ActContext) -> bool:
+    """Whether Dify runs this stream in a worker and relays it (VERSIONS.md V2, V3)."""
+    call = ctx.call
+    return call.release.relayed_runs and call.streaming and call.app is not None and call.app.mode in RUN_MODES
+
+
+def _chat_timing(times: list[float], flat: list[tuple[str, dict[str, Any], Any]]) -> tuple[float | None, float | None]:
+    """A chatflow's usage times: to the first non-blank answer chunk, and from it to the last."""
+    answered = [
+        t
+        for t, (name, fields, _) in zip(times, flat, strict=True)
+        if name == "message" and str(fields.get("answer", "")).strip()
+    ]
+    if not answered:
+        return None, None
+    return round(answered[0] / 1000.0, 3), round((answered[-1] - answered[0]) / 1000.0, 3)
+
+
 def build(
     ctx: ActContext,
     settings: Settings,
@@ -52,45 +96,68 @@ def build(
     fault: FaultSpec | None = None,
 ) -> tuple[Plan, str]:
     """The Plan and the answer text (for the action's commit)."""
-    call, bound = ctx.call, ctx.bound
-    assert call.app is not None  # generate endpoints always authenticate an app
-    family = family_of(call.app.mode)
-    env = Envelope(
-        family=family,
-        mode=call.app.mode,
-        task_id=bound["task_id"],
-        created_at=ctx.now,
-        draws=ctx.draws,
-        message_id=bound.get("message_id"),
-        conversation_id=bound.get("conversation_id"),
-        workflow_run_id=bound.get("workflow_run_id"),
-        workflow_id=bound.get("workflow_id"),
-        inputs=call.inputs,
-        user=call.user,
-        user_id=bound.get("end_user_id"),
-    )
-    if raw is None:
-        raw = default_events(family, blocking)
+    call = ctx.call
+    env = envelope(ctx)
+    raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
     flat: list[tuple[str, dict[str, Any], Any]] = []
     for name, fields, split, delay in raw:
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
-    if call.streaming or family == "workflow":
+    if call.streaming or env.family == "workflow" or env.chatflow:
         times = schedule(timing, [d for _, _, d in flat], ctx.draws)
     else:
         times = [0.0] * len(flat)  # a blocking chat or completion shows no timing: skip the seeded draws
     builder = EventBuilder(env)
+    if env.chatflow:
+        builder.timing = _chat_timing(times, flat)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
-    body = blocking_body(env, events, blocking)
-    answer = body.get("answer", "") if family != "workflow" else ""
+    body = blocking_body(env, builder, events, blocking)
+    answer = str(body.get("answer", "")) if env.family != "workflow" else ""
     if not call.streaming:
-        return Plan(body=body, wire=GENERATE), str(answer)
+        return Plan(body=body, wire=GENERATE), answer
+    if relayed(ctx):
+        kept = relay_cut(events)
+        times, events = times[: len(kept)], kept
     stream = StreamPlan(
         events=events,
         times_ms=times,
         pace_scale=settings.pace_scale,
         ping_interval_ms=settings.ping_interval_s * 1000.0,
-        on_stop=lambda i, at_ms: stop_events(env, builder, events, i, at_ms / 1000.0),
-        fault=stream_fault(fault, events, builder),
+        leading_ping=relayed(ctx),
+        on_stop=lambda i, at_ms, by_owner: stop_events(env, builder, events, i, at_ms / 1000.0, by_owner),
+        fault=stream_fault(
+            fault, events, lambda i, at_ms, params: failure_events(env, builder, events, i, at_ms / 1000.0, params)
+        ),
     )
-    return Plan(stream=stream), str(answer)
+    return Plan(stream=stream), answer
+
+
+def worker_failure(ctx: ActContext, settings: Settings, error: DifyError) -> Plan:
+    """A relayed run whose worker refused the request (VERSIONS.md V4): 1.14's relay pings and then
+    waits for events that never come until its idle close; 1.16's worker publishes a synthetic
+    workflow_started and a failed workflow_finished carrying the refusal's text."""
+    release = ctx.call.release
+    run_id = ctx.bound.get("workflow_run_id") or ctx.draws.uuid("workflow_run")
+    ctx.bound.setdefault("task_id", run_id)
+    ctx.bound.update(workflow_run_id=run_id, workflow_id=ctx.bound.get("workflow_id") or _workflow_id(ctx))
+    env = envelope(ctx)
+    env.inputs = dict(ctx.call.payload.get("inputs") or {})  # the request's own inputs: the form refused them
+    events = (
+        []
+        if release.worker_failure == "silence"
+        else EventBuilder(env).raw_run_events(error.message, 0.0, run_id, False)
+    )
+    stream = StreamPlan(
+        events=events,
+        times_ms=[0.0] * len(events),
+        pace_scale=settings.pace_scale,
+        ping_interval_ms=settings.ping_interval_s * 1000.0,
+        leading_ping=True,
+        idle_after_s=release.relay_idle_s if release.worker_failure == "silence" else 0.0,
+    )
+    return Plan(stream=stream)
+
+
+def _workflow_id(ctx: ActContext) -> str:
+    app = ctx.call.app
+    return app.workflow_id if app is not None and app.workflow_id else ctx.draws.uuid("workflow")

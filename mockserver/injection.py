@@ -9,8 +9,7 @@ from .errors import DifyError
 from .faults import Drawn
 from .faultspec import FaultSpec
 from .render.delivery import Abort, Delivery, latency_seconds
-from .render.envelope import EventBuilder
-from .render.sse import StreamFault
+from .render.sse import FailureTail, StreamFault
 
 
 def delivery(drawn: Drawn, rng: Any) -> Delivery:
@@ -36,7 +35,7 @@ def http_error(drawn: Drawn) -> DifyError | None:
     return DifyError(fault.code, fault.params.get("message"), status=fault.status(), headers=headers)
 
 
-def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], builder: EventBuilder) -> StreamFault | None:
+def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], tail: FailureTail) -> StreamFault | None:
     """The stream fault placed after its `after` data events, or after the events of node `after_node`."""
     if fault is None or not fault.kind.startswith("stream_"):
         return None
@@ -53,16 +52,11 @@ def stream_fault(fault: FaultSpec | None, events: list[dict[str, Any]], builder:
                 f"after_node={params['after_node']}: this stream has no such node (its nodes: {known})",
             )
         after = max(i for i, node in zip(finished, nodes, strict=True) if node == params["after_node"]) + 1
-    error_event = None
-    if fault.kind == "stream_error":
-        fields = {"code": params.get("code", "completion_request_error")}
-        if "message" in params:
-            fields["message"] = params["message"]
-        error_event = builder.build("error", fields, 0.0)
     return StreamFault(
         kind=fault.kind,  # type: ignore[arg-type]
         after=after,
-        error_event=error_event,
+        tail=tail if fault.kind == "stream_error" else None,
+        params=params,
         form=params.get("form", "json"),
         stall_s=float(params.get("ms", 30000)) / 1000.0,
         ping_s=float(params.get("ping_ms", 10000)) / 1000.0,

@@ -9,7 +9,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from . import faults, generation, injection, validation
-from .actions import ActContext
+from .actions import ActContext, Action
 from .auth import ANONYMOUS
 from .determinism import Draws
 from .errors import DifyError
@@ -80,10 +80,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
     ctx = ActContext(call, tenant, scope, draws, now, settings)
     action_name = scenario.action or fixture.action
     act = app[ACTIONS][action_name] if action_name else None
+    deferred = _run_checks(ctx, act)
     if act is not None:
-        ctx.bound = act.bind(ctx)
-    if spec.kind == "generate":
-        validation.generation_rules(call)
+        ctx.bound.update(act.bind(ctx))
+    if deferred is not None:
+        # Dify's worker found the problem after the stream began (VERSIONS.md V4): no fault, no effect.
+        entry["error"] = {"code": deferred.code, "message": deferred.message, "in_stream": True}
+        return await _stream(request, generation.worker_failure(ctx, settings, deferred), ctx)
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
@@ -130,6 +133,33 @@ async def handle(request: web.Request) -> web.StreamResponse:
     return await _stream(request, plan, ctx)
 
 
+def _run_checks(ctx: ActContext, act: Action | None) -> DifyError | None:
+    """Dify's refusals in Dify's order. A generation runs the action's checks (conversation,
+    workflow_id) among validation's rules in the release's order; on a relayed streaming workflow or
+    chatflow run, a check that Dify runs in its worker comes back instead of raising (V4)."""
+    checks = dict(act.checks) if act is not None else {}
+    call = ctx.call
+    if call.spec.kind != "generate":
+        for check in checks.values():
+            check(ctx)
+        return None
+    release = call.release
+    in_worker = (
+        release.relayed_runs and call.streaming and call.app is not None and call.app.mode in generation.RUN_MODES
+    )
+    for name in release.generate_checks:
+        try:
+            if name in checks:
+                checks[name](ctx)
+            elif name in validation.RULES:
+                validation.RULES[name](call)
+        except DifyError as exc:
+            if in_worker and name in release.worker_checks:
+                return exc
+            raise
+    return None
+
+
 def _over_defaults(fixture: Fixture, scenario: Scenario, given: Any, rctx: RequestContext) -> Any:
     """A record endpoint's scenario may give only the fields it changes: they go over the default body
     (and a user's `default` over the built-in one it replaced)."""
@@ -158,8 +188,9 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.Stre
     assert plan.stream is not None
     task_id = str(ctx.bound.get("task_id"))
     app_key = ctx.call.app.key if ctx.call.app else ""
-    task = RunningTask(task_id, app_key, ctx.call.user or "", ctx.call.spec.id)
+    task = RunningTask(task_id, app_key, ctx.call.user or "", ctx.call.app.mode if ctx.call.app else "")
     plan.stream.stopped = task.stopped
+    plan.stream.task = task
     tasks = ctx.tenant.state.tasks
     tasks[task_id] = task
     entry: dict[str, Any] = request.get(ENTRY, {})

@@ -37,8 +37,9 @@ class RunningTask:
     task_id: str
     app_key: str
     user: str
-    kind: str  # "chat" | "completion" | "workflow"
+    mode: str  # the app's mode
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    by_owner: bool = True  # False: a chatflow stopped by another end user (only the graph stop applies)
 
 
 @dataclass(slots=True)

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-import fastjsonschema
 import orjson
 from aiohttp import web
-from jsonschema.exceptions import ValidationError, best_match
 
 from .apps import App
 from .auth import Principal
 from .catalogue import EndpointSpec
 from .dify.versions import Release
 from .errors import MSG_USER_REQUIRED, DifyError
-
-_JSON_TYPES = {
-    "string": "a valid string",
-    "object": "a valid dictionary",
-    "array": "a valid list",
-    "boolean": "a valid boolean",
-    "integer": "a valid integer",
-    "number": "a valid number",
-    "null": "None",
-}
 
 
 @dataclass(slots=True)
@@ -42,6 +31,8 @@ class Call:
     body: Any
     user: str | None
     inputs: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)  # the body as Dify's model coerced it
+    params: dict[str, Any] = field(default_factory=dict)  # the query, likewise
     response_mode: str = "blocking"
 
     @property
@@ -70,10 +61,7 @@ def _is_json(content_type: str) -> bool:
 def _wants_body(spec: EndpointSpec) -> bool:
     if spec.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return False
-    if spec.user is not None and spec.user.source == "body":
-        return True
-    props = spec.raw.get("$defs", {}).get("request", {}).get("properties", {})
-    return "body" in props
+    return spec.body_model is not None or (spec.user is not None and spec.user.source == "body")
 
 
 async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
@@ -116,21 +104,44 @@ def check_call(request: web.Request, spec: EndpointSpec, release: Release, princ
     return call
 
 
-def generation_rules(call: Call) -> None:
-    """The generator's own checks, after the controller's (Dify looks the conversation up first)."""
-    app = call.app
-    if app is None:
-        return
-    if call.response_mode == "blocking" and app.mode == "agent-chat":
+def agent_blocking(call: Call) -> None:
+    """agent_chat/app_generator.py: blocking, or an omitted response_mode, is a ValueError."""
+    if call.app is not None and call.app.mode == "agent-chat" and call.response_mode == "blocking":
         raise DifyError("invalid_param", "Agent Chat App does not support blocking mode")
-    call.inputs = validate_inputs(app, call.body.get("inputs") or {})
+
+
+def query_required(call: Call) -> None:
+    """The chat generators' `if not args.get("query")`; the New Agent also refuses a blank query
+    (agent_app/app_generator.py _require_query, dify 1.16.1 :538-543). Completion has no such rule."""
+    if call.app is None or call.app.mode not in ("chat", "agent-chat", "advanced-chat", "agent"):
+        return
+    query = call.payload.get("query")
+    if not query or (call.app.mode == "agent" and not str(query).strip()):
+        raise DifyError("invalid_param", "query is required")
+
+
+def form_inputs(call: Call) -> None:
+    if call.app is not None:
+        call.inputs = validate_inputs(call.app, call.payload.get("inputs") or {})
+
+
+# Dify's generation checks by name; the release orders them with the action's (conversation, workflow_id).
+RULES: Final[dict[str, Callable[[Call], None]]] = {
+    "agent_blocking": agent_blocking,
+    "query": query_required,
+    "inputs": form_inputs,
+}
 
 
 def _user(spec: EndpointSpec, call: Call) -> str | None:
+    """wraps.py validate_app_token: `request.get_json().get("user")`, any truthy value made a string
+    (so 123 is "123"); a body that is not an object fails there, outside any handler: a 500."""
     if spec.user is None:
         return None
     if spec.user.source == "body":
-        value = call.body.get("user") if isinstance(call.body, dict) else None
+        if not isinstance(call.body, dict):
+            raise DifyError("unknown")
+        value = call.body.get("user")
     else:
         value = call.query.get("user")
     if not value:
@@ -141,59 +152,18 @@ def _user(spec: EndpointSpec, call: Call) -> str | None:
 
 
 def _check_schema(spec: EndpointSpec, call: Call) -> None:
-    validator = spec.request_validator
-    if validator is None:
-        return
-    instance: dict[str, Any] = {"path": call.path, "query": call.query}
-    if call.body is not None:
-        instance["body"] = call.body
-    if spec.request_accepts is not None:
-        try:
-            spec.request_accepts(instance)
-            return
-        except fastjsonschema.JsonSchemaValueException:
-            pass  # jsonschema decides and names the field
-    error = best_match(validator.iter_errors(instance))
-    if error is not None:
-        raise DifyError("invalid_param", describe(error, spec.request_model))
-
-
-def describe(error: ValidationError, model: str) -> str:
-    """A pydantic-style message that names the field (`body.inputs.city`) and the problem."""
-    loc = [str(p) for p in error.absolute_path]
-    schema: Any = error.schema
-    rule: Any = error.validator_value
-    custom = schema.get("x-message") if isinstance(schema, dict) else None
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
-        loc.append(missing)
-        problem = "Field required [type=missing]"
-    elif custom:
-        return str(custom)
-    elif error.validator == "type":
-        wanted = rule if isinstance(rule, list) else [rule]
-        problem = "Input should be " + " or ".join(_JSON_TYPES.get(t, str(t)) for t in wanted if t != "null")
-        problem += f" [type={wanted[0]}_type, input_value={_short(error.instance)}]"
-    elif error.validator == "enum":
-        options = [o for o in rule if o is not None]
-        problem = "Input should be " + " or ".join(f"'{o}'" for o in options)
-        problem += f" [type=enum, input_value={_short(error.instance)}]"
-    else:
-        problem = error.message
-    where = ".".join(loc) or "request"
-    return f"1 validation error for {model}\n{where}\n  {problem}"
-
-
-def _short(value: Any) -> str:
-    text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    version = call.release.pydantic
+    if spec.body_model is not None:
+        call.payload = spec.body_model.validate(call.body if isinstance(call.body, dict) else {}, version)
+    if spec.query_model is not None:
+        call.params = spec.query_model.validate(call.query, version)
 
 
 def _response_mode(call: Call) -> str:
     """`response_mode` as the controller resolves it: omitted means blocking, except for the New Agent,
     which streams and refuses only an explicit blocking (completion.py _resolve_agent_app_streaming,
     dify 1.16.1 07119e3f api/controllers/service_api/app/completion.py:60-66)."""
-    mode = call.body.get("response_mode") if isinstance(call.body, dict) else None
+    mode = call.payload.get("response_mode")
     if call.app is not None and call.app.mode == "agent":
         if mode == "blocking":
             raise DifyError("bad_request", "Agent App only supports streaming response mode.")
@@ -202,14 +172,17 @@ def _response_mode(call: Call) -> str:
 
 
 _STRING_CONTROLS = frozenset({"text-input", "select", "paragraph"})
+_CONTROLS = frozenset({*_STRING_CONTROLS, "number", "file", "file-list", "checkbox", "json_object"})
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 
 def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The app's user_input_form rules, as Dify's BaseAppGenerator._validate_inputs applies them
-    (read at dify 0055b983): undeclared keys are dropped, defaults fill absent optional values,
-    NUL characters are stripped."""
+    """The app's user_input_form rules, as BaseAppGenerator._prepare_user_inputs applies them (the same
+    at dify 1.12.0, 1.14.2 and 1.16.1, base_app_generator.py :25-97 / :87-161 / :129-203): undeclared
+    keys are dropped, defaults fill absent optional values, NUL characters are stripped, and an object
+    left where no object belongs is 'Invalid input type for [...]'."""
     out: dict[str, Any] = {}
+    controls: dict[str, str] = {}
     for item in app.parameters.get("user_input_form") or []:
         if not isinstance(item, dict) or len(item) != 1:
             continue
@@ -218,6 +191,15 @@ def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
         if var:
             value = _input_value(control, entity, var, inputs.get(var))
             out[var] = value.replace("\x00", "") if isinstance(value, str) else value
+            controls[var] = control
+    wrong = [
+        var
+        for var, value in out.items()
+        if (isinstance(value, dict) and controls[var] not in ("file", "json_object"))
+        or (isinstance(value, list) and controls[var] != "file-list" and any(isinstance(v, dict) for v in value))
+    ]
+    if wrong:
+        raise DifyError("invalid_param", f"Invalid input type for {wrong!r}")
     return out
 
 
@@ -252,6 +234,9 @@ def _input_value(control: str, entity: dict[str, Any], var: str, value: Any) -> 
         return _checkbox(value)
     if control == "json_object" and value and not isinstance(value, dict):
         raise DifyError("invalid_param", f"{var} in input form must be a dict")
+    if control not in _CONTROLS:
+        # An assertion in Dify ("this statement should be unreachable."): the controller's 500.
+        raise DifyError("internal_server_error")
     return value
 
 
@@ -269,10 +254,12 @@ def _number(var: str, value: Any) -> Any:
         return value
     if isinstance(value, str):
         if not value.strip():
-            return None
+            return None  # even when required
         try:
             return float(value) if "." in value else int(value)
         except ValueError:
             pass
-    # Dify answers a TypeError (a 500) for a list or object here; the mock names the field instead.
-    raise DifyError("invalid_param", f"{var} in input form must be a valid number")
+    if isinstance(value, str):
+        raise DifyError("invalid_param", f"{var} in input form must be a valid number")
+    # A TypeError in Dify ("expected value type int, float or str"), which the controller answers 500.
+    raise DifyError("internal_server_error")

@@ -28,12 +28,19 @@ class ActContext:
     bound: dict[str, Any] = field(default_factory=dict)  # what bind() returned: `{{ action.* }}`
 
 
+Check = Callable[[ActContext], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     name: str
-    bind: Callable[[ActContext], dict[str, Any]]
+    bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses
     # Called with the generated answer once the response is decided (never after an HTTP error).
     commit: Callable[[ActContext, str], None] | None = None
+    # Dify's refusals by name ("conversation", "workflow_id", ...): a generate endpoint runs them in the
+    # release's order among its own rules (dify/versions.py generate_checks), others in this order.
+    # A check may put what it found into ctx.bound (the conversation it looked up).
+    checks: tuple[tuple[str, Check], ...] = ()
 
 
 def registry() -> dict[str, Action]:
@@ -41,7 +48,7 @@ def registry() -> dict[str, Action]:
     from . import apps, chat, workflows
 
     found: dict[str, Action] = {}
-    for module in (apps, chat, workflows):
+    for module in (apps, chat, workflows):  # users.py holds a helper, no action
         for act in module.ACTIONS:
             if act.name in found:
                 raise ValueError(f"action {act.name!r} defined twice")

@@ -9,11 +9,14 @@ from mockserver.errors import DifyError
 from . import ActContext, Action
 
 
-def site(ctx: ActContext) -> dict[str, Any]:
+def _has_site(ctx: ActContext) -> None:
     app = ctx.call.app
     if app is None or app.site is None:
         raise DifyError("forbidden")
+
+
+def _nothing(ctx: ActContext) -> dict[str, Any]:
     return {}
 
 
-ACTIONS = (Action("app.site", site),)
+ACTIONS = (Action("app.site", _nothing, checks=(("site", _has_site),)),)

@@ -7,28 +7,48 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-FormErrors = Literal["http", "silence", "failed_run"]
+Tail = Literal["http", "end", "silence", "failed_run"]
 
 
 @dataclass(frozen=True, slots=True)
 class Release:
+    """One emulated release. Sources: dify tags 1.12.0, 1.14.2 and 1.16.1 (07119e3f); VERSIONS.md rows
+    in brackets. Where VERSIONS.md and the tagged source disagree, the source wins (noted inline)."""
+
     name: str  # the profile: "1.12", "1.14", "1.16"
-    server_version: str  # V1: GET /v1/ server_version
-    # V2/V3: streaming workflow and chatflow runs are relayed from a worker: the first frame is one
-    # `event: ping`, no periodic pings follow, and the stream ends at workflow_finished/workflow_paused.
+    server_version: str  # [V1] GET /v1/ and the X-Version header
+    # [V2, V3] streaming workflow and chatflow runs are relayed from a worker: the first frame is
+    # `event: ping` (core/app/apps/streaming_utils.py), and the stream ends at the first
+    # workflow_finished or workflow_paused, so whatever a run sends after it never arrives.
     relayed_runs: bool
-    # V4: input-form errors and an empty query on a streaming workflow/chatflow request.
-    streaming_form_errors: FormErrors
-    metadata_reasoning: bool  # V6: `reasoning: {}` in blocking and message_end metadata
-    message_end_exclude_none: bool  # V6b: easy-UI message_end metadata drops null fields
-    message_end_files_list: bool  # V7: message_end.files is [] in every mode (else null outside chatflow)
-    modes: frozenset[str]  # V9: the app modes the release has
-    workflow_started_reason: bool  # V10
-    error_event_ends_with_failed_run: bool  # V11b: a non-graph error in a workflow run gets a failed workflow_finished
-    chatflow_failure_error_event: bool  # V12: a failed chatflow run adds an `error` event after workflow_finished
-    pydantic: str  # V13: the version in pydantic's "For further information visit" line
-    dsl_version: str  # V14: the newest DSL version imported without a warning
-    relay_idle_s: float = 300.0  # V4 "silence": when the relay gives up on a run that never starts
+    # [V4] A generation check that fails inside the worker of a relayed streaming workflow/chatflow:
+    # "silence" = ping, then nothing until the relay's idle close; "failed_run" = ping, a synthetic
+    # workflow_started and a failed workflow_finished (tasks/app_generate/workflow_execute_task.py).
+    worker_failure: Tail
+    worker_checks: frozenset[str]  # which generation checks run in that worker
+    # The order of Dify's generation checks for chat-family and workflow requests. 1.16's controller
+    # looks the conversation up eagerly (completion.py :398-406); before, the generators checked the
+    # query (and agent-chat's blocking rule) first. A chatflow's workflow_id goes before the generator.
+    generate_checks: tuple[str, ...]
+    metadata_reasoning: bool  # [V6] `reasoning: {}` closes blocking and message_end metadata
+    message_end_exclude_none: bool  # [V6b] easy-UI message_end metadata drops null fields
+    message_end_files_list: bool  # [V7] message_end.files is [] in every mode (else null outside chatflow)
+    selector_list: bool  # easy-UI `message.from_variable_selector`: [] (else null); task_entities.py
+    modes: frozenset[str]  # [V9] the app modes the release has
+    workflow_started_reason: bool  # [V10]
+    # [V11b] a non-graph error in a streaming workflow run: "end" = the error event closes the stream;
+    # "silence" = the relay waits for a terminal event that never comes (VERSIONS.md says 1.14 sends a
+    # failed workflow_finished, but 1.14.2's workflow_execute_task.py:241-257 publishes none);
+    # "failed_run" = 1.16's fallback workflow_finished.
+    workflow_error_tail: Tail
+    chatflow_message_end_first: bool  # success: message_end before workflow_finished (1.14+)
+    chatflow_sys: tuple[str, ...]  # the sys.* keys of a chatflow's workflow_started inputs, in order
+    start_node_sys: bool  # the start node's inputs/outputs carry sys.* (1.12's in-tree start node)
+    stop_reason: str  # workflow_finished.error of a run its owner stopped
+    stranger_stop_fails: bool  # a chatflow stopped by another user (graph stop only) ends "failed"
+    pydantic: str  # [V13] the version in pydantic's "For further information visit" line
+    dsl_version: str  # [V14] the newest DSL version imported without a warning
+    relay_idle_s: float = 300.0  # the relay's idle close (streaming_utils.py idle_timeout)
 
     @property
     def root(self) -> dict[str, str]:
@@ -37,20 +57,29 @@ class Release:
 
 
 _BASE_MODES: Final = frozenset({"chat", "agent-chat", "advanced-chat", "completion", "workflow"})
+_GENERATOR_FIRST: Final = ("workflow_id", "agent_blocking", "query", "conversation", "inputs")
+_WORKFLOW_SYS: Final = ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
 
 RELEASES: Final[dict[str, Release]] = {
     "1.12": Release(
         name="1.12",
         server_version="1.12.0",
         relayed_runs=False,
-        streaming_form_errors="http",
+        worker_failure="http",
+        worker_checks=frozenset(),
+        generate_checks=_GENERATOR_FIRST,
         metadata_reasoning=False,
         message_end_exclude_none=False,
         message_end_files_list=False,
+        selector_list=False,
         modes=_BASE_MODES,
         workflow_started_reason=False,
-        error_event_ends_with_failed_run=False,
-        chatflow_failure_error_event=True,
+        workflow_error_tail="end",
+        chatflow_message_end_first=False,
+        chatflow_sys=(*_WORKFLOW_SYS, "query", "dialogue_count"),
+        start_node_sys=True,
+        stop_reason="Stopped by user.",
+        stranger_stop_fails=True,
         pydantic="2.11",
         dsl_version="0.5.0",
     ),
@@ -58,14 +87,21 @@ RELEASES: Final[dict[str, Release]] = {
         name="1.14",
         server_version="1.14.2",
         relayed_runs=True,
-        streaming_form_errors="silence",
+        worker_failure="silence",
+        worker_checks=frozenset({"query", "conversation", "inputs"}),
+        generate_checks=_GENERATOR_FIRST,
         metadata_reasoning=False,
         message_end_exclude_none=False,
         message_end_files_list=False,
+        selector_list=False,
         modes=_BASE_MODES,
         workflow_started_reason=True,
-        error_event_ends_with_failed_run=True,
-        chatflow_failure_error_event=False,
+        workflow_error_tail="silence",
+        chatflow_message_end_first=True,
+        chatflow_sys=("query", "files", "user_id", "dialogue_count", "app_id", "workflow_id", "workflow_run_id"),
+        start_node_sys=False,
+        stop_reason="Stopped by user.",
+        stranger_stop_fails=True,
         pydantic="2.12",
         dsl_version="0.6.0",
     ),
@@ -73,14 +109,23 @@ RELEASES: Final[dict[str, Release]] = {
         name="1.16",
         server_version="1.16.1",
         relayed_runs=True,
-        streaming_form_errors="failed_run",
+        worker_failure="failed_run",
+        worker_checks=frozenset({"query", "inputs"}),
+        generate_checks=("conversation", "workflow_id", "agent_blocking", "query", "inputs"),
         metadata_reasoning=True,
         message_end_exclude_none=True,
         message_end_files_list=True,
+        selector_list=True,
         modes=_BASE_MODES | {"agent"},
         workflow_started_reason=True,
-        error_event_ends_with_failed_run=True,
-        chatflow_failure_error_event=False,
+        workflow_error_tail="failed_run",
+        chatflow_message_end_first=True,
+        chatflow_sys=("query", "files", "user_id", "dialogue_count", "app_id", "workflow_id", "workflow_run_id"),
+        start_node_sys=False,
+        # graphon 0.7's engine handles the stop command within 0.1 s of idling, so its abort reason
+        # usually wins over the listener's "Stopped by user." (graph_engine/domain/graph_execution.py).
+        stop_reason="Aborted: User requested stop",
+        stranger_stop_fails=False,
         pydantic="2.12",
         dsl_version="0.7.0",
     ),

@@ -1,44 +1,23 @@
-"""Envelope keys and required bookkeeping per app type and response kind (REFERENCE §3.7, §4.2-4.4).
+"""Envelope keys and the fields Dify always sends, per app type, response kind and release.
 
-Fixtures never write envelope keys; this module adds them in Dify's emitted order and fills the
-fields Dify always sends, so a scenario only states what it wants to vary."""
+Fixtures never write envelope keys; this module adds them in Dify's emitted order (REFERENCE §4.2) and
+fills what Dify's converters fill, so a scenario only states what it wants to vary."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from mockserver.determinism import Draws
+from mockserver.dify import events as dify_events
+from mockserver.dify.events import TERMINAL as TERMINAL  # lint reads the terminal set here
+from mockserver.dify.versions import Release
 from mockserver.errors import CODES
 from mockserver.scenarios.template import usage
 
-IN_STREAM_INTERNAL: Final = "Internal Server Error, please contact support."
 Family = Literal["chat", "completion", "workflow"]
-REPLY_EVENTS: Final = frozenset({"message", "agent_message"})
-WORKFLOW_EVENTS: Final = frozenset(
-    {
-        "workflow_started",
-        "workflow_finished",
-        "workflow_paused",
-        "node_started",
-        "node_finished",
-        "node_retry",
-        "iteration_started",
-        "iteration_next",
-        "iteration_completed",
-        "loop_started",
-        "loop_next",
-        "loop_completed",
-        "text_chunk",
-        "text_replace",
-        "human_input_required",
-        "human_input_form_filled",
-        "human_input_form_timeout",
-        "agent_log",
-    }
-)
-TERMINAL: Final = frozenset({"message_end", "workflow_finished", "workflow_paused", "error"})
+EASY_UI_TIMING = ("time_to_first_token", "time_to_generate")  # LLMUsage fields an easy-UI app never sets
 
 
 def family_of(mode: str) -> Family:
@@ -51,10 +30,11 @@ def family_of(mode: str) -> Family:
 
 @dataclass(slots=True)
 class Envelope:
-    """The ids and times one generation shares across its body or events."""
+    """The ids and facts one generation shares across its body or events."""
 
     family: Family
     mode: str
+    release: Release
     task_id: str
     created_at: int
     draws: Draws
@@ -62,9 +42,16 @@ class Envelope:
     conversation_id: str | None = None
     workflow_run_id: str | None = None
     workflow_id: str | None = None
-    inputs: dict[str, Any] | None = None
+    app_id: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)  # as the input form validated them
     user: str | None = None
     user_id: str | None = None
+    query: str = ""
+    dialogue_count: int = 1
+
+    @property
+    def chatflow(self) -> bool:
+        return self.mode == "advanced-chat"
 
     def head(self, event: str) -> dict[str, Any]:
         """The converter's leading keys, before `task_id` and the event's own fields."""
@@ -76,6 +63,47 @@ class Envelope:
         head["message_id"] = self.message_id
         head["created_at"] = self.created_at
         return head
+
+    def system_inputs(self) -> dict[str, Any]:
+        """The sys.* entries workflow_started.data.inputs gets after the user's inputs (never
+        conversation_id): WorkflowResponseConverter._prepare_workflow_inputs."""
+        values: dict[str, Any] = {
+            "files": [],
+            "user_id": self.user,
+            "app_id": self.app_id,
+            "workflow_id": self.workflow_id,
+            "workflow_run_id": self.workflow_run_id,
+            "query": self.query,
+            "dialogue_count": self.dialogue_count,
+        }
+        order = (
+            self.release.chatflow_sys
+            if self.chatflow
+            else ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
+        )
+        return {f"sys.{k}": values[k] for k in order}
+
+    def start_node_system(self) -> dict[str, Any]:
+        """1.12's in-tree start node outputs the whole system variable pool (conversation_id included;
+        a workflow's timestamp too); from 1.14 Dify shows the user's inputs only."""
+        pool: dict[str, Any] = {
+            "sys.files": [],
+            "sys.user_id": self.user,
+            "sys.app_id": self.app_id,
+            "sys.workflow_id": self.workflow_id,
+            "sys.workflow_run_id": self.workflow_run_id,
+        }
+        if self.chatflow:
+            pool.update(
+                {
+                    "sys.query": self.query,
+                    "sys.conversation_id": self.conversation_id,
+                    "sys.dialogue_count": self.dialogue_count,
+                }
+            )
+        else:
+            pool["sys.timestamp"] = self.created_at
+        return pool
 
 
 _WORD = re.compile(r"\s*\S+\s*$|\s*\S+")
@@ -100,15 +128,34 @@ def expand_splits(name: str, fields: dict[str, Any], how: str | int | None) -> l
     return [{**fields, "answer": part} for part in split_text(str(fields.get("answer", "")), how)]
 
 
+def full_usage(given: Any, timing: tuple[float | None, float | None]) -> dict[str, Any]:
+    """Dify's LLMUsage: the 12 REFERENCE fields, then time_to_first_token and time_to_generate."""
+    out = dict(given) if isinstance(given, dict) else usage()
+    for key, value in zip(EASY_UI_TIMING, timing, strict=True):
+        out.setdefault(key, value)
+    return out
+
+
+def drop_none(value: Any) -> Any:
+    """pydantic's model_dump(exclude_none=True), recursively: what 1.16 easy-UI message_end sends."""
+    if isinstance(value, dict):
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_none(v) for v in value]
+    return value
+
+
 class EventBuilder:
-    """Turns (event name, fixture fields) into complete events, tracking node order and totals."""
+    """Turns (event name, fixture fields) into complete events, tracking nodes, steps and tokens."""
 
     def __init__(self, env: Envelope) -> None:
         self.env = env
         self.node_index = 0
         self.steps = 0
-        self.last_node: str | None = None
+        self.tokens = 0
         self.thoughts = 0
+        self.node_start: dict[str, float] = {}  # node id -> when it started (s since the request)
+        self.timing: tuple[float | None, float | None] = (None, None)  # a chatflow's first/last token
 
     def build(self, name: str, fields: dict[str, Any], at_s: float) -> dict[str, Any]:
         env = self.env
@@ -116,37 +163,45 @@ class EventBuilder:
             return {"event": "ping"}  # a literal keep-alive written as `event: ping`
         event = env.head(name)
         if name == "error":
-            # Error frames merge code/status/message instead of the event's fields: no task_id.
-            code = event["code"] = fields.get("code", "internal_server_error")
-            # Dify's status for the code (never the seed's); its in-stream text for internal errors.
-            event["status"] = fields.get("status", CODES[code].status if code in CODES else 400)
-            default = CODES[code].message if code in CODES and code != "internal_server_error" else IN_STREAM_INTERNAL
-            event["message"] = fields.get("message", default)
-            return event
+            return self.error(event, fields)
         event["task_id"] = env.task_id
-        if name in WORKFLOW_EVENTS:
+        if name in dify_events.DATA_EVENTS:
             if env.workflow_run_id is None:
-                # A workflow event in a plain chat (e.g. a scenario forced by X-Mock-Scenario) still
-                # gets a run id: Dify never sends a null one.
+                # A workflow event in a plain chat (a scenario forced by X-Mock-Scenario) still gets a
+                # run id: Dify never sends a null one.
                 env.workflow_run_id = env.draws.uuid("workflow_run")
                 env.workflow_id = env.workflow_id or env.draws.uuid("workflow")
-            if env.family != "workflow":
+            if env.family != "workflow" and name in dify_events.RUN_ENVELOPED:
                 event["workflow_run_id"] = env.workflow_run_id
             event["data"] = self._data(name, dict(fields.get("data") or {}), at_s)
             event.update({k: v for k, v in fields.items() if k != "data"})
             return event
-        event.update(self._reply_defaults(name, fields))
+        event.update(self._reply(name, fields))
         return event
 
-    def _reply_defaults(self, name: str, fields: dict[str, Any]) -> dict[str, Any]:
-        env = self.env
+    def error(self, event: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """Error frames carry code, status and message instead of the event's fields, and no task_id."""
+        code = fields.get("code", "internal_server_error")
+        status = fields.get("status", CODES[code].status if code in CODES else 400)
+        default = dify_events.IN_STREAM_TEXT.get(code) or (CODES[code].message if code in CODES else code)
+        message = fields.get("message", default)
+        if code in dify_events.MESSAGE_FIRST:
+            event.update({"code": code, "message": message, "status": status})
+        else:
+            event.update({"code": code, "status": status, "message": message})
+        return event
+
+    def _reply(self, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        env, release = self.env, self.env.release
         out: dict[str, Any]
-        if name in REPLY_EVENTS:
+        if name == "message":
+            selector: list[str] | None = [] if release.selector_list else None
+            out = {"id": env.message_id, "answer": "", "from_variable_selector": selector}
+        elif name == "agent_message":
             out = {"id": env.message_id, "answer": ""}
         elif name == "message_end":
-            out = {"id": env.message_id, "metadata": None, "files": None}
-            if env.family == "completion":
-                del out["files"]
+            chatflow_files = env.chatflow or release.message_end_files_list
+            out = {"id": env.message_id, "metadata": None, "files": [] if chatflow_files else None}
         elif name == "agent_thought":
             self.thoughts += 1
             position = fields.get("position", self.thoughts)
@@ -170,11 +225,19 @@ class EventBuilder:
             out = {}
         out.update(fields)
         if name == "message_end":
-            meta = out.get("metadata")
-            if not isinstance(meta, dict):
-                out["metadata"] = {"usage": usage()}
-            elif "usage" not in meta:
-                out["metadata"] = {"usage": usage(), **meta}
+            metadata = self.metadata(out.get("metadata"))
+            easy_ui = not env.chatflow
+            out["metadata"] = drop_none(metadata) if easy_ui and release.message_end_exclude_none else metadata
+        return out
+
+    def metadata(self, given: Any) -> dict[str, Any]:
+        """TaskStateMetadata dumped in full: annotation_reply, retriever_resources, usage, [reasoning]."""
+        given = given if isinstance(given, dict) else {}
+        out: dict[str, Any] = {"annotation_reply": None, "retriever_resources": [], "usage": None}
+        out.update(given)
+        out["usage"] = full_usage(out.get("usage"), self.timing if self.env.chatflow else (None, None))
+        if self.env.release.metadata_reasoning:
+            out.setdefault("reasoning", {})
         return out
 
     def _data(self, name: str, given: dict[str, Any], at_s: float) -> dict[str, Any]:
@@ -184,122 +247,131 @@ class EventBuilder:
             base: dict[str, Any] = {
                 "id": env.workflow_run_id,
                 "workflow_id": env.workflow_id,
-                "inputs": env.inputs or {},
+                "inputs": {**env.inputs, **env.system_inputs()},
                 "created_at": env.created_at,
-                "reason": "initial",
             }
-        elif name in ("node_started", "node_finished", "node_retry"):
-            node_id = str(given.get("node_id", f"node-{self.node_index + 1}"))
-            if name == "node_started":
-                self.node_index += 1
-            base = {
-                "id": env.draws.uuid(f"node:{node_id}"),
-                "node_id": node_id,
-                "node_type": given.get("node_type", "llm"),
-                "title": given.get("title", node_id),
-                "index": self.node_index,
-                "predecessor_node_id": self.last_node,
-                "inputs": {},
-                "created_at": env.created_at,
-                "extras": {},
-                "iteration_id": None,
-                "loop_id": None,
-            }
-            if name != "node_started":
-                base.update(
-                    {
-                        "process_data": None,
-                        "outputs": {},
-                        "status": "succeeded",
-                        "error": None,
-                        "elapsed_time": round(at_s, 6),
-                        "execution_metadata": None,
-                        "finished_at": now,
-                        "files": [],
-                    }
-                )
-                if name == "node_finished":
-                    self.steps += 1
-                    self.last_node = node_id
-        elif name == "text_chunk":
-            base = {"text": "", "from_variable_selector": None}
+            if env.release.workflow_started_reason:
+                base["reason"] = "initial"
         elif name == "workflow_finished":
-            base = {
-                "id": env.workflow_run_id,
-                "workflow_id": env.workflow_id,
-                "status": "succeeded",
-                "outputs": {},
-                "error": None,
-                "elapsed_time": round(at_s, 6),
-                "total_tokens": 0,
-                "total_steps": self.steps,
-                "created_by": {"id": env.user_id, "user": env.user},
-                "created_at": env.created_at,
-                "finished_at": now,
-                "exceptions_count": 0,
-                "files": [],
-            }
+            base = self.run_finished("succeeded", None, at_s)
+        elif name in dify_events.NODE_EVENTS:
+            base = self._node(name, given, at_s)
         else:
-            base = {}
+            base = {
+                k: (now if k in ("created_at", "finished_at") else v) for k, v in dify_events.DATA.get(name, {}).items()
+            }
+            if "node_id" in base and base.get("id") is None and "node_id" in given:
+                base["id"] = given["node_id"]  # iteration and loop events name the container node
+            if name == "reasoning_chunk" and env.family == "chat":
+                base["message_id"] = env.message_id
+            if name == "workflow_paused":
+                base.update(workflow_run_id=env.workflow_run_id, elapsed_time=round(at_s, 6), total_steps=self.steps)
         base.update(given)
         return base
 
+    def _node(self, name: str, given: dict[str, Any], at_s: float) -> dict[str, Any]:
+        env = self.env
+        node_id = str(given.get("node_id", f"node-{self.node_index + 1}"))
+        if name == "node_started":
+            self.node_index += 1
+            self.node_start[node_id] = at_s
+        started = self.node_start.get(node_id, at_s)
+        base = dict(dify_events.DATA[name])
+        base.update(
+            id=env.draws.uuid(f"node:{node_id}"),
+            node_id=node_id,
+            title=given.get("title", node_id),
+            index=self.node_index,
+            created_at=env.created_at + int(started),
+        )
+        if name == "node_started":
+            return base
+        base.update(elapsed_time=round(at_s - started, 6), finished_at=env.created_at + int(at_s))
+        node_type = given.get("node_type", base["node_type"])
+        outputs = given.get("outputs", base["outputs"])
+        if node_type == "start":
+            if env.release.start_node_sys and isinstance(outputs, dict):
+                outputs = {**outputs, **env.start_node_system()}
+                given = {**given, "outputs": outputs}
+            base["inputs"] = outputs  # the start node's inputs are its outputs
+        if name == "node_finished":
+            self.steps += 1
+            metadata = given.get("execution_metadata")
+            if isinstance(metadata, dict) and isinstance(metadata.get("total_tokens"), int):
+                self.tokens += metadata["total_tokens"]
+        return {**base, **{k: v for k, v in given.items() if k != "outputs"}, "outputs": outputs}
 
-def blocking_body(env: Envelope, events: list[dict[str, Any]], given: Any) -> dict[str, Any]:
-    """Dify's blocking body: `given` (fixture fields minus envelope) over what the stream folds to."""
-    given = given if isinstance(given, dict) else {}
-    if env.family == "workflow":
-        finished = next((e for e in events if e["event"] == "workflow_finished"), None)
-        data = dict(finished["data"]) if finished else {}
-        for key in ("created_by", "exceptions_count", "files"):
-            data.pop(key, None)
-        data.update(given.get("data") or {})
-        return {"task_id": env.task_id, "workflow_run_id": env.workflow_run_id, "data": data}
-    answer = "".join(str(e.get("answer", "")) for e in events if e["event"] in REPLY_EVENTS)
-    if env.mode == "agent":
-        # The New Agent's closing `message` carries the whole answer, replacing the deltas.
-        closing = [e for e in events if e["event"] == "message"]
-        answer = str(closing[-1].get("answer", "")) if closing else answer
-    end = next((e for e in events if e["event"] == "message_end"), None)
-    metadata = end["metadata"] if end else {"usage": usage()}
-    body: dict[str, Any] = {
-        "event": "message",
-        "task_id": env.task_id,
-        "id": env.message_id,
-        "message_id": env.message_id,
-    }
-    if env.family == "chat":
-        body["conversation_id"] = env.conversation_id
-    body["mode"] = env.mode
-    body["answer"] = given.get("answer", answer)
-    body["metadata"] = given.get("metadata", metadata)
-    body["created_at"] = env.created_at
-    return body
-
-
-def stop_events(
-    env: Envelope, builder: EventBuilder, events: list[dict[str, Any]], sent: int, at_s: float
-) -> list[dict[str, Any]]:
-    """The terminal events of a stopped generation (REFERENCE §3.5): chat and completion end with
-    `message_end`; workflow with `workflow_finished` status "stopped". A stopped chatflow sends
-    `workflow_finished` (stopped) first, then `message_end`: its task pipeline handles QueueStopEvent
-    by finishing the run before saving the message (advanced_chat/generate_task_pipeline.py,
-    dify 000e8550), unlike a successful run, where message_end comes first."""
-    out = []
-    pending = events[sent:]
-    if env.family == "workflow" or env.mode == "advanced-chat":
-        finished = next((e for e in pending if e["event"] == "workflow_finished"), None)
-        if finished is None:
-            finished = builder.build("workflow_finished", {}, at_s)
-        steps = sum(1 for e in events[:sent] if e["event"] == "node_finished")
-        stopped = {
-            "status": "stopped",
+    def run_finished(
+        self, status: str, error: str | None, at_s: float, sent: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """workflow_finished.data as the converter builds it from the run's state: for a run cut short,
+        the state after the events `sent` (the outputs end and answer nodes gave, tokens, steps)."""
+        env = self.env
+        outputs: dict[str, Any] = {}
+        steps, tokens = self.steps, self.tokens
+        if sent is not None:
+            finished = [e["data"] for e in sent if e.get("event") == "node_finished"]
+            steps = len(finished)
+            tokens = sum(
+                d["execution_metadata"]["total_tokens"]
+                for d in finished
+                if isinstance(d.get("execution_metadata"), dict)
+                and isinstance(d["execution_metadata"].get("total_tokens"), int)
+            )
+            for data in finished:
+                if data.get("node_type") in ("end", "answer") and isinstance(data.get("outputs"), dict):
+                    outputs.update(data["outputs"])
+        return {
+            "id": env.workflow_run_id,
+            "workflow_id": env.workflow_id,
+            "status": status,
+            "outputs": outputs,
+            "error": error,
             "elapsed_time": round(at_s, 6),
-            "finished_at": env.created_at + int(at_s),
+            "total_tokens": tokens,
             "total_steps": steps,
+            "created_by": {"id": env.user_id, "user": env.user},
+            "created_at": env.created_at,
+            "finished_at": env.created_at + int(at_s),
+            "exceptions_count": 0,
+            "files": [],
         }
-        out.append({**finished, "data": {**finished["data"], **stopped}})
-    if env.family != "workflow":
-        end = next((e for e in pending if e["event"] == "message_end"), None)
-        out.append(end if end is not None else builder.build("message_end", {}, at_s))
-    return out
+
+    def raw_run_events(self, error: str, at_s: float, task_id: str, started: bool) -> list[dict[str, Any]]:
+        """1.16's worker fallback: a failed workflow_finished (after a synthetic workflow_started when
+        the run never began), published as bare model dumps: event, task_id, workflow_run_id, data
+        (tasks/app_generate/workflow_execute_task.py, dify 1.16.1 :265-312, :354-469)."""
+        env = self.env
+        now = env.created_at + int(at_s)
+        out = []
+        if not started:
+            data: dict[str, Any] = {
+                "id": env.workflow_run_id,
+                "workflow_id": env.workflow_id,
+                "inputs": env.inputs,
+                "created_at": now,
+            }
+            if env.release.workflow_started_reason:
+                data["reason"] = "initial"
+            out.append(
+                {"event": "workflow_started", "task_id": task_id, "workflow_run_id": env.workflow_run_id, "data": data}
+            )
+        finished: dict[str, Any] = {
+            "id": env.workflow_run_id,
+            "workflow_id": env.workflow_id,
+            "status": "failed",
+            "outputs": None,
+            "error": error,
+            "elapsed_time": 0.0,
+            "total_tokens": 0,
+            "total_steps": 0,
+            "created_by": {},
+            "created_at": now,
+            "finished_at": now,
+            "exceptions_count": 1,
+            "files": [],
+        }
+        out.append(
+            {"event": "workflow_finished", "task_id": task_id, "workflow_run_id": env.workflow_run_id, "data": finished}
+        )
+        return out

@@ -12,6 +12,8 @@ from typing import Any, Final, Literal
 import orjson
 from aiohttp import web
 
+from mockserver.state import RunningTask
+
 from .delivery import NORMAL, Delivery, write
 
 PING: Final = b"event: ping\n\n"
@@ -28,11 +30,17 @@ def is_ping(event: dict[str, Any]) -> bool:
     return event.get("event") == "ping" and len(event) == 1
 
 
+# stream_error: given the index of the first unsent event, its scheduled time and the fault's parameters,
+# the events Dify sends for the failure and the seconds the stream then idles before it ends.
+FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]], float]]
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFault:
     kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
     after: int  # data events sent before it strikes (pings never count)
-    error_event: dict[str, Any] | None = None  # stream_error
+    tail: FailureTail | None = None  # stream_error
+    params: dict[str, Any] = field(default_factory=dict)
     form: str = "json"  # stream_malformed
     stall_s: float = 30.0  # stream_stall: then the connection closes
     ping_s: float = 10.0
@@ -45,9 +53,13 @@ class StreamPlan:
     pace_scale: float
     ping_interval_ms: float
     stopped: asyncio.Event | None = None
-    # Given the index of the first unsent event and its scheduled time, the terminal events to send.
-    on_stop: Callable[[int, float], list[dict[str, Any]]] | None = None
+    task: RunningTask | None = None  # the stop flag's owner record (who stopped it)
+    # Given the index of the first unsent event, its scheduled time and whether the task's own user
+    # stopped it, the terminal events to send.
+    on_stop: Callable[[int, float, bool], list[dict[str, Any]]] | None = None
     fault: StreamFault | None = None
+    leading_ping: bool = False  # a relayed run's first frame (VERSIONS.md V2)
+    idle_after_s: float = 0.0  # after the events, wait this long (scaled) before the stream ends
     delivery: Delivery = NORMAL
     sent: list[str] = field(default_factory=list)  # names of the data events written (journal)
     fault_at: int | None = None  # data events sent when the stream fault struck (journal)
@@ -99,9 +111,11 @@ async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
     clock = _Clock(plan)
     fault = plan.fault
     next_ping = plan.ping_interval_ms
+    if plan.leading_ping:
+        await write(resp, PING, plan.delivery)
     for i, event in enumerate(plan.events):
         if fault is not None and out.data_sent == fault.after:
-            proceed = await _strike(out, fault, plan.events[i])
+            proceed = await _strike(out, fault, plan.events[i], i, clock.now_ms)
             fault = None
             if proceed is not None:
                 return proceed
@@ -116,19 +130,29 @@ async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
             running = await clock.until(target)
         if not running and plan.on_stop is not None:
             plan.outcome = "stopped"
-            for final in plan.on_stop(i, clock.now_ms):
+            by_owner = plan.task.by_owner if plan.task is not None else True
+            for final in plan.on_stop(i, clock.now_ms, by_owner):
                 await out.event(final)
             return True
         await out.event(event)
     if fault is not None:
         # `after` beyond the stream's events: the fault strikes once all of them are out.
-        proceed = await _strike(out, fault, None)
+        proceed = await _strike(out, fault, None, len(plan.events), clock.now_ms)
         if proceed is not None:
             return proceed
+    await _idle(plan, plan.idle_after_s)
     return True
 
 
-async def _strike(out: _Writer, fault: StreamFault, upcoming: dict[str, Any] | None) -> bool | None:
+async def _idle(plan: StreamPlan, seconds: float) -> None:
+    """A relay waiting for a terminal event that never comes (VERSIONS.md V4, V11b), then closing."""
+    if seconds and plan.pace_scale:
+        await asyncio.sleep(seconds * plan.pace_scale)
+
+
+async def _strike(
+    out: _Writer, fault: StreamFault, upcoming: dict[str, Any] | None, index: int, at_ms: float
+) -> bool | None:
     """Apply a stream fault at its point; None lets the stream go on."""
     plan = out.plan
     plan.fault_at = out.data_sent
@@ -136,9 +160,12 @@ async def _strike(out: _Writer, fault: StreamFault, upcoming: dict[str, Any] | N
         plan.outcome = "cut"
         return False
     if fault.kind == "stream_error":
-        assert fault.error_event is not None
-        await out.event(fault.error_event)
+        assert fault.tail is not None
+        events, idle_s = fault.tail(index, at_ms, fault.params)
+        for event in events:
+            await out.event(event)
         plan.outcome = "error"
+        await _idle(plan, idle_s)
         return True
     if fault.kind == "stream_malformed":
         if fault.form == "framing":

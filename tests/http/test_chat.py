@@ -14,6 +14,7 @@ from dify_facts import (
     is_uuid4,
 )
 
+TIMING_KEYS = {"time_to_first_token", "time_to_generate"}
 CHAT_MODES = {
     "app-chat": "chat",
     "app-advanced-chat": "advanced-chat",
@@ -35,7 +36,11 @@ def body(query: str = "What is the weather?", user: str = "user-1", **extra):
 
 
 def check_usage(usage: dict) -> None:
-    assert set(usage) == USAGE_KEYS
+    # LLMUsage: the 12 REFERENCE keys, then time_to_first_token and time_to_generate, which 1.16's
+    # easy-UI message_end leaves out (exclude_none) and every other body sends.
+    assert set(usage) - TIMING_KEYS == USAGE_KEYS
+    assert list(usage)[12:] in ([], ["time_to_first_token", "time_to_generate"])
+    assert all(usage[key] is None or isinstance(usage[key], float) for key in TIMING_KEYS & set(usage))
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
         assert is_int(usage[key]), (key, usage[key])
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
@@ -87,7 +92,9 @@ async def test_blocking_reply_shape(client, key, response_mode):
     assert reply["id"] == reply["message_id"]
     assert reply["task_id"] != reply["message_id"] != reply["conversation_id"]
     assert is_int(reply["created_at"]) and reply["created_at"] > 1_600_000_000
-    assert set(reply["metadata"]) <= {"usage", "retriever_resources", "annotation_reply"}
+    # The full TaskStateMetadata dump, 1.16 adding reasoning (audit A1, VERSIONS.md V6).
+    assert list(reply["metadata"]) == ["annotation_reply", "retriever_resources", "usage", "reasoning"]
+    assert reply["metadata"]["annotation_reply"] is None and reply["metadata"]["reasoning"] == {}
     check_usage(reply["metadata"]["usage"])
 
 
@@ -130,7 +137,7 @@ def check_message_end(event: dict, message_id: str) -> None:
     assert event["id"] == message_id
     assert "answer" not in event
     check_usage(event["metadata"]["usage"])
-    assert "files" in event and (event["files"] is None or isinstance(event["files"], list))
+    assert event["files"] == []  # 1.16: a list in every mode (audit B3, VERSIONS.md V7)
 
 
 QUERY = "How tall is the Eiffel tower today?"
@@ -144,7 +151,9 @@ async def test_stream_chat(client, parse_sse):
     assert names[-1] == "message_end"
     assert set(names[:-1]) == {"message"} and len(names) >= 3  # several deltas, then the end
     for event in events[:-1]:
-        assert list(event) == [*ENVELOPE, "id", "answer"]
+        # MessageStreamResponse: from_variable_selector is [] for easy-UI apps at 1.16 (audit B1).
+        assert list(event) == [*ENVELOPE, "id", "answer", "from_variable_selector"]
+        assert event["from_variable_selector"] == []
         assert event["id"] == first["message_id"]
     assert "".join(e["answer"] for e in events[:-1]) == EXPECTED
     check_message_end(events[-1], first["message_id"])
@@ -182,7 +191,10 @@ async def test_stream_agent(client, parse_sse):
     closing = events[-2]
     assert closing["answer"] == EXPECTED and closing["id"] == first["message_id"]
     check_message_end(events[-1], first["message_id"])
-    assert "retriever_resources" not in events[-1]["metadata"]
+    # The New Agent streams through the easy-UI pipeline: message_end metadata dumped with
+    # exclude_none, so retriever_resources ([] by default) stays and annotation_reply goes
+    # (task_entities.py TaskStateMetadata; easy_ui_based_generate_task_pipeline.py :526, dify 1.16.1).
+    assert list(events[-1]["metadata"]) == ["retriever_resources", "usage", "reasoning"]
 
 
 async def test_stream_advanced_chat(client, parse_sse):
@@ -304,8 +316,13 @@ async def test_unknown_response_mode(client, expect_error, response_mode):
 
 @pytest.mark.parametrize("conversation_id", ["abc", "conv-456", "45701982-8118-4bc5-8e9b", "not a uuid at all"])
 async def test_conversation_id_must_be_a_uuid(client, expect_error, conversation_id):
+    # The pydantic before-validator's ValueError, wrapped as pydantic wraps it (audit F2).
     resp = await client.post("/v1/chat-messages", json=body(conversation_id=conversation_id), headers=auth("app-chat"))
-    await expect_error(resp, 400, "invalid_param", "conversation_id must be a valid UUID")
+    message = (await expect_error(resp, 400, "invalid_param"))["message"]
+    assert message.startswith(
+        f"1 validation error for ChatRequestPayload\nconversation_id\n  Value error, conversation_id must be a "
+        f"valid UUID [type=value_error, input_value={conversation_id!r}, input_type=str]"
+    )
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,12 @@ async def test_completion_blocking(client, path, response_mode):
     assert is_uuid4(reply["task_id"]) and is_uuid4(reply["id"])
     assert reply["id"] == reply["message_id"] != reply["task_id"]
     assert is_int(reply["created_at"])
-    assert set(reply["metadata"]) == {"usage"}
+    # Completion shares the easy-UI pipeline: the full metadata dump (audit A1, VERSIONS.md V6), with
+    # LLMUsage's two timing fields left null (easy_ui_based_generate_task_pipeline.py :153, 1.16.1).
+    assert list(reply["metadata"]) == ["annotation_reply", "retriever_resources", "usage", "reasoning"]
     usage = reply["metadata"]["usage"]
-    assert set(usage) == USAGE_KEYS
+    assert set(usage) == USAGE_KEYS | {"time_to_first_token", "time_to_generate"}
+    assert usage["time_to_first_token"] is None and usage["time_to_generate"] is None
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     assert isinstance(usage["total_price"], str) and isinstance(usage["latency"], float)
 
@@ -75,12 +78,13 @@ async def test_completion_streaming(client, parse_sse, path):
         assert event["created_at"] == first["created_at"]
     assert is_uuid4(first["message_id"]) and is_uuid4(first["task_id"]) and is_int(first["created_at"])
     for event in events[:-1]:
-        assert list(event) == [*COMPLETION_ENVELOPE, "id", "answer"]
+        assert list(event) == [*COMPLETION_ENVELOPE, "id", "answer", "from_variable_selector"]
         assert event["id"] == first["message_id"]
     assert "".join(e["answer"] for e in events[:-1]) == "Here is a short text about sea otters."
     end = events[-1]
     assert end["id"] == first["message_id"] and "answer" not in end
-    assert set(end["metadata"]["usage"]) == USAGE_KEYS
+    assert set(end["metadata"]["usage"]) == USAGE_KEYS  # 1.16 drops the null timing fields (V6b)
+    assert end["files"] == []  # a list, and present for completion too (audit B3)
 
 
 async def test_completion_alias_answers_like_the_real_route(client, parse_sse):

@@ -296,7 +296,9 @@ async def test_stream_error_is_an_in_stream_error_event(client):
     assert "task_id" not in err
     assert err["code"] == "completion_request_error"
     assert err["status"] == 400
-    assert err["message"] == "Completion request failed."
+    # A model error arrives with the provider's description, never the HTTP class text (audit D1;
+    # base_app_generate_response_converter.py _error_to_stream_response uses e.description).
+    assert err["message"] == "[openai] Connection Error, Request timed out."
     assert err["conversation_id"] == events[0]["conversation_id"]
     assert err["message_id"] == events[0]["message_id"]
     assert err["created_at"] == events[0]["created_at"]
@@ -323,19 +325,28 @@ async def test_stream_error_code_and_message(client):
 
 
 async def test_stream_error_internal_and_workflow_frames(client):
+    # as=event: a non-graph error; 1.16's relay then publishes a failed workflow_finished as a bare
+    # model dump (tasks/app_generate/workflow_execute_task.py :354-469; VERSIONS.md V11b).
     resp = await client.post(
         WORKFLOW,
         json=workflow_body(),
-        headers=headers("serr3", "stream_error;after=1;code=internal_server_error", key="app-workflow"),
+        headers=headers("serr3", "stream_error;after=1;code=internal_server_error;as=event", key="app-workflow"),
     )
     events, _, error = await read_stream(resp)
     assert error is None
-    assert names(events) == ["workflow_started", "error"]
-    err = events[-1]
+    assert names(events) == ["workflow_started", "error", "workflow_finished"]
+    err = events[1]
     assert "task_id" not in err
     assert err["workflow_run_id"] == events[0]["workflow_run_id"]
+    # internal_server_error presets its message, so its frame is code, message, status.
+    assert list(err) == ["event", "workflow_run_id", "code", "message", "status"]
     assert (err["code"], err["status"]) == ("internal_server_error", 500)
     assert err["message"] == "Internal Server Error, please contact support."
+    fallback = events[2]
+    assert list(fallback) == ["event", "task_id", "workflow_run_id", "data"]
+    assert fallback["data"]["status"] == "failed" and fallback["data"]["error"] == err["message"]
+    assert fallback["data"]["exceptions_count"] == 1 and fallback["data"]["created_by"] == {}
+    assert fallback["data"]["outputs"] is None
     resp = await client.post(
         COMPLETION, json=chat_body(), headers=headers("serr3", "stream_error", key="app-completion")
     )

@@ -191,28 +191,35 @@ async def test_stop_ends_a_workflow_stream_stopped(make_client, read_event, stop
     assert {e["task_id"] for e in events} == {task_id}
 
 
-async def stop_chatflow(make_client, read_event, stop_after: str) -> tuple[list[dict], float, str]:
-    client = await make_client(pace_scale=1.0)
+async def stop_chatflow(
+    make_client, read_event, stop_after: str, version: str = "1.16", stopper: str = "user-1"
+) -> tuple[list[dict], float, str]:
+    client = await make_client(pace_scale=1.0, dify_version=version)
     payload = {"inputs": {}, "query": WORDS, "user": "user-1"}
     resp = await start_stream(client, "app-advanced-chat", "/v1/chat-messages", payload)
     before = await read_until(resp, read_event, {stop_after})
     task_id = before[-1]["task_id"]
 
     t_stop = time.monotonic()
-    await stop(client, "app-advanced-chat", CHAT_STOP, task_id, "user-1")
+    await stop(client, "app-advanced-chat", CHAT_STOP, task_id, stopper)
     after = await read_rest(resp, read_event)
     return before + after, time.monotonic() - t_stop, task_id
 
 
 @pytest.mark.parametrize("stop_after", ["node_started", "message"])
 async def test_stop_ends_a_chatflow_stream(make_client, read_event, stop_after):
+    # 1.16 relays the run from a worker and the relay ends at workflow_finished, so the message_end
+    # the pipeline sends after a stop never arrives (streaming_utils.py :56-63; VERSIONS.md V3).
     events, elapsed, task_id = await stop_chatflow(make_client, read_event, stop_after)
     names = [e["event"] for e in events]
     assert names[0] == "workflow_started"
-    assert sorted(names[-2:]) == ["message_end", "workflow_finished"]  # the exact order: next test
-    assert names.count("message_end") == names.count("workflow_finished") == 1
-    finished = next(e for e in events if e["event"] == "workflow_finished")
+    assert names[-1] == "workflow_finished" and "message_end" not in names
+    finished = events[-1]
     assert finished["data"]["status"] == "stopped"
+    # graphon 0.7 aborts the run on the stop command: its reason becomes the error
+    # (workflow_app_runner.py :428-434, graph_engine/domain/graph_execution.py).
+    assert finished["data"]["error"] == "Aborted: User requested stop"
+    assert finished["data"]["outputs"] == {}  # the run's outputs so far: no end node finished (audit D2)
     assert elapsed < STOPPED_WITHIN_S, f"stream took {elapsed:.2f}s to end after the stop"
     answer = "".join(e["answer"] for e in events if e["event"] == "message")
     assert FULL_REPLY.startswith(answer) and len(answer) < len(FULL_REPLY)
@@ -220,13 +227,30 @@ async def test_stop_ends_a_chatflow_stream(make_client, read_event, stop_after):
 
 
 @pytest.mark.parametrize("stop_after", ["node_started", "message"])
-async def test_stopped_chatflow_ends_workflow_finished_then_message_end(make_client, read_event, stop_after):
-    # Dify's advanced-chat task pipeline answers a stop by finishing the run (status "stopped") and
-    # then saving the message, so the order is the reverse of a successful run's (REFERENCE §3.5
-    # infers the other order; the source, advanced_chat/generate_task_pipeline.py, decides).
-    events, _, _ = await stop_chatflow(make_client, read_event, stop_after)
+async def test_a_stopped_chatflow_on_1_12_ends_workflow_finished_then_message_end(make_client, read_event, stop_after):
+    # 1.12 runs in the request: the advanced-chat pipeline's _handle_stop_event finishes the run
+    # (stopped, the listener's "Stopped by user.") and then saves the message
+    # (advanced_chat/generate_task_pipeline.py, dify 1.12.0 :558-595; queue_entities.py :478).
+    events, _, _ = await stop_chatflow(make_client, read_event, stop_after, version="1.12")
     assert [e["event"] for e in events][-2:] == ["workflow_finished", "message_end"]
     assert events[-2]["data"]["status"] == "stopped"
+    assert events[-2]["data"]["error"] == "Stopped by user."
+
+
+@pytest.mark.parametrize(("version", "status"), [("1.12", "failed"), ("1.14", "failed"), ("1.16", "stopped")])
+async def test_another_user_stops_a_chatflow_through_the_graph_engine(make_client, read_event, version, status):
+    # stop_task's user-checked flag does nothing for a stranger, but the graph engine's stop command
+    # checks no user (services/app_task_service.py :40-46). Before graphon 0.7 the runner reports that
+    # abort as a failed run (workflow_app_runner.py 1.14.2 :415-416; audit D4).
+    events, _, _ = await stop_chatflow(make_client, read_event, "message", version=version, stopper="someone-else")
+    finished = next(e for e in events if e["event"] == "workflow_finished")
+    assert (finished["data"]["status"], finished["data"]["error"]) == (status, "Aborted: User requested stop")
+    names = [e["event"] for e in events]
+    if version == "1.12":  # unrelayed: the chatflow pipeline's error after the failed run reaches the client
+        assert names[-2:] == ["workflow_finished", "error"]
+        assert events[-1]["message"] == "Run failed: Aborted: User requested stop"
+    else:
+        assert names[-1] == "workflow_finished"
 
 
 async def test_stop_by_another_user_does_not_stop_a_chat(make_client, read_event):

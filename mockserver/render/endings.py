@@ -1,0 +1,165 @@
+"""How a generation ends: the blocking body it folds to, and the events a stop or a failure sends.
+
+Each follows the release (dify/versions.py): a relayed stream (1.14+) ends at the first
+workflow_finished or workflow_paused, so what Dify sends after it never reaches the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
+
+from .envelope import Envelope, EventBuilder
+
+Event = dict[str, Any]
+
+
+def relay_cut(events: list[Event]) -> list[Event]:
+    """What a relayed stream delivers: everything up to and including the first run terminal."""
+    for i, event in enumerate(events):
+        if event.get("event") in RUN_TERMINAL:
+            return events[: i + 1]
+    return events
+
+
+def blocking_body(env: Envelope, builder: EventBuilder, events: list[Event], given: Any) -> dict[str, Any]:
+    """Dify's blocking body: `given` (fixture fields minus envelope) over what the stream folds to."""
+    given = given if isinstance(given, dict) else {}
+    if env.family == "workflow":
+        finished = next((e for e in events if e["event"] == "workflow_finished"), None)
+        data = dict(finished["data"]) if finished else builder.run_finished("succeeded", None, 0.0)
+        for key in ("created_by", "exceptions_count", "files"):
+            data.pop(key, None)
+        data.update(given.get("data") or {})
+        return {"task_id": env.task_id, "workflow_run_id": env.workflow_run_id, "data": data}
+    answer = "".join(str(e.get("answer", "")) for e in events if e["event"] in REPLY_EVENTS)
+    if env.mode == "agent":
+        # The New Agent's closing `message` carries the whole answer, replacing the deltas.
+        closing = [e for e in events if e["event"] == "message"]
+        answer = str(closing[-1].get("answer", "")) if closing else answer
+    end = next((e for e in events if e["event"] == "message_end"), None)
+    # The blocking body dumps the metadata in full in every release (easy_ui pipeline
+    # _to_blocking_response), even where 1.16's message_end drops its nulls.
+    metadata = builder.metadata(end["metadata"] if end else None)
+    body: dict[str, Any] = {
+        "event": "message",
+        "task_id": env.task_id,
+        "id": env.message_id,
+        "message_id": env.message_id,
+    }
+    if env.family == "chat":
+        body["conversation_id"] = env.conversation_id
+    body["mode"] = env.mode
+    body["answer"] = given.get("answer", answer)
+    body["metadata"] = builder.metadata(given["metadata"]) if "metadata" in given else metadata
+    body["created_at"] = env.created_at
+    return body
+
+
+def _open_node(events: list[Event], sent: int) -> Event | None:
+    """The node running at the cut (started, not finished), else the next one the plan starts."""
+    finished = {e["data"].get("node_id") for e in events[:sent] if e["event"] == "node_finished"}
+    for event in reversed(events[:sent]):
+        if event["event"] == "node_started" and event["data"].get("node_id") not in finished:
+            return event
+    return next((e for e in events[sent:] if e["event"] == "node_started"), None)
+
+
+def _failed_node(builder: EventBuilder, events: list[Event], sent: int, error: str, at_s: float) -> list[Event]:
+    node = _open_node(events, sent)
+    if node is None:
+        return []
+    out = []
+    data = node["data"]
+    fields = {"node_id": data["node_id"], "node_type": data["node_type"], "title": data["title"]}
+    if node in events[sent:]:
+        out.append(builder.build("node_started", {"data": fields}, at_s))
+    failed = {**fields, "status": "failed", "error": error, "outputs": {}}
+    out.append(builder.build("node_finished", {"data": failed}, at_s))
+    return out
+
+
+def failure_events(
+    env: Envelope, builder: EventBuilder, events: list[Event], sent: int, at_s: float, params: dict[str, Any]
+) -> tuple[list[Event], float]:
+    """`stream_error` at event `sent`: the events that follow and how long the stream then idles.
+
+    Chat family and completion: Dify's `error` event. Workflow and chatflow, by default (`as=node`), a
+    failing node: node_finished failed, then workflow_finished failed (and for a chatflow the
+    pipeline's `error` "Run failed: ..." after it, which only an unrelayed 1.12 stream delivers);
+    `as=event` is a non-graph error: the `error` event, then per release nothing, the relay's idle
+    wait, or 1.16's fallback workflow_finished (VERSIONS.md V11, V11b, V12)."""
+    release = env.release
+    code = str(params.get("code", "completion_request_error"))
+    message = params.get("message")
+    runs = env.family == "workflow" or env.chatflow
+    if runs and params.get("as", "node") == "node":
+        error = str(message or MODEL_ERROR)
+        out = _failed_node(builder, events, sent, error, at_s)
+        state = builder.run_finished("failed", error, at_s, [*events[:sent], *out])
+        out.append(builder.build("workflow_finished", {"data": state}, at_s))
+        if env.chatflow:
+            out.append(
+                builder.build(
+                    "error", {"code": "invalid_param", "status": 400, "message": f"Run failed: {error}"}, at_s
+                )
+            )
+        return (relay_cut(out) if release.relayed_runs else out), 0.0
+    fields: dict[str, Any] = {"code": code}
+    if message is not None:
+        fields["message"] = message
+    elif code == "completion_request_error":
+        fields["message"] = MODEL_ERROR
+    error_event = builder.build("error", fields, at_s)
+    if not runs or release.workflow_error_tail == "end":
+        return [error_event], 0.0
+    if release.workflow_error_tail == "silence":
+        return [error_event], release.relay_idle_s
+    started = any(e["event"] == "workflow_started" for e in events[:sent])
+    return [error_event, *builder.raw_run_events(error_event["message"], at_s, env.task_id, started)], 0.0
+
+
+def stop_events(
+    env: Envelope, builder: EventBuilder, events: list[Event], sent: int, at_s: float, by_owner: bool
+) -> list[Event]:
+    """The events of a stopped generation (REFERENCE §3.5). Chat and completion end with message_end.
+    A workflow or chatflow run ends with workflow_finished "stopped" and the run's state so far (its
+    partial outputs, tokens and steps); a chatflow then saves its message (message_end), which a
+    relayed stream cuts off. A chatflow stopped by another user gets only the graph engine's abort,
+    which 1.12 and 1.14 report as a failed run (advanced_chat/generate_task_pipeline.py)."""
+    pending = events[sent:]
+    if env.family != "workflow" and not env.chatflow:
+        end = next((e for e in pending if e["event"] == "message_end"), None)
+        return [end if end is not None else builder.build("message_end", {}, at_s)]
+    release = env.release
+    if not by_owner and release.stranger_stop_fails:
+        error = "Aborted: User requested stop"
+        state = builder.run_finished("failed", error, at_s, events[:sent])
+        out = [builder.build("workflow_finished", {"data": state}, at_s)]
+        out.append(
+            builder.build("error", {"code": "invalid_param", "status": 400, "message": f"Run failed: {error}"}, at_s)
+        )
+        return relay_cut(out) if release.relayed_runs else out
+    reason = release.stop_reason if by_owner else "Aborted: User requested stop"
+    state = builder.run_finished("stopped", reason, at_s, events[:sent])
+    out = [builder.build("workflow_finished", {"data": state}, at_s)]
+    if env.chatflow:
+        end = next((e for e in pending if e["event"] == "message_end"), None)
+        out.append(end if end is not None else builder.build("message_end", {}, at_s))
+    return relay_cut(out) if release.relayed_runs else out
+
+
+def ordered(
+    env: Envelope, raw: list[tuple[str, dict[str, Any], Any, Any]]
+) -> list[tuple[str, dict[str, Any], Any, Any]]:
+    """A chatflow's closing pair in the release's order: 1.12 finishes the run before saving the
+    message; from 1.14 message_end comes first, so it survives the relay's cut at workflow_finished."""
+    names = [name for name, *_ in raw]
+    if not env.chatflow or "message_end" not in names or "workflow_finished" not in names:
+        return raw
+    end, finished = names.index("message_end"), names.index("workflow_finished")
+    if (end < finished) == env.release.chatflow_message_end_first:
+        return raw
+    out = list(raw)
+    out[end], out[finished] = out[finished], out[end]
+    return out
