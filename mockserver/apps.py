@@ -1,41 +1,58 @@
-"""App records from _apps.yaml, completed with Dify's defaults for info, site, meta and parameters."""
+"""App records from _apps.yaml, completed with Dify's defaults for info, site, meta and parameters.
+
+/v1/parameters and /v1/site differ by app mode and Dify release, so an app's template root is built
+per release (`root_for`). Defaults read at dify 1.12.0, 1.14.2 and 1.16.1: models/model.py
+AppModelConfig.to_dict for easy-UI apps, core/app/app_config/common/parameters_mapping for workflow
+and chatflow apps, controllers/common/fields.py Parameters/Site for the key order."""
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from .dify.versions import Release
 
 APP_MODES: Final = ("chat", "advanced-chat", "agent-chat", "agent", "completion", "workflow")
-CHAT_MODES: Final = frozenset({"chat", "advanced-chat", "agent-chat", "agent"})
+RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # features come from the workflow graph
 
-# Dify's answer for an app that configured nothing beyond its mode (REFERENCE §7).
+_OFF: Final = {"enabled": False}
+_IMAGE_UPLOAD: Final = {
+    "image": {"enabled": False, "number_limits": 3, "detail": "high", "transfer_methods": ["remote_url", "local_file"]}
+}
+# An easy-UI app (chat, agent-chat, completion) that configured nothing beyond its mode, at 1.16.
 DEFAULT_PARAMETERS: Final[dict[str, Any]] = {
-    "opening_statement": "",
+    "opening_statement": None,  # the raw column
     "suggested_questions": [],
-    "suggested_questions_after_answer": {"enabled": False},
-    "speech_to_text": {"enabled": False},
-    "text_to_speech": {"enabled": False, "voice": "", "language": "", "autoPlay": "disabled"},
-    "retriever_resource": {"enabled": True},
-    "annotation_reply": {"enabled": False},
-    "more_like_this": {"enabled": False},
-    "sensitive_word_avoidance": {"enabled": False},
+    "suggested_questions_after_answer": _OFF,
+    "speech_to_text": _OFF,
+    "text_to_speech": _OFF,
+    "retriever_resource": {"enabled": True},  # the property's default
+    "annotation_reply": _OFF,
+    "more_like_this": _OFF,
     "user_input_form": [],
-    "file_upload": {
-        "image": {
-            "enabled": False,
-            "number_limits": 3,
-            "detail": "high",
-            "transfer_methods": ["remote_url", "local_file"],
-        }
-    },
+    "sensitive_word_avoidance": {"enabled": False, "type": "", "config": {}},  # "configs": [] before 1.13.1
+    "file_upload": _IMAGE_UPLOAD,
     "system_parameters": {
-        "file_size_limit": 15,
         "image_file_size_limit": 10,
-        "audio_file_size_limit": 50,
         "video_file_size_limit": 100,
+        "audio_file_size_limit": 50,
+        "file_size_limit": 15,
         "workflow_file_upload_limit": 10,
     },
+}
+_LEGACY_AVOIDANCE: Final = {"enabled": False, "type": "", "configs": []}
+# A workflow or chatflow's missing features get the mapping's fallbacks: citations off too.
+_RUN_DEFAULTS: Final = {"retriever_resource": _OFF, "sensitive_word_avoidance": _LEGACY_AVOIDANCE}
+# The New Agent (1.16) takes its upload settings from its agent config's defaults (agent_config_entities.py).
+_AGENT_UPLOAD: Final = {
+    "enabled": True,
+    "allowed_file_extensions": ["JPG", "JPEG", "PNG", "GIF", "WEBP", "SVG"],
+    "allowed_file_types": ["document", "image", "audio", "video"],
+    "allowed_file_upload_methods": ["local_file", "remote_url"],
+    "image": {"enabled": True},
+    "number_limits": 3,
 }
 
 DEFAULT_SITE: Final[dict[str, Any]] = {
@@ -45,16 +62,35 @@ DEFAULT_SITE: Final[dict[str, Any]] = {
     "icon_type": "emoji",
     "icon": "🤖",
     "icon_background": "#FFEAD5",
-    "icon_url": None,
     "description": None,
     "copyright": None,
     "privacy_policy": None,
-    "input_placeholder": None,
+    "input_placeholder": None,  # new in 1.16
     "custom_disclaimer": "",
     "default_language": "en-US",
     "show_workflow_steps": True,
     "use_icon_as_answer_icon": False,
+    "icon_url": None,  # a computed field, dumped last
 }
+
+
+def parameters_for(mode: str, release: Release, given: dict[str, Any]) -> dict[str, Any]:
+    """/v1/parameters of an app of `mode` under `release`: Dify's defaults, then what _apps.yaml sets."""
+    out = copy.deepcopy(DEFAULT_PARAMETERS)
+    if mode in RUN_MODES:
+        out.update(copy.deepcopy(_RUN_DEFAULTS))
+    elif release.name == "1.12":
+        out["sensitive_word_avoidance"] = dict(_LEGACY_AVOIDANCE)
+    if mode == "agent":
+        out["file_upload"] = copy.deepcopy(_AGENT_UPLOAD)
+    out.update(copy.deepcopy(given))
+    return out
+
+
+def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
+    if release.name == "1.16":
+        return site
+    return {k: v for k, v in site.items() if k != "input_placeholder"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,35 +102,38 @@ class App:
     description: str
     workflow_id: str | None
     info: dict[str, Any]
-    site: dict[str, Any] | None  # None: the app has no site (/v1/site answers 403)
+    site: dict[str, Any] | None  # None: the app has no site (/v1/site answers 403); 1.16's shape
     site_code: str | None
     meta: dict[str, Any]
-    parameters: dict[str, Any]
+    parameters: dict[str, Any]  # what _apps.yaml sets; its user_input_form drives input validation
     extra: dict[str, Any] = field(default_factory=dict)
-    root: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # Built once: every request's templates and matcher read it (never written to).
-        self.root.update(self._template_root())
+    def root_for(self, release: Release) -> dict[str, Any]:
+        """What `{{ app.* }}` and `match: {app.*: ...}` see under `release`: every _apps.yaml field,
+        completed. Built once per release; every request reads it, none writes it."""
+        root = self._roots.get(release.name)
+        if root is None:
+            root = self._roots[release.name] = {
+                **self.extra,
+                "key": self.key,
+                "mode": self.mode,
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "workflow_id": self.workflow_id,
+                "info": self.info,
+                "site": site_for(release, self.site) if self.site is not None else None,
+                "meta": self.meta,
+                "parameters": parameters_for(self.mode, release, self.parameters),
+            }
+        return root
 
     def as_template_root(self) -> dict[str, Any]:
-        """What `{{ app.* }}` and `match: {app.*: ...}` see: every _apps.yaml field, completed."""
-        return self.root
+        """The template root under the default release."""
+        from .dify.versions import DEFAULT, RELEASES
 
-    def _template_root(self) -> dict[str, Any]:
-        return {
-            **self.extra,
-            "key": self.key,
-            "mode": self.mode,
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "workflow_id": self.workflow_id,
-            "info": self.info,
-            "site": self.site,
-            "meta": self.meta,
-            "parameters": self.parameters,
-        }
+        return self.root_for(RELEASES[DEFAULT])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +158,6 @@ def build_app(key: str, raw: dict[str, Any]) -> App:
         given = dict(raw.get("site") or {})
         code = given.pop("code", None)
         site = {**copy.deepcopy(DEFAULT_SITE), "title": name, "description": description or None, **given}
-    parameters = copy.deepcopy(DEFAULT_PARAMETERS)
-    for k, v in (raw.get("parameters") or {}).items():
-        parameters[k] = v
     known = {"mode", "id", "name", "description", "workflow_id", "info", "site", "meta", "parameters"}
     return App(
         key=key,
@@ -134,6 +170,6 @@ def build_app(key: str, raw: dict[str, Any]) -> App:
         site=site,
         site_code=code,
         meta={"tool_icons": {}, **(raw.get("meta") or {})},
-        parameters=parameters,
+        parameters=dict(raw.get("parameters") or {}),
         extra={k: v for k, v in raw.items() if k not in known},
     )

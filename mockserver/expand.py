@@ -22,7 +22,7 @@ class RequestContext:
         self._var_cache: dict[str, Any] = {}
         self._roots: dict[str, Any] = {
             "request": call.view(),
-            "app": call.app.as_template_root() if call.app is not None else {},
+            "app": call.app.root_for(call.release) if call.app is not None else {},
             "dify": call.release.root,
             "vars": self,
             "clock": {"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")},

@@ -105,7 +105,7 @@ def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, scope: Scope)
 
 def _roots(call: Call) -> dict[str, Any]:
     view = call.view()
-    view["app"] = call.app.as_template_root() if call.app is not None else {}
+    view["app"] = call.app.root_for(call.release) if call.app is not None else {}
     view["dify"] = call.release.root
     return view
 
