@@ -24,22 +24,34 @@ FEATURE_KEYS = (
     "more_like_this",
     "sensitive_word_avoidance",
 )
-PARAMETER_KEYS = {
+PARAMETER_ORDER = [
     "opening_statement",
     "suggested_questions",
-    *FEATURE_KEYS,
+    "suggested_questions_after_answer",
+    "speech_to_text",
+    "text_to_speech",
+    "retriever_resource",
+    "annotation_reply",
+    "more_like_this",
     "user_input_form",
+    "sensitive_word_avoidance",
     "file_upload",
     "system_parameters",
-}
-SITE_KEYS = {
+]
+SYSTEM_PARAMETER_ORDER = [
+    "image_file_size_limit",
+    "video_file_size_limit",
+    "audio_file_size_limit",
+    "file_size_limit",
+    "workflow_file_upload_limit",
+]
+SITE_ORDER = [
     "title",
     "chat_color_theme",
     "chat_color_theme_inverted",
     "icon_type",
     "icon",
     "icon_background",
-    "icon_url",
     "description",
     "copyright",
     "privacy_policy",
@@ -48,14 +60,8 @@ SITE_KEYS = {
     "default_language",
     "show_workflow_steps",
     "use_icon_as_answer_icon",
-}
-SYSTEM_PARAMETER_KEYS = {
-    "file_size_limit",
-    "image_file_size_limit",
-    "audio_file_size_limit",
-    "video_file_size_limit",
-    "workflow_file_upload_limit",
-}
+    "icon_url",
+]
 FORM_CONTROLS = {"text-input", "paragraph", "select", "number", "file", "file-list", "checkbox", "json_object"}
 QUERIES = ["", "?user=x"]  # the SDKs send ?user=; Dify ignores it
 
@@ -84,13 +90,14 @@ async def test_info(client, key, query):
 @pytest.mark.parametrize("key", list(APPS))
 async def test_parameters(client, key, query):
     params = await get_json(client, f"/v1/parameters{query}", key)
-    assert set(params) == PARAMETER_KEYS
-    assert isinstance(params["opening_statement"], str)
+    # The Parameters model's order: user_input_form before sensitive_word_avoidance
+    # (controllers/common/fields.py, dify 1.16.1 :158-170).
+    assert list(params) == PARAMETER_ORDER
+    assert params["opening_statement"] is None or isinstance(params["opening_statement"], str)
     assert isinstance(params["suggested_questions"], list)
     for feature in FEATURE_KEYS:
         assert isinstance(params[feature]["enabled"], bool), feature
-    assert {"enabled", "voice", "language", "autoPlay"} <= set(params["text_to_speech"])
-    assert set(params["system_parameters"]) == SYSTEM_PARAMETER_KEYS
+    assert list(params["system_parameters"]) == SYSTEM_PARAMETER_ORDER
     assert all(isinstance(v, int) for v in params["system_parameters"].values())
     assert isinstance(params["file_upload"], dict)
     for item in params["user_input_form"]:
@@ -128,8 +135,67 @@ async def test_meta(client, key, query):
 
 
 async def test_meta_lists_the_agent_tools(client):
-    meta = await get_json(client, "/v1/meta", "app-agent-chat")
-    assert meta == {"tool_icons": {"current_time": {"background": "#252525", "content": "🕒"}}}
+    # A built-in tool's icon is a URL string, an API tool's an emoji object (audit E3;
+    # app_definition_query_service.py :110-127, dify 1.16.1); ujson escapes the slashes.
+    resp = await client.get("/v1/meta", headers=auth("app-agent-chat"))
+    raw = await resp.read()
+    assert b'"current_time":"\\/console\\/api\\/workspaces\\/current\\/tool-provider\\/builtin\\/time\\/icon"' in raw
+    assert await resp.json() == {
+        "tool_icons": {
+            "current_time": "/console/api/workspaces/current/tool-provider/builtin/time/icon",
+            "weather_lookup": {"background": "#252525", "content": "🌤"},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "release", "expected"),
+    [
+        # An easy-UI app that configured nothing (models/model.py AppModelConfig.to_dict).
+        (
+            "app-agent-chat",
+            "1.16",
+            {
+                "opening_statement": None,
+                "text_to_speech": {"enabled": False},
+                "retriever_resource": {"enabled": True},
+                "sensitive_word_avoidance": {"enabled": False, "type": "", "config": {}},
+            },
+        ),
+        ("app-agent-chat", "1.12", {"sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []}}),
+        # A workflow's missing features take the parameters mapping's fallbacks
+        # (core/app/app_config/common/parameters_mapping/__init__.py :41-72): citations off.
+        (
+            "app-workflow",
+            "1.16",
+            {
+                "opening_statement": None,
+                "retriever_resource": {"enabled": False},
+                "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
+            },
+        ),
+        ("app-advanced-chat", "1.14", {"retriever_resource": {"enabled": False}, "suggested_questions": []}),
+    ],
+)
+async def test_parameter_defaults_by_mode_and_release(make_client, key, release, expected):
+    # Audit E1.
+    client = await make_client(dify_version=release)
+    params = await get_json(client, "/v1/parameters", key)
+    assert {k: params[k] for k in expected} == expected
+    assert params["file_upload"] == {
+        "image": {
+            "enabled": False,
+            "number_limits": 3,
+            "detail": "high",
+            "transfer_methods": ["remote_url", "local_file"],
+        }
+    }
+
+
+async def test_the_new_agents_upload_settings_come_from_its_agent_config(client):
+    params = await get_json(client, "/v1/parameters", "app-agent")
+    assert params["file_upload"]["enabled"] is True
+    assert params["file_upload"]["allowed_file_types"] == ["document", "image", "audio", "video"]
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -137,8 +203,7 @@ async def test_meta_lists_the_agent_tools(client):
 async def test_site(client, key, query):
     site = await get_json(client, f"/v1/site{query}", key)
     _, name, description = APPS[key]
-    assert set(site) == SITE_KEYS
-    assert len(site) == 15
+    assert list(site) == SITE_ORDER  # controllers/common/fields.py Site, dify 1.16.1 :173-196
     assert site["title"] == name
     assert site["description"] == description
     assert isinstance(site["chat_color_theme_inverted"], bool)

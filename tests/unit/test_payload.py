@@ -65,7 +65,9 @@ MODELS = {
 
 def ours(stem: str):
     doc = json.loads((SCHEMAS / f"{stem}.json").read_text())
-    return compile_model(doc["x-endpoint"]["request_model"], doc["$defs"]["request"]["properties"]["body"], frozenset({"user"}))
+    return compile_model(
+        doc["x-endpoint"]["request_model"], doc["$defs"]["request"]["properties"]["body"], frozenset({"user"})
+    )
 
 
 def theirs(model: type[BaseModel], body: dict[str, Any]) -> str | None:
@@ -97,8 +99,18 @@ CASES = [
     ("send_chat_message", {"inputs": {}, "query": "q", "workflow_id": 5}),
     ("send_chat_message", {"inputs": {}, "query": "q", "retriever_from": 5}),
     ("send_chat_message", {"user": "u" * 60}),
-    ("send_chat_message", {"inputs": "s", "query": [], "files": "x", "response_mode": "fast",
-                           "conversation_id": "abc", "auto_generate_name": "maybe", "workflow_id": 5}),
+    (
+        "send_chat_message",
+        {
+            "inputs": "s",
+            "query": [],
+            "files": "x",
+            "response_mode": "fast",
+            "conversation_id": "abc",
+            "auto_generate_name": "maybe",
+            "workflow_id": 5,
+        },
+    ),
     ("send_chat_message", {"inputs": {"é" * 40: 1}, "query": 1}),
     ("create_completion_message", {"inputs": {}, "query": 5}),
     ("create_completion_message", {"user": "u"}),
@@ -126,7 +138,17 @@ def test_the_message_is_pydantics(stem, body):
     ]
     + [
         {"inputs": {}, "query": "q", "files": [{}], "conversation_id": value}
-        for value in ("", "  ", None, 0, False, {}, [], "A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D", "a1b2c3d4e5f64a7b8c9d0e1f2a3b4c5d")
+        for value in (
+            "",
+            "  ",
+            None,
+            0,
+            False,
+            {},
+            [],
+            "A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D",
+            "a1b2c3d4e5f64a7b8c9d0e1f2a3b4c5d",
+        )
     ],
 )
 def test_what_pydantic_accepts_is_accepted_and_coerced_alike(body):
@@ -151,6 +173,8 @@ def test_the_url_names_the_releases_pydantic():
     assert caught.value.message.endswith("For further information visit https://errors.pydantic.dev/2.11/v/missing")
 
 
-@pytest.mark.parametrize(("value", "shown"), [("x" * 48, repr("x" * 48)), ("x" * 49, "'xxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxx'")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [("x" * 48, repr("x" * 48)), ("x" * 49, "'xxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxx'")]
+)
 def test_input_value_is_cut_past_fifty_bytes(value, shown):
     assert input_value(value) == shown
