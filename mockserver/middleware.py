@@ -155,15 +155,19 @@ _LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 def _guard_control(request: web.Request) -> None:
     """Keep web pages out of the control plane: no other origin (CSRF), no rebound host name (DNS
-    rebinding) unless an admin token guards it, and POST bodies only as JSON (a cross-site form
-    cannot send that without a preflight the mock never grants)."""
+    rebinding) unless an admin token guards it, and from a page, POST bodies only as JSON (a
+    cross-site form cannot send that without a preflight the mock never grants).
+
+    Without an Origin header the caller is no browser page (browsers send Origin on every POST), so
+    the body is read as JSON whatever its Content-Type: `curl -d '{...}'` says form-urlencoded."""
     origin = request.headers.get("Origin")
     if origin and origin.split("://", 1)[-1].rstrip("/") != request.host:
         raise DifyError("mock_forbidden", f"The /_mock/ control plane does not answer pages of {origin}.")
     hostname = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host.split("]")[0] + "]"
     if not request.app[SETTINGS].admin_token and hostname not in _LOOPBACK_NAMES:
         raise DifyError("mock_forbidden", f"The /_mock/ control plane answers loopback names only, not {hostname!r}.")
-    if request.method == "POST" and request.content_length and request.content_type != "application/json":
+    json_body = request.content_type == "application/json"
+    if request.method == "POST" and request.content_length and origin and not json_body:
         raise DifyError(
             "unsupported_media_type", "The /_mock/ control plane takes JSON (Content-Type: application/json)."
         )

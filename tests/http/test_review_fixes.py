@@ -20,14 +20,18 @@ async def test_the_control_plane_refuses_other_origins_and_forms(client):
         headers={"Content-Type": "text/plain", "Origin": "http://evil.example"},
     )
     assert forged.status == 403 and (await forged.json())["code"] == "mock_forbidden"
+    # A page of the mock's own origin still sends JSON only (without Origin, see test_control_plane.py).
+    own_origin = f"http://{client.host}:{client.port}"
     form = await client.post(
-        "/_mock/faults", data='{"fault": "outage;times=*"}', headers={"Content-Type": "text/plain"}
+        "/_mock/faults",
+        data='{"fault": "outage;times=*"}',
+        headers={"Content-Type": "text/plain", "Origin": own_origin},
     )
     assert form.status == 415
     rebound = await client.get("/_mock/journal", headers={"Host": "attacker.example:5001"})
     assert rebound.status == 403
     own = await client.post(
-        "/_mock/faults", json={"fault": "outage"}, headers={"Origin": f"http://{client.host}:{client.port}"}
+        "/_mock/faults", json={"fault": "outage"}, headers={"Origin": own_origin}
     )
     assert own.status == 201
     assert (await client.get("/v1/info", headers=auth("app-chat"))).status == 503  # nothing else was queued
