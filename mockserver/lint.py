@@ -20,6 +20,7 @@ from .datadirs import fixtures_dir, schemas_dir
 from .errors import FixtureError, Problem
 from .pipeline import SCENARIO_HEADER
 from .render.envelope import TERMINAL
+from .scenarios.loader import fixture_files
 from .scenarios.model import Book, Fixture, Respond, Scenario
 from .settings import Settings
 from .tenancy import SESSION_HEADER
@@ -60,7 +61,7 @@ class Report:
 def run(dirs: Sequence[Path]) -> Report:
     """Lint the built-in fixtures merged with `dirs` (as `serve --fixtures` merges them)."""
     settings = Settings(strict=True, pace_scale=0.0, inject_faults=False, fixtures=tuple(dirs))
-    files = sum(1 for root in (fixtures_dir(), *dirs) if root.is_dir() for _ in root.rglob("*.yaml"))
+    files = sum(len(fixture_files(root)) for root in (fixtures_dir(), *dirs) if root.is_dir())
     try:
         catalogue, book = load(settings)
     except FixtureError as exc:

@@ -1,11 +1,11 @@
-"""Fixture directories -> Book: YAML with marks, the _meta schemas, merging by name and key, then
-the compiler; every problem of every file at once, each at FILE:LINE:COLUMN."""
+"""Fixture directories -> Book: YAML with marks, the _meta schemas, merging by name and key, `extends`,
+then the compiler; every problem of every file at once, each at FILE:LINE:COLUMN."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -17,10 +17,21 @@ from mockserver.errors import FixtureError, Problem
 from mockserver.yamlmarks import Marked, load_marked
 
 from .compiler import Compiler, Merged, Source
+from .layers import Layers, resolve
 from .model import Book
-from .vocabulary import EventVocabulary, did_you_mean
+from .vocabulary import EventVocabulary, did_you_mean, near_miss
 
-_SHARED_FILES = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
+_SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
+SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
+
+
+def fixture_files(root: Path) -> list[tuple[Path, str]]:
+    """Every fixture file under `root` with its relative path spelt `.yaml` (what names the endpoint)."""
+    found = (f for suffix in SUFFIXES for f in root.rglob(f"*{suffix}") if f.is_file())
+    return sorted(
+        ((f, f.relative_to(root).with_suffix(".yaml").as_posix()) for f in found),
+        key=lambda pair: (pair[1], pair[0].suffix != ".yaml"),
+    )
 
 
 def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) -> Book:
@@ -29,7 +40,8 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
     problems: list[Problem] = []
     validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
     fixture_meta = catalogue.validator_for("_meta/fixture.json")
-    merged: dict[str, Merged] = {}
+    layers: dict[str, Layers] = {}
+    loaded: dict[int, int] = {}
     apps_raw: dict[str, dict[str, Any]] = {"apps": {}, "accounts": {}, "dataset_keys": {}}
     app_docs: dict[str, Source] = {}
     aliases: dict[str, str | None] = {}
@@ -38,8 +50,13 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
             what = "is a file, not a fixture directory" if root.exists() else "fixture directory does not exist"
             problems.append(Problem(str(root), 1, 1, what))
             continue
-        for file in sorted(root.rglob("*.yaml")):
-            rel = file.relative_to(root).as_posix()
+        seen: dict[str, Path] = {}
+        for file, rel in fixture_files(root):
+            if rel in seen:
+                other = seen[rel].relative_to(root).as_posix()
+                problems.append(Problem(str(file), 1, 1, f"{other} is the same fixture in this directory: keep one"))
+                continue
+            seen[rel] = file
             doc, found = load_marked(file, str(file))
             problems.extend(found)
             if doc is None or found:
@@ -50,11 +67,13 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
                 continue
             data = doc.data or {}
             if rel == "_apps.yaml":
+                known = set(catalogue.registry.contents("_meta/apps.json")["$defs"]["app"]["properties"])
                 for section in apps_raw:
                     for key, value in data.get(section, {}).items():
                         apps_raw[section][key] = value  # by key, whole; null removes
                         if section == "apps":
                             app_docs[key] = Source(doc, (section, key), value)
+                            problems.extend(_app_typos(app_docs[key], known))
             elif rel == "_faults.yaml":
                 aliases.update(data.get("aliases") or {})  # by name; null removes
             elif rel.startswith("_") or "/_" in rel:
@@ -63,26 +82,32 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
                 problems.append(
                     doc.at(
                         (),
-                        f"no endpoint schema at schemas/{rel[:-5]}.json; fixtures change "
+                        f"no endpoint schema at schemas/{rel[: -len('.yaml')]}.json; fixtures change "
                         "behaviour, not the API surface (see `dify-mockserver lint --list`)",
                     )
                 )
             else:
-                _merge(merged.setdefault(endpoint, Merged(rel, str(file))), doc)
+                layers.setdefault(endpoint, Layers(rel, str(file))).own.append(doc)
+                loaded[id(doc)] = len(loaded)  # when, across directories: a cycle is blamed on the last
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     events_schema = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
     compiler = Compiler(known_aliases, EventVocabulary.from_schema(events_schema), frozenset(actions), problems)
+    resolved = resolve(layers, {s.id: s.kind for s in catalogue}, problems, lambda doc: loaded[id(doc)])
     fixtures = {}
     for spec in catalogue:
-        m = merged.get(spec.id)
-        if m is None:
+        if spec.id not in layers:
             problems.append(Problem(str(spec.schema_file), 1, 1, f"endpoint {spec.id} has no fixture file"))
-        elif (fixture := compiler.fixture(spec.id, m)) is not None:
-            fixtures[spec.id] = fixture
+        elif (docs := resolved.get(spec.id)) is not None:  # None: its `extends` is broken (reported)
+            merged = Merged(layers[spec.id].rel, layers[spec.id].display)
+            for doc, inherited in docs:
+                _merge(merged, doc, inherited)
+            if (fixture := compiler.fixture(spec.id, merged)) is not None:
+                fixtures[spec.id] = fixture
     _check_fakes(compiler)
     if problems:
-        raise FixtureError(problems)
+        # An inherited scenario is compiled for each endpoint that extends its file: say it once.
+        raise FixtureError(list(dict.fromkeys(problems)))
     return Book(fixtures, apps, known_aliases)
 
 
@@ -98,6 +123,18 @@ def _check_fakes(compiler: Compiler) -> None:
 def _endpoint_for(rel: str) -> str:
     api, _, stem = rel[: -len(".yaml")].partition("/")
     return f"{api}.{stem}"
+
+
+def _app_typos(app: Source, known: set[str]) -> list[Problem]:
+    """Keys of an app entry that are near misses of a known key. Other unknown keys are the user's
+    own fields (`{{ app.team }}`), so only a near miss (`nmae`) is taken for a typo."""
+    if not isinstance(app.value, dict):
+        return []
+    out = []
+    for key in app.value:
+        if key not in known and (close := near_miss(key, known)) is not None:
+            out.append(app.at((key,), f"unknown key '{key}' (did you mean '{close}'?)", key=True))
+    return out
 
 
 def _schema_problems(doc: Marked, validator: Draft202012Validator) -> list[Problem]:
@@ -127,9 +164,12 @@ def _located_schema_error(doc: Marked, error: ValidationError) -> Problem:
     return doc.at(path, f"{where}: {error.message}")
 
 
-def _merge(into: Merged, doc: Marked) -> None:
+def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
+    """One file over what the files before it gave. An `extends`-inherited file gives its action,
+    defaults, vars and scenarios; its `endpoint` names the file it came from, not this one."""
     data = doc.data or {}
-    into.endpoint = data.get("endpoint", into.endpoint)
+    if not inherited:
+        into.endpoint = data.get("endpoint", into.endpoint)
     if "action" in data:
         into.action = Source(doc, ("action",), data["action"])
     for section in ("defaults", "vars"):

@@ -1,9 +1,10 @@
-"""What a fixture may write in a stream event: known event names and each event's own keys,
-read from schemas/_shared/events.json; envelope keys are the mock's to set."""
+"""What a fixture may write: known event names and each event's own keys (read from
+schemas/_shared/events.json), and near misses of known keys; envelope keys are the mock's to set."""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,6 +43,28 @@ class EventVocabulary:
             elif allowed and key not in allowed:
                 out.append((key, f"unknown key '{key}' in a {name} event{did_you_mean(key, allowed)}"))
         return out
+
+
+def near_miss(word: str, options: Collection[str]) -> str | None:
+    """The known word `word` is a typo of, strictly (ratio 0.8, or two letters swapped), for places
+    where unknown words are otherwise allowed: a custom field must not be reported as a typo."""
+    ordered = sorted(options)
+    close = difflib.get_close_matches(word, ordered, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    return next((option for option in ordered if _swapped(word, option)), None)
+
+
+def _swapped(word: str, option: str) -> bool:
+    """Two neighbouring letters swapped (`nmae` for `name`): difflib rates that low in short words."""
+    if len(word) != len(option) or len(word) < 3:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(word, option, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and (word[diff[0]], word[diff[1]]) == (option[diff[1]], option[diff[0]])
+    )
 
 
 def did_you_mean(word: str, options: Any) -> str:

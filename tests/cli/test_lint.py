@@ -89,7 +89,7 @@ def test_every_case_file_is_well_formed() -> None:
     assert len(cases) >= 20
     for param in cases:
         (case,) = param.values
-        assert isinstance(case, Case) and re.fullmatch(r"\w+(/\w+)?\.yaml", case.path), case.source.name
+        assert isinstance(case, Case) and re.fullmatch(r"\w+(/\w+)?\.ya?ml", case.path), case.source.name
         assert all(re.match(r"\d+:\d+: \S", e) for e in case.expect), case.source.name
 
 
