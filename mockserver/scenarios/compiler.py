@@ -29,7 +29,7 @@ from .model import (
     Timing,
 )
 from .template import Template, TemplateSyntaxError, compile_value
-from .vocabulary import RESERVED, EventVocabulary, did_you_mean
+from .vocabulary import RESERVED, BlockingKeys, EventVocabulary, did_you_mean
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
@@ -76,6 +76,8 @@ class Compiler:
     actions: frozenset[str]  # the action names fixtures may use
     problems: list[Problem] = field(default_factory=list)
     fakes: list[FakeUse] = field(default_factory=list)  # checked against Faker once, after loading
+    # Generate endpoints' blocking-body keys by endpoint id (vocabulary.blocking_keys); others: none.
+    blocking: Mapping[str, BlockingKeys] = field(default_factory=dict)
 
     def fixture(self, endpoint: str, m: Merged) -> Fixture | None:
         before = len(self.problems)
@@ -107,9 +109,7 @@ class Compiler:
         rules = tuple(s for s in scenarios if s.name != "default")
         action = m.action.value if m.action is not None else None
         bases = tuple(b for src in m.bases if (b := self._base_body(src)) is not None)
-        return Fixture(
-            endpoint, m.display, action, rules, default, {k: v for k, v in variables.items() if v}, bases
-        )
+        return Fixture(endpoint, m.display, action, rules, default, {k: v for k, v in variables.items() if v}, bases)
 
     def _base_body(self, src: Source) -> Template | None:
         """The blocking body of a replaced `default`, under which the new one is merged."""
@@ -166,14 +166,14 @@ class Compiler:
         if "action" in raw:
             self.action(src, ("action",))
         match = tuple(self.predicates(src))
-        respond = self.respond(src, ("respond",), raw["respond"]) if "respond" in raw else None
+        respond = self.respond(src, ("respond",), raw["respond"], endpoint) if "respond" in raw else None
         faults = self.faults(endpoint, src, ("fault",), raw["fault"]) if "fault" in raw else ()
         sequence = None
         if "sequence" in raw:
             items = []
             for i, item in enumerate(raw["sequence"]):
                 block = {k: v for k, v in item.items() if k != "fault"}
-                item_respond = self.respond(src, ("sequence", i), block) if block else None
+                item_respond = self.respond(src, ("sequence", i), block, endpoint) if block else None
                 item_faults = (
                     self.faults(endpoint, src, ("sequence", i, "fault"), item["fault"]) if "fault" in item else ()
                 )
@@ -254,9 +254,14 @@ class Compiler:
             return None
         return Predicate(VERSION_PATH, "version", text, negate)
 
-    def respond(self, src: Source, sub: JsonPath, raw: dict[str, Any]) -> Respond | None:
+    def respond(self, src: Source, sub: JsonPath, raw: dict[str, Any], endpoint: str | None = None) -> Respond | None:
         before = len(self.problems)
         blocking = self.template(src, (*sub, "blocking"), raw["blocking"]) if "blocking" in raw else None
+        keys = self.blocking.get(endpoint or "")
+        if keys is not None and isinstance(raw.get("blocking"), dict):
+            # The envelope reads only these keys: any other one would vanish from the answer unseen.
+            for path, message in keys.problems(raw["blocking"]):
+                self.problems.append(src.at((*sub, "blocking", *path), message, key=True))
         error = self.template(src, (*sub, "error"), raw["error"]) if "error" in raw else None
         if "error" in raw:
             code = raw["error"].get("code", "")

@@ -19,7 +19,7 @@ from mockserver.yamlmarks import Marked, load_marked
 from .compiler import Compiler, Merged, Source
 from .layers import Layers, resolve
 from .model import Book
-from .vocabulary import EventVocabulary, did_you_mean, near_miss
+from .vocabulary import EventVocabulary, blocking_keys, did_you_mean, near_miss
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
@@ -92,7 +92,10 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     events_schema = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
-    compiler = Compiler(known_aliases, EventVocabulary.from_schema(events_schema), frozenset(actions), problems)
+    blocking = {s.id: keys for s in catalogue if (keys := blocking_keys(s.kind, s.raw)) is not None}
+    compiler = Compiler(
+        known_aliases, EventVocabulary.from_schema(events_schema), frozenset(actions), problems, blocking=blocking
+    )
     resolved = resolve(layers, {s.id: s.kind for s in catalogue}, problems, lambda doc: loaded[id(doc)])
     fixtures = {}
     for spec in catalogue:

@@ -1,5 +1,6 @@
 """What a fixture may write: known event names and each event's own keys (read from
-schemas/_shared/events.json), and near misses of known keys; envelope keys are the mock's to set."""
+schemas/_shared/events.json), the keys of a generate endpoint's blocking body, and near misses of
+known keys; envelope keys are the mock's to set."""
 
 from __future__ import annotations
 
@@ -43,6 +44,67 @@ class EventVocabulary:
             elif allowed and key not in allowed:
                 out.append((key, f"unknown key '{key}' in a {name} event{did_you_mean(key, allowed)}"))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingKeys:
+    """The keys a generate endpoint's `blocking:` may set: what render/endings.py reads from it
+    (everything else of Dify's blocking body is envelope), and under `data` for a workflow."""
+
+    family: str
+    keys: frozenset[str]
+    data: frozenset[str] = frozenset()
+
+    def problems(self, body: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """(key path inside the body, message) for each key the mock would silently ignore."""
+        out: list[tuple[tuple[str, ...], str]] = []
+        for key, value in body.items():  # in file order
+            if key not in self.keys:
+                out.append(((key,), self._unknown(key, self.keys, "a blocking body")))
+            elif key == "data" and self.data and isinstance(value, dict):
+                for sub in value:
+                    if sub not in self.data:
+                        out.append((("data", sub), self._unknown(sub, self.data, "a blocking body's data")))
+        return out
+
+    @staticmethod
+    def _unknown(key: str, allowed: frozenset[str], where: str) -> str:
+        if key in ENVELOPE_KEYS | _BLOCKING_ENVELOPE:
+            return f"'{key}' is an envelope key: the mock sets it"
+        return f"unknown key '{key}' in {where}{did_you_mean(key, allowed)}"
+
+
+# Set by the envelope in a blocking body besides the stream's envelope keys (REFERENCE §3.7).
+_BLOCKING_ENVELOPE: Final = frozenset({"event", "id", "mode"})
+_WORKFLOW_DATA: Final = frozenset(
+    {
+        "id",
+        "workflow_id",
+        "status",
+        "outputs",
+        "error",
+        "elapsed_time",
+        "total_tokens",
+        "total_steps",
+        "created_at",
+        "finished_at",
+    }
+)
+# By the `$defs.response` a generate endpoint's schema refers to (schemas/_shared/responses.json).
+BLOCKING: Final[dict[str, BlockingKeys]] = {
+    "chat_blocking": BlockingKeys("chat", frozenset({"answer", "metadata"})),
+    "completion_blocking": BlockingKeys("completion", frozenset({"answer", "metadata"})),
+    "workflow_blocking": BlockingKeys("workflow", frozenset({"data"}), _WORKFLOW_DATA),
+}
+
+
+def blocking_keys(kind: str, schema: dict[str, Any]) -> BlockingKeys | None:
+    """What a generate endpoint's blocking body may hold, from its response schema's `$ref`;
+    None for other endpoints (their blocking body is the whole response, checked by its schema)."""
+    if kind != "generate":
+        return None
+    ref = str((schema.get("$defs", {}).get("response") or {}).get("$ref", ""))
+    return BLOCKING.get(ref.rpartition("/")[2])
 
 
 def near_miss(word: str, options: Collection[str]) -> str | None:
