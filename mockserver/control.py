@@ -5,6 +5,7 @@ as s:t1, a glob such as k:*, absent = every tenant) in the body of POST and the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -12,8 +13,11 @@ import orjson
 from aiohttp import web
 
 from .errors import MSG_BAD_JSON, DifyError
-from .keys import BOOK, TENANTS
+from .handle import ControlError
+from .keys import ACTIONS, BOOK, CATALOGUE, TENANTS
+from .nearmiss import did_you_mean
 from .render import json_response
+from .scenarios.adhoc import compile_stub
 
 Params = dict[str, Any]
 Operation = Callable[[web.Application, Params], tuple[int, Any]]
@@ -106,20 +110,49 @@ def clear_faults(app: web.Application, data: Params) -> tuple[int, Any]:
 def list_scenarios(app: web.Application, data: Params) -> tuple[int, Any]:
     book = app[BOOK].current
     names = {endpoint: fixture.names for endpoint, fixture in sorted(book.fixtures.items())}
-    return 200, {"data": names, "forced": app[TENANTS].forced_list(_tenant(data))}
+    registry = app[TENANTS]
+    selector = _tenant(data)
+    return 200, {"data": names, "forced": registry.forced_list(selector), "adhoc": registry.adhoc_list(selector)}
 
 
 def force_scenario(app: web.Application, data: Params) -> tuple[int, Any]:
+    """Force a scenario by name per tenant (`scenario: null` lifts it), or add an ad-hoc one (`scenario: {...}`)."""
     endpoint = _endpoint(app, _field(data, "endpoint", str, required=True))
     assert endpoint is not None
+    if isinstance(data.get("scenario"), dict):
+        return _stub(app, data, endpoint)
     scenario = _field(data, "scenario", str)
     fixture = app[BOOK].current.fixtures[endpoint]
-    if scenario is not None and fixture.named(scenario) is None:
+    stubs = {a["scenario"] for a in app[TENANTS].adhoc_list(None) if a["endpoint"] == endpoint}
+    if scenario is not None and fixture.named(scenario) is None and scenario not in stubs:
+        known = [*sorted(stubs), *fixture.names]
         raise DifyError(
-            "invalid_param", f"endpoint {endpoint} has no scenario {scenario!r} (known: {', '.join(fixture.names)})"
+            "invalid_param",
+            f"endpoint {endpoint} has no scenario {scenario!r}{did_you_mean(scenario, known)}; "
+            f"its scenarios: {', '.join(known)}",
         )
     app[TENANTS].force(_tenant(data), endpoint, scenario)
     return 200, {"result": "success"}
+
+
+def _stub(app: web.Application, data: Params, endpoint: str) -> tuple[int, Any]:
+    """An ad-hoc scenario for the selected tenants, tried before the fixture's own."""
+    registry, selector = app[TENANTS], _tenant(data)
+    name = _field(data, "name", str)
+    if name is not None and not name.strip():
+        raise DifyError("invalid_param", "name must be a non-empty scenario name")
+    actions = app[ACTIONS]
+    scenario = compile_stub(app[CATALOGUE], app[BOOK].current, actions, endpoint, name or "stub", data["scenario"])
+    if name is None:  # named only once it compiled, so refused stubs use up no names
+        scenario = replace(scenario, name=registry.next_stub_name())
+    registry.add_adhoc(selector, endpoint, scenario)
+    return 201, {"result": "success", "endpoint": endpoint, "name": scenario.name, "tenant": selector}
+
+
+def clear_scenarios(app: web.Application, data: Params) -> tuple[int, Any]:
+    """Drop the ad-hoc scenarios and lift the forcings of the selected tenants."""
+    registry, selector = app[TENANTS], _tenant(data)
+    return 200, {"result": "success", "adhoc": registry.drop_adhoc(selector), "forced": registry.drop_forced(selector)}
 
 
 def advance_clock(app: web.Application, data: Params) -> tuple[int, Any]:
@@ -144,6 +177,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/_mock/faults"): clear_faults,
     ("GET", "/_mock/scenarios"): list_scenarios,
     ("POST", "/_mock/scenarios"): force_scenario,
+    ("DELETE", "/_mock/scenarios"): clear_scenarios,
     ("POST", "/_mock/clock"): advance_clock,
     ("GET", "/_mock/clock"): get_clock,
 }
@@ -188,7 +222,10 @@ class LocalControl:
     def _run(self, method: str, path: str, params: Params) -> Any:
         operation = OPERATIONS[(method, path)]
         clean = {k: v for k, v in params.items() if v is not None}
-        _, body = self._call(lambda: operation(self._app, clean))
+        try:
+            _, body = self._call(lambda: operation(self._app, clean))
+        except DifyError as exc:  # what HttpControl raises for the same answer over HTTP
+            raise ControlError(method, path, exc.status, exc.code, exc.message) from None
         # The same JSON a client of the HTTP API gets, never the server's live objects.
         return orjson.loads(orjson.dumps(body))
 

@@ -11,6 +11,7 @@ import urllib.request
 from hashlib import blake2b
 from typing import Any, Final, Protocol
 
+from .nearmiss import did_you_mean
 from .verification import Journal
 
 KEYS: Final = {
@@ -31,6 +32,15 @@ def session_id_for(nodeid: str) -> str:
     """A readable, stable session id per test (the same on every run, so replays are byte-identical)."""
     tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.rsplit("::", 1)[-1])[-40:]
     return f"{tail}-{blake2b(nodeid.encode(), digest_size=4).hexdigest()}"
+
+
+class ControlError(ValueError):
+    """The mock refused a control call (a bad fault, an unknown endpoint or scenario, a broken stub).
+    Raised alike in-process and over HTTP (DIFY_MOCK_URL), so a test sees the same error either way."""
+
+    def __init__(self, method: str, path: str, status: int, code: str, message: str) -> None:
+        self.method, self.path, self.status, self.code, self.message = method, path, status, code, message
+        super().__init__(f"{message} (dify-mockserver {method} {path}: {status} {code})")
 
 
 class Control(Protocol):
@@ -58,8 +68,15 @@ class HttpControl:
             with urllib.request.urlopen(request, timeout=30) as resp:
                 return json.load(resp)
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise ValueError(f"dify-mockserver {method} {path}: {exc.code} {detail}") from None
+            raw = exc.read().decode(errors="replace")
+            try:
+                error = json.loads(raw)
+            except ValueError:
+                error = None
+            if not isinstance(error, dict):  # not the mock's JSON error (a proxy, another server)
+                error = {"code": "http_error", "message": raw[:300] or str(exc.reason)}
+            code, message = str(error.get("code", "http_error")), str(error.get("message", ""))
+            raise ControlError(method, path, exc.code, code, message) from None
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._send("POST", path, body={k: v for k, v in body.items() if v is not None})
@@ -90,15 +107,57 @@ class DifyMock:
         except KeyError:
             raise ValueError(f"unknown app mode {mode!r}; known: {', '.join(KEYS)}") from None
 
+    def _scenario_names(self) -> dict[str, list[str]]:
+        """Scenario names per endpoint: the fixtures' and this test's stubs'."""
+        listed = self._control.get("/_mock/scenarios", {})
+        names: dict[str, list[str]] = listed["data"]
+        for stub in listed.get("adhoc", []):
+            if stub["tenant"] in self.tenants[:2]:
+                names.setdefault(stub["endpoint"], []).append(stub["scenario"])
+        return names
+
     def scenario(self, name: str, endpoint: str | None = None) -> None:
         """Force scenario `name` for this test: on `endpoint`, or on every endpoint that has it."""
-        names: dict[str, list[str]] = self._control.get("/_mock/scenarios", {})["data"]
-        endpoints = [endpoint] if endpoint else [e for e, known in names.items() if name in known]
-        if not endpoints:
-            raise ValueError(f"no endpoint has a scenario named {name!r}")
+        if endpoint:
+            endpoints = [endpoint]
+        else:
+            names = self._scenario_names()
+            endpoints = [e for e, known in names.items() if name in known]
+            if not endpoints:
+                known_names = sorted({n for listed in names.values() for n in listed})
+                raise ValueError(
+                    f"no endpoint has a scenario named {name!r}{did_you_mean(name, known_names)}; "
+                    f"known scenarios: {', '.join(known_names)}"
+                )
         for target in endpoints:
             for tenant in self.tenants[:2]:
                 self._control.post("/_mock/scenarios", {"endpoint": target, "scenario": name, "tenant": tenant})
+
+    def stub(
+        self,
+        endpoint: str,
+        *,
+        match: dict[str, Any] | None = None,
+        respond: dict[str, Any] | None = None,
+        times: int | None = None,
+        timing: dict[str, Any] | None = None,
+        faults: str | dict[str, Any] | list[Any] | None = None,
+        name: str | None = None,
+    ) -> str:
+        """An ad-hoc scenario for this test, tried before the fixture's own; returns its name.
+
+        The fixture language as Python data: `respond` is a respond block (`{"blocking": {...}}`,
+        `{"stream": {"events": [...]}}` or `{"error": {...}}`), `match` maps field paths to predicates,
+        `faults` is a fault as a fixture writes it. `stub("service.send_chat_message",
+        match={"body.query": {"contains": "refund"}}, respond={"blocking": {"answer": "5 days"}})`."""
+        given = {"match": match, "respond": respond, "times": times, "timing": timing, "fault": faults}
+        scenario = {k: v for k, v in given.items() if v is not None}
+        for tenant in self.tenants[:2]:
+            body = {"endpoint": endpoint, "scenario": scenario, "tenant": tenant, "name": name}
+            # The server names an unnamed stub; the second tenant's copy takes the same name.
+            name = str(self._control.post("/_mock/scenarios", body)["name"])
+        assert name is not None
+        return name
 
     def fail(self, fault: str, times: int | str = 1, endpoint: str | None = None, **params: str | int | float) -> None:
         """Queue `fault` for this test's next `times` calls (`"*"`: all of them).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import logging
 import time
 from collections import OrderedDict, deque
@@ -118,6 +119,7 @@ class TenantRegistry:
         self.queue = FaultQueue()
         self._forced: list[tuple[str | None, str, str]] = []  # (selector, endpoint, scenario)
         self._adhoc: list[tuple[str | None, str, Scenario]] = []  # POST /_mock/scenarios, handle.stub
+        self._stub_names = itertools.count(1)
 
     def get(self, tenant_id: str) -> Tenant:
         tenant = self._tenants.get(tenant_id)
@@ -156,7 +158,7 @@ class TenantRegistry:
             del self._tenants[tenant_id]
         self.queue.clear(selector)
         self.queue.forget(selector)  # faults queued for every tenant count afresh for the reset ones
-        self._forced = [f for f in self._forced if selector is not None and not covered(f[0], selector)]
+        self.drop_forced(selector)
         self.drop_adhoc(selector)
         return len(doomed)
 
@@ -164,6 +166,10 @@ class TenantRegistry:
         """An ad-hoc scenario for the selected tenants; one of the same name and selector is replaced."""
         self._adhoc = [a for a in self._adhoc if (a[0], a[1], a[2].name) != (selector, endpoint, scenario.name)]
         self._adhoc.append((selector, endpoint, scenario))
+
+    def next_stub_name(self) -> str:
+        """A name for a stub posted without one: unique, so two unnamed stubs never replace each other."""
+        return f"stub-{next(self._stub_names)}"
 
     def drop_adhoc(self, selector: str | None) -> int:
         before = len(self._adhoc)
@@ -182,7 +188,7 @@ class TenantRegistry:
 
     def adhoc_list(self, selector: str | None) -> list[dict[str, Any]]:
         return [
-            {"tenant": t, "endpoint": e, "scenario": s.name}
+            {"tenant": t, "endpoint": e, "scenario": s.name, "times": s.times}
             for t, e, s in self._adhoc
             if selector is None or t is None or covered(t, selector) or fnmatch.fnmatchcase(selector, t)
         ]
@@ -192,6 +198,12 @@ class TenantRegistry:
         self._forced = [f for f in self._forced if (f[0], f[1]) != (selector, endpoint)]
         if scenario is not None:
             self._forced.append((selector, endpoint, scenario))
+
+    def drop_forced(self, selector: str | None) -> int:
+        """Lift the forcings set for `selector` (all when None); returns how many went."""
+        before = len(self._forced)
+        self._forced = [f for f in self._forced if selector is not None and not covered(f[0], selector)]
+        return before - len(self._forced)
 
     def forced(self, tenant_id: str, endpoint: str) -> str | None:
         for selector, forced_endpoint, scenario in reversed(self._forced):
