@@ -7,17 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
 
+from .appsources import BUILT_IN, app_sources
 from .errors import MSG_BAD_JSON, DifyError
 from .handle import ControlError
-from .keys import ACTIONS, BOOK, CATALOGUE, TENANTS
+from .keys import ACTIONS, BOOK, CATALOGUE, SETTINGS, TENANTS
 from .nearmiss import did_you_mean
 from .render import json_response
 from .scenarios.adhoc import compile_stub
+from .verdict import verdict
 
 Params = dict[str, Any]
 Operation = Callable[[web.Application, Params], tuple[int, Any]]
@@ -65,7 +67,22 @@ def reset(app: web.Application, data: Params) -> tuple[int, Any]:
     return 200, {"result": "success", "tenants": app[TENANTS].reset(_tenant(data), seed)}
 
 
+JOURNAL_FILTERS: Final = ("tenant", "path", "status", "since")
+_QUERY_EXTRAS: Final = frozenset({"token"})  # the admin token, for browsers that cannot send its header
+
+
+def _known_only(data: Params, known: tuple[str, ...]) -> None:
+    """A misspelt filter would otherwise be ignored and answer everything: refuse it by name."""
+    unknown = sorted(k for k in data if k not in known and k not in _QUERY_EXTRAS)
+    if unknown:
+        raise DifyError(
+            "invalid_param",
+            f"unknown filter {unknown[0]!r}{did_you_mean(unknown[0], known)}; known filters: {', '.join(known)}",
+        )
+
+
 def get_journal(app: web.Application, data: Params) -> tuple[int, Any]:
+    _known_only(data, JOURNAL_FILTERS)
     status = data.get("status") or None
     if status is not None and not (
         len(status) == 3 and (status.isdigit() or (status[0].isdigit() and status[1:] == "xx"))
@@ -167,6 +184,30 @@ def get_clock(app: web.Application, data: Params) -> tuple[int, Any]:
     return 200, {"data": [t.clock() for t in app[TENANTS].select(_tenant(data))]}
 
 
+def get_verdict(app: web.Application, data: Params) -> tuple[int, Any]:
+    """How the clients of the selected tenants behaved under failure: retries, backoff, lost conversations."""
+    _known_only(data, ("tenant", "retry_budget"))
+    try:
+        budget = int(data["retry_budget"]) if data.get("retry_budget") not in (None, "") else 5
+    except ValueError:
+        raise DifyError("invalid_param", "retry_budget must be a whole number") from None
+    entries, _ = app[TENANTS].journal(_tenant(data))
+    found = verdict(entries, budget)
+    findings = [{"name": f.name, "message": f.message, "requests": f.requests} for f in found.findings]
+    return 200, {"ok": found.ok, "findings": findings}
+
+
+def list_apps(app: web.Application, data: Params) -> tuple[int, Any]:
+    """Every app (key, mode, name and the _apps.yaml it came from) and every knowledge API key."""
+    apps = app[BOOK].current.apps
+    sources = app_sources(app[SETTINGS].fixtures)
+    listed = [
+        {"key": a.key, "mode": a.mode, "name": a.name, "source": sources.get(a.key, BUILT_IN)}
+        for a in apps.apps.values()
+    ]
+    return 200, {"data": listed, "dataset_keys": list(apps.dataset_keys)}
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/_mock/health"): health,
     ("POST", "/_mock/reset"): reset,
@@ -180,6 +221,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/_mock/scenarios"): clear_scenarios,
     ("POST", "/_mock/clock"): advance_clock,
     ("GET", "/_mock/clock"): get_clock,
+    ("GET", "/_mock/verdict"): get_verdict,
+    ("GET", "/_mock/apps"): list_apps,
 }
 
 

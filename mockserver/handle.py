@@ -101,11 +101,19 @@ class DifyMock:
         self.tenants = [f"s:{session_id}", *SHARED_TENANTS]
 
     def api_key(self, mode: str) -> str:
-        """The built-in key of an app mode: api_key("chat") == "app-chat"."""
-        try:
+        """The key of an app of `mode` on the running server: the first one of your `_apps.yaml`, else
+        the built-in one (api_key("chat") == "app-chat"); "dataset" gives a knowledge API key."""
+        live = self._control.get("/_mock/apps", {})
+        if mode == "dataset" and live["dataset_keys"]:
+            return str(live["dataset_keys"][0])
+        apps = [a for a in live["data"] if a["mode"] == mode]
+        apps.sort(key=lambda a: a["source"] == "built-in")  # stable: yours first, in file order
+        if apps:
+            return str(apps[0]["key"])
+        if mode in KEYS:
             return KEYS[mode]
-        except KeyError:
-            raise ValueError(f"unknown app mode {mode!r}; known: {', '.join(KEYS)}") from None
+        modes = sorted({*KEYS, *(a["mode"] for a in live["data"])})
+        raise ValueError(f"unknown app mode {mode!r}{did_you_mean(mode, modes)}; known modes: {', '.join(modes)}")
 
     def _scenario_names(self) -> dict[str, list[str]]:
         """Scenario names per endpoint: the fixtures' and this test's stubs'."""
@@ -166,6 +174,27 @@ class DifyMock:
         text = ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in params.items())])
         for tenant in self.tenants[:2]:  # `-` never reaches the faults: its key was refused
             self._control.post("/_mock/faults", {"fault": text, "tenant": tenant, "endpoint": endpoint})
+
+    def assert_faults_fired(self) -> None:
+        """Fail unless every fault this test queued (`.fail()`, `dify_fault`) fired at least once."""
+        queued: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        for tenant in self.tenants[:2]:
+            for entry in self._control.get("/_mock/faults", {"tenant": tenant})["data"]:
+                if entry["tenant"] == tenant:  # queued for this test, not for every tenant
+                    queued.setdefault((entry["fault"], entry["endpoint"]), []).append(entry)
+        # One `.fail()` queues a copy per tenant; whichever tenant the client used, one firing is enough.
+        # (A fault that never fired still has all its count left, so "never fired" is the whole test.)
+        idle = [
+            (t, ep, entries)
+            for (t, ep), entries in queued.items()
+            if not any(sum(e["fired"].values()) for e in entries)
+        ]
+        if idle:
+            lines = [
+                f"{text}{f' on {endpoint}' if endpoint else ''} ({', '.join(e['id'] for e in entries)})"
+                for text, endpoint, entries in idle
+            ]
+            raise AssertionError("queued faults that never fired:\n  " + "\n  ".join(lines))
 
     @property
     def journal(self) -> Journal:

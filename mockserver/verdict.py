@@ -48,6 +48,12 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.ok
 
+    def assert_ok(self) -> None:
+        """Raise AssertionError worded as `str(verdict)`: `assert verdict.ok, verdict` shows pytest's
+        cut-short repr of the dataclass instead."""
+        if not self.ok:
+            raise AssertionError(f"the client's failure handling has {len(self.findings)} finding(s):\n{self}")
+
     def __str__(self) -> str:
         return "no findings" if self.ok else "\n".join(map(str, self.findings))
 

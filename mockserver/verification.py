@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Final, overload
 
 from .verdict import Verdict, verdict
 
 Entry = dict[str, Any]
+SERVICE_PREFIX: Final = "/v1"
 
 
 def _subset(expected: Any, actual: Any) -> bool:
@@ -15,6 +16,14 @@ def _subset(expected: Any, actual: Any) -> bool:
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(k in actual and _subset(v, actual[k]) for k, v in expected.items())
     return bool(expected == actual)
+
+
+def _paths(path: str | None) -> tuple[str, ...]:
+    """What a path given to the helpers may stand for: itself, or the Service API path under `/v1`."""
+    if path is None:
+        return ()
+    path = path if path.startswith("/") else f"/{path}"
+    return (path,) if path.startswith(SERVICE_PREFIX + "/") else (path, SERVICE_PREFIX + path)
 
 
 class Journal(Sequence[Entry]):
@@ -43,11 +52,13 @@ class Journal(Sequence[Entry]):
         return f"<Journal {len(self)} requests{': … ' if len(self) > 5 else ': '}{calls}>"
 
     def filter(self, path: str | None = None, method: str | None = None, body: dict[str, Any] | None = None) -> Journal:
-        """The entries to `path` (exact), with `method`, whose body contains `body`."""
+        """The entries to `path` (exact; `/chat-messages` also matches `/v1/chat-messages`, since the
+        handle's `.url` already ends in `/v1`), with `method`, whose body contains `body`."""
+        paths = _paths(path)
         kept = [
             e
             for e in self._entries
-            if (path is None or e["path"] == path)
+            if (path is None or e["path"] in paths)
             and (method is None or e["method"] == method.upper())
             and (body is None or _subset(body, e.get("body")))
         ]
