@@ -255,7 +255,7 @@ class EventBuilder:
         elif name == "workflow_finished":
             base = self.run_finished("succeeded", None, at_s)
         elif name in dify_events.NODE_EVENTS:
-            base = self._node(name, given, at_s)
+            return self._node(name, given, at_s)  # already merged with what the fixture gave
         else:
             base = {
                 k: (now if k in ("created_at", "finished_at") else v) for k, v in dify_events.DATA.get(name, {}).items()
@@ -285,14 +285,13 @@ class EventBuilder:
             created_at=env.created_at + int(started),
         )
         if name == "node_started":
-            return base
+            return {**base, **given}
         base.update(elapsed_time=round(at_s - started, 6), finished_at=env.created_at + int(at_s))
         node_type = given.get("node_type", base["node_type"])
         outputs = given.get("outputs", base["outputs"])
         if node_type == "start":
             if env.release.start_node_sys and isinstance(outputs, dict):
                 outputs = {**outputs, **env.start_node_system()}
-                given = {**given, "outputs": outputs}
             base["inputs"] = outputs  # the start node's inputs are its outputs
         if name == "node_finished":
             self.steps += 1
