@@ -49,19 +49,27 @@ async def watch_and_swap(
         quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
     log.info("watching %s for fixture changes", ", ".join(map(str, dirs)))
     try:
-        async for _changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
-            await reload_once(dirs, catalogue, ref, actions)
+        async for changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
+            await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}))
     except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
         log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 
 
-async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, actions: frozenset[str]) -> bool:
-    """Load the book off the event loop and swap it in; on a problem, log it and keep the current one."""
+async def reload_once(
+    dirs: Sequence[Path],
+    catalogue: Catalogue,
+    ref: BookRef,
+    actions: frozenset[str],
+    changed: Sequence[str] = (),
+) -> bool:
+    """Load the book off the event loop and swap it in; on a problem, log it and keep the current one.
+    `changed` names the files whose edit prompted it, for the log."""
     loop = asyncio.get_running_loop()
     try:
         book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions)
     except FixtureError as exc:
-        log.error("fixtures not reloaded (%d problem(s)); the last good fixtures stay", len(exc.problems))
+        count = len(exc.problems)
+        log.error("fixtures not reloaded (%d problem%s); the last good fixtures stay", count, "s" if count != 1 else "")
         for problem in exc.problems:
             log.error("%s", problem)
         return False
@@ -69,9 +77,9 @@ async def reload_once(dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, 
         log.exception("fixtures not reloaded; the last good fixtures stay")
         return False
     ref.current = book  # one assignment: the swap is atomic
-    log.info("fixtures reloaded")
+    log.info("fixtures reloaded%s", f" after a change to {', '.join(changed)}" if changed else "")
     return True
 
 
 def _is_fixture(_change: object, path: str) -> bool:
-    return path.endswith(".yaml")
+    return path.endswith((".yaml", ".yml"))
