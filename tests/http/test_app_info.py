@@ -230,3 +230,17 @@ async def test_user_query_does_not_change_the_answer(client, path):
     plain = await get_json(client, path, "app-chat")
     with_user = await get_json(client, f"{path}?user=someone-else", "app-chat")
     assert plain == with_user
+
+
+async def test_an_app_without_a_site_is_forbidden_with_werkzeugs_full_text(make_client, tmp_path):
+    # site.py raises Forbidden() (dify 1.16.1 :52-55): werkzeug's description, in full (audit E4).
+    (tmp_path / "_apps.yaml").write_text("apps:\n  app-nosite: {mode: chat, site: null}\n")
+    client = await make_client(fixtures=(tmp_path,))
+    resp = await client.get("/v1/site", headers=auth("app-nosite"))
+    assert resp.status == 403
+    assert await resp.json() == {
+        "code": "forbidden",
+        "message": "You don't have the permission to access the requested resource. It is either read-protected "
+        "or not readable by the server.",
+        "status": 403,
+    }
