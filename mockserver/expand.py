@@ -14,10 +14,13 @@ from .validation import Call
 class RequestContext:
     """Implements the template Context protocol for one admitted request."""
 
-    __slots__ = ("_roots", "_var_cache", "_vars", "draws")
+    __slots__ = ("_roots", "_var_cache", "_vars", "draws", "missing")
 
     def __init__(self, call: Call, fixture: Fixture, draws: Draws, now: int, n: int, action: dict[str, Any]) -> None:
         self.draws = draws
+        # `FILE:LINE:COLUMN: {{ expr }} found nothing`, once per expression, for each template lookup
+        # of this request that found nothing and had no `default` filter (the pipeline logs them).
+        self.missing: list[str] = []
         self._vars = fixture.vars
         self._var_cache: dict[str, Any] = {}
         self._roots: dict[str, Any] = {
@@ -36,6 +39,9 @@ class RequestContext:
 
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return self.draws.fake(label, provider, args, kwargs)
+
+    def __contains__(self, name: object) -> bool:  # a var that renders to null was still found
+        return name in self._vars
 
     def lookup(self, name: str) -> Any:  # `{{ vars.<name> }}`: rendered once per request
         if name not in self._var_cache:

@@ -133,8 +133,13 @@ class Compiler:
             where[name] = (*base, *inner)
             return name
 
+        def position(inner: tuple[str | int, ...]) -> str:
+            # Where the template text is, for a lookup that finds nothing at run time.
+            p = doc.at((*base, *inner), "")
+            return f"{p.file}:{p.line}:{p.column}" if p.line else p.file
+
         try:
-            template = compile_value(value, label, found)
+            template = compile_value(value, label, found, position)
         except TemplateSyntaxError as exc:
             self.problems.append(doc.at((*base, *getattr(exc, "path", ())), str(exc)))
             return None

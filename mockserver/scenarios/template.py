@@ -26,13 +26,18 @@ class Lookup(Protocol):
 
 
 class Context(Protocol):
-    """What a template reads; built per request by the pipeline."""
+    """What a template reads; built per request by the pipeline. `missing` collects, per request,
+    each lookup that found nothing (`FILE:LINE:COLUMN: {{ expr }} found nothing`), unless a
+    `default` filter follows it: a typo in a path would otherwise render as "" unseen."""
+
+    missing: list[str]
 
     def root(self, name: str) -> Any: ...
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
 Getter = Callable[[Context], Any]
+Where = Callable[[tuple[str | int, ...]], str]  # the source position (FILE:LINE:COLUMN) of the string at a path
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,16 @@ class Template:
 
     render: Callable[[Context], Any]
     constant: bool
+
+
+def holds(obj: Any, key: str | int) -> bool:
+    """Whether `obj` has `key` at all: a key present with a null value was found."""
+    if isinstance(obj, Mapping):
+        return key in obj
+    if isinstance(obj, list):
+        return isinstance(key, int) and -len(obj) <= key < len(obj)
+    # A Lookup (`vars`, `ids`) that cannot say what it holds is taken at its word: null is nothing.
+    return hasattr(obj, "lookup") and hasattr(obj, "__contains__") and key in obj
 
 
 def get(obj: Any, key: str | int) -> Any:
@@ -123,37 +138,48 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {"usage": usage}
 
 
 def compile_value(
-    value: Any, label: Callable[[tuple[str | int, ...]], str], fakes: list[tuple[str, str]] | None = None
+    value: Any,
+    label: Callable[[tuple[str | int, ...]], str],
+    fakes: list[tuple[str, str]] | None = None,
+    where: Where | None = None,
 ) -> Template:
     """Compile a fixture value (nested dicts, lists, strings with `{{ }}`) into a Template.
 
     `label(path)` names the source position of the string at `path`, used to seed `fake.*` draws;
     each `fake.<provider>()` is appended to `fakes` as (label, provider) so the loader can check it.
-    Raises TemplateSyntaxError carrying `.path` (where inside `value` the problem is).
+    With `where(path)` (FILE:LINE:COLUMN of the string at `path`), a lookup that finds nothing at run
+    time is recorded in the context's `missing`. Raises TemplateSyntaxError carrying `.path` (where
+    inside `value` the problem is).
     """
-    return _compile(value, (), label, fakes if fakes is not None else [])
+    return _compile(value, (), _Compiling(label, fakes if fakes is not None else [], where))
 
 
 Fakes = list[tuple[str, str]]
 
 
-def _compile(
-    value: Any, path: tuple[str | int, ...], label: Callable[[tuple[str | int, ...]], str], fakes: Fakes
-) -> Template:
+@dataclass(frozen=True, slots=True)
+class _Compiling:
+    label: Callable[[tuple[str | int, ...]], str]
+    fakes: Fakes
+    where: Where | None
+
+
+def _compile(value: Any, path: tuple[str | int, ...], c: _Compiling) -> Template:
     if isinstance(value, str):
         try:
-            return _compile_string(value, label(path), fakes)
+            position = c.where(path) if c.where is not None and "{{" in value else None
+            return _compile_string(value, c.label(path), c.fakes, position)
         except TemplateSyntaxError as exc:
             exc.path = path  # type: ignore[attr-defined]
             raise
     if isinstance(value, dict):
-        parts = {k: _compile(v, (*path, k), label, fakes) for k, v in value.items()}
+        parts = {k: _compile(v, (*path, k), c) for k, v in value.items()}
         if all(t.constant for t in parts.values()):
             return Template(_const(value), True)
         items = [(k, t.render) for k, t in parts.items()]
         return Template(lambda ctx: {k: r(ctx) for k, r in items}, False)
     if isinstance(value, list):
-        elems = [_compile(v, (*path, i), label, fakes) for i, v in enumerate(value)]
+        elems = [_compile(v, (*path, i), c) for i, v in enumerate(value)]
         if all(t.constant for t in elems):
             return Template(_const(value), True)
         renders = [t.render for t in elems]
@@ -165,7 +191,7 @@ def _const(value: Any) -> Callable[[Context], Any]:
     return lambda ctx: value
 
 
-def _compile_string(text: str, label: str, fakes: Fakes) -> Template:
+def _compile_string(text: str, label: str, fakes: Fakes, position: str | None = None) -> Template:
     if "{{" not in text:
         if "}}" in text:
             raise TemplateSyntaxError("unbalanced '}}' in template")
@@ -175,7 +201,9 @@ def _compile_string(text: str, label: str, fakes: Fakes) -> Template:
     for i, m in enumerate(_EXPR.finditer(text)):
         if m.start() > pos:
             pieces.append(text[pos : m.start()])
-        pieces.append(compile_expr(m.group(1).strip(), f"{label}#{i}", fakes))
+        source = m.group(1).strip()
+        report = f"{position}: {{{{ {source} }}}} found nothing" if position is not None else None
+        pieces.append(compile_expr(source, f"{label}#{i}", fakes, report))
         pos = m.end()
     tail = text[pos:]
     if "{{" in tail or "}}" in tail:
@@ -192,14 +220,15 @@ def _compile_string(text: str, label: str, fakes: Fakes) -> Template:
     return Template(render, False)
 
 
-def compile_expr(source: str, label: str, fakes: Fakes | None = None) -> Getter:
+def compile_expr(source: str, label: str, fakes: Fakes | None = None, report: str | None = None) -> Getter:
+    """`report`: what to add to the context's `missing` when a lookup of this expression finds nothing."""
     if not source:
         raise TemplateSyntaxError("empty expression '{{ }}'")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise TemplateSyntaxError(f"cannot parse expression '{source}': {exc.msg}") from None
-    return _node(tree.body, source, label, fakes if fakes is not None else [])
+    return _node(tree.body, source, label, fakes if fakes is not None else [], report)
 
 
 def _literal(node: ast.expr, source: str) -> Any:
@@ -209,7 +238,9 @@ def _literal(node: ast.expr, source: str) -> Any:
         raise TemplateSyntaxError(f"only literal arguments are allowed in '{source}'") from None
 
 
-def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
+def _node(node: ast.expr, source: str, label: str, fakes: Fakes, report: str | None = None) -> Getter:
+    """A getter for `node`; `report` is set where a lookup's nothing would end up in the output (the
+    outermost lookup of a path, not followed by `default`), so one path is recorded once."""
     if isinstance(node, ast.Constant):
         value = node.value
         return lambda ctx: value
@@ -226,21 +257,44 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
             raise TemplateSyntaxError(f"call the Faker provider: 'fake.{node.attr}()' in '{source}'")
         if node.attr.startswith("_"):
             raise TemplateSyntaxError(f"private name '{node.attr}' in '{source}'")
-        inner, attr = _node(node.value, source, label, fakes), node.attr
-        return lambda ctx: get(inner(ctx), attr)
+        return _lookup(_node(node.value, source, label, fakes), node.attr, report)
     if isinstance(node, ast.Subscript):
-        inner, key = _node(node.value, source, label, fakes), _literal(node.slice, source)
+        key = _literal(node.slice, source)
         if not isinstance(key, str | int):
             raise TemplateSyntaxError(f"subscripts must be a string or an integer in '{source}'")
-        return lambda ctx: get(inner(ctx), key)
+        return _lookup(_node(node.value, source, label, fakes), key, report)
     if isinstance(node, ast.Call):
         return _call(node, source, label, fakes)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return _filter(_node(node.left, source, label, fakes), node.right, source, label, fakes)
+        is_default = isinstance(node.right, ast.Name | ast.Call) and _filter_name(node.right) == "default"
+        left = _node(node.left, source, label, fakes, None if is_default else report)
+        return _filter(left, node.right, source, label, fakes, report)
     if isinstance(node, ast.List | ast.Tuple | ast.Dict | ast.UnaryOp):
         value = _literal(node, source)
         return lambda ctx: value
     raise TemplateSyntaxError(f"unsupported expression '{source}'")
+
+
+def _lookup(inner: Getter, key: str | int, report: str | None) -> Getter:
+    if report is None:
+        return lambda ctx: get(inner(ctx), key)
+
+    def lookup(ctx: Context) -> Any:
+        obj = inner(ctx)
+        value = get(obj, key)
+        if value is None and not holds(obj, key) and report not in ctx.missing:
+            ctx.missing.append(report)
+        return value
+
+    return lookup
+
+
+def _filter_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id
+    return None
 
 
 def _hint(word: str, options: frozenset[str] | dict[str, Any]) -> str:
@@ -271,11 +325,11 @@ def _call(node: ast.Call, source: str, label: str, fakes: Fakes) -> Getter:
     raise TemplateSyntaxError(f"unknown function '{name}' in '{source}' (known: usage, fake.<provider>)")
 
 
-def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes) -> Getter:
+def _filter(inner: Getter, node: ast.expr, source: str, label: str, fakes: Fakes, report: str | None) -> Getter:
     if isinstance(node, ast.Name):
         name, args = node.id, []
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        name, args = node.func.id, [_node(a, source, label, fakes) for a in node.args]
+        name, args = node.func.id, [_node(a, source, label, fakes, report) for a in node.args]
     else:
         raise TemplateSyntaxError(f"a filter must be a name or a call after '|' in '{source}'")
     fn = FILTERS.get(name)
