@@ -4,6 +4,7 @@ validate -> admit -> match -> act (checks) -> render -> fault -> act (effects) -
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Final
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from .selfcheck import check_plan
 from .state import RunningTask
 
 SCENARIO_HEADER: Final = "X-Mock-Scenario"
+log = logging.getLogger("mockserver.templates")
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -95,6 +97,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
     if spec.kind != "generate":
         blocking = _over_defaults(fixture, scenario, blocking, rctx)
+    if rctx.missing:
+        # A template that found nothing renders as empty: say where, as lint would (newcomer-trial F11).
+        entry["warnings"] = list(rctx.missing)
+        for text in rctx.missing:
+            log.warning("%s %s: %s", request.method, request.path, text)
+        if settings.strict:
+            raise DifyError("mock_schema_violation", f"{scenario.file} scenario '{scenario.name}': {rctx.missing[0]}")
 
     key = (tenant.seed, tenant.id, scope.id, spec.id, n)
     elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
