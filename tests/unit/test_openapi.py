@@ -142,3 +142,14 @@ def test_control_document_has_every_control_route() -> None:
     }
     documented = {(m.upper(), p) for p, item in openapi.control()["paths"].items() for m in item}
     assert served <= documented
+
+
+def test_the_cli_prints_the_validated_documents() -> None:
+    from click.testing import CliRunner
+
+    from mockserver.cli import main
+
+    for args in (["openapi"], ["openapi", "--control"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        validate(json.loads(result.stdout))

@@ -22,15 +22,18 @@ def test_fifty_reloads_keep_memory_flat():
     load(settings)  # warm: imports, caches, the catalogue's first compile
     gc.collect()
     tracemalloc.start()
+    growth = []
     try:
-        load(settings)
-        gc.collect()
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(50):
-            load(settings)
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
+        for _ in range(2):
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(25):
+                load(settings)
+            gc.collect()
+            growth.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    # The leak kept ~250 KiB per load of the built-in fixtures (12 MiB over 50 reloads).
-    assert after - before < 1024 * 1024, f"memory grew by {(after - before) / 1024:.0f} KiB over 50 loads"
+    # The leak kept ~250 KiB per load of the built-in fixtures (12 MiB over 50 reloads), in every
+    # window. CPython once grows its table of interned strings (~0.9 MiB) somewhere in the first
+    # loads: a one-off, so the smaller of two windows is the steady state.
+    assert min(growth) < 512 * 1024, f"memory grew by {[g // 1024 for g in growth]} KiB per 25 loads"
