@@ -8,6 +8,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from hashlib import blake2b
 from typing import Any, Final, Protocol
 
@@ -32,6 +33,11 @@ def session_id_for(nodeid: str) -> str:
     """A readable, stable session id per test (the same on every run, so replays are byte-identical)."""
     tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.rsplit("::", 1)[-1])[-40:]
     return f"{tail}-{blake2b(nodeid.encode(), digest_size=4).hexdigest()}"
+
+
+def fault_text(fault: str, times: int | str = 1, params: Mapping[str, object] | None = None) -> str:
+    """`fault_text("rate_limit", 2, {"retry_after": 1})` == `rate_limit;times=2;retry_after=1`."""
+    return ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in (params or {}).items())])
 
 
 class ControlError(ValueError):
@@ -171,7 +177,7 @@ class DifyMock:
         """Queue `fault` for this test's next `times` calls (`"*"`: all of them).
 
         `fail("rate_limit", 2, retry_after=1)` queues `rate_limit;times=2;retry_after=1`."""
-        text = ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in params.items())])
+        text = fault_text(fault, times, params)
         for tenant in self.tenants[:2]:  # `-` never reaches the faults: its key was refused
             self._control.post("/_mock/faults", {"fault": text, "tenant": tenant, "endpoint": endpoint})
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Generator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import plugin_checks as checks
 from .handle import DifyMock, HttpControl, session_id_for
 from .settings import Settings
 
 _HANDLE = pytest.StashKey[DifyMock]()
+_SETTINGS = pytest.StashKey[Settings]()
+_LOADED = pytest.StashKey[Any]()  # (catalogue, book), loaded once per session and shared by every server
 MARKERS = {
     "dify_scenario": "dify_scenario(name, endpoint=None): force a dify-mockserver scenario for this test",
     "dify_fault": "dify_fault(fault, times=1, **params): queue a dify-mockserver fault for this test",
@@ -31,18 +33,84 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="a fixture directory loaded over the built-in ones (repeatable)",
     )
+    group.addoption(
+        "--dify-version",
+        default=None,
+        metavar="X.Y",
+        help="the Dify release to emulate: 1.12, 1.14 or 1.16 (other versions map to the nearest)",
+    )
     parser.addini("dify_fixtures", "dify-mockserver fixture directories, one per line", type="paths", default=[])
+    parser.addini("dify_version", "the Dify release dify-mockserver emulates (X.Y)", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for text in MARKERS.values():
         config.addinivalue_line("markers", text)
+    xdist = config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None)
+    controller = not hasattr(config, "workerinput")  # xdist workers would each say it again
+    if xdist and controller and os.environ.get(checks.REMOTE_ENV):
+        config.issue_config_time_warning(pytest.PytestWarning(checks.SHARED_SERVER_WARNING), stacklevel=2)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist starts workers that would each fail the same way
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    settings = config.stash[_SETTINGS] = checks.settings_for(config)
+    if settings.fixtures:  # the built-in fixtures are checked by the package's own tests
+        config.stash[_LOADED] = checks.load(settings)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every bad marker argument of the session, as one usage error, before any test runs."""
+    if not checks.uses_the_mock(items):
+        return
+    remote = os.environ.get(checks.REMOTE_ENV)
+    if remote:  # its fixtures and fault aliases are the server's: only its scenario names can be known
+        problems = checks.marker_problems(items, checks.remote_scenarios(remote), None)
+    else:
+        _, book = _loaded(config)
+        names = {endpoint: fixture.names for endpoint, fixture in book.fixtures.items()}
+        problems = checks.marker_problems(items, names, lambda text: _fault_problem(text, book.aliases))
+    if not problems:
+        return
+    message = "dify-mockserver: bad marker arguments:\n" + "\n".join(problems)
+    if hasattr(config, "workerinput"):
+        # An xdist worker that raised would be reported as a crash with its traceback: instead it runs
+        # nothing and asks the controller to stop, which prints the message once.
+        items.clear()
+        session.shouldstop = message
+        return
+    raise pytest.UsageError(message)
+
+
+def _fault_problem(text: str, aliases: dict[str, str]) -> str | None:
+    from .faultspec import FaultSyntaxError, parse
+
+    try:
+        parse(text, aliases)
+    except FaultSyntaxError as exc:
+        return str(exc)
+    return None
 
 
 def _settings(config: pytest.Config) -> Settings:
-    dirs = [Path(p) for p in config.getini("dify_fixtures")]
-    dirs += [Path(p).resolve() for p in config.getoption("dify_fixtures")]
-    return Settings(pace_scale=0.0, fixtures=tuple(dirs)).with_env()
+    if _SETTINGS not in config.stash:
+        config.stash[_SETTINGS] = checks.settings_for(config)
+    return config.stash[_SETTINGS]
+
+
+def _loaded(config: pytest.Config) -> Any:
+    if _LOADED not in config.stash:
+        config.stash[_LOADED] = checks.load(_settings(config))
+    return config.stash[_LOADED]
+
+
+def _new_app(config: pytest.Config) -> Any:
+    """An app on the session's loaded fixtures: no server re-reads them."""
+    from .app import create_app
+
+    catalogue, book = _loaded(config)
+    return create_app(_settings(config), catalogue=catalogue, book=book)
 
 
 def _apply_markers(handle: DifyMock, node: pytest.Item) -> None:
@@ -55,18 +123,19 @@ def _apply_markers(handle: DifyMock, node: pytest.Item) -> None:
 class _SharedServer:
     """The process's server (or DIFY_MOCK_URL's), and how each test starts fresh on it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config) -> None:
         from .control import LocalControl
         from .server import ThreadedMockServer
 
-        self.remote = os.environ.get("DIFY_MOCK_URL")
+        settings = _settings(config)
+        self.remote = os.environ.get(checks.REMOTE_ENV)
         self.server: ThreadedMockServer | None = None
         if self.remote:
             self.base_url = self.remote.rstrip("/")
-            self.control: Any = HttpControl(self.base_url, os.environ.get("DIFY_MOCK_ADMIN_TOKEN"))
+            self.control: Any = HttpControl(self.base_url, os.environ.get(checks.ADMIN_TOKEN_ENV))
             self.seed = settings.seed
             return
-        self.server = ThreadedMockServer(settings)
+        self.server = ThreadedMockServer(settings, app=_new_app(config))
         self.base_url = self.server.start()
         server = self.server
         self.control = LocalControl(server.app, lambda fn: server.call(lambda _app: fn()))
@@ -90,7 +159,7 @@ class _SharedServer:
 
 @pytest.fixture(scope="session")
 def _dify_shared_server(pytestconfig: pytest.Config) -> Iterator[_SharedServer]:
-    shared = _SharedServer(_settings(pytestconfig))
+    shared = _SharedServer(pytestconfig)
     yield shared
     shared.close()
 
@@ -113,7 +182,7 @@ try:
         from .server import MockServer
 
         settings = _settings(pytestconfig)
-        server = MockServer(settings)
+        server = MockServer(settings, app=_new_app(pytestconfig))
         base_url = await server.start()
         try:
             assert server.app is not None

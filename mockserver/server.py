@@ -83,8 +83,14 @@ class MockServer:
 class ThreadedMockServer:
     """The mock on its own event loop in a daemon thread, for synchronous clients (requests, the SDKs)."""
 
-    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = MockServer(settings, host, port)
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app: web.Application | None = None,
+    ) -> None:
+        self._server = MockServer(settings, host, port, app)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
