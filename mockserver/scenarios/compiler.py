@@ -54,7 +54,7 @@ class Merged:
 
     rel: str
     display: str
-    endpoint: str | None = None
+    endpoint: Source | None = None  # the `endpoint:` key, if a file of this endpoint says it
     action: Source | None = None
     defaults: dict[str, Source] = field(default_factory=dict)
     vars: dict[str, Source] = field(default_factory=dict)
@@ -81,11 +81,9 @@ class Compiler:
 
     def fixture(self, endpoint: str, m: Merged) -> Fixture | None:
         before = len(self.problems)
-        first = next(iter(m.scenarios.values()), None)
-        if m.endpoint is not None and m.endpoint != endpoint and first is not None:
-            self.problems.append(
-                first.doc.at(("endpoint",), f"endpoint '{m.endpoint}' does not match the file's path ({endpoint})")
-            )
+        if m.endpoint is not None and m.endpoint.value != endpoint:
+            message = f"endpoint '{m.endpoint.value}' does not match the file's path ({endpoint})"
+            self.problems.append(m.endpoint.at((), message))
         timing = Timing().over(m.defaults["timing"].value) if "timing" in m.defaults else Timing()
         clock = float((m.defaults["clock"].value or {}).get("advance_s", 0)) if "clock" in m.defaults else 0.0
         if m.action is not None:

@@ -171,8 +171,8 @@ def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
     """One file over what the files before it gave. An `extends`-inherited file gives its action,
     defaults, vars and scenarios; its `endpoint` names the file it came from, not this one."""
     data = doc.data or {}
-    if not inherited:
-        into.endpoint = data.get("endpoint", into.endpoint)
+    if not inherited and "endpoint" in data:
+        into.endpoint = Source(doc, ("endpoint",), data["endpoint"])
     if "action" in data:
         into.action = Source(doc, ("action",), data["action"])
     for section in ("defaults", "vars"):

@@ -126,3 +126,11 @@ def test_an_inherited_problem_is_reported_once(tmp_path: Path) -> None:
         """,
     )
     assert len(found) == 1 and found[0].startswith("3:42: unknown filter 'shout'")
+
+
+def test_a_wrong_endpoint_key_is_located_in_its_own_file(tmp_path: Path) -> None:
+    # The first scenario of run_workflow_by_id comes from run_workflow.yaml: the key is not there.
+    found = problems(tmp_path, "service/run_workflow_by_id.yaml", "endpoint: service.run_workflow\nscenarios: {}\n")
+    assert found == [
+        "1:11: endpoint 'service.run_workflow' does not match the file's path (service.run_workflow_by_id)"
+    ]
