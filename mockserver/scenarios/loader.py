@@ -62,18 +62,18 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
             if doc is None or found:
                 continue
             schema_problems = _schema_problems(doc, validators.get(rel, fixture_meta))
+            if rel == "_apps.yaml":  # typos are reported beside the schema's problems, all at once
+                schema_problems = sorted(schema_problems + _app_typos(doc, catalogue), key=lambda p: (p.line, p.column))
             problems.extend(schema_problems)
             if schema_problems:
                 continue
             data = doc.data or {}
             if rel == "_apps.yaml":
-                known = set(catalogue.registry.contents("_meta/apps.json")["$defs"]["app"]["properties"])
                 for section in apps_raw:
                     for key, value in data.get(section, {}).items():
                         apps_raw[section][key] = value  # by key, whole; null removes
                         if section == "apps":
                             app_docs[key] = Source(doc, (section, key), value)
-                            problems.extend(_app_typos(app_docs[key], known))
             elif rel == "_faults.yaml":
                 aliases.update(data.get("aliases") or {})  # by name; null removes
             elif rel.startswith("_") or "/_" in rel:
@@ -128,15 +128,16 @@ def _endpoint_for(rel: str) -> str:
     return f"{api}.{stem}"
 
 
-def _app_typos(app: Source, known: set[str]) -> list[Problem]:
-    """Keys of an app entry that are near misses of a known key. Other unknown keys are the user's
+def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
+    """Keys of app entries that are near misses of a known key. Other unknown keys are the user's
     own fields (`{{ app.team }}`), so only a near miss (`nmae`) is taken for a typo."""
-    if not isinstance(app.value, dict):
-        return []
+    known = set(catalogue.registry.contents("_meta/apps.json")["$defs"]["app"]["properties"])
+    apps = doc.data.get("apps") if isinstance(doc.data, dict) else None
     out = []
-    for key in app.value:
-        if key not in known and (close := near_miss(key, known)) is not None:
-            out.append(app.at((key,), f"unknown key '{key}' (did you mean '{close}'?)", key=True))
+    for app, entry in (apps or {}).items() if isinstance(apps, dict) else ():
+        for key in entry if isinstance(entry, dict) else ():
+            if key not in known and (close := near_miss(key, known)) is not None:
+                out.append(doc.at(("apps", app, key), f"unknown key '{key}' (did you mean '{close}'?)", key=True))
     return out
 
 

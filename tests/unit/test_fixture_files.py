@@ -102,3 +102,13 @@ def test_near_miss_is_strict() -> None:
     assert near_miss("nmae", known) == "name" and near_miss("mdoe", known) == "mode"
     assert near_miss("team", known) is None and near_miss("owner", known) is None
     assert near_miss("tags", known) is None and near_miss("metadata", known) is None
+
+
+def test_a_typo_and_a_schema_problem_come_together(tmp_path: Path) -> None:
+    file = write(
+        tmp_path, "_apps.yaml", "apps:\n  app-x: {mode: chat, site: {titel: t}}\n  app-y: {mode: chat, nmae: Y}\n"
+    )
+    assert load_problems(tmp_path) == [
+        f"{file}:2:30: unknown key 'titel' (did you mean 'title'?)",
+        f"{file}:3:23: unknown key 'nmae' (did you mean 'name'?)",
+    ]
