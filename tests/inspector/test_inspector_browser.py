@@ -23,8 +23,10 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
-def browser():
+def browser(request):
     options = webdriver.ChromeOptions()
+    if getattr(request, "param", None) == "no-js":
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     options.binary_location = CHROMIUM
     for flag in (
         "--headless",
@@ -82,3 +84,31 @@ def test_a_curl_request_appears_live_and_opens_on_click(start_serve, browser):
     row.click()
     wait.until(lambda d: "seen live?" in d.find_element(By.ID, "detail").text)
     assert '"scenario": "default"' in browser.find_element(By.ID, "detail").text
+
+
+def test_an_unmatched_request_is_highlighted_with_its_reason(start_serve, browser):
+    url = start_serve("--port", "0").wait_ready()
+    browser.get(f"{url}/_mock/")
+    wait = WebDriverWait(browser, 10)
+    wait.until(lambda d: d.find_element(By.ID, "status").text == "live")
+    subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", f"{url}/v1/no-such-route", "-H", "Authorization: Bearer app-chat"],
+        check=True,
+        timeout=10,
+    )
+    rows = (By.CSS_SELECTOR, "#journal tr")
+    row = wait.until(lambda d: next((r for r in d.find_elements(*rows) if "/v1/no-such-route" in r.text), None))
+    assert "unmatched" in row.get_attribute("class").split()
+    assert row.find_element(By.CSS_SELECTOR, "td.why").text == "no such route"
+    assert "needs JavaScript" not in browser.find_element(By.TAG_NAME, "body").text  # <noscript> stays hidden
+
+
+@pytest.mark.parametrize("browser", ["no-js"], indirect=True)
+def test_without_javascript_the_page_says_where_the_data_is(start_serve, browser):
+    url = start_serve("--port", "0").wait_ready()
+    browser.get(f"{url}/_mock/")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "This inspector needs JavaScript" in body and "GET /_mock/journal" in body
+    assert browser.find_element(By.ID, "status").text == "connecting…"  # no script ran
+    browser.find_element(By.LINK_TEXT, "GET /_mock/journal").click()
+    assert '"data"' in browser.find_element(By.TAG_NAME, "body").text
