@@ -17,7 +17,7 @@ from mockserver.yamlmarks import JsonPath, Marked
 
 from .compiler import Compiler, Source
 from .model import Book, Scenario
-from .vocabulary import EventVocabulary, did_you_mean
+from .vocabulary import EventVocabulary, blocking_keys, did_you_mean
 
 ORIGIN: Final = "POST /_mock/scenarios"  # where a stub "comes from", in the mock's own messages
 ROOT: Final = ("scenario",)
@@ -67,7 +67,15 @@ def compile_stub(
     scenario = None
     if not problems:
         events = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
-        compiler = Compiler(book.aliases, EventVocabulary.from_schema(events), frozenset(actions), problems)
+        spec = catalogue.endpoints[endpoint]
+        keys = blocking_keys(spec.kind, spec.raw)  # as the loader builds its compiler, for this endpoint
+        compiler = Compiler(
+            book.aliases,
+            EventVocabulary.from_schema(events),
+            frozenset(actions),
+            problems,
+            blocking={endpoint: keys} if keys is not None else {},
+        )
         # A stub paces and moves the clock as the endpoint's default scenario does, unless it says otherwise.
         base = book.fixtures[endpoint].default
         scenario = compiler.scenario(endpoint, name, Source(doc, ROOT, raw), base.timing, base.clock_advance_s)

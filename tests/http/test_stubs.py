@@ -177,6 +177,10 @@ async def test_a_reset_drops_the_tenant_s_stubs(client):
             {"respond": {"blocking": {"answer": "{{ fake.nope() }}"}}},
             "scenario.respond.blocking.answer: unknown Faker provider 'fake.nope()'",
         ),
+        (
+            {"respond": {"blocking": {"answr": "x"}}},
+            "scenario.respond.blocking: unknown key 'answr' in a blocking body (did you mean 'answer'?)",
+        ),
         ("just text", "scenario: 'just text' is not of type 'object'"),
     ],
 )
