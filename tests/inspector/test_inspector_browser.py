@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -101,6 +102,17 @@ def test_an_unmatched_request_is_highlighted_with_its_reason(start_serve, browse
     assert "unmatched" in row.get_attribute("class").split()
     assert row.find_element(By.CSS_SELECTOR, "td.why").text == "no such route"
     assert "needs JavaScript" not in browser.find_element(By.TAG_NAME, "body").text  # <noscript> stays hidden
+
+
+def test_stubs_are_listed_beside_the_scenarios(start_serve, browser):
+    url = start_serve("--port", "0").wait_ready()
+    scenario = {"respond": {"error": {"code": "forbidden"}}}
+    stub = json.dumps({"endpoint": "service.get_app_info", "scenario": scenario, "name": "shut"})
+    # `curl -d` as a user types it: no JSON Content-Type, still read as JSON.
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", f"{url}/_mock/scenarios", "-d", stub], check=True, timeout=10)
+    browser.get(f"{url}/_mock/")
+    wait = WebDriverWait(browser, 10)
+    wait.until(lambda d: "stub service.get_app_info = shut for all" in d.find_element(By.ID, "scenarios").text)
 
 
 @pytest.mark.parametrize("browser", ["no-js"], indirect=True)
