@@ -1,5 +1,5 @@
-"""newcomer-trial F11: a template path that finds nothing at run time is reported (journal, log, and
---strict), not silently rendered as an empty string."""
+"""newcomer-trial F11: a template path that finds nothing at run time is reported (journal and log), not
+silently rendered as an empty string."""
 
 from __future__ import annotations
 
@@ -30,15 +30,3 @@ async def test_a_missing_path_is_journaled_and_logged(make_client, tmp_path: Pat
     (warning,) = entry["warnings"]
     assert warning.startswith(f"{target}:5:") and "request.body.inputs.customer.name" in warning
     assert warning in caplog.text
-
-
-async def test_strict_refuses_a_missing_path(make_client, tmp_path: Path):
-    (tmp_path / "service").mkdir()
-    (tmp_path / "service" / "send_chat_message.yaml").write_text(FIXTURE)
-    client = await make_client(fixtures=(tmp_path,), strict=True)
-    body = {"inputs": {}, "query": "refund please", "user": "u"}
-    resp = await client.post("/v1/chat-messages", json=body, headers=auth("app-chat"))
-    assert resp.status == 500
-    got = await resp.json()
-    assert got["code"] == "mock_schema_violation" and "scenario 'refund'" in got["message"]
-    assert "request.body.inputs.customer.name" in got["message"]
