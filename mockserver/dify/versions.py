@@ -4,7 +4,7 @@ difference a client can observe (VERSIONS.md V1-V14). Code asks the release, nev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 Tail = Literal["http", "end", "silence", "failed_run"]
@@ -60,76 +60,64 @@ _BASE_MODES: Final = frozenset({"chat", "agent-chat", "advanced-chat", "completi
 _GENERATOR_FIRST: Final = ("workflow_id", "agent_blocking", "query", "conversation", "inputs")
 _WORKFLOW_SYS: Final = ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
 
-RELEASES: Final[dict[str, Release]] = {
-    "1.12": Release(
-        name="1.12",
-        server_version="1.12.0",
-        relayed_runs=False,
-        worker_failure="http",
-        worker_checks=frozenset(),
-        generate_checks=_GENERATOR_FIRST,
-        metadata_reasoning=False,
-        message_end_exclude_none=False,
-        message_end_files_list=False,
-        selector_list=False,
-        modes=_BASE_MODES,
-        workflow_started_reason=False,
-        workflow_error_tail="end",
-        chatflow_message_end_first=False,
-        chatflow_sys=(*_WORKFLOW_SYS, "query", "dialogue_count"),
-        start_node_sys=True,
-        stop_reason="Stopped by user.",
-        stranger_stop_fails=True,
-        pydantic="2.11",
-        dsl_version="0.5.0",
-    ),
-    "1.14": Release(
-        name="1.14",
-        server_version="1.14.2",
-        relayed_runs=True,
-        worker_failure="silence",
-        worker_checks=frozenset({"query", "conversation", "inputs"}),
-        generate_checks=_GENERATOR_FIRST,
-        metadata_reasoning=False,
-        message_end_exclude_none=False,
-        message_end_files_list=False,
-        selector_list=False,
-        modes=_BASE_MODES,
-        workflow_started_reason=True,
-        workflow_error_tail="silence",
-        chatflow_message_end_first=True,
-        chatflow_sys=("query", "files", "user_id", "dialogue_count", "app_id", "workflow_id", "workflow_run_id"),
-        start_node_sys=False,
-        stop_reason="Stopped by user.",
-        stranger_stop_fails=True,
-        pydantic="2.12",
-        dsl_version="0.6.0",
-    ),
-    "1.16": Release(
-        name="1.16",
-        server_version="1.16.1",
-        relayed_runs=True,
-        worker_failure="failed_run",
-        worker_checks=frozenset({"query", "inputs"}),
-        generate_checks=("conversation", "workflow_id", "agent_blocking", "query", "inputs"),
-        metadata_reasoning=True,
-        message_end_exclude_none=True,
-        message_end_files_list=True,
-        selector_list=True,
-        modes=_BASE_MODES | {"agent"},
-        workflow_started_reason=True,
-        workflow_error_tail="failed_run",
-        chatflow_message_end_first=True,
-        chatflow_sys=("query", "files", "user_id", "dialogue_count", "app_id", "workflow_id", "workflow_run_id"),
-        start_node_sys=False,
-        # graphon 0.7's engine handles the stop command within 0.1 s of idling, so its abort reason
-        # usually wins over the listener's "Stopped by user." (graph_engine/domain/graph_execution.py).
-        stop_reason="Aborted: User requested stop",
-        stranger_stop_fails=False,
-        pydantic="2.12",
-        dsl_version="0.7.0",
-    ),
-}
+_1_12: Final = Release(
+    name="1.12",
+    server_version="1.12.0",
+    relayed_runs=False,
+    worker_failure="http",
+    worker_checks=frozenset(),
+    generate_checks=_GENERATOR_FIRST,
+    metadata_reasoning=False,
+    message_end_exclude_none=False,
+    message_end_files_list=False,
+    selector_list=False,
+    modes=_BASE_MODES,
+    workflow_started_reason=False,
+    workflow_error_tail="end",
+    chatflow_message_end_first=False,
+    chatflow_sys=(*_WORKFLOW_SYS, "query", "dialogue_count"),
+    start_node_sys=True,
+    stop_reason="Stopped by user.",
+    stranger_stop_fails=True,
+    pydantic="2.11",
+    dsl_version="0.5.0",
+)
+# Each later release as what changed since the one before.
+_1_14: Final = replace(
+    _1_12,
+    name="1.14",
+    server_version="1.14.2",
+    relayed_runs=True,
+    worker_failure="silence",
+    worker_checks=frozenset({"query", "conversation", "inputs"}),
+    workflow_started_reason=True,
+    workflow_error_tail="silence",
+    chatflow_message_end_first=True,
+    chatflow_sys=("query", "files", "user_id", "dialogue_count", "app_id", "workflow_id", "workflow_run_id"),
+    start_node_sys=False,
+    pydantic="2.12",
+    dsl_version="0.6.0",
+)
+_1_16: Final = replace(
+    _1_14,
+    name="1.16",
+    server_version="1.16.1",
+    worker_failure="failed_run",
+    worker_checks=frozenset({"query", "inputs"}),
+    generate_checks=("conversation", "workflow_id", "agent_blocking", "query", "inputs"),
+    metadata_reasoning=True,
+    message_end_exclude_none=True,
+    message_end_files_list=True,
+    selector_list=True,
+    modes=_BASE_MODES | {"agent"},
+    workflow_error_tail="failed_run",
+    # graphon 0.7's engine handles the stop command within 0.1 s of idling, so its abort reason
+    # usually wins over the listener's "Stopped by user." (graph_engine/domain/graph_execution.py).
+    stop_reason="Aborted: User requested stop",
+    stranger_stop_fails=False,
+    dsl_version="0.7.0",
+)
+RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"
 _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?\s*$")
 

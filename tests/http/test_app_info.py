@@ -14,16 +14,6 @@ APPS = {
     "app-completion": ("completion", "Demo Completion", "Built-in completion app"),
     "app-workflow": ("workflow", "Demo Workflow", "Built-in workflow app"),
 }
-# the /v1/parameters features that are objects with an "enabled" flag
-FEATURE_KEYS = (
-    "suggested_questions_after_answer",
-    "speech_to_text",
-    "text_to_speech",
-    "retriever_resource",
-    "annotation_reply",
-    "more_like_this",
-    "sensitive_word_avoidance",
-)
 PARAMETER_ORDER = [
     "opening_statement",
     "suggested_questions",
@@ -38,6 +28,8 @@ PARAMETER_ORDER = [
     "file_upload",
     "system_parameters",
 ]
+# the /v1/parameters features that are objects with an "enabled" flag
+FEATURE_KEYS = [k for k in PARAMETER_ORDER[2:] if k not in ("user_input_form", "file_upload", "system_parameters")]
 SYSTEM_PARAMETER_ORDER = [
     "image_file_size_limit",
     "video_file_size_limit",
