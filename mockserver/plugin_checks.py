@@ -9,13 +9,17 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
 from .handle import DifyMock, HttpControl, fault_text
 from .nearmiss import did_you_mean
 from .settings import Settings
+
+if TYPE_CHECKING:  # the app's modules load only when a session uses the mock
+    from .catalogue import Catalogue
+    from .scenarios.model import Book
 
 REMOTE_ENV: Final = "DIFY_MOCK_URL"
 ADMIN_TOKEN_ENV: Final = "DIFY_MOCK_ADMIN_TOKEN"
@@ -47,7 +51,7 @@ def settings_for(config: pytest.Config) -> Settings:
     return replace(base, fixtures=(*base.fixtures, *dirs), dify_version=version)
 
 
-def load(settings: Settings) -> Any:
+def load(settings: Settings) -> tuple[Catalogue, Book]:
     """(catalogue, book) for `settings`; a broken fixture directory is a UsageError with lint's lines."""
     from .app import load as load_book
     from .errors import FixtureError

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,9 +14,16 @@ from . import plugin_checks as checks
 from .handle import DifyMock, HttpControl, session_id_for
 from .settings import Settings
 
+if TYPE_CHECKING:  # the server's modules load only when a session uses the mock
+    from aiohttp import web
+
+    from .catalogue import Catalogue
+    from .scenarios.model import Book
+
 _HANDLE = pytest.StashKey[DifyMock]()
 _SETTINGS = pytest.StashKey[Settings]()
-_LOADED = pytest.StashKey[Any]()  # (catalogue, book), loaded once per session and shared by every server
+# (catalogue, book), loaded once per session and shared by every server.
+_LOADED = pytest.StashKey["tuple[Catalogue, Book]"]()
 MARKERS = {
     "dify_scenario": "dify_scenario(name, endpoint=None): force a dify-mockserver scenario for this test",
     "dify_fault": "dify_fault(fault, times=1, **params): queue a dify-mockserver fault for this test",
@@ -99,13 +106,13 @@ def _settings(config: pytest.Config) -> Settings:
     return config.stash[_SETTINGS]
 
 
-def _loaded(config: pytest.Config) -> Any:
+def _loaded(config: pytest.Config) -> tuple[Catalogue, Book]:
     if _LOADED not in config.stash:
         config.stash[_LOADED] = checks.load(_settings(config))
     return config.stash[_LOADED]
 
 
-def _new_app(config: pytest.Config) -> Any:
+def _new_app(config: pytest.Config) -> web.Application:
     """An app on the session's loaded fixtures: no server re-reads them."""
     from .app import create_app
 
