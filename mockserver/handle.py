@@ -29,6 +29,14 @@ KEYS: Final = {
 SHARED_TENANTS: Final = ("default", "-")
 
 
+# Why a request was unmatched (journal `unmatched_reason`), as a failing test names it.
+_UNMATCHED: Final = {
+    "route": "no such route",
+    "not emulated": "not emulated",
+    "scenario": "unknown scenario name",
+}
+
+
 def session_id_for(nodeid: str) -> str:
     """A readable, stable session id per test (the same on every run, so replays are byte-identical)."""
     tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.rsplit("::", 1)[-1])[-40:]
@@ -233,7 +241,7 @@ class DifyMock:
             said = f"{error.get('code', '')} {error.get('message', '')}".strip()
             line = f"{entry['method']} {entry['path']} -> {status} {said}".strip()
             if entry.get("unmatched"):
-                reason = "unknown scenario name" if entry.get("unmatched_reason") == "scenario" else "no such route"
+                reason = _UNMATCHED.get(entry.get("unmatched_reason") or "", "no such route")
                 out.append(f"{line} ({reason})")
             elif not injected and (status >= 500 or (strict and status >= 400)):
                 out.append(line)
