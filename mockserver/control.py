@@ -190,7 +190,9 @@ def get_verdict(app: web.Application, data: Params) -> tuple[int, Any]:
     try:
         budget = int(data["retry_budget"]) if data.get("retry_budget") not in (None, "") else 5
     except ValueError:
-        raise DifyError("invalid_param", "retry_budget must be a whole number") from None
+        budget = -1
+    if budget < 0:
+        raise DifyError("invalid_param", "retry_budget must be a whole number >= 0 (retries allowed per request)")
     entries, _ = app[TENANTS].journal(_tenant(data))
     found = verdict(entries, budget)
     findings = [{"name": f.name, "message": f.message, "requests": f.requests} for f in found.findings]

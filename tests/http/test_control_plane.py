@@ -51,7 +51,7 @@ async def test_the_verdict_takes_a_retry_budget_and_other_tenants_are_clean(clie
     assert await (await client.get("/_mock/verdict?tenant=s:calm")).json() == {"ok": True, "findings": []}
 
 
-@pytest.mark.parametrize("query", ["retry_budget=many", "budget=1"])
+@pytest.mark.parametrize("query", ["retry_budget=many", "retry_budget=-1", "budget=1"])
 async def test_a_bad_verdict_query_is_a_400(client, expect_error, query):
     await expect_error(await client.get(f"/_mock/verdict?{query}"), 400, "invalid_param")
 
