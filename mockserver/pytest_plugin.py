@@ -71,6 +71,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Every bad marker argument of the session, as one usage error, before any test runs."""
     if not checks.uses_the_mock(items):
         return
+    try:
+        _check_markers(config, items)
+    except pytest.UsageError as exc:
+        if not hasattr(config, "workerinput"):
+            raise
+        # An xdist worker that raised would be reported as a crash with its traceback: instead it runs
+        # nothing and asks the controller to stop, which prints the message once.
+        items.clear()
+        session.shouldstop = str(exc)
+
+
+def _check_markers(config: pytest.Config, items: list[pytest.Item]) -> None:
     remote = os.environ.get(checks.REMOTE_ENV)
     if remote:  # its fixtures and fault aliases are the server's: only its scenario names can be known
         problems = checks.marker_problems(items, checks.remote_scenarios(remote), None)
@@ -78,16 +90,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         _, book = _loaded(config)
         names = {endpoint: fixture.names for endpoint, fixture in book.fixtures.items()}
         problems = checks.marker_problems(items, names, lambda text: _fault_problem(text, book.aliases))
-    if not problems:
-        return
-    message = "dify-mockserver: bad marker arguments:\n" + "\n".join(problems)
-    if hasattr(config, "workerinput"):
-        # An xdist worker that raised would be reported as a crash with its traceback: instead it runs
-        # nothing and asks the controller to stop, which prints the message once.
-        items.clear()
-        session.shouldstop = message
-        return
-    raise pytest.UsageError(message)
+    if problems:
+        raise pytest.UsageError("dify-mockserver: bad marker arguments:\n" + "\n".join(problems))
 
 
 def _fault_problem(text: str, aliases: dict[str, str]) -> str | None:

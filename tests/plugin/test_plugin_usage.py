@@ -238,6 +238,17 @@ def test_dify_mock_url_with_nothing_listening_is_one_usage_error(pytester: pytes
     assert_one_usage_error(result, "ERROR: dify-mockserver: DIFY_MOCK_URL=http://127.0.0.1:9: no dify-mockserver*")
 
 
+def test_dify_mock_url_with_nothing_listening_under_xdist_stops_with_one_message(
+    pytester: pytest.Pytester, monkeypatch
+) -> None:
+    monkeypatch.setenv("DIFY_MOCK_URL", "http://127.0.0.1:9")
+    result = run(pytester, USES_THE_MOCK, "-n", "2")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret != pytest.ExitCode.OK
+    assert output.count("DIFY_MOCK_URL=http://127.0.0.1:9: no dify-mockserver answers there") == 1
+    assert "INTERNALERROR" not in output and "passed" not in output
+
+
 def test_against_a_shared_server_markers_are_checked_by_its_scenario_names(
     pytester: pytest.Pytester, start_serve, monkeypatch
 ) -> None:
