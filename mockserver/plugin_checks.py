@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from .handle import DifyMock, HttpControl, fault_text
+from .handle import ControlError, DifyMock, HttpControl, fault_text
 from .nearmiss import did_you_mean
 from .settings import Settings
 
@@ -71,11 +71,12 @@ def uses_the_mock(items: Iterable[pytest.Item]) -> bool:
 
 def remote_scenarios(url: str) -> dict[str, list[str]]:
     """The scenario names of the server at DIFY_MOCK_URL; a UsageError when nothing answers there."""
+    control = HttpControl(url, os.environ.get(ADMIN_TOKEN_ENV))
     try:
-        listed: dict[str, list[str]] = HttpControl(url, os.environ.get(ADMIN_TOKEN_ENV)).get("/_mock/scenarios", {})[
-            "data"
-        ]
-    except (OSError, ValueError) as exc:
+        listed: dict[str, list[str]] = control.get("/_mock/scenarios", {})["data"]
+    except ControlError as exc:  # it answered, and refused (most often: DIFY_MOCK_ADMIN_TOKEN is missing)
+        raise pytest.UsageError(f"dify-mockserver: {REMOTE_ENV}={url} refused the plugin: {exc}") from None
+    except (OSError, ValueError, KeyError) as exc:  # nothing listens, or what does is no dify-mockserver
         raise pytest.UsageError(
             f"dify-mockserver: {REMOTE_ENV}={url}: no dify-mockserver answers there ({exc})"
         ) from None

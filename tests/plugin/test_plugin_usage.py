@@ -249,6 +249,15 @@ def test_dify_mock_url_with_nothing_listening_under_xdist_stops_with_one_message
     assert "INTERNALERROR" not in output and "passed" not in output
 
 
+def test_a_shared_server_that_wants_a_token_says_so(pytester: pytest.Pytester, start_serve, monkeypatch) -> None:
+    monkeypatch.setenv("DIFY_MOCK_URL", start_serve("--port", "0", "--admin-token", "sesame").wait_ready())
+    monkeypatch.delenv("DIFY_MOCK_ADMIN_TOKEN", raising=False)
+    result = run(pytester, USES_THE_MOCK)
+    assert_one_usage_error(result, "*refused the plugin: *X-Mock-Admin-Token*(*401 mock_admin_token_required)")
+    monkeypatch.setenv("DIFY_MOCK_ADMIN_TOKEN", "sesame")
+    run(pytester, USES_THE_MOCK).assert_outcomes(passed=3)
+
+
 def test_against_a_shared_server_markers_are_checked_by_its_scenario_names(
     pytester: pytest.Pytester, start_serve, monkeypatch
 ) -> None:
