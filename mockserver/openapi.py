@@ -172,6 +172,31 @@ _OTHER_ROUTES: Final = {
 }
 
 
+def _scenarios_post() -> dict[str, Any]:
+    op = _control_op(
+        "Force a scenario by name per tenant (scenario null lifts it): 200 {result}; or add an ad-hoc scenario "
+        "(scenario: one scenario of the fixture language), tried before the fixture's own: 201 "
+        "{result, endpoint, name, tenant}; a broken one is 400 mock_invalid_scenario naming each problem by "
+        "its JSON path",
+        body={
+            "endpoint": {"type": "string", "description": "an endpoint id (dify-mockserver lint --list)"},
+            "scenario": {
+                "type": ["string", "object", "null"],
+                "description": "a scenario name to force, null to lift the forcing, or one scenario of the "
+                "fixture language: match, respond, sequence, then, fault, times, timing, action, clock",
+            },
+            "name": {
+                "type": "string",
+                "description": "the ad-hoc scenario's name (default stub-N); one of the same name, endpoint "
+                "and tenant is replaced; X-Mock-Scenario and forcing can name it",
+            },
+            "tenant": _TENANT,
+        },
+    )
+    op["responses"]["201"] = {"description": "Ad-hoc scenario added"}  # 200 when forcing a name
+    return op
+
+
 def _described() -> dict[tuple[str, str], dict[str, Any]]:
     return {
         ("GET", "/_mock/health"): _control_op("Liveness and version"),
@@ -180,7 +205,8 @@ def _described() -> dict[tuple[str, str], dict[str, Any]]:
             body={"tenant": _TENANT, "seed": {"type": "integer"}},
         ),
         ("GET", "/_mock/journal"): _control_op(
-            "Journal entries {data, dropped}", ["tenant", "path", "status", "since"]
+            "Journal entries {data, dropped}; an unknown filter is a 400 naming the known ones",
+            ["tenant", "path", "status", "since"],
         ),
         ("DELETE", "/_mock/journal"): _control_op("Clear the journal", ["tenant"]),
         ("POST", "/_mock/faults"): _control_op(
@@ -190,14 +216,24 @@ def _described() -> dict[tuple[str, str], dict[str, Any]]:
         ),
         ("GET", "/_mock/faults"): _control_op("Queued faults with remaining counts", ["tenant"]),
         ("DELETE", "/_mock/faults"): _control_op("Clear queued faults", ["tenant"]),
-        ("GET", "/_mock/scenarios"): _control_op("Scenario names per endpoint id, and forced scenarios", ["tenant"]),
-        ("POST", "/_mock/scenarios"): _control_op(
-            "Force a scenario per tenant (scenario null lifts it)",
-            body={
-                "endpoint": {"type": "string"},
-                "scenario": {"type": ["string", "object", "null"]},
-                "tenant": _TENANT,
-            },
+        ("GET", "/_mock/scenarios"): _control_op(
+            "Scenario names per endpoint id {data}, forced scenarios {forced}, ad-hoc scenarios "
+            "{adhoc: [{tenant, endpoint, scenario, times}]}",
+            ["tenant"],
+        ),
+        ("POST", "/_mock/scenarios"): _scenarios_post(),
+        ("DELETE", "/_mock/scenarios"): _control_op(
+            "Drop the ad-hoc scenarios and lift the forcings of the selected tenants {result, adhoc, forced}",
+            ["tenant"],
+        ),
+        ("GET", "/_mock/verdict"): _control_op(
+            "How the selected tenants' clients behaved under failure {ok, findings: [{name, message, requests}]}; "
+            "retry_budget: retries allowed per request (default 5)",
+            ["tenant", "retry_budget"],
+        ),
+        ("GET", "/_mock/apps"): _control_op(
+            "Every app {data: [{key, mode, name, source}]} (source: the _apps.yaml it came from, or built-in) "
+            "and the knowledge API keys {dataset_keys}"
         ),
         ("POST", "/_mock/clock"): _control_op(
             "Move tenants' mock clock forward",
