@@ -107,6 +107,7 @@ class App:
     meta: dict[str, Any]
     parameters: dict[str, Any]  # what _apps.yaml sets; its user_input_form drives input validation
     extra: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the _apps.yaml (or, later, DSL file) it came from
     _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def root_for(self, release: Release) -> dict[str, Any]:
@@ -143,8 +144,8 @@ class AppsBook:
     dataset_keys: dict[str, dict[str, Any]]
 
 
-def build_app(key: str, raw: dict[str, Any]) -> App:
-    """An App from one validated `_apps.yaml` entry."""
+def build_app(key: str, raw: dict[str, Any], source: str = "") -> App:
+    """An App from one validated `_apps.yaml` entry of the file `source`."""
     mode = raw["mode"]
     name = raw.get("name", key)
     description = raw.get("description", "")
@@ -172,4 +173,5 @@ def build_app(key: str, raw: dict[str, Any]) -> App:
         meta={"tool_icons": {}, **(raw.get("meta") or {})},
         parameters=dict(raw.get("parameters") or {}),
         extra={k: v for k, v in raw.items() if k not in known},
+        source=source,
     )

@@ -12,10 +12,10 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from .appsources import BUILT_IN, app_sources
+from .datadirs import fixtures_dir
 from .errors import MSG_BAD_JSON, DifyError
 from .handle import ControlError
-from .keys import ACTIONS, BOOK, CATALOGUE, SETTINGS, TENANTS
+from .keys import ACTIONS, BOOK, CATALOGUE, TENANTS
 from .nearmiss import did_you_mean
 from .render import json_response
 from .scenarios.adhoc import compile_stub
@@ -202,9 +202,14 @@ def get_verdict(app: web.Application, data: Params) -> tuple[int, Any]:
 def list_apps(app: web.Application, data: Params) -> tuple[int, Any]:
     """Every app (key, mode, name and the _apps.yaml it came from) and every knowledge API key."""
     apps = app[BOOK].current.apps
-    sources = app_sources(app[SETTINGS].fixtures)
+    built_in = str(fixtures_dir())
     listed = [
-        {"key": a.key, "mode": a.mode, "name": a.name, "source": sources.get(a.key, BUILT_IN)}
+        {
+            "key": a.key,
+            "mode": a.mode,
+            "name": a.name,
+            "source": "built-in" if not a.source or a.source.startswith(built_in) else a.source,
+        }
         for a in apps.apps.values()
     ]
     return 200, {"data": listed, "dataset_keys": list(apps.dataset_keys)}

@@ -27,6 +27,7 @@ class Marked:
     data: Any
     marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    names_paths = False  # a document with no lines (JSON) names each problem by its path instead
 
     def at(self, path: JsonPath, message: str, *, key: bool = False) -> Problem:
         """A Problem located at `path` (or its closest marked ancestor)."""

@@ -8,18 +8,17 @@ from pathlib import Path
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from mockserver.apps import AppsBook, build_app
-from mockserver.catalogue import EVENTS_REF, Catalogue
-from mockserver.determinism import FakerSource
+from mockserver.catalogue import Catalogue
 from mockserver.errors import FixtureError, Problem
 from mockserver.yamlmarks import Marked, load_marked
 
-from .compiler import Compiler, Merged, Source
+from .checks import check_fakes, located_schema_error, make_compiler
+from .compiler import Merged, Source
 from .layers import Layers, resolve
 from .model import Book
-from .vocabulary import EventVocabulary, blocking_keys, did_you_mean, near_miss
+from .vocabulary import near_miss
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
@@ -91,11 +90,7 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
                 loaded[id(doc)] = len(loaded)  # when, across directories: a cycle is blamed on the last
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
-    events_schema = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
-    blocking = {s.id: keys for s in catalogue if (keys := blocking_keys(s.kind, s.raw)) is not None}
-    compiler = Compiler(
-        known_aliases, EventVocabulary.from_schema(events_schema), frozenset(actions), problems, blocking=blocking
-    )
+    compiler = make_compiler(catalogue, known_aliases, actions, problems)
     resolved = resolve(layers, {s.id: s.kind for s in catalogue}, problems, lambda doc: loaded[id(doc)])
     fixtures = {}
     for spec in catalogue:
@@ -107,20 +102,11 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
                 _merge(merged, doc, inherited)
             if (fixture := compiler.fixture(spec.id, merged)) is not None:
                 fixtures[spec.id] = fixture
-    _check_fakes(compiler)
+    check_fakes(compiler)
     if problems:
         # An inherited scenario is compiled for each endpoint that extends its file: say it once.
         raise FixtureError(list(dict.fromkeys(problems)))
     return Book(fixtures, apps, known_aliases)
-
-
-def _check_fakes(compiler: Compiler) -> None:
-    if not compiler.fakes:
-        return  # Faker is imported only for fixtures that use it
-    faker = FakerSource()
-    for use in compiler.fakes:
-        if not faker.has_provider(use.provider):
-            compiler.problems.append(use.source.at((), f"unknown Faker provider 'fake.{use.provider}()'"))
 
 
 def _endpoint_for(rel: str) -> str:
@@ -143,29 +129,7 @@ def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
 
 def _schema_problems(doc: Marked, validator: Draft202012Validator) -> list[Problem]:
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
-    return [_located_schema_error(doc, error) for error in errors]
-
-
-def _located_schema_error(doc: Marked, error: ValidationError) -> Problem:
-    path = tuple(error.absolute_path)
-    schema: Any = error.schema
-    rule: Any = error.validator_value
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
-        if extra:
-            return doc.at((*path, extra[0]), f"unknown key '{extra[0]}'{did_you_mean(extra[0], allowed)}", key=True)
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        if rule and all("required" in s for s in rule):
-            names = " or ".join(f"'{s['required'][0]}'" for s in rule)
-            return doc.at(path, f"needs {names}")
-        # Skip the branches that only failed on type (e.g. `null` beside an object) and report the
-        # deepest remaining problem: it is the one closest to what the author meant.
-        typed = [e for e in error.context if not (e.validator == "type" and e.instance is error.instance)]
-        best = max(typed or error.context, key=lambda e: len(list(e.absolute_path)))
-        return _located_schema_error(doc, best)
-    where = ".".join(map(str, path)) or "document"
-    return doc.at(path, f"{where}: {error.message}")
+    return [located_schema_error(doc, error) for error in errors]
 
 
 def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
@@ -196,7 +160,7 @@ def _build_apps(raw: dict[str, dict[str, Any]], docs: dict[str, Source], problem
     for key, value in raw["apps"].items():
         if value is None:
             continue
-        app = build_app(key, value)
+        app = build_app(key, value, docs[key].doc.file if key in docs else "")
         if app.site_code:
             if app.site_code in codes:
                 problems.append(
