@@ -103,7 +103,7 @@ class HttpControl:
 
 
 class DifyMock:
-    """What `dify_mock` and `dify_mock_server` hand a test (INTERFACE.md's handle)."""
+    """What `dify_mock` and `dify_mock_server` hand a test (README, "Using it from pytest")."""
 
     def __init__(self, base_url: str, control: Control, session_id: str, seed: int) -> None:
         self.base_url = base_url.rstrip("/")

@@ -394,3 +394,14 @@ def test_an_older_release_is_named_with_a_notice(start_serve):
     assert get_json(f"{url}/v1/")[1]["server_version"] == "1.14.2"
     server.stop()
     assert "Dify 1.13 is emulated as Dify 1.14 (1.14.2)" in server.stderr()
+
+
+def test_a_wildcard_bind_names_a_url_this_machine_can_open(start_serve):
+    server = start_serve("--host", "0.0.0.0", "--port", "0", "--admin-token", "t")
+    url = server.wait_ready()
+    assert url.startswith("http://0.0.0.0:")
+    server.stop()
+    port = url.rsplit(":", 1)[1]
+    assert f"bound to every interface; from this machine: http://127.0.0.1:{port}" in server.stderr()
+    assert f"inspector: http://127.0.0.1:{port}/_mock/" in server.stderr()
+    assert "/_mock/ requires header X-Mock-Admin-Token" in server.stderr()

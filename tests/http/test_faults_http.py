@@ -1,4 +1,4 @@
-"""HTTP error faults (INTERFACE.md, Faults): codes and their statuses, aliases, overrides, Retry-After,
+"""HTTP error faults (README, "Faults"): codes and their statuses, aliases, overrides, Retry-After,
 the 400 for a bad fault, the precedence of header > queue > fixture, and what the journal records."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ async def remaining(client, tenant: str) -> list[int | None]:
 
 # --- codes and statuses ---------------------------------------------------------------------------
 
-# The seed reference's codes answer at the seed's status (INTERFACE.md, Faults, second row), with
+# The seed reference's codes answer at the seed's status (README, "Faults", second row), with
 # Dify's catalogue text where Dify has the code.
 SEED_CODES = [
     ("invalid_api_key", 401, None),

@@ -1,4 +1,4 @@
-"""Delivery and stream faults over real sockets (INTERFACE.md, Faults): latency (a slow first token),
+"""Delivery and stream faults over real sockets (README, "Faults"): latency (a slow first token),
 stream_cut (after N events or after a workflow node), stream_error, stream_malformed, stream_stall,
 dribble, reset and empty. Timing is asserted as order and ratios with generous bounds."""
 

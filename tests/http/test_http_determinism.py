@@ -204,7 +204,7 @@ async def test_health(client):
 
 
 async def test_admin_token_guards_the_control_plane(make_client):
-    # INTERFACE.md: with --admin-token set, every /_mock/ call needs header X-Mock-Admin-Token.
+    # README: with --admin-token set, every /_mock/ call needs header X-Mock-Admin-Token.
     guarded = await make_client(admin_token="s3cret")
     for wrong in ({}, {"X-Mock-Admin-Token": "nope"}):
         resp = await guarded.get("/_mock/health", headers=wrong)

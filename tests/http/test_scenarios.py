@@ -1,4 +1,4 @@
-"""The scenario language through user fixture directories (DESIGN.md §3, INTERFACE.md): predicates,
+"""The scenario language through user fixture directories (README, "Scenarios"): predicates,
 first match and user-before-built-in order, X-Mock-Scenario, forced scenarios, sequences and cycles,
 `times`, and fixture faults (with a fault-only scenario that fires only on the calls it picks)."""
 

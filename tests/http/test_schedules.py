@@ -1,4 +1,4 @@
-"""Fault schedules on queued faults (INTERFACE.md, Faults and the control plane): times, skip, every,
+"""Fault schedules on queued faults (README, "Faults"): times, skip, every,
 window, during (mock clock, POST /_mock/clock), quota/per with Retry-After, p, endpoint, clock=wall;
 the queue's GET/DELETE and tenant selectors; determinism of p and latency jitter per seed."""
 

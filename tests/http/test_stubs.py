@@ -1,4 +1,4 @@
-"""Run-time stubs: POST /_mock/scenarios with a scenario body (INTERFACE.md, control plane), the
+"""Run-time stubs: POST /_mock/scenarios with a scenario body (README, "Stubs"), the
 handle's .stub(), and the problems of a broken stub named by JSON path as `lint` words them."""
 
 from __future__ import annotations
