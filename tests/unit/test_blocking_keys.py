@@ -3,26 +3,15 @@ as event keys are, since the envelope silently ignores any key it does not read.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import pytest
+from fixture_dirs import problems
 
 from mockserver.app import load
 from mockserver.catalogue import load_catalogue
 from mockserver.datadirs import schemas_dir
-from mockserver.errors import FixtureError
 from mockserver.scenarios.vocabulary import blocking_keys
 from mockserver.settings import Settings
-
-
-def problems(tmp_path: Path, rel: str, text: str) -> list[str]:
-    file = tmp_path / rel
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(textwrap.dedent(text).lstrip("\n"))
-    with pytest.raises(FixtureError) as info:
-        load(Settings(fixtures=(tmp_path,)))
-    return [str(p).removeprefix(f"{file}:") for p in info.value.problems]
 
 
 def test_each_generate_endpoint_has_its_family_from_the_response_schema() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from fixture_dirs import write
 
 from mockserver import lint
 from mockserver.app import load
@@ -18,13 +18,6 @@ from mockserver.scenarios.vocabulary import near_miss
 from mockserver.settings import Settings
 
 GREET = "scenarios:\n  greet:\n    match: {body.query: hi}\n    respond: {blocking: {answer: hello}}\n"
-
-
-def write(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
 
 
 def load_problems(root: Path) -> list[str]:

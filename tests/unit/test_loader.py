@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import pytest
+from fixture_dirs import problems, write
 
 from mockserver.app import load
-from mockserver.errors import FixtureError
 from mockserver.settings import Settings
-
-
-def write(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
-
-def problems(tmp_path: Path, rel: str, text: str) -> list[str]:
-    file = write(tmp_path, rel, text)
-    with pytest.raises(FixtureError) as info:
-        load(Settings(fixtures=(tmp_path,)))
-    found = [str(p) for p in info.value.problems]
-    assert all(p.startswith(f"{file}:") for p in found), found
-    return [p[len(str(file)) + 1 :] for p in found]
 
 
 def test_builtin_fixtures_load() -> None:
