@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from .dify.versions import Release
 
-APP_MODES: Final = ("chat", "advanced-chat", "agent-chat", "agent", "completion", "workflow")
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # features come from the workflow graph
 
 _OFF: Final = {"enabled": False}
@@ -129,12 +128,6 @@ class App:
                 "parameters": parameters_for(self.mode, release, self.parameters),
             }
         return root
-
-    def as_template_root(self) -> dict[str, Any]:
-        """The template root under the default release."""
-        from .dify.versions import DEFAULT, RELEASES
-
-        return self.root_for(RELEASES[DEFAULT])
 
 
 @dataclass(frozen=True, slots=True)

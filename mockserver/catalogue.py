@@ -43,7 +43,6 @@ class EndpointSpec:
     streams: bool
     status: int
     operation_id: str | None
-    request_model: str
     body_model: Model | None  # the JSON body, checked as Dify's pydantic model checks it
     query_model: Model | None  # the query string, likewise (values arrive as text and are coerced)
     restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
@@ -138,7 +137,6 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         streams=bool(x.get("streams", False)),
         status=int(x.get("status", 200)),
         operation_id=x.get("operation_id"),
-        request_model=x.get("request_model", "Request"),
         restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
         body_model=_model(x, request, "body"),

@@ -56,11 +56,6 @@ class Settings:
         return replace(self, **changes)
 
 
-def env_names() -> list[str]:
-    """Every DIFY_MOCK_* variable `with_env` reads."""
-    return [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
-
-
 def _boolean(raw: str) -> bool:
     word = raw.strip().lower()
     if word in ("1", "true", "yes", "on"):

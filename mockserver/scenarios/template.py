@@ -21,10 +21,6 @@ class TemplateSyntaxError(ValueError):
     """A template that cannot be compiled; the loader turns it into a located Problem."""
 
 
-class Lookup(Protocol):
-    def lookup(self, key: str) -> Any: ...
-
-
 class Context(Protocol):
     """What a template reads; built per request by the pipeline. `missing` collects, per request,
     each lookup that found nothing (`FILE:LINE:COLUMN: {{ expr }} found nothing`), unless a

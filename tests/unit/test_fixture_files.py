@@ -12,6 +12,7 @@ from mockserver.app import load
 from mockserver.apps import DEFAULT_PARAMETERS, DEFAULT_SITE
 from mockserver.catalogue import load_catalogue
 from mockserver.datadirs import schemas_dir
+from mockserver.dify.versions import DEFAULT, RELEASES
 from mockserver.errors import FixtureError
 from mockserver.scenarios.loader import fixture_files
 from mockserver.scenarios.vocabulary import near_miss
@@ -78,7 +79,7 @@ def test_apps_typos_are_located(tmp_path: Path, entry: str, expect: str) -> None
 def test_other_unknown_app_keys_are_custom_fields(tmp_path: Path) -> None:
     write(tmp_path, "_apps.yaml", "apps:\n  app-bot: {mode: chat, team: support, tags: [a]}\n")
     _, book = load(Settings(fixtures=(tmp_path,)))
-    assert book.apps.apps["app-bot"].as_template_root()["team"] == "support"
+    assert book.apps.apps["app-bot"].root_for(RELEASES[DEFAULT])["team"] == "support"
 
 
 def test_the_apps_schema_knows_difys_keys() -> None:
