@@ -12,6 +12,7 @@ from aiohttp import web
 from . import faults, generation, injection, validation
 from .actions import ActContext, Action
 from .auth import ANONYMOUS
+from .catalogue import EndpointSpec
 from .determinism import Draws
 from .errors import DifyError
 from .expand import RequestContext, render_respond
@@ -34,7 +35,7 @@ from .keys import (
 from .render import Plan, respond
 from .render.delivery import drop_connection
 from .scenarios import matcher
-from .scenarios.model import Fixture, Scenario
+from .scenarios.model import Fixture, Respond, Scenario
 from .scenarios.vocabulary import did_you_mean
 from .selfcheck import check_plan
 from .state import RunningTask
@@ -59,14 +60,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     tenant = registry.get(request[TENANT_ID])
     adhoc = registry.adhoc(tenant.id, spec.id)
     requested = request.headers.get(SCENARIO_HEADER)
-    if requested and fixture.named(requested) is None and not any(s.name == requested for s in adhoc):
-        names = [s.name for s in adhoc] + fixture.names
-        entry["unmatched"], entry["unmatched_reason"] = True, "scenario"
-        raise DifyError(
-            "mock_unknown_scenario",
-            f"{spec.id} has no scenario {requested!r}{did_you_mean(requested, names)}; its scenarios: "
-            + ", ".join(names),
-        )
+    if requested:
+        _known_scenario(entry, fixture, adhoc, requested)
 
     scope = tenant.scope(principal.scope)
     n, now = scope.admit(spec.id, settings.clock_step)
@@ -92,18 +87,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
-    blocking, events, error_spec = render_respond(selection.respond, rctx)
-    if error_spec is not None:
-        raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
-    if spec.kind != "generate":
-        blocking = _over_defaults(fixture, scenario, blocking, rctx)
-    if rctx.missing:
-        # A template that found nothing renders as empty: say where, as lint would (newcomer-trial F11).
-        # Reported, not refused: a scenario's `match` may guarantee the path for the requests it takes,
-        # and lint's forced probes would then flag it for nothing.
-        entry["warnings"] = list(rctx.missing)
-        for text in rctx.missing:
-            log.warning("%s %s: %s", request.method, request.path, text)
+    blocking, events = _render(request, entry, spec, fixture, scenario, selection.respond, rctx)
 
     key = (tenant.seed, tenant.id, scope.id, spec.id, n)
     elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
@@ -140,6 +124,45 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if plan.stream is None:
         return await respond(request, plan)
     return await _stream(request, plan, ctx)
+
+
+def _known_scenario(entry: dict[str, Any], fixture: Fixture, adhoc: list[Scenario], requested: str) -> None:
+    """X-Mock-Scenario must name one of the endpoint's scenarios (its stubs included): the caller's
+    mistake is refused before admission, with the names and a did-you-mean."""
+    if fixture.named(requested) is not None or any(s.name == requested for s in adhoc):
+        return
+    names = [s.name for s in adhoc] + fixture.names
+    entry["unmatched"], entry["unmatched_reason"] = True, "scenario"
+    raise DifyError(
+        "mock_unknown_scenario",
+        f"{fixture.endpoint} has no scenario {requested!r}{did_you_mean(requested, names)}; its scenarios: "
+        + ", ".join(names),
+    )
+
+
+def _render(
+    request: web.Request,
+    entry: dict[str, Any],
+    spec: EndpointSpec,
+    fixture: Fixture,
+    scenario: Scenario,
+    respond: Respond,
+    rctx: RequestContext,
+) -> tuple[Any, Any]:
+    """The scenario's blocking body and events for this request; its `error` block raises."""
+    blocking, events, error_spec = render_respond(respond, rctx)
+    if error_spec is not None:
+        raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
+    if spec.kind != "generate":
+        blocking = _over_defaults(fixture, scenario, blocking, rctx)
+    if rctx.missing:
+        # A template that found nothing renders as empty: say where, as lint would (newcomer-trial F11).
+        # Reported, not refused: a scenario's `match` may guarantee the path for the requests it takes,
+        # and lint's forced probes would then flag it for nothing.
+        entry["warnings"] = list(rctx.missing)
+        for text in rctx.missing:
+            log.warning("%s %s: %s", request.method, request.path, text)
+    return blocking, events
 
 
 def _run_checks(ctx: ActContext, act: Action | None) -> DifyError | None:
