@@ -9,8 +9,9 @@ from .errors import DifyError
 from .faultspec import FaultSpec
 from .injection import stream_fault
 from .render import Plan
+from .render.builder import EventBuilder
 from .render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
-from .render.envelope import Envelope, EventBuilder, expand_splits, family_of
+from .render.envelope import Envelope, expand_splits, family_of
 from .render.sse import StreamPlan
 from .render.wire import GENERATE
 from .scenarios.model import Timing

@@ -17,9 +17,9 @@ from .app import create_app, load
 from .apps import App
 from .catalogue import Catalogue, EndpointSpec, load_catalogue
 from .datadirs import fixtures_dir, schemas_dir
+from .dify.events import TERMINAL
 from .errors import FixtureError, Problem
 from .pipeline import SCENARIO_HEADER
-from .render.envelope import TERMINAL
 from .scenarios.loader import fixture_files
 from .scenarios.model import Book, Fixture, Respond, Scenario
 from .settings import Settings

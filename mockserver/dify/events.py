@@ -2,7 +2,7 @@
 
 Read from api/core/app/entities/task_entities.py and common/workflow_response_converter.py at dify
 1.12.0, 1.14.2 and 1.16.1 (07119e3f); fields the converter fills per event (ids, times, counters) are
-the builder's (render/envelope.py), and `None` below marks them."""
+the builder's (render/builder.py), and `None` below marks them."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
 
-from .envelope import Envelope, EventBuilder
+from .builder import EventBuilder
+from .envelope import Envelope
 
 Event = dict[str, Any]
 

@@ -10,7 +10,8 @@ import pytest
 
 from mockserver.determinism import Draws, FakerSource
 from mockserver.dify.versions import RELEASES
-from mockserver.render.envelope import Envelope, EventBuilder
+from mockserver.render.builder import EventBuilder
+from mockserver.render.envelope import Envelope
 
 NODE_STARTED_KEYS = [
     "id", "node_id", "node_type", "title", "index", "predecessor_node_id", "inputs", "inputs_truncated",
