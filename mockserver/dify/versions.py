@@ -58,7 +58,8 @@ class Release:
 
 _BASE_MODES: Final = frozenset({"chat", "agent-chat", "advanced-chat", "completion", "workflow"})
 _GENERATOR_FIRST: Final = ("workflow_id", "agent_blocking", "query", "conversation", "inputs")
-_WORKFLOW_SYS: Final = ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
+# The sys.* keys of a workflow app's workflow_started inputs, in order, at every release.
+WORKFLOW_SYS: Final = ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
 
 _1_12: Final = Release(
     name="1.12",
@@ -75,7 +76,7 @@ _1_12: Final = Release(
     workflow_started_reason=False,
     workflow_error_tail="end",
     chatflow_message_end_first=False,
-    chatflow_sys=(*_WORKFLOW_SYS, "query", "dialogue_count"),
+    chatflow_sys=(*WORKFLOW_SYS, "query", "dialogue_count"),
     start_node_sys=True,
     stop_reason="Stopped by user.",
     stranger_stop_fails=True,

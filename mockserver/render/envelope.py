@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mockserver.determinism import Draws
-from mockserver.dify.versions import Release
+from mockserver.dify.versions import WORKFLOW_SYS, Release
 from mockserver.scenarios.template import usage
 
 Family = Literal["chat", "completion", "workflow"]
@@ -72,11 +72,7 @@ class Envelope:
             "query": self.query,
             "dialogue_count": self.dialogue_count,
         }
-        order = (
-            self.release.chatflow_sys
-            if self.chatflow
-            else ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
-        )
+        order = self.release.chatflow_sys if self.chatflow else WORKFLOW_SYS
         return {f"sys.{k}": values[k] for k in order}
 
     def start_node_system(self) -> dict[str, Any]:
