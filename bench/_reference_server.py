@@ -8,12 +8,10 @@ Prints `reference listening on http://HOST:PORT` when ready; SIGINT/SIGTERM stop
 from __future__ import annotations
 
 import json
-import os
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
+from _chat import blocking_answer
 from _serving import main
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -33,10 +31,6 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message, "status": status}, status=status)
 
 
-def new_id() -> str:
-    return str(uuid.UUID(bytes=os.urandom(16), version=4))
-
-
 def make_handler(validator: Draft202012Validator) -> Any:
     async def chat_messages(request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
@@ -51,37 +45,7 @@ def make_handler(validator: Draft202012Validator) -> Any:
         problems = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
         if problems:
             return error(400, "invalid_param", problems[0].message)
-        message_id = new_id()
-        answer = f"You asked: {body['query']}"
-        return web.json_response(
-            {
-                "event": "message",
-                "task_id": new_id(),
-                "id": message_id,
-                "message_id": message_id,
-                "conversation_id": body.get("conversation_id") or new_id(),
-                "mode": mode,
-                "answer": answer,
-                "metadata": {
-                    "usage": {
-                        "prompt_tokens": 12,
-                        "prompt_unit_price": "0.001",
-                        "prompt_price_unit": "0.001",
-                        "prompt_price": "0.0000120",
-                        "completion_tokens": 9,
-                        "completion_unit_price": "0.002",
-                        "completion_price_unit": "0.001",
-                        "completion_price": "0.0000180",
-                        "total_tokens": 21,
-                        "total_price": "0.0000300",
-                        "currency": "USD",
-                        "latency": 0.5,
-                    },
-                    "retriever_resources": [],
-                },
-                "created_at": int(time.time()),  # noqa: TID251 - a reference server, not the mock
-            }
-        )
+        return web.json_response(blocking_answer(body, mode))
 
     return chat_messages
 
