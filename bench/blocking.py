@@ -74,7 +74,9 @@ def pinned_command(argv: list[str], core: set[int] | None) -> tuple[list[str], C
 class Server:
     """A pinned server subprocess; stderr goes to a temporary file, shown when it fails to start."""
 
-    def __init__(self, argv: list[str], core: set[int] | None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: list[str], core: set[int] | None, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         command, preexec = pinned_command(argv, core)
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.proc = subprocess.Popen(
@@ -83,7 +85,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             preexec_fn=preexec,  # only sets the CPU affinity
-            cwd=HERE.parent,
+            cwd=cwd or HERE.parent,
             env=env,
         )
 
