@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import DifyError, FixtureError
-from .settings import Settings
+from mockserver.errors import DifyError, FixtureError
+from mockserver.settings import Settings
 
 if TYPE_CHECKING:
-    from .app import create_app
+    from mockserver.app import create_app
 
 __all__ = ["DifyError", "FixtureError", "Settings", "create_app"]
 
@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
     # create_app pulls in aiohttp, jsonschema and the fixture loader; importing it lazily keeps
     # `dify-mockserver --help` and `import mockserver.settings` instant.
     if name == "create_app":
-        from .app import create_app
+        from mockserver.app import create_app
 
         return create_app
     raise AttributeError(f"module 'mockserver' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """python -m mockserver"""
 
-from .cli import main
+from mockserver.cli import main
 
 main()

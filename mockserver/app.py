@@ -6,19 +6,21 @@ import logging
 
 from aiohttp import web
 
-from . import actions, control, inspector, openapi
-from .catalogue import Catalogue, load_catalogue
-from .datadirs import fixtures_dir, schemas_dir
-from .determinism import FakerSource
-from .dify import versions
-from .journal import JournalClock
-from .keys import ACTIONS, BOOK, CATALOGUE, FAKER, RELEASE, ROUTE_SPECS, SETTINGS, STREAMS, TENANTS, BookRef
-from .middleware import JOURNAL_CLOCK, MIDDLEWARES
-from .pipeline import handle
-from .scenarios.loader import load_book
-from .scenarios.model import Book
-from .settings import Settings
-from .tenancy import TenantRegistry
+from mockserver import actions
+from mockserver.catalogue import Catalogue, load_catalogue
+from mockserver.control import api as control
+from mockserver.control import inspector, openapi
+from mockserver.determinism import FakerSource
+from mockserver.dify import versions
+from mockserver.keys import ACTIONS, BOOK, CATALOGUE, FAKER, RELEASE, ROUTE_SPECS, SETTINGS, STREAMS, TENANTS, BookRef
+from mockserver.middleware import JOURNAL_CLOCK, MIDDLEWARES
+from mockserver.paths import fixtures_dir, schemas_dir
+from mockserver.pipeline import handle
+from mockserver.scenarios.loader import load_book
+from mockserver.scenarios.model import Book
+from mockserver.settings import Settings
+from mockserver.state.journal import JournalClock
+from mockserver.tenancy import TenantRegistry
 
 log = logging.getLogger("mockserver")
 
@@ -68,8 +70,4 @@ def create_app(
     control.add_routes(app)
     openapi.add_routes(app)
     inspector.add_routes(app)
-    if settings.reload:
-        from .reload import fixture_reloader
-
-        app.cleanup_ctx.append(fixture_reloader)
     return app

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 from aiohttp import web
 
-from .apps import App, AppsBook
-from .catalogue import EndpointSpec
-from .dify.versions import Release
-from .errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
-from .tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
+from mockserver.catalogue import EndpointSpec
+from mockserver.dify.apps import AppsBook
+from mockserver.dify.versions import Release
+from mockserver.errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
+from mockserver.tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
+from mockserver.validation import ANONYMOUS, Principal
 
 WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="api"'}
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
-
-    kind: Literal["none", "app", "dataset"]
-    key: str | None = None
-    app: App | None = None
-
-    @property
-    def scope(self) -> str:
-        return f"{self.kind}:{self.key}" if self.key else "-"
-
-
-ANONYMOUS: Final = Principal("none")
 
 
 def _unauthorized(message: str, note: str | None = None) -> DifyError:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .payload import Model, compile_model
+from mockserver.payload import Model, compile_model
 
 API_PREFIX: Final[dict[str, str]] = {"service": "/v1", "console": "/console/api", "web": "/api"}
 

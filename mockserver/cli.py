@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import FixtureError
-from .settings import DEFAULT_PORT, LOG_LEVELS, Settings
+from mockserver.errors import FixtureError
+from mockserver.settings import DEFAULT_PORT, LOG_LEVELS, Settings
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -114,7 +114,7 @@ def serve(
             f"--host {settings.host} is not loopback: the /_mock/ control plane would be open to the "
             "network; pass --admin-token TOKEN too"
         )
-    from .dify import versions
+    from mockserver.dify import versions
 
     try:
         _release, notice = versions.resolve(settings.dify_version)
@@ -122,7 +122,7 @@ def serve(
         _usage(f"--dify-version: {exc}")
     if notice:
         click.echo(f"dify-mockserver: {notice}", err=True)
-    from .app import create_app  # imported here so `--help` stays instant
+    from mockserver.app import create_app  # imported here so `--help` stays instant
 
     try:
         app = create_app(settings)
@@ -132,6 +132,9 @@ def serve(
         count = len(exc.problems)
         click.echo(f"dify-mockserver: {count} fixture problem{'s' if count != 1 else ''}; not starting", err=True)
         sys.exit(1)
+    from mockserver.tools.reload import watch_fixtures
+
+    watch_fixtures(app)
     asyncio.run(_run(settings, app))
 
 
@@ -168,7 +171,7 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
     Every scenario is also rendered through the real pipeline, for each app and response mode it
     serves, and checked against its schema. Each error starts with a line FILE:LINE:COLUMN: problem.
     """
-    from . import lint
+    from mockserver.tools import lint
 
     if show_list:
         for line in lint.endpoint_lines():
@@ -191,17 +194,17 @@ def openapi_command(control: bool) -> None:
     """Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/)."""
     import json
 
-    from . import openapi
-    from .catalogue import load_catalogue
-    from .datadirs import schemas_dir
+    from mockserver.catalogue import load_catalogue
+    from mockserver.control import openapi
+    from mockserver.paths import schemas_dir
 
     document = openapi.control() if control else openapi.emulated(load_catalogue(schemas_dir()))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 async def _run(settings: Settings, app: web.Application) -> None:
-    from . import banner
-    from .server import MockServer
+    from mockserver.testing.server import MockServer
+    from mockserver.tools import banner
 
     server = MockServer(settings, settings.host, settings.port, app=app)
     try:

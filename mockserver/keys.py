@@ -7,15 +7,15 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .actions import Action
-from .auth import Principal
-from .catalogue import Catalogue, EndpointSpec
-from .determinism import FakerSource
-from .dify.versions import Release
-from .render.delivery import Delivery
-from .scenarios.model import Book
-from .settings import Settings
-from .tenancy import TenantRegistry
+from mockserver.actions import Action
+from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.determinism import FakerSource
+from mockserver.dify.versions import Release
+from mockserver.faults.delivery import Delivery
+from mockserver.scenarios.model import Book
+from mockserver.settings import Settings
+from mockserver.tenancy import TenantRegistry
+from mockserver.validation import Principal
 
 
 class BookRef:

@@ -10,13 +10,14 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .auth import authenticate, tenant_of
-from .dify import routes
-from .errors import CODES, NOT_FOUND_HTML, DifyError
-from .inspector import HUB
-from .journal import JournalClock, request_line
-from .keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
-from .render.delivery import NORMAL, send_json
+from mockserver.auth import authenticate, tenant_of
+from mockserver.control.inspector import HUB
+from mockserver.dify import routes
+from mockserver.errors import CODES, NOT_FOUND_HTML, DifyError
+from mockserver.faults.delivery import NORMAL
+from mockserver.keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from mockserver.render.wire import send_json
+from mockserver.state.journal import JournalClock, request_line
 
 log = logging.getLogger("mockserver")
 requests_log = logging.getLogger("mockserver.requests")  # one line per Dify request (`--quiet`: none)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .errors import DifyError
+from mockserver.errors import DifyError
 
 _MISSING: Final = object()
 _TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})

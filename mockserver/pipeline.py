@@ -9,15 +9,15 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import faults, generation, injection, validation
-from .actions import ActContext, Action
-from .auth import ANONYMOUS
-from .catalogue import EndpointSpec
-from .determinism import Draws
-from .errors import DifyError
-from .expand import RequestContext, render_respond
-from .journal import journal_body
-from .keys import (
+from mockserver import validation
+from mockserver.actions import ActContext, Action
+from mockserver.catalogue import EndpointSpec
+from mockserver.determinism import Draws
+from mockserver.errors import DifyError
+from mockserver.faults import apply as injection
+from mockserver.faults import draw as faults
+from mockserver.faults.delivery import drop_connection
+from mockserver.keys import (
     ACTIONS,
     BOOK,
     CATALOGUE,
@@ -32,13 +32,15 @@ from .keys import (
     TENANT_ID,
     TENANTS,
 )
-from .render import Plan, respond
-from .render.delivery import drop_connection
-from .scenarios import matcher
-from .scenarios.model import Fixture, Respond, Scenario
-from .scenarios.vocabulary import did_you_mean
-from .selfcheck import check_plan
-from .state import RunningTask
+from mockserver.render import generate as generation
+from mockserver.render.respond import Plan, respond
+from mockserver.render.selfcheck import check_plan
+from mockserver.scenarios import matcher
+from mockserver.scenarios.context import RequestContext, render_respond
+from mockserver.scenarios.model import Fixture, Respond, Scenario
+from mockserver.scenarios.vocabulary import did_you_mean
+from mockserver.state.journal import journal_body
+from mockserver.state.records import RunningTask
 
 SCENARIO_HEADER: Final = "X-Mock-Scenario"
 log = logging.getLogger("mockserver.templates")
@@ -50,7 +52,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     spec = app[ROUTE_SPECS][request.match_info.route.name or ""]
     entry = request.get(ENTRY, {})
     entry["endpoint"] = spec.id
-    principal = request.get(PRINCIPAL, ANONYMOUS)
+    principal = request.get(PRINCIPAL, validation.ANONYMOUS)
     body = await validation.read_body(request, spec)
     entry["body"] = journal_body(body, request.content_length)  # recorded even when checks refuse it
     call = validation.check_call(request, spec, app[RELEASE], principal, body)

@@ -94,7 +94,7 @@ def _paths(raw: str) -> tuple[Path, ...]:
 
 
 def _version(raw: str) -> str:
-    from .dify import versions
+    from mockserver.dify import versions
 
     versions.parse(raw)
     return raw.strip()

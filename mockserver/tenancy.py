@@ -9,13 +9,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .faults import FaultQueue, covered
-from .journal import matches
-from .scenarios.model import Scenario
-from .schedule import Counter
-from .state import TenantState
+from mockserver.faults.draw import FaultQueue, covered
+from mockserver.faults.schedule import Counter
+from mockserver.state.journal import matches
+from mockserver.state.records import TenantState
+
+if TYPE_CHECKING:
+    from mockserver.scenarios.model import Scenario
 
 log = logging.getLogger("mockserver.tenancy")
 

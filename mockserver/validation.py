@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 from aiohttp import web
 
-from .apps import App
-from .auth import Principal
-from .catalogue import EndpointSpec
-from .dify.versions import Release
-from .errors import MSG_USER_REQUIRED, DifyError
+from mockserver.catalogue import EndpointSpec
+from mockserver.dify.apps import App
+from mockserver.dify.versions import Release
+from mockserver.errors import MSG_USER_REQUIRED, DifyError
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
+
+    kind: Literal["none", "app", "dataset"]
+    key: str | None = None
+    app: App | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.kind}:{self.key}" if self.key else "-"
+
+
+ANONYMOUS: Final = Principal("none")
 
 
 @dataclass(slots=True)

@@ -45,7 +45,7 @@ class Action:
 
 def registry() -> dict[str, Action]:
     """Every action by name, from the modules that define them."""
-    from . import apps, chat, workflows
+    from mockserver.actions import apps, chat, workflows
 
     found: dict[str, Action] = {}
     for module in (apps, chat, workflows):  # users.py holds a helper, no action

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.actions import ActContext, Action
 from mockserver.errors import DifyError
-
-from . import ActContext, Action
 
 
 def _has_site(ctx: ActContext) -> None:

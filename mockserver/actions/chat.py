@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from mockserver.actions import ActContext, Action
+from mockserver.actions.users import end_user_id
+from mockserver.actions.workflows import published_workflow
 from mockserver.errors import DifyError
-from mockserver.state import Conversation, Message
-
-from . import ActContext, Action
-from .users import end_user_id
-from .workflows import published_workflow
+from mockserver.state.records import Conversation, Message
 
 MAX_CONVERSATIONS = 1000  # per tenant
 MAX_MESSAGES = 1000  # per conversation

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from mockserver.actions import ActContext
 from mockserver.determinism import derive_uuid
-
-from . import ActContext
 
 
 def end_user_id(ctx: ActContext) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from mockserver.actions import ActContext, Action
+from mockserver.actions.users import end_user_id
 from mockserver.errors import DifyError
-
-from . import ActContext, Action
-from .users import end_user_id
 
 
 def published_workflow(ctx: ActContext, wanted: str) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 from mockserver.dify import events as dify_events
 from mockserver.errors import CODES
-
-from .envelope import Envelope, drop_none, full_usage
+from mockserver.render.envelope import Envelope, drop_none, full_usage
 
 
 class EventBuilder:

@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
-
-from .builder import EventBuilder
-from .envelope import Envelope
+from mockserver.render.builder import EventBuilder
+from mockserver.render.envelope import Envelope
 
 Event = dict[str, Any]
 

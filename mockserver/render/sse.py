@@ -7,14 +7,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
 
-from mockserver.state import RunningTask
-
-from .delivery import NORMAL, Delivery, write
+from mockserver.faults.apply import StreamFault
+from mockserver.faults.delivery import NORMAL, Delivery, write
+from mockserver.state.records import RunningTask
 
 PING: Final = b"event: ping\n\n"
 # Dify's generate endpoints set only the content type (libs/helper.py compact_generate_response).
@@ -28,22 +28,6 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 def is_ping(event: dict[str, Any]) -> bool:
     return event.get("event") == "ping" and len(event) == 1
-
-
-# stream_error: given the index of the first unsent event, its scheduled time and the fault's parameters,
-# the events Dify sends for the failure and the seconds the stream then idles before it ends.
-FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]], float]]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFault:
-    kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
-    after: int  # data events sent before it strikes (pings never count)
-    tail: FailureTail | None = None  # stream_error
-    params: dict[str, Any] = field(default_factory=dict)
-    form: str = "json"  # stream_malformed
-    stall_s: float = 30.0  # stream_stall: then the connection closes
-    ping_s: float = 10.0
 
 
 @dataclass(slots=True)

@@ -14,6 +14,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aiohttp import web
+
+from mockserver.faults.delivery import Delivery, send_body
+
 
 @dataclass(frozen=True, slots=True)
 class Wire:
@@ -37,3 +41,15 @@ class _Generate(Wire):
 
 RESTX: Final[Wire] = _Restx("application/json", None)
 GENERATE: Final[Wire] = _Generate("application/json", "utf-8")
+
+
+async def send_json(
+    request: web.Request,
+    body: Any,
+    status: int,
+    headers: dict[str, str] | None,
+    delivery: Delivery,
+    wire: Wire = RESTX,
+) -> web.StreamResponse:
+    """`body` in Dify's bytes, delivered as the request's faults shape it."""
+    return await send_body(request, wire.encode(body), status, headers, delivery, wire.content_type, wire.charset)

@@ -12,10 +12,9 @@ from jsonschema.exceptions import ValidationError
 from mockserver.catalogue import EVENTS_REF, Catalogue
 from mockserver.determinism import FakerSource
 from mockserver.errors import Problem
-from mockserver.yamlmarks import JsonPath, Marked
-
-from .compiler import Compiler
-from .vocabulary import EventVocabulary, blocking_keys, did_you_mean
+from mockserver.scenarios.compiler import Compiler
+from mockserver.scenarios.vocabulary import EventVocabulary, blocking_keys, did_you_mean
+from mockserver.scenarios.yamlmarks import JsonPath, Marked
 
 
 def make_compiler(

@@ -12,10 +12,8 @@ from typing import Any
 
 from mockserver.dify import versions
 from mockserver.errors import CODES, Problem
-from mockserver.faultspec import FaultSpec, FaultSyntaxError, parse
-from mockserver.yamlmarks import JsonPath, Marked
-
-from .model import (
+from mockserver.faults.spec import FaultSpec, FaultSyntaxError, parse
+from mockserver.scenarios.model import (
     ANY,
     OPS,
     ROOTS,
@@ -28,8 +26,9 @@ from .model import (
     SequenceItem,
     Timing,
 )
-from .template import Template, TemplateSyntaxError, compile_value
-from .vocabulary import RESERVED, BlockingKeys, EventVocabulary, did_you_mean
+from mockserver.scenarios.template import Template, TemplateSyntaxError, compile_value
+from mockserver.scenarios.vocabulary import RESERVED, BlockingKeys, EventVocabulary, did_you_mean
+from mockserver.scenarios.yamlmarks import JsonPath, Marked
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})

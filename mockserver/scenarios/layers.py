@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockserver.errors import Problem
-from mockserver.yamlmarks import Marked
-
-from .compiler import Source
-from .vocabulary import did_you_mean
+from mockserver.scenarios.compiler import Source
+from mockserver.scenarios.vocabulary import did_you_mean
+from mockserver.scenarios.yamlmarks import Marked
 
 Layer = tuple[Marked, bool]  # a file, and whether it is inherited through `extends`
 

@@ -9,16 +9,15 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
-from mockserver.apps import AppsBook, build_app
 from mockserver.catalogue import Catalogue
+from mockserver.dify.apps import AppsBook, build_app
 from mockserver.errors import FixtureError, Problem
-from mockserver.yamlmarks import Marked, load_marked
-
-from .checks import check_fakes, located_schema_error, make_compiler
-from .compiler import Merged, Source
-from .layers import Layers, resolve
-from .model import Book
-from .vocabulary import near_miss
+from mockserver.scenarios.checks import check_fakes, located_schema_error, make_compiler
+from mockserver.scenarios.compiler import Merged, Source
+from mockserver.scenarios.layers import Layers, resolve
+from mockserver.scenarios.model import Book
+from mockserver.scenarios.vocabulary import near_miss
+from mockserver.scenarios.yamlmarks import Marked, load_marked
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same

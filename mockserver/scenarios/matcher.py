@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.dify import versions
-from mockserver.faults import Candidate, applies, consider
-from mockserver.schedule import Counter, Verdict
+from mockserver.faults.draw import Candidate, applies, consider
+from mockserver.faults.schedule import Counter, Verdict
+from mockserver.scenarios.model import ANY, Fixture, Predicate, Respond, Scenario
 from mockserver.tenancy import Scope
 from mockserver.validation import Call
-
-from .model import ANY, Fixture, Predicate, Respond, Scenario
 
 
 @dataclass(slots=True)

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mockserver.apps import AppsBook
-from mockserver.faultspec import FaultSpec
-
-from .template import Template
+from mockserver.dify.apps import AppsBook
+from mockserver.faults.spec import FaultSpec
+from mockserver.scenarios.template import Template
 
 Op = Literal["eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le", "version"]
 OPS: tuple[Op, ...] = ("eq", "contains", "in", "regex", "startswith", "exists", "gt", "ge", "lt", "le")

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from mockserver import lint
 from mockserver.cli import main
+from mockserver.tools import lint
 
 CASES = Path(__file__).resolve().parent.parent / "lint_cases"
 SUMMARY = re.compile(r"^(\d+) fixture files, (\d+) scenarios OK$")

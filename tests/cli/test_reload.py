@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.app import create_app
-from mockserver.reload import fixture_reloader
 from mockserver.settings import Settings
+from mockserver.tools.reload import fixture_reloader, watch_fixtures
 
 POLL_S = 10.0
 BROKEN = "scenarios:\n  default:\n    repsond:\n      blocking: {name: Broken}\n"
@@ -86,7 +86,7 @@ def test_reload_picks_up_new_apps(start_serve, tmp_path: Path) -> None:
 
 async def test_reloader_lives_in_cleanup_ctx_and_stops_with_the_app(aiohttp_client: Any, tmp_path: Path) -> None:
     target = write(tmp_path / "service" / "get_app_info.yaml", info_fixture("Before"))
-    app = create_app(Settings(pace_scale=0.0, reload=True, fixtures=(tmp_path,)))
+    app = watch_fixtures(create_app(Settings(pace_scale=0.0, reload=True, fixtures=(tmp_path,))))
     client = await aiohttp_client(app)
     headers = {"Authorization": "Bearer app-chat"}
     assert (await (await client.get("/v1/info", headers=headers)).json())["name"] == "Before"
@@ -104,5 +104,6 @@ async def test_reloader_lives_in_cleanup_ctx_and_stops_with_the_app(aiohttp_clie
 
 
 def test_without_reload_no_watcher_is_registered() -> None:
-    assert fixture_reloader not in create_app(Settings()).cleanup_ctx
-    assert fixture_reloader in create_app(Settings(reload=True)).cleanup_ctx
+    assert fixture_reloader not in watch_fixtures(create_app(Settings())).cleanup_ctx
+    assert fixture_reloader not in create_app(Settings(reload=True)).cleanup_ctx  # the app alone never watches
+    assert watch_fixtures(create_app(Settings(reload=True))).cleanup_ctx.count(fixture_reloader) == 1

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dify_facts import auth
 
-from mockserver.control import LocalControl
-from mockserver.handle import ControlError, DifyMock, HttpControl
+from mockserver.control.api import LocalControl
+from mockserver.testing.handle import ControlError, DifyMock, HttpControl
 
 CHAT = "/v1/chat-messages"
 BODY = {"inputs": {}, "query": "hi", "user": "u"}

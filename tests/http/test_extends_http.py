@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mockserver import lint
 from mockserver.cli import main
 from mockserver.settings import Settings
+from mockserver.tools import lint
 
 WORKFLOW_ID = "7c3e33d4-2a8b-4e5f-9b1a-d3c6e8f12345"  # app-workflow's workflow_id in _apps.yaml
 INVOICE = """

@@ -15,8 +15,8 @@ import pytest
 from dify_facts import SSE_CONTENT_TYPE, auth
 
 from mockserver.keys import TENANTS
-from mockserver.server import MockServer
 from mockserver.settings import Settings
+from mockserver.testing.server import MockServer
 
 CHAT = "/v1/chat-messages"
 WORKFLOW = "/v1/workflows/run"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from mockserver import openapi
+from mockserver.control import openapi
 from mockserver.keys import CATALOGUE
 
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import ClientPayloadError
 from dify_facts import auth
 
-from mockserver.control import LocalControl
-from mockserver.handle import ControlError, DifyMock
+from mockserver.control.api import LocalControl
+from mockserver.testing.handle import ControlError, DifyMock
 
 CHAT = "/v1/chat-messages"
 ENDPOINT = "service.send_chat_message"

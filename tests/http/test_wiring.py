@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from mockserver.actions import registry
 from mockserver.app import create_app
 from mockserver.catalogue import load_catalogue
-from mockserver.datadirs import fixtures_dir, schemas_dir
+from mockserver.paths import fixtures_dir, schemas_dir
 from mockserver.scenarios.loader import load_book
 from mockserver.settings import Settings
 

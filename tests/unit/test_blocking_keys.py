@@ -9,7 +9,7 @@ from fixture_dirs import problems
 
 from mockserver.app import load
 from mockserver.catalogue import load_catalogue
-from mockserver.datadirs import schemas_dir
+from mockserver.paths import schemas_dir
 from mockserver.scenarios.vocabulary import blocking_keys
 from mockserver.settings import Settings
 

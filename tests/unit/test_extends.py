@@ -9,8 +9,8 @@ import pytest
 from fixture_dirs import problems, write
 
 from mockserver.app import load
-from mockserver.datadirs import fixtures_dir
 from mockserver.errors import FixtureError
+from mockserver.paths import fixtures_dir
 from mockserver.settings import Settings
 
 INVOICE = """

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from fixture_dirs import write
 
-from mockserver import lint
 from mockserver.app import load
-from mockserver.apps import DEFAULT_PARAMETERS, DEFAULT_SITE
 from mockserver.catalogue import load_catalogue
-from mockserver.datadirs import schemas_dir
+from mockserver.dify.apps import DEFAULT_PARAMETERS, DEFAULT_SITE
 from mockserver.dify.versions import DEFAULT, RELEASES
 from mockserver.errors import FixtureError
+from mockserver.paths import schemas_dir
 from mockserver.scenarios.loader import fixture_files
 from mockserver.scenarios.vocabulary import near_miss
 from mockserver.settings import Settings
+from mockserver.tools import lint
 
 GREET = "scenarios:\n  greet:\n    match: {body.query: hi}\n    respond: {blocking: {answer: hello}}\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.handle import DifyMock
+from mockserver.testing.handle import DifyMock
 
 
 class Journaled:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mockserver.app import load
-from mockserver.expand import RequestContext
+from mockserver.scenarios.context import RequestContext
 from mockserver.scenarios.template import compile_value
 from mockserver.settings import Settings
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from mockserver import openapi
-from mockserver.bundle import Bundle
 from mockserver.catalogue import Catalogue, load_catalogue
-from mockserver.datadirs import schemas_dir
+from mockserver.control import openapi
+from mockserver.control.bundle import Bundle
+from mockserver.paths import schemas_dir
 
 
 @pytest.fixture(scope="module")

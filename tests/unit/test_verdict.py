@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.verification import Journal
+from mockserver.testing.journal import Journal
 
 CHAT = "/v1/chat-messages"
 

@@ -6,8 +6,8 @@ import gc
 import tracemalloc
 
 from mockserver.app import load
+from mockserver.scenarios.yamlmarks import parse_marked
 from mockserver.settings import Settings
-from mockserver.yamlmarks import parse_marked
 
 
 def test_marks_and_values():

@@ -3,13 +3,29 @@ or a stream fault placed among the stream's events."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from .errors import DifyError
-from .faults import Drawn
-from .faultspec import FaultSpec
-from .render.delivery import Abort, Delivery, latency_seconds
-from .render.sse import FailureTail, StreamFault
+from mockserver.errors import DifyError
+from mockserver.faults.delivery import Abort, Delivery, latency_seconds
+from mockserver.faults.draw import Drawn
+from mockserver.faults.spec import FaultSpec
+
+# stream_error: given the index of the first unsent event, its scheduled time and the fault's parameters,
+# the events Dify sends for the failure and the seconds the stream then idles before it ends.
+FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]], float]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFault:
+    kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
+    after: int  # data events sent before it strikes (pings never count)
+    tail: FailureTail | None = None  # stream_error
+    params: dict[str, Any] = field(default_factory=dict)
+    form: str = "json"  # stream_malformed
+    stall_s: float = 30.0  # stream_stall: then the connection closes
+    ping_s: float = 10.0
 
 
 def delivery(drawn: Drawn, rng: Any) -> Delivery:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .determinism import derive_random
-from .faultspec import Schedule
+from mockserver.determinism import derive_random
+from mockserver.faults.spec import Schedule
 
 
 @dataclass(slots=True)

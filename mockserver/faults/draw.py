@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from .errors import DifyError
-from .faultspec import SCHEDULE_PARAMS, STREAM_KINDS, FaultSpec, FaultSyntaxError, parse
-from .schedule import Counter, Verdict, commit, count, remaining
+from mockserver.errors import DifyError
+from mockserver.faults.schedule import Counter, Verdict, commit, count, remaining
+from mockserver.faults.spec import SCHEDULE_PARAMS, STREAM_KINDS, FaultSpec, FaultSyntaxError, parse
 
 FAULT_HEADER: Final = "X-Mock-Fault"
 

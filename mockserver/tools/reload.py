@@ -12,14 +12,21 @@ from typing import Final
 
 from aiohttp import web
 
-from .catalogue import Catalogue
-from .datadirs import fixtures_dir
-from .errors import FixtureError
-from .keys import ACTIONS, BOOK, CATALOGUE, SETTINGS, BookRef
-from .scenarios.loader import load_book
+from mockserver.catalogue import Catalogue
+from mockserver.errors import FixtureError
+from mockserver.keys import ACTIONS, BOOK, CATALOGUE, SETTINGS, BookRef
+from mockserver.paths import fixtures_dir
+from mockserver.scenarios.loader import load_book
 
-log = logging.getLogger("mockserver.reload")
+log = logging.getLogger("mockserver.tools.reload")
 STOP_TIMEOUT_S: Final = 5.0
+
+
+def watch_fixtures(app: web.Application) -> web.Application:
+    """Give the app a fixture watcher when its settings ask for one (`serve --reload`); returns the app."""
+    if app[SETTINGS].reload and fixture_reloader not in app.cleanup_ctx:
+        app.cleanup_ctx.append(fixture_reloader)
+    return app
 
 
 @asynccontextmanager

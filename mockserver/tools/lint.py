@@ -13,18 +13,18 @@ from typing import Any, Final
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from .app import create_app, load
-from .apps import App
-from .catalogue import Catalogue, EndpointSpec, load_catalogue
-from .datadirs import fixtures_dir, schemas_dir
-from .dify.events import TERMINAL
-from .errors import FixtureError, Problem
-from .pipeline import SCENARIO_HEADER
-from .scenarios.loader import fixture_files
-from .scenarios.model import Book, Fixture, Respond, Scenario
-from .settings import Settings
-from .tenancy import SESSION_HEADER
-from .yamlmarks import Marked, load_marked
+from mockserver.app import create_app, load
+from mockserver.catalogue import Catalogue, EndpointSpec, load_catalogue
+from mockserver.dify.apps import App
+from mockserver.dify.events import TERMINAL
+from mockserver.errors import FixtureError, Problem
+from mockserver.paths import fixtures_dir, schemas_dir
+from mockserver.pipeline import SCENARIO_HEADER
+from mockserver.scenarios.loader import fixture_files
+from mockserver.scenarios.model import Book, Fixture, Respond, Scenario
+from mockserver.scenarios.yamlmarks import Marked, load_marked
+from mockserver.settings import Settings
+from mockserver.tenancy import SESSION_HEADER
 
 SAMPLE_TEXT: Final = "lint"
 SAMPLE_ID: Final = "00000000-0000-4000-8000-000000000001"  # any string does for a task id

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from jsonschema.exceptions import best_match
 
-from .catalogue import Catalogue, EndpointSpec
-from .errors import DifyError
-from .render import Plan
+from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.errors import DifyError
+from mockserver.render.respond import Plan
 
 
 def check_plan(catalogue: Catalogue, spec: EndpointSpec, plan: Plan, origin: str) -> None:

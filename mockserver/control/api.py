@@ -12,17 +12,25 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from .datadirs import fixtures_dir
-from .errors import MSG_BAD_JSON, DifyError
-from .handle import ControlError
-from .keys import ACTIONS, BOOK, CATALOGUE, TENANTS
-from .nearmiss import did_you_mean
-from .render import json_response
-from .scenarios.adhoc import compile_stub
-from .verdict import verdict
+from mockserver.control.verdict import verdict
+from mockserver.errors import MSG_BAD_JSON, DifyError
+from mockserver.keys import ACTIONS, BOOK, CATALOGUE, TENANTS
+from mockserver.nearmiss import did_you_mean
+from mockserver.paths import fixtures_dir
+from mockserver.render.respond import json_response
+from mockserver.scenarios.adhoc import compile_stub
 
 Params = dict[str, Any]
 Operation = Callable[[web.Application, Params], tuple[int, Any]]
+
+
+class ControlError(ValueError):
+    """The mock refused a control call (a bad fault, an unknown endpoint or scenario, a broken stub).
+    Raised alike in-process and over HTTP (DIFY_MOCK_URL), so a test sees the same error either way."""
+
+    def __init__(self, method: str, path: str, status: int, code: str, message: str) -> None:
+        self.method, self.path, self.status, self.code, self.message = method, path, status, code, message
+        super().__init__(f"{message} (dify-mockserver {method} {path}: {status} {code})")
 
 
 def mock_version() -> str:

@@ -12,8 +12,6 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .wire import RESTX, Wire
-
 Abort = Literal["reset", "empty"]
 
 
@@ -51,24 +49,22 @@ async def write(resp: web.StreamResponse, data: bytes, delivery: Delivery) -> No
         await asyncio.sleep(pause)
 
 
-async def send_json(
+async def send_body(
     request: web.Request,
-    body: Any,
+    data: bytes,
     status: int,
     headers: dict[str, str] | None,
     delivery: Delivery,
-    wire: Wire = RESTX,
+    content_type: str,
+    charset: str | None,
 ) -> web.StreamResponse:
-    """A JSON response in Dify's bytes; dribbled, it goes out slice by slice with its Content-Length set."""
-    data = wire.encode(body)
+    """A whole body; dribbled, it goes out slice by slice with its Content-Length set up front."""
     if delivery.dribble is None:
-        return web.Response(
-            body=data, status=status, headers=headers, content_type=wire.content_type, charset=wire.charset
-        )
+        return web.Response(body=data, status=status, headers=headers, content_type=content_type, charset=charset)
     resp = web.StreamResponse(status=status, headers=headers)
-    resp.content_type = wire.content_type
-    if wire.charset:
-        resp.charset = wire.charset
+    resp.content_type = content_type
+    if charset:
+        resp.charset = charset
     resp.content_length = len(data)
     await resp.prepare(request)
     await write(resp, data, delivery)

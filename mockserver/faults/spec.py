@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from .errors import CODES, SEED_STATUS
-from .nearmiss import closest
+from mockserver.errors import CODES, SEED_STATUS
+from mockserver.nearmiss import closest
 
 Kind = Literal[
     "http", "latency", "stream_cut", "stream_error", "stream_malformed", "stream_stall", "dribble", "reset", "empty"

@@ -8,11 +8,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .bundle import Bundle
-from .catalogue import Catalogue, EndpointSpec
-from .control import OPERATIONS, mock_version
-from .keys import CATALOGUE
-from .render import json_response
+from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.control.api import OPERATIONS, mock_version
+from mockserver.control.bundle import Bundle
+from mockserver.keys import CATALOGUE
+from mockserver.render.respond import json_response
 
 _ERROR: Final = {"$ref": "#/components/schemas/Error"}
 _ERROR_SCHEMA: Final = {

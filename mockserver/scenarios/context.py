@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .determinism import Draws
-from .scenarios.model import EventTemplate, Fixture, Respond
-from .scenarios.template import Template
-from .validation import Call
+from mockserver.determinism import Draws
+from mockserver.scenarios.model import EventTemplate, Fixture, Respond
+from mockserver.scenarios.template import Template
+from mockserver.validation import Call
 
 
 class RequestContext:

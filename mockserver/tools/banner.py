@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .control import mock_version
-from .datadirs import fixtures_dir
-from .keys import BOOK, RELEASE, SETTINGS
+from mockserver.control.api import mock_version
+from mockserver.keys import BOOK, RELEASE, SETTINGS
+from mockserver.paths import fixtures_dir
 
 _ANY_HOST = ("0.0.0.0", "::", "")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Final, overload
 
-from .verdict import Verdict, verdict
+from mockserver.control.verdict import Verdict, verdict
 
 Entry = dict[str, Any]
 SERVICE_PREFIX: Final = "/v1"

@@ -10,7 +10,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from .keys import BOOK, TENANTS
+from mockserver.keys import BOOK, TENANTS
 
 BACKLOG: Final = 200  # entries a new inspector starts with
 KEEPALIVE_S: Final = 15.0
@@ -45,7 +45,7 @@ async def page(request: web.Request) -> web.Response:
     apps += [
         {"key": k, "mode": "knowledge", "name": "knowledge API key", "site_code": None} for k in book.apps.dataset_keys
     ]
-    html = files("mockserver").joinpath("inspector.html").read_text(encoding="utf-8")
+    html = files("mockserver.control").joinpath("inspector.html").read_text(encoding="utf-8")
     # JSON inside a <script> block: `</` must not close it early.
     data = orjson.dumps({"apps": apps}).decode().replace("</", "<\\/")
     return web.Response(text=html.replace("/*BOOT*/null", data), content_type="text/html", charset="utf-8")

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from .handle import ControlError, DifyMock, HttpControl, fault_text
-from .nearmiss import did_you_mean
-from .settings import Settings
+from mockserver.nearmiss import did_you_mean
+from mockserver.settings import Settings
+from mockserver.testing.handle import ControlError, DifyMock, HttpControl, fault_text
 
 if TYPE_CHECKING:  # the app's modules load only when a session uses the mock
-    from .catalogue import Catalogue
-    from .scenarios.model import Book
+    from mockserver.catalogue import Catalogue
+    from mockserver.scenarios.model import Book
 
 REMOTE_ENV: Final = "DIFY_MOCK_URL"
 ADMIN_TOKEN_ENV: Final = "DIFY_MOCK_ADMIN_TOKEN"
@@ -42,7 +42,7 @@ def settings_for(config: pytest.Config) -> Settings:
     dirs = [Path(p) for p in config.getini("dify_fixtures")]
     dirs += [Path(p).resolve() for p in config.getoption("dify_fixtures")]
     version = config.getoption("dify_version") or config.getini("dify_version") or base.dify_version
-    from .dify import versions
+    from mockserver.dify import versions
 
     try:
         versions.resolve(version)
@@ -53,8 +53,8 @@ def settings_for(config: pytest.Config) -> Settings:
 
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """(catalogue, book) for `settings`; a broken fixture directory is a UsageError with lint's lines."""
-    from .app import load as load_book
-    from .errors import FixtureError
+    from mockserver.app import load as load_book
+    from mockserver.errors import FixtureError
 
     try:
         return load_book(settings)

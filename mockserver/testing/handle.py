@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from hashlib import blake2b
 from typing import Any, Final, Protocol
 
-from .nearmiss import did_you_mean
-from .verification import Journal
+from mockserver.control.api import ControlError as ControlError  # raised by both transports
+from mockserver.nearmiss import did_you_mean
+from mockserver.testing.journal import Journal
 
 KEYS: Final = {
     "chat": "app-chat",
@@ -46,15 +47,6 @@ def session_id_for(nodeid: str) -> str:
 def fault_text(fault: str, times: int | str = 1, params: Mapping[str, object] | None = None) -> str:
     """`fault_text("rate_limit", 2, {"retry_after": 1})` == `rate_limit;times=2;retry_after=1`."""
     return ";".join([fault, f"times={times}", *(f"{k}={v}" for k, v in (params or {}).items())])
-
-
-class ControlError(ValueError):
-    """The mock refused a control call (a bad fault, an unknown endpoint or scenario, a broken stub).
-    Raised alike in-process and over HTTP (DIFY_MOCK_URL), so a test sees the same error either way."""
-
-    def __init__(self, method: str, path: str, status: int, code: str, message: str) -> None:
-        self.method, self.path, self.status, self.code, self.message = method, path, status, code, message
-        super().__init__(f"{message} (dify-mockserver {method} {path}: {status} {code})")
 
 
 class Control(Protocol):

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .actions import ActContext
-from .errors import DifyError
-from .faultspec import FaultSpec
-from .injection import stream_fault
-from .render import Plan
-from .render.builder import EventBuilder
-from .render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
-from .render.envelope import Envelope, expand_splits, family_of
-from .render.sse import StreamPlan
-from .render.wire import GENERATE
-from .scenarios.model import Timing
-from .settings import Settings
+from mockserver.actions import ActContext
+from mockserver.errors import DifyError
+from mockserver.faults.apply import stream_fault
+from mockserver.faults.spec import FaultSpec
+from mockserver.render.builder import EventBuilder
+from mockserver.render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
+from mockserver.render.envelope import Envelope, expand_splits, family_of
+from mockserver.render.respond import Plan
+from mockserver.render.sse import StreamPlan
+from mockserver.render.wire import GENERATE
+from mockserver.scenarios.model import Timing
+from mockserver.settings import Settings
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # the modes whose streams 1.14+ relays

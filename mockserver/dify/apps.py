@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from .dify.versions import Release
+    from mockserver.dify.versions import Release
 
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # features come from the workflow graph
 

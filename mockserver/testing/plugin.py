@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import plugin_checks as checks
-from .handle import DifyMock, HttpControl, session_id_for
-from .settings import Settings
+from mockserver.settings import Settings
+from mockserver.testing import checks
+from mockserver.testing.handle import DifyMock, HttpControl, session_id_for
 
 if TYPE_CHECKING:  # the server's modules load only when a session uses the mock
     from aiohttp import web
 
-    from .catalogue import Catalogue
-    from .scenarios.model import Book
+    from mockserver.catalogue import Catalogue
+    from mockserver.scenarios.model import Book
 
 _HANDLE = pytest.StashKey[DifyMock]()
 _SETTINGS = pytest.StashKey[Settings]()
@@ -95,7 +95,7 @@ def _check_markers(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def _fault_problem(text: str, aliases: dict[str, str]) -> str | None:
-    from .faultspec import FaultSyntaxError, parse
+    from mockserver.faults.spec import FaultSyntaxError, parse
 
     try:
         parse(text, aliases)
@@ -118,7 +118,7 @@ def _loaded(config: pytest.Config) -> tuple[Catalogue, Book]:
 
 def _new_app(config: pytest.Config) -> web.Application:
     """An app on the session's loaded fixtures: no server re-reads them."""
-    from .app import create_app
+    from mockserver.app import create_app
 
     catalogue, book = _loaded(config)
     return create_app(_settings(config), catalogue=catalogue, book=book)
@@ -135,8 +135,8 @@ class _SharedServer:
     """The process's server (or DIFY_MOCK_URL's), and how each test starts fresh on it."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from .control import LocalControl
-        from .server import ThreadedMockServer
+        from mockserver.control.api import LocalControl
+        from mockserver.testing.server import ThreadedMockServer
 
         settings = _settings(config)
         self.remote = os.environ.get(checks.REMOTE_ENV)
@@ -189,8 +189,8 @@ try:
     @pytest_asyncio.fixture
     async def dify_mock(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> AsyncIterator[DifyMock]:
         """A private mock for this test, on a free port, in the test's event loop."""
-        from .control import LocalControl
-        from .server import MockServer
+        from mockserver.control.api import LocalControl
+        from mockserver.testing.server import MockServer
 
         settings = _settings(pytestconfig)
         server = MockServer(settings, app=_new_app(pytestconfig))

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .keys import STREAMS
-from .settings import Settings
+from mockserver.keys import STREAMS
+from mockserver.settings import Settings
 
 
 class MockServer:
@@ -31,7 +31,7 @@ class MockServer:
 
     async def start(self) -> str:
         """Listen (OSError when the port is taken) and return the base URL actually bound."""
-        from .app import create_app
+        from mockserver.app import create_app
 
         if self.app is None:
             self.app = create_app(self.settings)

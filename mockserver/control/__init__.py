@@ -1,0 +1,1 @@
+"""The /_mock/ control plane: its API, the inspector, the OpenAPI documents."""

@@ -1,0 +1,1 @@
+"""Commands beside serve: lint, reload, the start-up banner."""
