@@ -445,7 +445,7 @@ def main() -> int:
     if args.wrk:
         load = f"wrk ({args.wrk}), {args.threads} thread(s)"
     else:
-        why = "--python-client" if args.python_client else "wrk not found (Debian package wrk)"
+        why = "--python-client" if args.python_client else "wrk not found: Debian package wrk"
         load = f"Python aiohttp client in this process ({why}); the client, not the server, may saturate"
     pinning = (
         "unpinned (1 CPU)"
@@ -465,6 +465,10 @@ def main() -> int:
             f"{r.name:<10} {r.count:>9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.non_200:>8} "
             f"{r.cpu_us_per_request:>10.0f} {r.cpu_busy:>8.0%} {r.core_busy:>9.0%}"
         )
+    if args.rounds > 1:
+        for name, results in rounds.items():
+            each = ", ".join(f"{r.rps:.0f} ({r.core_busy:.0%})" for r in results)
+            print(f"  {name} req/s by round (server core busy): {each}")
     print(
         f"ratio mock/reference = {rps_ratio:.2f} (target >= {TARGET_RATIO}); "
         f"by server CPU per request = {cpu_ratio:.2f}"
