@@ -58,7 +58,7 @@ def create_app(
     app[JOURNAL_CLOCK] = JournalClock()
     routes = {}
     for spec in catalogue:
-        for i, path in enumerate(spec.all_paths):
+        for i, path in enumerate(spec.all_routes):
             name = spec.id if i == 0 else f"{spec.id}:alias{i}"
             if spec.method == "GET":  # Flask answers HEAD wherever it answers GET
                 app.router.add_get(path, handle, name=name, allow_head=True)

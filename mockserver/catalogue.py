@@ -1,10 +1,14 @@
-"""EndpointSpec per schemas/<api>/<op>.json: method, path, auth, modes, validators; the route table."""
+"""schemas/<api>/<op>.json -> EndpointSpec: every fact of the closed x-endpoint vocabulary
+(schemas/_meta/endpoint.json), checked at load at FILE:LINE:COLUMN; request models and response
+validators are compiled on first use, so start-up does not grow with the number of endpoints."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -12,14 +16,24 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from mockserver.errors import CODES, FixtureError, Problem
+from mockserver.marks import located_schema_error, parse_marked
 from mockserver.payload import Model, compile_model
+from mockserver.schemarefs import bundled
 
-API_PREFIX: Final[dict[str, str]] = {"service": "/v1", "console": "/console/api", "web": "/api"}
+# `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half.
+API_PREFIX: Final[dict[str, str]] = {"service": "/v1", "knowledge": "/v1", "console": "/console/api", "web": "/api"}
 
 EVENTS_REF: Final = "_shared/events.json"
+ENDPOINT_META: Final = "_meta/endpoint.json"
+# Flask's UUIDConverter: the five groups of hex digits, either case.
+UUID_SEGMENT: Final = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_PARAM: Final = re.compile(r"\{([a-z_][a-z0-9_]*)(?::(uuid))?\}")
 
-Auth = Literal["none", "app", "dataset"]
-Kind = Literal["generate", "plain", "stop"]
+Auth = Literal["none", "app", "dataset", "console", "web"]
+RequestKind = Literal["json", "multipart", "none"]
+ResponseKind = Literal["json", "empty", "bytes", "page", "generate"]
+Pagination = Literal["last_id", "first_id", "page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,30 +43,111 @@ class UserArg:
 
 
 @dataclass(frozen=True, slots=True)
+class FilePart:
+    """A multipart request's file: the field it travels in and the size-limit table that applies."""
+
+    part: str
+    limits: str
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     id: str  # "<api>.<file stem>", e.g. service.send_chat_message
     api: str
+    title: str
     method: str
-    path: str  # full path with the API prefix, aiohttp route syntax
+    path: str  # full path with the API prefix, `{name}` segments (OpenAPI's form)
+    route: str  # the same for aiohttp's router: `{name:uuid}` becomes Flask's UUID pattern
     aliases: tuple[str, ...]
+    path_params: dict[str, str]  # name -> "string" | "uuid", in path order
     auth: Auth
     user: UserArg | None
     modes: frozenset[str] | None  # None = every mode
     mode_error: str
-    kind: Kind
+    request: RequestKind
+    request_model: str
+    files: FilePart | None
+    response: ResponseKind
     streams: bool
+    pagination: Pagination | None
     status: int
+    action: str | None  # the default action: an endpoint without a fixture file answers with it
+    collection: str | None  # the store collection of a record.* action
     operation_id: str | None
-    body_model: Model | None  # the JSON body, checked as Dify's pydantic model checks it
-    query_model: Model | None  # the query string, likewise (values arrive as text and are coerced)
     restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
     schema_file: Path
-    response_validator: Draft202012Validator | None = field(compare=False, repr=False)
-    raw: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)
+    request_parts: dict[str, Any] = field(compare=False, repr=False)  # $defs.request.properties, as written
+    response_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.response, as written
+    events_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.events, as written
+    registry: Registry[Any] = field(compare=False, repr=False)
 
     @property
     def all_paths(self) -> tuple[str, ...]:
         return (self.path, *self.aliases)
+
+    @property
+    def all_routes(self) -> tuple[str, ...]:
+        return (self.route, *(_route(a)[0] for a in self.aliases))
+
+    @property
+    def base(self) -> str:
+        """The schema's own URI in the registry: relative `$ref`s resolve against it."""
+        return f"{self.api}/{self.schema_file.name}"
+
+    def part(self, name: str) -> dict[str, Any] | None:
+        """The request's `body`, `query`, `form` or `path` schema as written, or None."""
+        schema = self.request_parts.get(name)
+        return schema if isinstance(schema, dict) else None
+
+    @cached_property
+    def body_model(self) -> Model | None:
+        """The JSON body (or the multipart form's fields), checked as Dify's pydantic model checks it."""
+        return self._model("form" if self.request == "multipart" else "body")
+
+    @cached_property
+    def query_model(self) -> Model | None:
+        """The query string, likewise: values arrive as text and are coerced by the schema's types."""
+        return self._model("query")
+
+    @cached_property
+    def list_params(self) -> frozenset[str]:
+        """Query parameters declared as arrays: their repeated keys are kept as a list."""
+        props = (self.resolved("query") or {}).get("properties") or {}
+        return frozenset(k for k, v in props.items() if isinstance(v, dict) and _types(v) & {"array"})
+
+    @cached_property
+    def response_validator(self) -> Draft202012Validator | None:
+        if self.response_schema is None:
+            return None
+        # Validate against the subschema itself rather than through a `$ref` to it: resolving that
+        # reference on every request cost a third of the validation time. The sibling `$id` keeps
+        # its relative references (../_shared/...) resolving as they do in the document.
+        stem = self.base[: -len(".json")]
+        return Draft202012Validator({**self.response_schema, "$id": f"{stem}.response.json"}, registry=self.registry)
+
+    @cached_property
+    def record_schema(self) -> dict[str, Any] | None:
+        """The response's record schema with every `$ref` inlined: a page's item, or the body itself."""
+        if self.response_schema is None:
+            return None
+        schema = bundled(self.response_schema, self.base, self.registry)
+        if self.response == "page":
+            items = (schema.get("properties") or {}).get("data", {}).get("items")
+            return items if isinstance(items, dict) else None
+        return schema
+
+    def resolved(self, part: str) -> dict[str, Any] | None:
+        """A request part with its `$ref`s inlined (shared parameter definitions keep the fast path)."""
+        schema = self.part(part)
+        return bundled(schema, self.base, self.registry) if schema is not None else None
+
+    def _model(self, part: str) -> Model | None:
+        schema = self.resolved(part)
+        if schema is None:
+            return None
+        # `user` is Dify's to read before the model (validate_app_token), which never declares it.
+        skip = frozenset({"user"}) if self.user is not None and self.user.source == part else frozenset()
+        return compile_model(self.request_model, schema, skip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,76 +166,128 @@ class Catalogue:
 
 
 def load_catalogue(root: Path) -> Catalogue:
-    """Read every schema under `root`; files and folders starting with `_` are shared, never endpoints."""
+    """Read every schema under `root`; files and folders starting with `_` are shared, never endpoints.
+    Every problem (unreadable JSON, an x-endpoint outside the vocabulary, a misplaced file, two
+    endpoints on one route) is collected and raised as one FixtureError."""
+    problems: list[Problem] = []
     documents: dict[str, dict[str, Any]] = {}
     for file in sorted(root.rglob("*.json")):
         rel = file.relative_to(root).as_posix()
         try:
             documents[rel] = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{file}: cannot load schema: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
     registry: Registry[Any] = Registry().with_resources(
         (rel, Resource.from_contents(doc, default_specification=DRAFT202012)) for rel, doc in documents.items()
     )
+    meta = Draft202012Validator({"$ref": ENDPOINT_META}, registry=registry) if ENDPOINT_META in documents else None
     endpoints: dict[str, EndpointSpec] = {}
+    routes: dict[tuple[str, str], str] = {}
     for rel, doc in documents.items():
         parts = rel.split("/")
-        if len(parts) != 2 or parts[0] not in API_PREFIX or parts[1].startswith("_"):
+        if any(p.startswith("_") for p in parts):
             continue
-        spec = _spec(parts[0], parts[1][: -len(".json")], doc, root / rel, registry)
+        file = root / rel
+        if len(parts) != 2 or parts[0] not in API_PREFIX:
+            where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
+            problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
+            continue
+        found = _check(file, doc, meta)
+        if found:
+            problems.extend(found)
+            continue
+        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, registry)
+        for path in spec.all_routes:
+            other = routes.setdefault((spec.method, path), spec.id)
+            if other != spec.id:
+                problems.append(_at(file, doc, ("x-endpoint", "path"), f"{spec.method} {path} is {other}'s route too"))
         endpoints[spec.id] = spec
+    if problems:
+        raise FixtureError(problems)
     events = Draft202012Validator({"$ref": EVENTS_REF}, registry=registry) if EVENTS_REF in documents else None
     return Catalogue(endpoints, registry, root, events)
 
 
-def _validator(rel: str, doc: dict[str, Any], name: str, registry: Registry[Any]) -> Draft202012Validator | None:
-    part = doc.get("$defs", {}).get(name)
-    if part is None:
-        return None
-    # Validate against the subschema itself rather than through a `$ref` to it: resolving that
-    # reference on every request cost a third of the validation time. The sibling `$id` keeps
-    # the subschema's relative references (../_shared/...) resolving as they do in the document.
-    stem = rel[: -len(".json")]
-    return Draft202012Validator({**part, "$id": f"{stem}.{name}.json"}, registry=registry)
+def _check(file: Path, doc: Any, meta: Draft202012Validator | None) -> list[Problem]:
+    """The x-endpoint block against the vocabulary, and what a schema cannot say: a known mode_error."""
+    x = doc.get("x-endpoint") if isinstance(doc, dict) else None
+    if not isinstance(x, dict):
+        return [Problem(str(file), 1, 1, "missing 'x-endpoint' (schemas/_meta/endpoint.json says what it holds)")]
+    errors = list(meta.iter_errors(x)) if meta is not None else []
+    if errors:
+        marked = parse_marked(file.read_text(encoding="utf-8"), str(file))[0]
+        if marked is None:
+            return [Problem(str(file), 1, 1, f"x-endpoint: {errors[0].message}")]
+        return [located_schema_error(marked, e, ("x-endpoint",)) for e in errors]
+    if "mode_error" in x and x["mode_error"] not in CODES:
+        return [_at(file, doc, ("x-endpoint", "mode_error"), f"unknown error code {x['mode_error']!r}")]
+    return []
 
 
-def _model(x: dict[str, Any], request: dict[str, Any], part: str) -> Model | None:
-    """The pydantic-style model of the body or query; `user` is Dify's to read before the model."""
-    schema = request.get("properties", {}).get(part)
-    if not isinstance(schema, dict):
-        return None
-    user = x.get("user") or {}
-    skip = frozenset({"user"}) if user.get("in") == part else frozenset()
-    return compile_model(x.get("request_model", "Request"), schema, skip)
+def _at(file: Path, doc: Any, path: tuple[str, ...], message: str) -> Problem:
+    marked = parse_marked(file.read_text(encoding="utf-8"), str(file))[0]
+    return marked.at(path, message) if marked is not None else Problem(str(file), 1, 1, message)
+
+
+def _route(path: str) -> tuple[str, dict[str, str]]:
+    """(aiohttp route, {param: type}) of a path written with `{name}` / `{name:uuid}`."""
+    params: dict[str, str] = {}
+
+    def segment(m: re.Match[str]) -> str:
+        params[m.group(1)] = m.group(2) or "string"
+        return f"{{{m.group(1)}:{UUID_SEGMENT}}}" if m.group(2) else f"{{{m.group(1)}}}"
+
+    return _PARAM.sub(segment, path), params
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kinds = schema.get("type", [])
+    return set(kinds) if isinstance(kinds, list) else {kinds}
 
 
 def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:
-    x = doc.get("x-endpoint")
-    if not isinstance(x, dict):
-        raise ValueError(f"{file}: missing 'x-endpoint'")
+    x: dict[str, Any] = doc["x-endpoint"]
     prefix = API_PREFIX[api]
     user = x.get("user")
-    request = doc.get("$defs", {}).get("request", {})
-    modes = x.get("modes")
-    rel = f"{api}/{stem}.json"
+    defs = doc.get("$defs") or {}
+    parts = (defs.get("request") or {}).get("properties") or {}
+    route, params = _route(prefix + x["path"])
+    method = str(x["method"]).upper()
+    user_arg = UserArg(user["in"], bool(user.get("required", False))) if user else None
+    has_body = "body" in parts or (user_arg is not None and user_arg.source == "body")
+    request: RequestKind = x.get("request") or (
+        "json" if has_body and method in ("POST", "PUT", "PATCH", "DELETE") else "none"
+    )
+    files = x.get("files")
     return EndpointSpec(
         id=f"{api}.{stem}",
         api=api,
-        method=str(x["method"]).upper(),
-        path=prefix + x["path"],
+        title=str(doc.get("title", f"{api}.{stem}")),
+        method=method,
+        path=_PARAM.sub(r"{\1}", prefix + x["path"]),
+        route=route,
         aliases=tuple(prefix + a for a in x.get("aliases", ())),
+        path_params=params,
         auth=x.get("auth", "app"),
-        user=UserArg(user["in"], bool(user.get("required", False))) if user else None,
-        modes=frozenset(modes) if modes else None,
+        user=user_arg,
+        modes=frozenset(x["modes"]) if x.get("modes") else None,
         mode_error=x.get("mode_error", "app_unavailable"),
-        kind=x.get("kind", "plain"),
+        request=request,
+        request_model=x.get("request_model", "Request"),
+        files=FilePart(files["part"], files.get("limits", "upload")) if files else None,
+        response=x.get("response", "json"),
         streams=bool(x.get("streams", False)),
+        pagination=x.get("pagination"),
         status=int(x.get("status", 200)),
+        action=x.get("action"),
+        collection=x.get("collection"),
         operation_id=x.get("operation_id"),
         restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
-        body_model=_model(x, request, "body"),
-        query_model=_model(x, request, "query"),
-        response_validator=_validator(rel, doc, "response", registry),
-        raw=doc,
+        request_parts=parts,
+        response_schema=defs.get("response"),
+        events_schema=defs.get("events"),
+        registry=registry,
     )

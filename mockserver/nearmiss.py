@@ -16,3 +16,13 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     """` (did you mean 'x'?)` when a known name is close to `word`, else ``."""
     found = closest(word, options)
     return f" (did you mean '{found[0]}'?)" if found else ""
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for a near miss, else ` (known: ...)` for a short list, else ``: for
+    closed vocabularies (fixture keys, x-endpoint words) where listing the choices helps."""
+    ordered = sorted(set(options))
+    close = difflib.get_close_matches(word, ordered, n=1)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known: {', '.join(ordered)})" if len(ordered) <= 12 else ""

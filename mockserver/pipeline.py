@@ -32,13 +32,13 @@ from mockserver.keys import (
     TENANT_ID,
     TENANTS,
 )
+from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.render import generate as generation
 from mockserver.render.respond import Plan, respond
 from mockserver.render.selfcheck import check_plan
 from mockserver.scenarios import matcher
 from mockserver.scenarios.context import RequestContext, render_respond
 from mockserver.scenarios.model import Fixture, Respond, Scenario
-from mockserver.scenarios.vocabulary import did_you_mean
 from mockserver.state.journal import journal_body
 from mockserver.state.records import RunningTask
 
@@ -113,7 +113,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     entry["conversation_id"] = ctx.bound.get("conversation_id")  # what the client is told, faults aside
     answer = ""
-    if spec.kind == "generate":
+    if spec.response == "generate":
         main = drawn.main.fault if drawn.main else None
         plan, answer = generation.build(ctx, settings, scenario.timing, blocking, events, main)
     else:
@@ -155,7 +155,7 @@ def _render(
     blocking, events, error_spec = render_respond(respond, rctx)
     if error_spec is not None:
         raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
-    if spec.kind != "generate":
+    if spec.response != "generate":
         blocking = _over_defaults(fixture, scenario, blocking, rctx)
     if rctx.missing:
         # A template that found nothing renders as empty: say where, as lint would (newcomer-trial F11).
@@ -173,7 +173,7 @@ def _run_checks(ctx: ActContext, act: Action | None) -> DifyError | None:
     chatflow run, a check that Dify runs in its worker comes back instead of raising (V4)."""
     checks = dict(act.checks) if act is not None else {}
     call = ctx.call
-    if call.spec.kind != "generate":
+    if call.spec.response != "generate":
         for check in checks.values():
             check(ctx)
         return None

@@ -73,14 +73,8 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def _wants_body(spec: EndpointSpec) -> bool:
-    if spec.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return False
-    return spec.body_model is not None or (spec.user is not None and spec.user.source == "body")
-
-
 async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
-    if not _wants_body(spec):
+    if spec.request != "json":
         return None
     if not _is_json(request.content_type):
         raise DifyError("unsupported_media_type")
@@ -114,7 +108,7 @@ def check_call(request: web.Request, spec: EndpointSpec, release: Release, princ
     if app is not None and spec.modes is not None and app.mode not in spec.modes:
         raise DifyError(spec.mode_error)
     _check_schema(spec, call)
-    if spec.kind == "generate":
+    if spec.response == "generate":
         call.response_mode = _response_mode(call)
     return call
 

@@ -20,7 +20,10 @@ _ERROR_SCHEMA: Final = {
     "required": ["code", "message", "status"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"}},
 }
-_PARAM: Final = re.compile(r"\{(\w+)(?::[^}]*)?\}")  # aiohttp's `{name}` or `{name:regex}`
+_PARAM: Final = re.compile(r"\{(\w+)\}")
+_TEXT: Final = {"type": "string"}
+_PATH_TYPES: Final = {"uuid": {"type": "string", "format": "uuid"}}
+_CONTENT: Final = {"json": "application/json", "multipart": "multipart/form-data"}
 _SEED_ALIAS: Final = (
     "Seed alias of `{method} {path}`, kept on purpose: real Dify has no such route (REFERENCE §16); "
     "the seed's clients call it. Same behaviour as `{operation}`."
@@ -48,24 +51,18 @@ def operation_ids(catalogue: Catalogue) -> dict[str, str]:
     return out
 
 
-def _request(spec: EndpointSpec) -> dict[str, Any]:
-    request = spec.raw.get("$defs", {}).get("request", {}).get("properties", {})
-    return request if isinstance(request, dict) else {}
-
-
 def _parameters(spec: EndpointSpec, path: str, bundle: Bundle, base: str) -> list[dict[str, Any]]:
-    request = _request(spec)
-    declared = (request.get("path") or {}).get("properties") or {}
+    declared = (spec.part("path") or {}).get("properties") or {}
     out = [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": bundle.schema(declared.get(name, {"type": "string"}), base),
+            "schema": bundle.schema(declared.get(name, _PATH_TYPES.get(spec.path_params.get(name, ""), _TEXT)), base),
         }
         for name in _PARAM.findall(path)
     ]
-    query = request.get("query") or {}
+    query = spec.part("query") or {}
     required = set(query.get("required") or ())
     for name, schema in (query.get("properties") or {}).items():
         param: dict[str, Any] = {"name": name, "in": "query", "schema": bundle.schema(schema, base)}
@@ -76,10 +73,10 @@ def _parameters(spec: EndpointSpec, path: str, bundle: Bundle, base: str) -> lis
 
 
 def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle) -> dict[str, Any]:
-    base = f"{spec.api}/{spec.schema_file.name}"
+    base = spec.base
     op: dict[str, Any] = {
         "operationId": operation_id,
-        "summary": spec.raw.get("title", spec.id),
+        "summary": spec.title,
         "tags": [spec.api],
         "x-endpoint-id": spec.id,
         "parameters": _parameters(spec, path, bundle, base),
@@ -91,15 +88,22 @@ def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle)
         notes.append(f"App modes: {', '.join(sorted(spec.modes))}; another mode answers 400 {spec.mode_error}.")
     if notes:
         op["description"] = "\n\n".join(notes)
-    body = _request(spec).get("body")
-    if isinstance(body, dict):
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": bundle.schema(body, base)}}}
+    body = spec.part("form" if spec.request == "multipart" else "body")
+    if spec.request != "none" and isinstance(body, dict):
+        schema = bundle.schema(body, base)
+        if spec.files is not None:  # the file travels beside the form's fields
+            props = {**schema.get("properties", {}), spec.files.part: {"type": "string", "format": "binary"}}
+            schema = {**schema, "properties": props, "required": [*schema.get("required", []), spec.files.part]}
+        kind = _CONTENT[spec.request]
+        op["requestBody"] = {"required": True, "content": {kind: {"schema": schema}}}
     ok: dict[str, Any] = {"description": "Success"}
-    response = spec.raw.get("$defs", {}).get("response")
-    if response is not None:
+    response = spec.response_schema
+    if spec.response == "bytes":
+        ok["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    elif response is not None and spec.response != "empty":
         ok["content"] = {"application/json": {"schema": bundle.schema(response, base)}}
     if spec.streams:
-        events = spec.raw.get("$defs", {}).get("events")
+        events = spec.events_schema
         where = bundle.schema(events, base)["$ref"] if isinstance(events, dict) and "$ref" in events else None
         ok.setdefault("content", {})["text/event-stream"] = {
             "schema": {
@@ -129,8 +133,7 @@ def emulated(catalogue: Catalogue) -> dict[str, Any]:
         for n, path in enumerate(spec.all_paths):
             # An alias is its own operation: operationIds must be unique in a document.
             operation_id = ids[spec.id] + ("" if n == 0 else "SeedAlias" + ("" if n == 1 else str(n)))
-            public = _PARAM.sub(r"{\1}", path)
-            paths.setdefault(public, {})[spec.method.lower()] = _operation(spec, path, operation_id, bundle)
+            paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, path, operation_id, bundle)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Dify APIs emulated by dify-mockserver", "version": mock_version()},

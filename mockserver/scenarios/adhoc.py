@@ -10,10 +10,10 @@ from typing import Any, Final
 
 from mockserver.catalogue import Catalogue
 from mockserver.errors import DifyError, Problem
-from mockserver.scenarios.checks import check_fakes, located_schema_error, make_compiler
+from mockserver.marks import JsonPath, Marked, located_schema_error
+from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Source
 from mockserver.scenarios.model import Book, Scenario
-from mockserver.scenarios.yamlmarks import JsonPath, Marked
 
 ORIGIN: Final = "POST /_mock/scenarios"  # where a stub "comes from", in the mock's own messages
 ROOT: Final = ("scenario",)

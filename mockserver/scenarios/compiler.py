@@ -13,6 +13,8 @@ from typing import Any
 from mockserver.dify import versions
 from mockserver.errors import CODES, Problem
 from mockserver.faults.spec import FaultSpec, FaultSyntaxError, parse
+from mockserver.marks import JsonPath, Marked
+from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.scenarios.model import (
     ANY,
     OPS,
@@ -27,8 +29,7 @@ from mockserver.scenarios.model import (
     Timing,
 )
 from mockserver.scenarios.template import Template, TemplateSyntaxError, compile_value
-from mockserver.scenarios.vocabulary import RESERVED, BlockingKeys, EventVocabulary, did_you_mean
-from mockserver.scenarios.yamlmarks import JsonPath, Marked
+from mockserver.scenarios.vocabulary import RESERVED, BlockingKeys, EventVocabulary
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})

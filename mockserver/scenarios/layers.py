@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockserver.errors import Problem
+from mockserver.marks import Marked
+from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.scenarios.compiler import Source
-from mockserver.scenarios.vocabulary import did_you_mean
-from mockserver.scenarios.yamlmarks import Marked
 
 Layer = tuple[Marked, bool]  # a file, and whether it is inherited through `extends`
 

@@ -12,12 +12,12 @@ from jsonschema import Draft202012Validator
 from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import AppsBook, build_app
 from mockserver.errors import FixtureError, Problem
-from mockserver.scenarios.checks import check_fakes, located_schema_error, make_compiler
+from mockserver.marks import Marked, load_marked, located_schema_error
+from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
 from mockserver.scenarios.layers import Layers, resolve
 from mockserver.scenarios.model import Book
 from mockserver.scenarios.vocabulary import near_miss
-from mockserver.scenarios.yamlmarks import Marked, load_marked
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
@@ -90,7 +90,7 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     compiler = make_compiler(catalogue, known_aliases, actions, problems)
-    resolved = resolve(layers, {s.id: s.kind for s in catalogue}, problems, lambda doc: loaded[id(doc)])
+    resolved = resolve(layers, {s.id: s.response for s in catalogue}, problems, lambda doc: loaded[id(doc)])
     fixtures = {}
     for spec in catalogue:
         if spec.id not in layers:

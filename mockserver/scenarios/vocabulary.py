@@ -9,6 +9,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mockserver.nearmiss import suggest as did_you_mean
+
 ENVELOPE_KEYS: Final = frozenset({"conversation_id", "message_id", "created_at", "task_id", "workflow_run_id"})
 RESERVED: Final = frozenset({"event", "split", "delay_ms"})
 
@@ -98,12 +100,12 @@ BLOCKING: Final[dict[str, BlockingKeys]] = {
 }
 
 
-def blocking_keys(kind: str, schema: dict[str, Any]) -> BlockingKeys | None:
+def blocking_keys(response: str, schema: dict[str, Any] | None) -> BlockingKeys | None:
     """What a generate endpoint's blocking body may hold, from its response schema's `$ref`;
     None for other endpoints (their blocking body is the whole response, checked by its schema)."""
-    if kind != "generate":
+    if response != "generate" or schema is None:
         return None
-    ref = str((schema.get("$defs", {}).get("response") or {}).get("$ref", ""))
+    ref = str(schema.get("$ref", ""))
     return BLOCKING.get(ref.rpartition("/")[2])
 
 
@@ -127,12 +129,3 @@ def _swapped(word: str, option: str) -> bool:
         and diff[1] == diff[0] + 1
         and (word[diff[0]], word[diff[1]]) == (option[diff[1]], option[diff[0]])
     )
-
-
-def did_you_mean(word: str, options: Any) -> str:
-    """` (did you mean 'x'?)` for a near miss, else ` (known: ...)` for a short list, else ``."""
-    ordered = sorted(options)
-    close = difflib.get_close_matches(word, ordered, n=1)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (known: {', '.join(ordered)})" if len(ordered) <= 12 else ""

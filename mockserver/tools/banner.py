@@ -39,8 +39,10 @@ def lines(app: web.Application, base_url: str) -> list[str]:
         out.append(f"  knowledge keys: {', '.join(book.apps.dataset_keys)}")
     scenarios = sum(len(f.names) for f in book.fixtures.values())
     dirs = ", ".join(str(d) for d in settings.fixtures) or "none"
-    out.append(f"  fixtures: built-in ({fixtures_dir()}) + yours: {dirs}; {len(book.fixtures)} endpoints,"
-               f" {scenarios} scenarios{'; reloading on change' if settings.reload else ''}")
+    out.append(
+        f"  fixtures: built-in ({fixtures_dir()}) + yours: {dirs}; {len(book.fixtures)} endpoints,"
+        f" {scenarios} scenarios{'; reloading on change' if settings.reload else ''}"
+    )
     out.append(f"  inspector: {url}/_mock/   control API: {url}/_mock/control/openapi.json")
     if settings.admin_token:
         out.append("  /_mock/ requires header X-Mock-Admin-Token")

@@ -18,11 +18,11 @@ from mockserver.catalogue import Catalogue, EndpointSpec, load_catalogue
 from mockserver.dify.apps import App
 from mockserver.dify.events import TERMINAL
 from mockserver.errors import FixtureError, Problem
+from mockserver.marks import Marked, load_marked
 from mockserver.paths import fixtures_dir, schemas_dir
 from mockserver.pipeline import SCENARIO_HEADER
 from mockserver.scenarios.loader import fixture_files
 from mockserver.scenarios.model import Book, Fixture, Respond, Scenario
-from mockserver.scenarios.yamlmarks import Marked, load_marked
 from mockserver.settings import Settings
 from mockserver.tenancy import SESSION_HEADER
 
@@ -229,8 +229,7 @@ def _finding(file: str, name: str, message: str, labels: list[str], docs: dict[s
 
 
 def _request_schema(spec: EndpointSpec) -> dict[str, Any]:
-    props = spec.raw.get("$defs", {}).get("request", {}).get("properties", {})
-    return props if isinstance(props, dict) else {}
+    return spec.request_parts
 
 
 def _path_value(name: str, app: App | None) -> str:

@@ -509,8 +509,13 @@ async def test_a_request_the_action_refuses_never_uses_up_a_queued_fault(client)
     # code-review §4.6: a queued stream fault spent on a 404 left the next stream uncut.
     await queue(client, "stream_cut;after=1", tenant="s:refused")
     headers = {"Authorization": "Bearer app-chat", "X-Mock-Session": "refused"}
-    unknown = {"inputs": {}, "query": "q", "user": "u", "response_mode": "streaming",
-               "conversation_id": "11111111-2222-4333-8444-555555555555"}
+    unknown = {
+        "inputs": {},
+        "query": "q",
+        "user": "u",
+        "response_mode": "streaming",
+        "conversation_id": "11111111-2222-4333-8444-555555555555",
+    }
     resp = await client.post("/v1/chat-messages", json=unknown, headers=headers)
     assert resp.status == 404
     (entry,) = journal(client, "s:refused")

@@ -30,9 +30,7 @@ async def test_the_control_plane_refuses_other_origins_and_forms(client):
     assert form.status == 415
     rebound = await client.get("/_mock/journal", headers={"Host": "attacker.example:5001"})
     assert rebound.status == 403
-    own = await client.post(
-        "/_mock/faults", json={"fault": "outage"}, headers={"Origin": own_origin}
-    )
+    own = await client.post("/_mock/faults", json={"fault": "outage"}, headers={"Origin": own_origin})
     assert own.status == 201
     assert (await client.get("/v1/info", headers=auth("app-chat"))).status == 503  # nothing else was queued
 

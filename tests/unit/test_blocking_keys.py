@@ -16,7 +16,9 @@ from mockserver.settings import Settings
 
 def test_each_generate_endpoint_has_its_family_from_the_response_schema() -> None:
     families = {
-        s.id: keys.family for s in load_catalogue(schemas_dir()) if (keys := blocking_keys(s.kind, s.raw)) is not None
+        s.id: keys.family
+        for s in load_catalogue(schemas_dir())
+        if (keys := blocking_keys(s.response, s.response_schema)) is not None
     }
     assert families == {
         "service.send_chat_message": "chat",

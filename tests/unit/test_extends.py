@@ -87,7 +87,7 @@ def test_extending_itself_is_a_cycle(tmp_path: Path) -> None:
 def test_only_an_endpoint_of_the_same_kind_can_be_extended(tmp_path: Path) -> None:
     found = problems(tmp_path, "service/stop_workflow_task.yaml", "extends: service/run_workflow\n")
     assert found == [
-        "1:10: extends: 'service/run_workflow' is a generate endpoint and service/stop_workflow_task is a stop "
+        "1:10: extends: 'service/run_workflow' is a generate endpoint and service/stop_workflow_task is a json "
         "one; a fixture extends one of its own kind"
     ]
 

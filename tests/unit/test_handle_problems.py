@@ -25,8 +25,15 @@ class Journaled:
 
 
 def entry(i: int, path: str, reason: str | None, status: int = 404, **extra: Any) -> dict[str, Any]:
-    return {"id": i, "method": "GET", "path": path, "status": status, "unmatched": reason is not None,
-            "unmatched_reason": reason, **extra}
+    return {
+        "id": i,
+        "method": "GET",
+        "path": path,
+        "status": status,
+        "unmatched": reason is not None,
+        "unmatched_reason": reason,
+        **extra,
+    }
 
 
 def test_each_unmatched_entry_names_its_reason() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,20 +93,24 @@ def test_request_and_response_come_from_the_schema_defs(document: dict[str, Any]
     assert blocking["properties"]["task_id"] == {"$ref": "#/components/schemas/responses.uuid"}
 
 
-def test_query_parameters_come_from_the_request_query() -> None:
-    # The built-in GETs declare no query fields; a schema that does publishes each, `required` kept.
-    spec_raw = {
+def test_query_and_path_parameters_come_from_the_request_schema(tmp_path: Path) -> None:
+    # A schema's query fields are published one by one, `required` kept; `{id:uuid}` is a clean
+    # OpenAPI path whose parameter is a UUID.
+    shutil.copytree(schemas_dir() / "_meta", tmp_path / "_meta")
+    schema = {
+        "x-endpoint": {"method": "GET", "path": "/x/{id:uuid}"},
         "$defs": {
             "request": {
                 "properties": {"query": {"required": ["user"], "properties": {"user": {"type": "string"}, "page": {}}}}
             }
-        }
+        },
     }
-
-    spec = SimpleNamespace(raw=spec_raw)
-    params = openapi._parameters(spec, "/v1/x/{id:[0-9]+}", Bundle(lambda rel: {}), "service/x.json")
-    assert params == [
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service" / "get_x.json").write_text(json.dumps(schema))
+    document = openapi.emulated(load_catalogue(tmp_path))
+    assert list(document["paths"]) == ["/v1/x/{id}"]
+    assert document["paths"]["/v1/x/{id}"]["get"]["parameters"] == [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
         {"name": "user", "in": "query", "schema": {"type": "string"}, "required": True},
         {"name": "page", "in": "query", "schema": {}},
     ]

@@ -6,7 +6,7 @@ import gc
 import tracemalloc
 
 from mockserver.app import load
-from mockserver.scenarios.yamlmarks import parse_marked
+from mockserver.marks import parse_marked
 from mockserver.settings import Settings
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema.exceptions import ValidationError
 from yaml.constructor import SafeConstructor
 
 from mockserver.errors import Problem
+from mockserver.nearmiss import suggest
 
 try:  # the C composer is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -91,3 +93,26 @@ def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem]
     if not isinstance(value, str | int | float | bool) and value is not None:
         return node.value
     return value
+
+
+def located_schema_error(doc: Marked, error: ValidationError, root: JsonPath = ()) -> Problem:
+    """One schema error at its place, in lint's words: unknown keys with a did-you-mean; of a failed
+    anyOf/oneOf, the deepest branch that did not fail on type alone (the one closest to what the author
+    meant). `root` is where the validated value sits in `doc`."""
+    path: JsonPath = (*root, *error.absolute_path)
+    schema: Any = error.schema
+    rule: Any = error.validator_value
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            return doc.at((*path, extra[0]), f"unknown key '{extra[0]}'{suggest(extra[0], allowed)}", key=True)
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        if rule and all("required" in s for s in rule):
+            return doc.at(path, "needs " + " or ".join(f"'{s['required'][0]}'" for s in rule))
+        typed = [e for e in error.context if not (e.validator == "type" and e.instance is error.instance)]
+        return located_schema_error(doc, max(typed or error.context, key=lambda e: len(list(e.absolute_path))), root)
+    if doc.names_paths:
+        return doc.at(path, error.message)
+    where = ".".join(map(str, path)) or "document"
+    return doc.at(path, f"{where}: {error.message}")

@@ -1,0 +1,132 @@
+"""The closed x-endpoint vocabulary: a schema outside it is refused at load, at FILE:LINE:COLUMN."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mockserver.catalogue import UUID_SEGMENT, load_catalogue
+from mockserver.errors import FixtureError
+from mockserver.paths import schemas_dir
+
+
+def catalogue_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    shutil.copytree(schemas_dir() / "_meta", tmp_path / "_meta")
+    for rel, text in files.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return tmp_path
+
+
+def problems(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    root = catalogue_dir(tmp_path, files)
+    with pytest.raises(FixtureError) as caught:
+        load_catalogue(root)
+    return [str(p).replace(f"{root}/", "") for p in caught.value.problems]
+
+
+def endpoint(**x: object) -> str:
+    return json.dumps({"x-endpoint": x}, indent=2)
+
+
+def test_an_unknown_key_is_named_with_a_near_miss_at_its_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, {"service/get_x.json": endpoint(method="GET", path="/x", auht="app")})
+    assert found == ["service/get_x.json:5:5: unknown key 'auht' (did you mean 'auth'?)"]
+
+
+def test_a_value_outside_the_vocabulary_names_the_choices(tmp_path: Path) -> None:
+    found = problems(tmp_path, {"service/get_x.json": endpoint(method="GET", path="/x", response="list")})
+    assert found == [
+        "service/get_x.json:5:17: x-endpoint.response: 'list' is not one of "
+        "['json', 'empty', 'bytes', 'page', 'generate']"
+    ]
+
+
+def test_a_missing_method_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    found = problems(tmp_path, {"service/get_x.json": endpoint(path="/x")})
+    assert found == ["service/get_x.json:2:17: x-endpoint: 'method' is a required property"]
+
+
+def test_words_that_need_each_other(tmp_path: Path) -> None:
+    files = {
+        "service/a.json": endpoint(method="POST", path="/a", streams=True),
+        "service/b.json": endpoint(method="GET", path="/b", response="page"),
+        "service/c.json": endpoint(method="GET", path="/c", modes=["chat"]),
+        "service/d.json": endpoint(method="POST", path="/d", files={"part": "file"}),
+    }
+    found = problems(tmp_path, files)
+    assert found == [
+        "service/a.json:2:17: x-endpoint: 'response' is a required property",
+        "service/b.json:2:17: x-endpoint: 'pagination' is a required property",
+        "service/c.json:2:17: x-endpoint: 'mode_error' is a required property",
+        "service/d.json:2:17: x-endpoint: 'request' is a required property",
+    ]
+
+
+def test_an_unknown_mode_error_code(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        {"service/get_x.json": endpoint(method="GET", path="/x", modes=["chat"], mode_error="not_chat")},
+    )
+    assert found == ["service/get_x.json:8:19: unknown error code 'not_chat'"]
+
+
+def test_invalid_json_and_misplaced_files(tmp_path: Path) -> None:
+    files = {
+        "service/broken.json": '{"x-endpoint": {"method": "GET",}}',
+        "service/nested/get_y.json": endpoint(method="GET", path="/y"),
+        "admin/get_z.json": endpoint(method="GET", path="/z"),
+    }
+    found = problems(tmp_path, files)
+    where = "schemas/service/ or schemas/knowledge/ or schemas/console/ or schemas/web/"
+    assert found == [
+        "service/broken.json:1:33: invalid JSON: Expecting property name enclosed in double quotes",
+        f"admin/get_z.json:1:1: an endpoint schema belongs directly in {where}",
+        f"service/nested/get_y.json:1:1: an endpoint schema belongs directly in {where}",
+    ]
+
+
+def test_two_endpoints_on_one_route(tmp_path: Path) -> None:
+    files = {
+        "service/a.json": endpoint(method="GET", path="/same"),
+        "service/b.json": endpoint(method="GET", path="/other", aliases=["/same"]),
+    }
+    assert problems(tmp_path, files) == ["service/b.json:4:13: GET /v1/same is service.a's route too"]
+
+
+def test_facts_of_a_uuid_path_and_a_paged_list(tmp_path: Path) -> None:
+    root = catalogue_dir(
+        tmp_path,
+        {
+            "service/list_things.json": endpoint(
+                method="GET", path="/things/{thing_id:uuid}/parts", response="page", pagination="last_id"
+            )
+        },
+    )
+    spec = load_catalogue(root).endpoints["service.list_things"]
+    assert spec.path == "/v1/things/{thing_id}/parts"
+    assert spec.route == f"/v1/things/{{thing_id:{UUID_SEGMENT}}}/parts"
+    assert spec.path_params == {"thing_id": "uuid"}
+    assert (spec.request, spec.response, spec.pagination, spec.auth) == ("none", "page", "last_id", "app")
+
+
+def test_request_models_resolve_shared_refs(tmp_path: Path) -> None:
+    shared = {"$id": "_shared/params.json", "$defs": {"limit": {"type": "integer", "minimum": 1, "maximum": 100}}}
+    schema = {
+        "x-endpoint": {"method": "GET", "path": "/x"},
+        "$defs": {
+            "request": {
+                "properties": {"query": {"properties": {"limit": {"$ref": "../_shared/params.json#/$defs/limit"}}}}
+            }
+        },
+    }
+    root = catalogue_dir(
+        tmp_path, {"_shared/params.json": json.dumps(shared), "service/get_x.json": json.dumps(schema)}
+    )
+    spec = load_catalogue(root).endpoints["service.get_x"]
+    assert spec.resolved("query") == {"properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 100}}}
+    assert spec.query_model is not None and spec.query_model.validate({"limit": "7"}, "2.12") == {"limit": 7}
