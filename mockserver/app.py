@@ -20,6 +20,7 @@ from mockserver.scenarios.loader import load_book
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
 from mockserver.state.journal import JournalClock
+from mockserver.state.store import StoreLimits
 from mockserver.tenancy import TenantRegistry
 
 log = logging.getLogger("mockserver")
@@ -53,7 +54,10 @@ def create_app(
     app[STREAMS] = {}
     app[CATALOGUE] = catalogue
     app[BOOK] = BookRef(book)
-    app[TENANTS] = TenantRegistry(settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants)
+    limits = StoreLimits(file_bytes=settings.max_upload_store_bytes)
+    app[TENANTS] = TenantRegistry(
+        settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants, limits
+    )
     app[FAKER] = FakerSource()
     app[JOURNAL_CLOCK] = JournalClock()
     routes = {}

@@ -110,6 +110,18 @@ class EndpointSpec:
         return self._model("query")
 
     @cached_property
+    def query_defaults(self) -> dict[str, Any]:
+        """The query fields' `default`s: what Dify's model holds when the caller omits them."""
+        return _defaults(self.resolved("query"), self.user)
+
+    @cached_property
+    def body_defaults(self) -> dict[str, Any]:
+        """Likewise for the body; none for a generation, whose rules tell an omitted field from a given one."""
+        if self.response == "generate":
+            return {}
+        return _defaults(self.resolved("form" if self.request == "multipart" else "body"), self.user)
+
+    @cached_property
     def list_params(self) -> frozenset[str]:
         """Query parameters declared as arrays: their repeated keys are kept as a list."""
         props = (self.resolved("query") or {}).get("properties") or {}
@@ -240,6 +252,15 @@ def _route(path: str) -> tuple[str, dict[str, str]]:
         return f"{{{m.group(1)}:{UUID_SEGMENT}}}" if m.group(2) else f"{{{m.group(1)}}}"
 
     return _PARAM.sub(segment, path), params
+
+
+def _defaults(schema: dict[str, Any] | None, user: UserArg | None) -> dict[str, Any]:
+    props = (schema or {}).get("properties") or {}
+    return {
+        k: v["default"]
+        for k, v in props.items()
+        if isinstance(v, dict) and "default" in v and not (user is not None and k == "user")
+    }
 
 
 def _types(schema: dict[str, Any]) -> set[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mockserver.errors import FixtureError
-from mockserver.settings import DEFAULT_PORT, LOG_LEVELS, Settings
+from mockserver.settings import DEFAULT_PORT, LOG_LEVELS, Settings, upload_limits
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -61,6 +61,14 @@ def main(ctx: click.Context) -> None:
     help="[default: info]",
 )
 @click.option("--admin-token", default=None, help="Required in X-Mock-Admin-Token for /_mock/ calls.")
+@click.option(
+    "--upload-limit",
+    "upload_limit",
+    multiple=True,
+    metavar="CATEGORY=MB",
+    help="Upload size limit of image, video, audio or other files (repeatable).  "
+    "[default: image=10 video=100 audio=50 other=15]",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -72,6 +80,7 @@ def serve(
     quiet: bool | None,
     log_level: str | None,
     admin_token: str | None,
+    upload_limit: tuple[str, ...],
 ) -> None:
     """Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.
 
@@ -79,7 +88,8 @@ def serve(
     Every option can also come from an environment variable (a flag wins):
       DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated),
       DIFY_MOCK_DIFY_VERSION, DIFY_MOCK_SEED, DIFY_MOCK_RELOAD, DIFY_MOCK_STRICT,
-      DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN.
+      DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN,
+      DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200').
     Settings with no flag:
       DIFY_MOCK_PACE_SCALE      1 = the fixtures' timing, 0 = nothing sleeps
       DIFY_MOCK_PING_INTERVAL_S seconds between keep-alive pings (10)
@@ -89,6 +99,7 @@ def serve(
       DIFY_MOCK_MAX_TENANTS     tenants kept before the least recent goes (1000)
       DIFY_MOCK_MAX_BODY_BYTES  largest request body (15 MiB)
       DIFY_MOCK_INJECT_FAULTS   false: queued and fixture faults never fire
+      DIFY_MOCK_MAX_UPLOAD_STORE_BYTES  uploaded bytes a tenant keeps (256 MiB)
     """
     try:
         base = Settings().with_env()
@@ -108,6 +119,12 @@ def serve(
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
     if fixture_dirs:
         settings = replace(settings, fixtures=(*settings.fixtures, *fixture_dirs))
+    if upload_limit:
+        try:
+            limits = dict(settings.upload_limit) | dict(upload_limits(",".join(upload_limit)))
+        except ValueError as exc:
+            _usage(f"--upload-limit: {exc}")
+        settings = replace(settings, upload_limit=tuple(limits.items()))
     _configure_logging(settings)
     if settings.host not in LOOPBACK and not settings.admin_token:
         _usage(

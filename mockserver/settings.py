@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
+from mockserver.dify.files import CATEGORIES, DEFAULT_LIMITS_MB
+
 DEFAULT_PORT = 5001  # Dify API's own default port
 DEFAULT_CLOCK_START = 1735689600  # 2025-01-01T00:00:00Z
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -37,6 +39,14 @@ class Settings:
     journal_size: int = 1000
     max_tenants: int = 1000
     max_body_bytes: int = 15 * 1024 * 1024
+    # Upload size limits in MB by category (image, video, audio, other) over Dify's defaults
+    # (UPLOAD_IMAGE_FILE_SIZE_LIMIT and its siblings): `serve --upload-limit image=20`.
+    upload_limit: tuple[tuple[str, int], ...] = ()
+    # Bytes of uploaded files one tenant keeps; beyond it the oldest files are forgotten.
+    max_upload_store_bytes: int = 256 * 1024 * 1024
+
+    def upload_limit_mb(self, category: str) -> int:
+        return dict(self.upload_limit).get(category, DEFAULT_LIMITS_MB[category])
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> Settings:
         """Apply DIFY_MOCK_<FIELD> variables (e.g. DIFY_MOCK_SEED=3) over these settings; a bad value
@@ -100,6 +110,21 @@ def _version(raw: str) -> str:
     return raw.strip()
 
 
+def upload_limits(raw: str) -> tuple[tuple[str, int], ...]:
+    """`image=20,video=200` (MB per category) as settings keep it."""
+    out: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in CATEGORIES:
+            raise ValueError(f"expected CATEGORY=MB with CATEGORY one of {', '.join(CATEGORIES)}, got {item!r}")
+        size = _whole(value)
+        if size < 0:
+            raise ValueError(f"expected a size in MB >= 0, got {item!r}")
+        out[name] = size
+    return tuple(out.items())
+
+
 def _by_type(current: Any) -> Callable[[str], Any]:
     if isinstance(current, bool):
         return _boolean
@@ -115,4 +140,5 @@ _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "log_level": _level,
     "admin_token": lambda raw: raw or None,
     "dify_version": _version,
+    "upload_limit": upload_limits,
 }

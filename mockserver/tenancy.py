@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mockserver.faults.draw import FaultQueue, covered
 from mockserver.faults.schedule import Counter
 from mockserver.state.journal import matches
-from mockserver.state.records import TenantState
+from mockserver.state.store import Store, StoreLimits
 
 if TYPE_CHECKING:
     from mockserver.scenarios.model import Scenario
@@ -78,7 +78,7 @@ class Tenant:
     journal: deque[dict[str, Any]]
     advanced: float = 0.0  # seconds POST /_mock/clock moved this tenant (every scope, later ones too)
     scopes: dict[str, Scope] = field(default_factory=dict)
-    state: TenantState = field(default_factory=TenantState)
+    state: Store = field(default_factory=Store)
     dropped: int = 0  # journal entries dropped because the journal was full
 
     def scope(self, scope_id: str) -> Scope:
@@ -111,7 +111,10 @@ class Tenant:
 class TenantRegistry:
     """Tenants by id, created on first use, least recently used dropped beyond `max_tenants`."""
 
-    def __init__(self, seed: int, clock_start: int, journal_size: int, max_tenants: int) -> None:
+    def __init__(
+        self, seed: int, clock_start: int, journal_size: int, max_tenants: int, limits: StoreLimits | None = None
+    ) -> None:
+        self.limits = limits or StoreLimits()
         self.default_seed = seed
         self.clock_start = clock_start
         self.journal_size = journal_size
@@ -128,7 +131,13 @@ class TenantRegistry:
         if tenant is not None:
             self._tenants.move_to_end(tenant_id)
             return tenant
-        tenant = Tenant(tenant_id, self._seed_for(tenant_id), self.clock_start, deque(maxlen=self.journal_size))
+        tenant = Tenant(
+            tenant_id,
+            self._seed_for(tenant_id),
+            self.clock_start,
+            deque(maxlen=self.journal_size),
+            state=Store(self.limits),
+        )
         self._tenants[tenant_id] = tenant
         if len(self._tenants) > self.max_tenants:
             evicted, _ = self._tenants.popitem(last=False)

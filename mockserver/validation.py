@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-import orjson
 from aiohttp import web
 
 from mockserver.catalogue import EndpointSpec
 from mockserver.dify.apps import App
 from mockserver.dify.versions import Release
 from mockserver.errors import MSG_USER_REQUIRED, DifyError
+from mockserver.readers import Received, Upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,13 @@ class Call:
     app: App | None
     method: str
     path: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, Any]  # text; a list for a parameter declared as an array (its repeated keys)
     headers: dict[str, str]  # lower-cased names
     body: Any
     user: str | None
+    form: dict[str, str] = field(default_factory=dict)  # a multipart body's fields
+    files: list[Upload] = field(default_factory=list)  # and its file part
+    file_fields: int = 0  # distinct multipart fields that carried a file
     inputs: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)  # the body as Dify's model coerced it
     params: dict[str, Any] = field(default_factory=dict)  # the query, likewise
@@ -61,37 +65,21 @@ class Call:
             "path": self.path,
             "query": self.query,
             "headers": self.headers,
-            "body": self.body,
+            "body": self.body if self.spec.request != "multipart" else self.form,
             "inputs": self.inputs,  # as the app's input form validated them (undeclared keys dropped)
         }
 
 
-def _is_json(content_type: str) -> bool:
-    # Flask's is_json: application/json or application/*+json
-    return content_type == "application/json" or (
-        content_type.startswith("application/") and content_type.endswith("+json")
-    )
-
-
-async def read_body(request: web.Request, spec: EndpointSpec) -> Any:
-    if spec.request != "json":
-        return None
-    if not _is_json(request.content_type):
-        raise DifyError("unsupported_media_type")
-    raw = await request.read()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # Flask (debug off) turns every JSON decoding failure, an empty body included, into a bare
-        # BadRequest: werkzeug's generic text (flask/wrappers.py on_json_loading_failed).
-        raise DifyError("bad_request") from None
-
-
-def check_call(request: web.Request, spec: EndpointSpec, release: Release, principal: Principal, body: Any) -> Call:
+def check_call(
+    request: web.Request, spec: EndpointSpec, release: Release, principal: Principal, received: Received
+) -> Call:
     """Everything after reading the body that Dify checks before its business logic: user, mode guard,
     schema. Dify's generation rules come later (`generation_rules`), after the conversation lookup."""
     app = principal.app
-    query = {k: request.query.getone(k) for k in request.query}
+    # Dify's query models read request.args.to_dict() (the first of repeated keys); a parameter the
+    # schema declares as an array is read with getlist (Knowledge API tag_ids).
+    lists = spec.list_params
+    query = {k: request.query.getall(k) if k in lists else request.query.getone(k) for k in request.query}
     call = Call(
         spec=spec,
         release=release,
@@ -101,8 +89,11 @@ def check_call(request: web.Request, spec: EndpointSpec, release: Release, princ
         path=dict(request.match_info),
         query=query,
         headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
+        body=received.body,
         user=None,
+        form=received.form,
+        files=received.files,
+        file_fields=received.file_fields,
     )
     call.user = _user(spec, call)
     if app is not None and spec.modes is not None and app.mode not in spec.modes:
@@ -151,6 +142,8 @@ def _user(spec: EndpointSpec, call: Call) -> str | None:
         if not isinstance(call.body, dict):
             raise DifyError("unknown")
         value = call.body.get("user")
+    elif spec.user.source == "form":
+        value = call.form.get("user")
     else:
         value = call.query.get("user")
     if not value:
@@ -163,9 +156,17 @@ def _user(spec: EndpointSpec, call: Call) -> str | None:
 def _check_schema(spec: EndpointSpec, call: Call) -> None:
     version = call.release.pydantic
     if spec.body_model is not None:
-        call.payload = spec.body_model.validate(call.body if isinstance(call.body, dict) else {}, version)
+        given = call.form if spec.request == "multipart" else call.body
+        call.payload = spec.body_model.validate(given if isinstance(given, dict) else {}, version)
+        if spec.body_defaults:
+            call.payload = {**_copied(spec.body_defaults), **call.payload}
     if spec.query_model is not None:
-        call.params = spec.query_model.validate(call.query, version)
+        call.params = {**_copied(spec.query_defaults), **spec.query_model.validate(call.query, version)}
+
+
+def _copied(defaults: dict[str, Any]) -> dict[str, Any]:
+    # A default list or object must not be shared between requests (an action may change it).
+    return {k: (copy.deepcopy(v) if isinstance(v, dict | list) else v) for k, v in defaults.items()}
 
 
 def _response_mode(call: Call) -> str:

@@ -35,8 +35,9 @@ Check = Callable[[ActContext], None]
 class Action:
     name: str
     bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses
-    # Called with the generated answer once the response is decided (never after an HTTP error).
-    commit: Callable[[ActContext, str], None] | None = None
+    # Called once the response is decided (never after an HTTP error) with its body: a generation's
+    # blocking body (answer, metadata.usage), whether it streams or not, else the rendered body.
+    commit: Callable[[ActContext, Any], None] | None = None
     # Dify's refusals by name ("conversation", "workflow_id", ...): a generate endpoint runs them in the
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
@@ -45,10 +46,11 @@ class Action:
 
 def registry() -> dict[str, Action]:
     """Every action by name, from the modules that define them."""
-    from mockserver.actions import apps, chat, workflows
+    from mockserver.actions import apps, chat, conversations, files, workflows
 
     found: dict[str, Action] = {}
-    for module in (apps, chat, workflows):  # users.py holds a helper, no action
+    # users, serialize and filerefs hold helpers, no action
+    for module in (apps, chat, workflows, conversations, files):
         for act in module.ACTIONS:
             if act.name in found:
                 raise ValueError(f"action {act.name!r} defined twice")

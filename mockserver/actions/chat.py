@@ -6,50 +6,49 @@ import uuid
 from typing import Any
 
 from mockserver.actions import ActContext, Action
+from mockserver.actions.conversations import message_record, owner
+from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id
 from mockserver.actions.workflows import published_workflow
-from mockserver.errors import DifyError
-from mockserver.state.records import Conversation, Message
-
-MAX_CONVERSATIONS = 1000  # per tenant
-MAX_MESSAGES = 1000  # per conversation
+from mockserver.dify.apps import introduction
+from mockserver.state.conversations import Conversations, generated_name, initial_name
+from mockserver.state.records import Conversation
 
 
-def _commit_exchange(ctx: ActContext, answer: str) -> None:
-    call, bound, state = ctx.call, ctx.bound, ctx.tenant.state
-    conversation = state.conversations.get(bound["conversation_id"])
+def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
+    """The turn as Dify stores it: a new conversation named after the query (Dify's namer runs a second
+    later; the mock names it at once, deterministically), then the message with its usage."""
+    call, bound = ctx.call, ctx.bound
+    backend = Conversations(ctx.tenant.state)
+    app, user = owner(ctx)
+    conversation = backend.store.conversations.get(bound["conversation_id"], app=app, user=user)
     if conversation is None:
-        conversation = Conversation(
-            id=bound["conversation_id"],
-            app_key=call.app.key if call.app else "",
-            user=call.user or "",
-            inputs=call.inputs,
-            created_at=ctx.now,
-            updated_at=ctx.now,
+        query = str(call.payload.get("query") or "")
+        named = call.payload.get("auto_generate_name", True) is not False
+        conversation = backend.start(
+            Conversation(
+                id=bound["conversation_id"],
+                app=app,
+                user=user,
+                inputs=call.inputs,
+                introduction=introduction(call.app, call.inputs) if call.app else "",
+                created_at=ctx.now,
+                updated_at=ctx.now,
+                name=generated_name(query) if named and query else initial_name(query),
+            )
         )
-        state.conversations[conversation.id] = conversation
-        while len(state.conversations) > MAX_CONVERSATIONS:  # the oldest go first: memory stays bounded
-            del state.conversations[next(iter(state.conversations))]
-    conversation.updated_at = ctx.now
-    query = call.payload.get("query", "")
-    conversation.messages.append(
-        Message(bound["message_id"], conversation.id, str(query), answer, call.inputs, ctx.now)
-    )
-    del conversation.messages[:-MAX_MESSAGES]
+    backend.add_message(conversation, message_record(ctx, conversation.id, outcome), ctx.now)
 
 
 def _conversation(ctx: ActContext) -> None:
     """ConversationService.get_conversation: the caller's own conversation of this app, else 404."""
-    call = ctx.call
-    wanted = call.payload.get("conversation_id")  # canonical, or None for a new conversation
+    wanted = ctx.call.payload.get("conversation_id")  # canonical, or None for a new conversation
     if not wanted:
         return
-    conversation = ctx.tenant.state.conversations.get(wanted)
-    app_key = call.app.key if call.app else ""
-    if conversation is None or conversation.app_key != app_key or conversation.user != call.user:
-        raise DifyError("not_found", "Conversation Not Exists.")
+    backend = Conversations(ctx.tenant.state)
+    conversation = backend.find(wanted, *owner(ctx))
     ctx.bound["conversation_id"] = conversation.id
-    ctx.bound["dialogue_count"] = len(conversation.messages) + 1
+    ctx.bound["dialogue_count"] = len(backend.messages(conversation)) + 1
 
 
 def _chatflow_workflow(ctx: ActContext) -> None:
@@ -103,13 +102,20 @@ def stop(ctx: ActContext) -> dict[str, Any]:
     return {"result": "success"}
 
 
+def _commit_completion(ctx: ActContext, outcome: Any) -> None:
+    """A completion message lives in an internal conversation no route lists; it is kept so that the
+    files it carries can be previewed."""
+    conversation_id = ctx.draws.uuid("completion_conversation")
+    ctx.tenant.state.messages.add(message_record(ctx, conversation_id, outcome))
+
+
 ACTIONS = (
     Action(
         "chat.exchange",
         exchange,
         _commit_exchange,
-        checks=(("conversation", _conversation), ("workflow_id", _chatflow_workflow)),
+        checks=(("conversation", _conversation), ("workflow_id", _chatflow_workflow), ("files", check_file_refs)),
     ),
-    Action("completion.generate", generate),
+    Action("completion.generate", generate, _commit_completion, checks=(("files", check_file_refs),)),
     Action("task.stop", stop),
 )

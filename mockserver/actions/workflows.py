@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from mockserver.actions import ActContext, Action
+from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id
 from mockserver.errors import DifyError
 
@@ -38,4 +39,4 @@ def run(ctx: ActContext) -> dict[str, Any]:
     }
 
 
-ACTIONS = (Action("workflow.run", run, checks=(("workflow_id", _path_workflow),)),)
+ACTIONS = (Action("workflow.run", run, checks=(("workflow_id", _path_workflow), ("files", check_file_refs))),)

@@ -168,3 +168,13 @@ def build_app(key: str, raw: dict[str, Any], source: str = "") -> App:
         extra={k: v for k, v in raw.items() if k not in known},
         source=source,
     )
+
+
+def introduction(app: App, inputs: dict[str, Any]) -> str:
+    """A conversation's `introduction`: the opening statement with `{{var}}` filled from the inputs
+    (Conversation.introduction in models/model.py); "" when the app has none."""
+    text = app.parameters.get("opening_statement") or ""
+    for name, value in inputs.items():
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = text.replace("{{" + name + "}}", str(value))
+    return str(text)

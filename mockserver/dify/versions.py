@@ -49,6 +49,20 @@ class Release:
     pydantic: str  # [V13] the version in pydantic's "For further information visit" line
     dsl_version: str  # [V14] the newest DSL version imported without a warning
     relay_idle_s: float = 300.0  # the relay's idle close (streaming_utils.py idle_timeout)
+    # DELETE /v1/conversations/{id} (conversation_service.py delete): "any" = by id alone, no owner
+    # check, an unknown id is 204 (1.12); "owned" = the caller's or 404, removed (1.13.1-1.15);
+    # "soft" = the caller's or 404, marked deleted (1.16).
+    conversation_delete: Literal["any", "owned", "soft"] = "soft"
+    # Uploads (services/file_service.py, controllers/service_api/app/file.py; research/files.md).
+    upload_forbidden_chars: str = "/\\"  # in a filename: 400 "Filename contains invalid characters"
+    upload_too_large_message: str = ""  # 413 file_too_large's runtime text
+    # `files` of a generation: a local upload must be the caller's own (same app and user) from 1.14;
+    # 1.12 only checks the workspace. And the text of an unknown transfer_method.
+    upload_owner_only: bool = True
+    transfer_method_error: str = "'{}' is not a valid FileTransferMethod"
+    # A workflow run through the Service API checks a file's declared type against the detected one;
+    # 1.12 and 1.14 take an omitted type on a local file as "custom" (so it mismatches).
+    omitted_type_is_custom: bool = False
 
     @property
     def root(self) -> dict[str, str]:
@@ -57,7 +71,7 @@ class Release:
 
 
 _BASE_MODES: Final = frozenset({"chat", "agent-chat", "advanced-chat", "completion", "workflow"})
-_GENERATOR_FIRST: Final = ("workflow_id", "agent_blocking", "query", "conversation", "inputs")
+_GENERATOR_FIRST: Final = ("workflow_id", "agent_blocking", "query", "conversation", "files", "inputs")
 # The sys.* keys of a workflow app's workflow_started inputs, in order, at every release.
 WORKFLOW_SYS: Final = ("files", "user_id", "app_id", "workflow_id", "workflow_run_id")
 
@@ -82,6 +96,12 @@ _1_12: Final = Release(
     stranger_stop_fails=True,
     pydantic="2.11",
     dsl_version="0.5.0",
+    conversation_delete="any",
+    upload_forbidden_chars='/\\:*?"<>|',
+    upload_too_large_message="File size exceeded. {message}",
+    upload_owner_only=False,
+    transfer_method_error="No matching enum found for value '{}'",
+    omitted_type_is_custom=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -90,7 +110,7 @@ _1_14: Final = replace(
     server_version="1.14.2",
     relayed_runs=True,
     worker_failure="silence",
-    worker_checks=frozenset({"query", "conversation", "inputs"}),
+    worker_checks=frozenset({"query", "conversation", "files", "inputs"}),
     workflow_started_reason=True,
     workflow_error_tail="silence",
     chatflow_message_end_first=True,
@@ -98,14 +118,19 @@ _1_14: Final = replace(
     start_node_sys=False,
     pydantic="2.12",
     dsl_version="0.6.0",
+    conversation_delete="owned",
+    upload_forbidden_chars="/\\",
+    upload_too_large_message="",
+    upload_owner_only=True,
+    transfer_method_error="'{}' is not a valid FileTransferMethod",
 )
 _1_16: Final = replace(
     _1_14,
     name="1.16",
     server_version="1.16.1",
     worker_failure="failed_run",
-    worker_checks=frozenset({"query", "inputs"}),
-    generate_checks=("conversation", "workflow_id", "agent_blocking", "query", "inputs"),
+    worker_checks=frozenset({"query", "files", "inputs"}),
+    generate_checks=("conversation", "workflow_id", "agent_blocking", "query", "files", "inputs"),
     metadata_reasoning=True,
     message_end_exclude_none=True,
     message_end_files_list=True,
@@ -117,6 +142,8 @@ _1_16: Final = replace(
     stop_reason="Aborted: User requested stop",
     stranger_stop_fails=False,
     dsl_version="0.7.0",
+    conversation_delete="soft",
+    omitted_type_is_custom=False,
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

@@ -55,16 +55,20 @@ async def send_body(
     status: int,
     headers: dict[str, str] | None,
     delivery: Delivery,
-    content_type: str,
-    charset: str | None,
+    content_type: str | None,
+    charset: str | None = None,
 ) -> web.StreamResponse:
-    """A whole body; dribbled, it goes out slice by slice with its Content-Length set up front."""
+    """A whole body; dribbled, it goes out slice by slice with its Content-Length set up front.
+    `content_type` None: the headers carry the Content-Type as it is to be sent."""
     if delivery.dribble is None:
+        if content_type is None:
+            return web.Response(body=data, status=status, headers=headers)
         return web.Response(body=data, status=status, headers=headers, content_type=content_type, charset=charset)
     resp = web.StreamResponse(status=status, headers=headers)
-    resp.content_type = content_type
-    if charset:
-        resp.charset = charset
+    if content_type is not None:
+        resp.content_type = content_type
+        if charset:
+            resp.charset = charset
     resp.content_length = len(data)
     await resp.prepare(request)
     await write(resp, data, delivery)

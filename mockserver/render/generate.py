@@ -95,8 +95,8 @@ def build(
     blocking: Any,
     raw: list[RawEvent] | None,
     fault: FaultSpec | None = None,
-) -> tuple[Plan, str]:
-    """The Plan and the answer text (for the action's commit)."""
+) -> tuple[Plan, dict[str, Any]]:
+    """The Plan and the blocking body (what the action's commit records: answer, usage, ...)."""
     call = ctx.call
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
@@ -113,9 +113,8 @@ def build(
         builder.timing = _chat_timing(times, flat)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
     body = blocking_body(env, builder, events, blocking)
-    answer = str(body.get("answer", "")) if env.family != "workflow" else ""
     if not call.streaming:
-        return Plan(body=body, wire=GENERATE), answer
+        return Plan(body=body, wire=GENERATE), body
     if relayed(ctx):
         kept = relay_cut(events)
         times, events = times[: len(kept)], kept
@@ -130,7 +129,7 @@ def build(
             fault, events, lambda i, at_ms, params: failure_events(env, builder, events, i, at_ms / 1000.0, params)
         ),
     )
-    return Plan(stream=stream), answer
+    return Plan(stream=stream), body
 
 
 def worker_failure(ctx: ActContext, settings: Settings, error: DifyError) -> Plan:

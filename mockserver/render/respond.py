@@ -1,17 +1,23 @@
-"""respond(): a Plan becomes a blocking JSON response or an SSE stream, delivered as its faults say."""
+"""RESPONDERS[spec.response]: a scenario's rendered body becomes a Plan (JSON, 204, bytes or a page;
+`generate` is render/generate.py's), and respond() delivers a Plan as its faults say."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
 
-from mockserver.faults.delivery import NORMAL, Delivery
+from mockserver.catalogue import EndpointSpec
+from mockserver.faults.delivery import NORMAL, Delivery, send_body
 from mockserver.render.sse import StreamPlan, stream
 from mockserver.render.wire import RESTX, Wire, send_json
+from mockserver.state.records import Blob
+
+OCTET: Final = "application/octet-stream"
 
 
 @dataclass(slots=True)
@@ -22,10 +28,38 @@ class Plan:
     headers: dict[str, str] = field(default_factory=dict)
     delivery: Delivery = NORMAL
     wire: Wire = RESTX  # the JSON dialect of the body: a resource's, or a blocking generation's
+    content: bytes | None = None  # raw bytes (a file): sent as they are, `headers` say what they are
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def _json(spec: EndpointSpec, body: Any) -> Plan:
+    return Plan(status=spec.status, body=body)
+
+
+def _empty(spec: EndpointSpec, body: Any) -> Plan:
+    # Flask drops a 204's body and its Content-Length but keeps the resource's JSON content type.
+    return Plan(status=spec.status, headers={"Content-Type": "application/json"})
+
+
+def _bytes(spec: EndpointSpec, body: Any) -> Plan:
+    """A Blob from the action; a scenario may answer text (sent as octets) or JSON instead."""
+    if isinstance(body, Blob):
+        return Plan(status=spec.status, content=body.data, headers=dict(body.headers))
+    if isinstance(body, str | bytes):
+        data = body.encode() if isinstance(body, str) else body
+        return Plan(status=spec.status, content=data, headers={"Content-Type": OCTET})
+    return Plan(status=spec.status, body=body)
+
+
+RESPONDERS: Final[dict[str, Callable[[EndpointSpec, Any], Plan]]] = {
+    "json": _json,
+    "page": _json,  # the action already shaped the page ({limit, has_more, data} ...)
+    "empty": _empty,
+    "bytes": _bytes,
+}
 
 
 async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
@@ -36,4 +70,6 @@ async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
         await asyncio.sleep(plan.delivery.latency_s)
     if plan.status == 204:
         return web.Response(status=204, headers=plan.headers)
+    if plan.content is not None:
+        return await send_body(request, plan.content, plan.status, plan.headers, plan.delivery, None)
     return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery, plan.wire)

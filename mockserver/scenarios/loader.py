@@ -9,10 +9,10 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
-from mockserver.catalogue import Catalogue
+from mockserver.catalogue import Catalogue, EndpointSpec
 from mockserver.dify.apps import AppsBook, build_app
 from mockserver.errors import FixtureError, Problem
-from mockserver.marks import Marked, load_marked, located_schema_error
+from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
 from mockserver.scenarios.layers import Layers, resolve
@@ -87,6 +87,13 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
             else:
                 layers.setdefault(endpoint, Layers(rel, str(file))).own.append(doc)
                 loaded[id(doc)] = len(loaded)  # when, across directories: a cycle is blamed on the last
+    for spec in catalogue:
+        if spec.action is not None:
+            # The schema's default action answers without a fixture file; files only add what differs.
+            synthetic = _synthesised(spec)
+            loaded[id(synthetic)] = -1  # before every directory's files
+            rel = f"{spec.id.replace('.', '/', 1)}.yaml"
+            layers.setdefault(spec.id, Layers(rel, str(spec.schema_file))).own.insert(0, synthetic)
     apps = _build_apps(apps_raw, app_docs, problems)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     compiler = make_compiler(catalogue, known_aliases, actions, problems)
@@ -106,6 +113,15 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
         # An inherited scenario is compiled for each endpoint that extends its file: say it once.
         raise FixtureError(list(dict.fromkeys(problems)))
     return Book(fixtures, apps, known_aliases)
+
+
+def _synthesised(spec: EndpointSpec) -> Marked:
+    """The fixture an endpoint with a default action has without a file: that action, and a default
+    scenario answering what it returns (`{{ action.result }}`)."""
+    text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{{{{ action.result }}}}"\n'
+    doc = parse_marked(text, f"{spec.schema_file} (its x-endpoint.action)")[0]
+    assert doc is not None
+    return doc
 
 
 def _endpoint_for(rel: str) -> str:

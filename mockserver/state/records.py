@@ -1,4 +1,6 @@
-"""Per-tenant stores of typed records: conversations, messages and running tasks (stop flags)."""
+"""The typed records a tenant's store keeps: conversations, messages, uploaded files; running tasks.
+A record's attribute names are its response schema's property names, so the serialiser needs no
+per-field code; `owner` keys (app, user) are what the store filters on."""
 
 from __future__ import annotations
 
@@ -6,28 +8,90 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(slots=True)
-class Message:
-    id: str
-    conversation_id: str
-    query: str
-    answer: str
-    inputs: dict[str, Any]
-    created_at: int
-    status: str = "normal"
+UUID_NIL = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(slots=True)
 class Conversation:
     id: str
-    app_key: str
-    user: str
+    app: str  # the app's key: owner
+    user: str  # the end user's `user` string: owner
     inputs: dict[str, Any]
+    introduction: str
     created_at: int
     updated_at: int
-    name: str = "New conversation"
-    messages: list[Message] = field(default_factory=list)
+    name: str
+    status: str = "normal"
+    deleted: bool = False  # soft delete (1.16): gone from every read, kept until evicted
+    created_seq: int = 0  # the store's tick at creation: orders records created in one mock second
+    updated_seq: int = 0  # and at the last update
+
+
+@dataclass(slots=True)
+class MessageFile:
+    """A file a message carries (message_files[]); `upload_file_id` is the upload it refers to."""
+
+    id: str
+    filename: str
+    type: str
+    url: str | None
+    mime_type: str | None
+    size: int
+    transfer_method: str
+    belongs_to: str
+    upload_file_id: str | None
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    conversation_id: str
+    app: str
+    user: str
+    inputs: dict[str, Any]
+    query: str
+    answer: str
+    created_at: int
+    parent_message_id: str | None = UUID_NIL  # a Service API message never has a parent
+    feedback: dict[str, Any] | None = None
+    retriever_resources: list[Any] = field(default_factory=list)
+    agent_thoughts: list[Any] = field(default_factory=list)
+    message_files: list[MessageFile] = field(default_factory=list)
+    message_tokens: int = 0
+    answer_tokens: int = 0
+    provider_response_latency: float = 0.0
+    total_price: Any = 0
+    currency: str = "USD"
+    status: str = "normal"
+    error: str | None = None
+    created_seq: int = 0
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """An upload: its metadata (the 201 body's fields) and its bytes."""
+
+    id: str
+    app: str
+    user: str  # the `user` string it was uploaded as
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+    created_by: str  # the end user's id
+    created_at: int
+    source_url: str
+    tenant_id: str
+    data: bytes = field(repr=False, default=b"")
+    created_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Bytes to send as they are, with their headers (a file preview)."""
+
+    data: bytes
+    headers: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -40,9 +104,3 @@ class RunningTask:
     mode: str  # the app's mode
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     by_owner: bool = True  # False: a chatflow stopped by another end user (only the graph stop applies)
-
-
-@dataclass(slots=True)
-class TenantState:
-    conversations: dict[str, Conversation] = field(default_factory=dict)
-    tasks: dict[str, RunningTask] = field(default_factory=dict)

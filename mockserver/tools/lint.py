@@ -18,13 +18,14 @@ from mockserver.catalogue import Catalogue, EndpointSpec, load_catalogue
 from mockserver.dify.apps import App
 from mockserver.dify.events import TERMINAL
 from mockserver.errors import FixtureError, Problem
+from mockserver.keys import TENANTS
 from mockserver.marks import Marked, load_marked
 from mockserver.paths import fixtures_dir, schemas_dir
 from mockserver.pipeline import SCENARIO_HEADER
 from mockserver.scenarios.loader import fixture_files
 from mockserver.scenarios.model import Book, Fixture, Respond, Scenario
 from mockserver.settings import Settings
-from mockserver.tenancy import SESSION_HEADER
+from mockserver.tenancy import SESSION_HEADER, tenant_id
 
 SAMPLE_TEXT: Final = "lint"
 SAMPLE_ID: Final = "00000000-0000-4000-8000-000000000001"  # any string does for a task id
@@ -188,8 +189,15 @@ async def _probe(client: TestClient[Any, Any], probe: Probe, turn: int, session:
         status, content_type = resp.status, resp.content_type
     if crashes.seen:
         return crashes.seen[0]
+    if status >= 400 and _refused_by_action(client, session):
+        return None  # e.g. 404 for the conversation a probe never created: Dify's rule, not the fixture's
     respond = probe.respond(turn)
     return _verdict(probe, status, content_type, raw, respond is not None and respond.error is not None)
+
+
+def _refused_by_action(client: TestClient[Any, Any], session: str) -> bool:
+    entries, _ = client.app[TENANTS].journal(tenant_id(session))
+    return bool(entries) and entries[-1].get("refused_by") == "action"
 
 
 def _verdict(probe: Probe, status: int, content_type: str, raw: bytes, error_block: bool) -> str | None:

@@ -393,7 +393,8 @@ async def test_a_rate_limited_chat_creates_no_conversation(make_client):
     follow = await chat(client, "conv", conversation_id=fresh["conversation_id"], query="again")
     assert follow.status == 200
     assert (await follow.json())["conversation_id"] == fresh["conversation_id"]
-    assert list(client.app[TENANTS].get("s:conv").state.conversations) == [fresh["conversation_id"]]
+    listed = await client.get("/v1/conversations", params={"user": "u1"}, headers=headers("conv"))
+    assert [c["id"] for c in (await listed.json())["data"]] == [fresh["conversation_id"]]
 
 
 async def test_a_fault_on_a_follow_up_leaves_the_conversation_as_it_was(client):
@@ -403,8 +404,10 @@ async def test_a_fault_on_a_follow_up_leaves_the_conversation_as_it_was(client):
     await error_body(resp, 503, "app_unavailable")
     resp = await chat(client, "fu", conversation_id=conversation, query="kept")
     assert resp.status == 200
-    stored = client.app[TENANTS].get("s:fu").state.conversations[conversation]
-    assert [m.query for m in stored.messages] == ["hello there", "kept"]
+    listed = await client.get(
+        "/v1/messages", params={"user": "u1", "conversation_id": conversation}, headers=headers("fu")
+    )
+    assert [m["query"] for m in (await listed.json())["data"]] == ["hello there", "kept"]
 
 
 async def test_blocking_calls_neither_fire_nor_consume_stream_faults(client):

@@ -1,0 +1,125 @@
+"""Conversation and message routes: thin adapters binding the request to the conversation backend;
+bodies are the records serialised through each endpoint's response schema."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Final
+
+from mockserver.actions import ActContext, Action
+from mockserver.actions.serialize import View, serialize
+from mockserver.state.conversations import DEFAULT_USER, Conversations
+from mockserver.state.pagination import Page
+from mockserver.state.records import Message
+
+_PRICE_SCALE: Final = Decimal("0.0000001")  # messages.total_price is Numeric(10, 7)
+
+MESSAGE_VIEWS: Final[dict[str, View]] = {
+    # Read back from a Numeric(10, 7) column and dumped as a string: "0.0012825", zero as "0E-7".
+    "total_price": lambda m: str(Decimal(str(m.total_price)).quantize(_PRICE_SCALE)),
+    "total_tokens": lambda m: m.message_tokens + m.answer_tokens,
+}
+
+
+def owner(ctx: ActContext) -> tuple[str, str]:
+    """(app key, end user): a request without `user` acts as Dify's DEFAULT-USER."""
+    return (ctx.call.app.key if ctx.call.app else "", ctx.call.user or DEFAULT_USER)
+
+
+def body(ctx: ActContext, record: Any, views: dict[str, View] | None = None) -> Any:
+    schema = ctx.call.spec.record_schema or {}
+    return serialize(record, schema, ctx.call.release.name, views)
+
+
+def page_body(ctx: ActContext, page: Page, views: dict[str, View] | None = None) -> dict[str, Any]:
+    return page.envelope([body(ctx, item, views) for item in page.items])
+
+
+def list_conversations(ctx: ActContext) -> dict[str, Any]:
+    app, user = owner(ctx)
+    p = ctx.call.params
+    page = Conversations(ctx.tenant.state).page(app, user, p.get("last_id") or None, p["limit"], p["sort_by"])
+    return {"result": page_body(ctx, page)}
+
+
+def list_messages(ctx: ActContext) -> dict[str, Any]:
+    p = ctx.call.params
+    if not p["conversation_id"]:  # `conversation_id=` is valid and lists nothing
+        return {"result": Page([], p["limit"], False).envelope([])}
+    backend = Conversations(ctx.tenant.state)
+    conversation = backend.find(p["conversation_id"], *owner(ctx))
+    page = backend.message_page(conversation, p.get("first_id") or None, p["limit"])
+    return {"result": page_body(ctx, page, MESSAGE_VIEWS)}
+
+
+def rename(ctx: ActContext) -> dict[str, Any]:
+    """The renamed conversation's body; the store changes only in the commit, after the faults."""
+    backend = Conversations(ctx.tenant.state)
+    conversation = backend.find(ctx.call.path["conversation_id"].lower(), *owner(ctx))
+    given = ctx.call.payload
+    name = backend.new_name(conversation, given.get("name"), bool(given.get("auto_generate")))
+    ctx.bound["rename"] = (conversation, name, bool(given.get("auto_generate")))
+    if name == conversation.name and given.get("auto_generate"):
+        return {"result": body(ctx, conversation)}  # an unchanged generated name updates nothing
+    return {"result": body(ctx, replace(conversation, name=name, updated_at=ctx.now))}
+
+
+def _commit_rename(ctx: ActContext, _body: Any) -> None:
+    conversation, name, auto = ctx.bound["rename"]
+    Conversations(ctx.tenant.state).rename(conversation, name, ctx.now, auto)
+
+
+def _delete(ctx: ActContext) -> None:
+    """A check, so a refused delete never uses up a fault and a 204 commits nothing twice."""
+    backend = Conversations(ctx.tenant.state)
+    wanted = ctx.call.path["conversation_id"].lower()
+    how = ctx.call.release.conversation_delete
+    if how == "any":  # 1.12: by id alone, whoever owns it; an unknown id deletes nothing
+        ctx.bound["doomed"] = backend.owned_anywhere(wanted)
+        return
+    ctx.bound["doomed"] = backend.find(wanted, *owner(ctx))
+
+
+def delete(ctx: ActContext) -> dict[str, Any]:
+    return {"result": None}
+
+
+def _commit_delete(ctx: ActContext, _body: Any) -> None:
+    doomed = ctx.bound.get("doomed")
+    if doomed is not None:
+        Conversations(ctx.tenant.state).delete(doomed, soft=ctx.call.release.conversation_delete == "soft")
+
+
+def message_record(ctx: ActContext, conversation_id: str, outcome: Any) -> Message:
+    """The Message a chat turn leaves: its answer, and its usage as the message_end metadata reports it."""
+    answer = outcome.get("answer", "") if isinstance(outcome, dict) else ""
+    metadata = (outcome.get("metadata") if isinstance(outcome, dict) else None) or {}
+    usage = metadata.get("usage") or {}
+    resources = metadata.get("retriever_resources")
+    app, user = owner(ctx)
+    return Message(
+        id=ctx.bound["message_id"],
+        conversation_id=conversation_id,
+        app=app,
+        user=user,
+        inputs=ctx.call.inputs,
+        query=str(ctx.call.payload.get("query") or ""),
+        answer=str(answer),
+        created_at=ctx.now,
+        retriever_resources=list(resources) if isinstance(resources, list) else [],
+        message_files=list(ctx.bound.get("message_files") or []),
+        message_tokens=int(usage.get("prompt_tokens") or 0),
+        answer_tokens=int(usage.get("completion_tokens") or 0),
+        provider_response_latency=float(usage.get("latency") or 0.0),
+        total_price=usage.get("total_price") or 0,
+        currency=str(usage.get("currency") or "USD"),
+    )
+
+
+ACTIONS = (
+    Action("conversation.list", list_conversations),
+    Action("message.list", list_messages),
+    Action("conversation.rename", rename, _commit_rename),
+    Action("conversation.delete", delete, _commit_delete, checks=(("conversation", _delete),)),
+)

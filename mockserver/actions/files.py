@@ -1,0 +1,99 @@
+"""File routes: POST /v1/files/upload and GET /v1/files/{id}/preview, in Dify's order of checks
+(controllers/service_api/app/file.py, file_preview.py, services/file_service.py at dify 1.12.0,
+1.14.2 and 1.16.1; /work/research/files.md)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from mockserver.actions import ActContext, Action
+from mockserver.actions.conversations import body, owner
+from mockserver.actions.users import end_user_id
+from mockserver.determinism import derive_uuid
+from mockserver.dify.files import extension, preview_headers, stored_filename
+from mockserver.errors import DifyError
+from mockserver.state.records import Blob, StoredFile
+
+
+def workspace_id(ctx: ActContext) -> str:
+    """The tenant's workspace id (Dify's tenant_id), stable for the tenant and seed."""
+    return derive_uuid((ctx.tenant.seed, ctx.tenant.id, "workspace"))
+
+
+def _check_upload(ctx: ActContext) -> None:
+    call = ctx.call
+    if not call.files:
+        raise DifyError("no_file_uploaded")
+    if call.file_fields > 1:  # distinct file fields: two parts both named `file` are one (the first)
+        raise DifyError("too_many_files")
+    upload = call.files[0]
+    if not upload.mime:
+        raise DifyError("unsupported_file_type")
+    if not upload.filename:
+        raise DifyError("filename_not_exists_error")
+    if any(c in upload.filename for c in call.release.upload_forbidden_chars):
+        raise DifyError("invalid_param", "Filename contains invalid characters")
+    if upload.oversize:
+        raise DifyError("file_too_large", call.release.upload_too_large_message)
+
+
+def upload(ctx: ActContext) -> dict[str, Any]:
+    """The 201 body of the stored file; the store takes it in the commit, after the faults."""
+    given = ctx.call.files[0]
+    app, user = owner(ctx)
+    file_id = ctx.draws.uuid("file")
+    nonce = ctx.draws.random("file:nonce").getrandbits(128).to_bytes(16, "big")
+    sign = base64.urlsafe_b64encode(ctx.draws.random("file:sign").getrandbits(256).to_bytes(32, "big")).decode()
+    # FILES_URL is empty by default, so Dify signs a relative URL; `=` is encoded by urlencode.
+    source_url = (
+        f"/files/{file_id}/file-preview?timestamp={ctx.now}&nonce={nonce.hex()}&sign={sign.replace('=', '%3D')}"
+    )
+    name = stored_filename(given.filename)
+    stored = StoredFile(
+        id=file_id,
+        app=app,
+        user=user,
+        name=name,
+        size=given.size,
+        extension=extension(given.filename),
+        mime_type=given.mime,
+        created_by=end_user_id(ctx),
+        created_at=ctx.now,
+        source_url=source_url,
+        tenant_id=workspace_id(ctx),
+        data=given.data,
+    )
+    ctx.bound["file"] = stored
+    return {"result": body(ctx, stored), "file_id": file_id}
+
+
+def _commit_upload(ctx: ActContext, _body: Any) -> None:
+    ctx.tenant.state.files.add(ctx.bound["file"])
+
+
+def _check_preview(ctx: ActContext) -> None:
+    """Reachable once a message of this app carries it; the asking user is never checked."""
+    wanted = ctx.call.path["file_id"].lower()
+    found = ctx.tenant.state.files.get(wanted)
+    apps = [m.app for m in ctx.tenant.state.messages if any(f.upload_file_id == wanted for f in m.message_files)]
+    if not apps:
+        raise DifyError("file_not_found", "File not found in message context")
+    if apps[0] != owner(ctx)[0]:
+        raise DifyError("file_access_denied", "File access denied: not owned by requesting app")
+    if found is None:
+        raise DifyError("file_not_found", "Upload file record not found")
+    ctx.bound["file"] = found
+
+
+def preview(ctx: ActContext) -> dict[str, Any]:
+    found: StoredFile = ctx.bound["file"]
+    attach = bool(ctx.call.params.get("as_attachment"))
+    headers = preview_headers(found.mime_type, found.name, found.extension, len(found.data), attach)
+    return {"result": Blob(found.data, headers)}
+
+
+ACTIONS = (
+    Action("file.upload", upload, _commit_upload, checks=(("upload", _check_upload),)),
+    Action("file.preview", preview, checks=(("file", _check_preview),)),
+)

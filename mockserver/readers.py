@@ -1,0 +1,127 @@
+"""READERS[spec.request]: how an endpoint's body is read (json, multipart, none), as Flask reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+from aiohttp import BodyPartReader, web
+
+from mockserver.catalogue import EndpointSpec
+from mockserver.dify.files import MB, category, extension
+from mockserver.errors import DifyError
+from mockserver.settings import Settings
+
+CHUNK: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One file part of a multipart body."""
+
+    part: str  # the form field it came in
+    filename: str
+    mime: str  # the part's Content-Type without parameters, lower-cased; "" when it had none
+    data: bytes
+    size: int  # bytes received (data holds none of them when the file is over its limit)
+    oversize: bool = False
+
+
+@dataclass(slots=True)
+class Received:
+    body: Any = None  # the JSON document
+    form: dict[str, str] = field(default_factory=dict)  # multipart fields, the first of each name
+    files: list[Upload] = field(default_factory=list)  # the endpoint's file part, the first of its name
+    file_fields: int = 0  # distinct field names that carried a file (Werkzeug's len(request.files))
+
+    def journal(self) -> dict[str, Any]:
+        """What the journal shows of a multipart body: its fields, and each file's name, type and size."""
+        files = [{"part": f.part, "filename": f.filename, "mime_type": f.mime, "size": f.size} for f in self.files]
+        return {**self.form, "files": files}
+
+
+def _is_json(content_type: str) -> bool:
+    # Flask's is_json: application/json or application/*+json
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
+    if not _is_json(request.content_type):
+        raise DifyError("unsupported_media_type")
+    raw = await request.read()
+    try:
+        return Received(body=orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        # Flask (debug off) turns every JSON decoding failure, an empty body included, into a bare
+        # BadRequest: werkzeug's generic text (flask/wrappers.py on_json_loading_failed).
+        raise DifyError("bad_request") from None
+
+
+async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
+    """Werkzeug's form parsing: a part with a filename (even an empty one) is a file, any other a
+    field; a body that is not multipart has neither. The endpoint's file part is kept up to its size
+    limit (by extension, as Dify decides it) and only counted beyond it, so an oversize upload costs
+    no memory; other file parts are only counted."""
+    received = Received()
+    if request.content_type != "multipart/form-data":
+        return received
+    wanted = spec.files.part if spec.files is not None else None
+    file_names: set[str] = set()
+    form_bytes = 0
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader):
+                continue  # a nested multipart: Werkzeug ignores it too
+            name = part.name or ""
+            if part.filename is None:
+                value = await part.read(decode=True)
+                form_bytes += len(value)
+                if form_bytes > settings.max_body_bytes:
+                    raise DifyError("request_entity_too_large")
+                received.form.setdefault(name, value.decode("utf-8", errors="replace"))
+                continue
+            file_names.add(name)
+            if name == wanted and not received.files:
+                received.files.append(await _read_file(part, name, settings))
+            else:
+                await _drain(part)
+    except ValueError:  # a malformed multipart body (a missing boundary, a broken header)
+        raise DifyError("bad_request") from None
+    received.file_fields = len(file_names)
+    return received
+
+
+async def _read_file(part: BodyPartReader, name: str, settings: Settings) -> Upload:
+    filename = part.filename or ""
+    mime = (part.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
+    limit = settings.upload_limit_mb(category(extension(filename))) * MB
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(CHUNK):
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()  # over the limit: keep counting, keep nothing
+    return Upload(name, filename, mime, b"".join(chunks), size, oversize=size > limit)
+
+
+async def _drain(part: BodyPartReader) -> None:
+    while await part.read_chunk(CHUNK):
+        pass
+
+
+async def read_nothing(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
+    return Received()
+
+
+READERS: Final[dict[str, Callable[[web.Request, EndpointSpec, Settings], Awaitable[Received]]]] = {
+    "json": read_json,
+    "multipart": read_multipart,
+    "none": read_nothing,
+}

@@ -1,0 +1,124 @@
+"""A tenant's store: typed collections of records with an id index, owner keys, insertion order, soft
+delete and caps (oldest first out, by count and by bytes); a reset drops the tenant, store and all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from mockserver.errors import DifyError
+from mockserver.state.records import Conversation, Message, RunningTask, StoredFile
+
+
+class Record(Protocol):
+    id: str
+    created_seq: int
+
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """What one tenant keeps; beyond a cap the oldest records go (a soak never grows memory)."""
+
+    conversations: int = 1000
+    messages: int = 20000
+    files: int = 1000
+    file_bytes: int = 256 * 1024 * 1024
+
+
+class Collection(Generic[R]):
+    """Records by id in insertion order. `missing` is Dify's 404 text for an id it cannot find."""
+
+    def __init__(
+        self, name: str, missing: str, cap: int, weight: Callable[[R], int] | None = None, budget: int = 0
+    ) -> None:
+        self.name, self.missing, self.cap = name, missing, cap
+        self._weight, self._budget, self._used = weight, budget, 0
+        self._rows: dict[str, R] = {}
+        self.ticks = 0  # records added: each new record's created_seq
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self._rows.values())
+
+    def add(self, record: R) -> R:
+        self.ticks += 1
+        record.created_seq = self.ticks
+        self._rows[record.id] = record
+        if self._weight is not None:
+            self._used += self._weight(record)
+        while len(self._rows) > 1 and (
+            len(self._rows) > self.cap or (self._weight is not None and self._used > self._budget)
+        ):
+            self._drop(next(iter(self._rows)))
+        return record
+
+    def get(self, record_id: str, **owner: Any) -> R | None:
+        """The live record with this id whose owner attributes match, or None."""
+        record = self._rows.get(record_id)
+        if record is None or getattr(record, "deleted", False) or not _owned(record, owner):
+            return None
+        return record
+
+    def require(self, record_id: str, **owner: Any) -> R:
+        """get(), or Dify's 404 for this collection."""
+        record = self.get(record_id, **owner)
+        if record is None:
+            raise DifyError("not_found", self.missing)
+        return record
+
+    def where(self, **owner: Any) -> list[R]:
+        """Live records whose owner attributes match, oldest first."""
+        return [r for r in self._rows.values() if not getattr(r, "deleted", False) and _owned(r, owner)]
+
+    def remove(self, record_id: str) -> None:
+        if record_id in self._rows:
+            self._drop(record_id)
+
+    def _drop(self, record_id: str) -> None:
+        record = self._rows.pop(record_id)
+        if self._weight is not None:
+            self._used -= self._weight(record)
+
+
+def _owned(record: Any, owner: dict[str, Any]) -> bool:
+    return all(getattr(record, key) == value for key, value in owner.items())
+
+
+@dataclass(slots=True)
+class Store:
+    """One tenant's data. Generic record actions reach a collection by name (`collection()`)."""
+
+    limits: StoreLimits = field(default_factory=StoreLimits)
+    conversations: Collection[Conversation] = field(init=False)
+    messages: Collection[Message] = field(init=False)
+    files: Collection[StoredFile] = field(init=False)
+    tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
+    ticks: int = 0  # updates: a record's updated_seq
+
+    def __post_init__(self) -> None:
+        limits = self.limits
+        self.conversations = Collection("conversations", "Conversation Not Exists.", limits.conversations)
+        self.messages = Collection("messages", "Message Not Exists.", limits.messages)
+        self.files = Collection(
+            "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
+        )
+
+    def collection(self, name: str) -> Collection[Any]:
+        found = getattr(self, name, None)
+        if not isinstance(found, Collection):
+            raise KeyError(f"no collection {name!r}")
+        return found
+
+    def tick(self) -> int:
+        """The next update sequence number."""
+        self.ticks += 1
+        return self.ticks
+
+
+COLLECTIONS = ("conversations", "messages", "files")
