@@ -1,7 +1,8 @@
-"""Request bodies checked as Dify's pydantic models check them (lax mode), with pydantic's exact text.
+"""Request bodies and query strings checked as Dify's pydantic models check them (lax mode), with
+pydantic's exact text.
 
-A body schema (JSON Schema, its properties in the model's declaration order) compiles once into a
-Model; `Model.validate(body, pydantic_version)` returns the coerced fields or raises DifyError 400
+An object schema (JSON Schema, its properties in the model's declaration order) compiles once into
+a Model; `Model.validate(body, pydantic_version)` returns the coerced fields or raises DifyError 400
 invalid_param whose message is what `str(ValidationError)` gives in Dify:
 
     2 validation errors for ChatRequestPayload
@@ -10,48 +11,32 @@ invalid_param whose message is what `str(ValidationError)` gives in Dify:
         For further information visit https://errors.pydantic.dev/2.12/v/missing
     ...
 
-Facts reproduced with pydantic 2.11.10 and 2.12.5 against models declared as Dify 1.12.0-1.16.1
-declare them (api/controllers/service_api/app/completion.py, workflow.py): every error in field
-order, `input_value` the Python repr cut to 25 + "..." + 24 bytes past 50, lax booleans, and the
-conversation_id before-validator whose non-string values escape pydantic as a 500."""
+A property's `type`, `format: uuid` and `enum` are pydantic's types (payload_types.py, which reads
+text as numbers with payload_numbers.py and as UUIDs with payload_uuids.py); its constraints are
+Field() arguments (payload_constraints.py). This module keeps the model, the text, and Dify's own
+validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
+on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
+error has no location and the whole input as its value, and it runs only once every field is valid).
+
+Facts reproduced with pydantic 2.11.10, 2.12.5 and 2.14.4 against models declared as Dify 1.12.0-
+1.16.1 declare them (api/controllers/service_api/app/completion.py, workflow.py, conversation.py,
+controllers/common/controller_schemas.py): every error in field order, `input_value` the Python
+repr cut to 25 + "..." + 24 bytes past 50, lax booleans, and the conversation_id before-validator
+whose non-string values escape pydantic as a 500."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal, TypeVar
 
+from mockserver import payload_constraints as constraints
 from mockserver.errors import DifyError
+from mockserver.payload_types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
 
+_T = TypeVar("_T")
 _MISSING: Final = object()
-_TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
-_FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
-_MESSAGES: Final = {
-    "missing": "Field required",
-    "dict_type": "Input should be a valid dictionary",
-    "string_type": "Input should be a valid string",
-    "list_type": "Input should be a valid list",
-    "bool_type": "Input should be a valid boolean",
-    "bool_parsing": "Input should be a valid boolean, unable to interpret input",
-    "int_type": "Input should be a valid integer",
-    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
-    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
-    "float_type": "Input should be a valid number",
-    "float_parsing": "Input should be a valid number, unable to parse string as a number",
-}
-
-
-class Invalid(Exception):
-    """One pydantic error at a location inside the field."""
-
-    def __init__(self, kind: str, value: Any, loc: tuple[str | int, ...] = (), message: str | None = None) -> None:
-        super().__init__(kind)
-        self.kind, self.value, self.loc = kind, value, loc
-        self.message = message if message is not None else _MESSAGES[kind]
-
-
-Check = Callable[[Any], Any]  # returns the coerced value or raises Invalid
 
 
 def input_value(value: Any) -> str:
@@ -69,146 +54,130 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _dict(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value
-    raise Invalid("dict_type", value)
+def _uuid_or_empty(message: str) -> Callable[[Any], Any]:
+    """Dify's conversation_id before-validator (completion.py ChatRequestPayload): blank means none; a
+    string must be a UUID; a truthy non-string makes uuid.UUID raise AttributeError, which pydantic
+    does not wrap (a 500)."""
 
-
-def _str(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    raise Invalid("string_type", value)
-
-
-def _bool(value: Any) -> Any:
-    """pydantic's lax bool: booleans, 0/1, and the words of _TRUE/_FALSE in any case (no stripping)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if value in (0, 1):
-            return bool(value)
-        raise Invalid("bool_parsing", value)
-    if isinstance(value, float) and value in (0.0, 1.0):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.lower()
-        if word in _TRUE or word in _FALSE:
-            return word in _TRUE
-        raise Invalid("bool_parsing", value)
-    raise Invalid("bool_type", value)
-
-
-def _int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise Invalid("int_from_float", value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            raise Invalid("int_parsing", value) from None
-    raise Invalid("int_type", value)
-
-
-def _float(value: Any) -> Any:
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise Invalid("float_parsing", value) from None
-    raise Invalid("float_type", value)
-
-
-def _list(items: Check | None) -> Check:
-    def check(value: Any) -> Any:
-        if not isinstance(value, list):
-            raise Invalid("list_type", value)
-        if items is None:
-            return value
-        out, errors = [], []
-        for i, item in enumerate(value):
-            try:
-                out.append(items(item))
-            except Invalid as exc:
-                errors.append(Invalid(exc.kind, exc.value, (i, *exc.loc), exc.message))
-        if errors:
-            raise _Several(errors)
-        return out
-
-    return check
-
-
-class _Several(Exception):
-    def __init__(self, errors: list[Invalid]) -> None:
-        super().__init__(len(errors))
-        self.errors = errors
-
-
-def _literal(options: list[Any]) -> Check:
-    quoted = [f"'{o}'" if isinstance(o, str) else repr(o) for o in options]
-    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-
-    def check(value: Any) -> Any:
-        if value in options and type(value) in (type(o) for o in options):
-            return value
-        raise Invalid("literal_error", value, message=f"Input should be {text}")
-
-    return check
-
-
-def _uuid_or_empty(message: str) -> Check:
-    """Dify's conversation_id before-validator: blank means none; a string must be a UUID; a truthy
-    non-string makes uuid.UUID raise AttributeError, which pydantic does not wrap (a 500)."""
-
-    def check(given: Any) -> Any:
-        value = given.strip() if isinstance(given, str) else given
+    def validate(value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
         if not value:
             return None
         if not isinstance(value, str):
             raise DifyError("unknown")
         try:
             return str(uuid.UUID(value))
-        except ValueError:  # pydantic reports the value the validator was given, unstripped
-            raise Invalid("value_error", given, message=f"Value error, {message}") from None
+        except ValueError:
+            raise ValueError(message) from None
 
-    return check
+    return validate
 
 
-_VALIDATORS: Final[dict[str, Callable[[str], Check]]] = {"uuid_or_empty": _uuid_or_empty}
-_TYPES: Final[dict[str, Check]] = {
-    "object": _dict,
-    "string": _str,
-    "boolean": _bool,
-    "integer": _int,
-    "number": _float,
+def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
+    """Dify's UUIDStrOrEmpty (libs/helper.py normalize_uuid), after the str check: "" stays ""; what
+    uuid.UUID reads (any case, no hyphens, {...}, urn:uuid:) comes back canonical; nothing is stripped."""
+
+    def validate(value: str) -> str:
+        if not value:
+            return ""
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(message) from None
+
+    return validate
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
+
+    mode: Literal["before", "after"]
+    make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
+
+
+_VALIDATORS: Final[dict[str, _Named]] = {
+    "uuid_or_empty": _Named("before", _uuid_or_empty),
+    "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
 }
+
+
+def _name_unless_auto_generate(fields: dict[str, Any]) -> None:
+    """ConversationRenamePayload (controllers/common/controller_schemas.py), its defaults name=None and
+    auto_generate=False standing in for fields not given."""
+    name = fields.get("name")
+    if not fields.get("auto_generate", False) and (name is None or not name.strip()):
+        raise ValueError("name is required when auto_generate is false")
+
+
+_MODEL_VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
+    "name_unless_auto_generate": _name_unless_auto_generate,
+}
+_RULES: Final[dict[str, Callable[[dict[str, Any]], list[constraints.Constraint]]]] = {
+    "integer": lambda schema: constraints.numeric(schema, real=False),
+    "number": lambda schema: constraints.numeric(schema, real=True),
+    "string": constraints.text,
+}
+
+
+def _known(table: dict[str, _T], name: Any) -> _T:
+    """A name from a schema's x-pydantic; one the table lacks is the schema's mistake, not ignored."""
+    if name not in table:
+        raise ValueError(f"x-pydantic names {name!r}, not one of {', '.join(sorted(table))}")
+    return table[name]
+
+
+def _validated(named: _Named, message: str, check: Check, nullable: bool) -> tuple[Check, bool]:
+    """A field with a Dify validator around its type check; its ValueError is pydantic's value_error
+    on the value the field was given."""
+    validator = named.make(message)
+    if named.mode == "after":
+
+        def after(value: Any) -> Any:
+            checked = check(value)
+            try:
+                return validator(checked)
+            except ValueError as exc:
+                raise Invalid.raised(exc, value) from None
+
+        return after, nullable
+
+    def before(value: Any) -> Any:
+        try:
+            given = validator(value)
+        except ValueError as exc:
+            raise Invalid.raised(exc, value) from None
+        return None if given is None and nullable else check(given)
+
+    return before, False  # None goes to the validator too
 
 
 def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
     """(check, accepts None) for one property schema."""
     named = schema.get("x-pydantic")
-    if isinstance(named, dict) and named.get("validator") in _VALIDATORS:
-        return _VALIDATORS[named["validator"]](str(named.get("message", ""))), True
+    if isinstance(named, dict) and "validator" in named:
+        # Dify's validated fields are strs: the type check is the schema's without x-pydantic and format
+        plain = {k: v for k, v in schema.items() if k not in ("x-pydantic", "format")}
+        rule = _known(_VALIDATORS, named["validator"])
+        return _validated(rule, str(named.get("message", "")), *compile_field(plain))
     if "enum" in schema:
         options = [o for o in schema["enum"] if o is not None]
-        return _literal(options), None in schema["enum"]
+        return literal(options), None in schema["enum"]
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     nullable = "null" in kinds
-    kind = next((k for k in kinds if k != "null"), None)
+    kind = str(next((k for k in kinds if k != "null"), None))
     if kind == "array":
         items = schema.get("items")
-        return _list(compile_field(items)[0] if isinstance(items, dict) and items else None), nullable
-    check = _TYPES.get(str(kind))
-    return (check or (lambda v: v)), nullable
+        check = compile_field(items)[0] if isinstance(items, dict) and items else None
+        return list_of(check, *constraints.items(schema)), nullable
+    if kind == "string" and schema.get("format") == "uuid":
+        return uuid_text, nullable
+    if kind not in TYPES:
+        return (lambda value: value), nullable
+    rules = _RULES.get(kind)
+    return constrained(TYPES[kind], rules(schema) if rules else []), nullable
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,16 +192,17 @@ class Field:
 class Model:
     name: str
     fields: tuple[Field, ...]
+    after: Callable[[dict[str, Any]], None] | None = None  # the model validator, once every field is valid
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""
         out: dict[str, Any] = {}
-        errors: list[tuple[str, Invalid]] = []
+        errors: list[Invalid] = []
         for field in self.fields:
             value = body.get(field.name, _MISSING)
             if value is _MISSING:
                 if field.required:
-                    errors.append((field.name, Invalid("missing", body)))
+                    errors.append(Invalid("missing", body, (field.name,)))
                 continue
             if value is None and field.nullable:
                 out[field.name] = None
@@ -240,18 +210,24 @@ class Model:
             try:
                 out[field.name] = field.check(value)
             except Invalid as exc:
-                errors.append((field.name, exc))
-            except _Several as several:
-                errors.extend((field.name, exc) for exc in several.errors)
+                errors.append(exc.at(field.name))
+            except Several as several:
+                errors.extend(exc.at(field.name) for exc in several.errors)
+        if not errors and self.after is not None:
+            try:
+                self.after(out)
+            except ValueError as exc:  # the model's own: no location, the whole input as its value
+                errors.append(Invalid.raised(exc, body))
         if errors:
             raise DifyError("invalid_param", self.describe(errors, version))
         return out
 
-    def describe(self, errors: list[tuple[str, Invalid]], version: str) -> str:
+    def describe(self, errors: list[Invalid], version: str) -> str:
         count = len(errors)
         lines = [f"{count} validation error{'s' if count != 1 else ''} for {self.name}"]
-        for name, exc in errors:
-            lines.append(".".join(str(p) for p in (name, *exc.loc)))
+        for exc in errors:
+            if exc.loc:
+                lines.append(".".join(str(p) for p in exc.loc))
             lines.append(
                 f"  {exc.message} [type={exc.kind}, input_value={input_value(exc.value)}, "
                 f"input_type={_type_name(exc.value)}]"
@@ -270,4 +246,8 @@ def compile_model(name: str, schema: dict[str, Any], skip: frozenset[str] = froz
             continue
         check, nullable = compile_field(sub if isinstance(sub, dict) else {})
         fields.append(Field(prop, check, nullable, prop in required))
-    return Model(name, tuple(fields))
+    named = schema.get("x-pydantic")
+    after = None
+    if isinstance(named, dict) and "model_validator" in named:
+        after = _known(_MODEL_VALIDATORS, named["model_validator"])
+    return Model(name, tuple(fields), after)

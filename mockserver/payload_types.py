@@ -1,0 +1,195 @@
+"""Types: a JSON value read as pydantic reads it for each schema type, lax, for payload.py (split
+off along the noun). Each check returns the coerced value or raises Invalid (Several for a list's
+items); payload.py places the errors and writes pydantic's text.
+
+    object -> dict   string -> str (format uuid -> uuid.UUID, as its text)   boolean -> bool
+    integer -> int   number -> float   array -> list   enum -> Literal
+
+Text read as a number follows pydantic-core's grammar (payload_numbers.py), as a UUID the Rust uuid
+crate's (payload_uuids.py); a constrained type checks its constraints on the coerced value
+(payload_constraints.py) and reports the value given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from mockserver import payload_constraints as constraints
+from mockserver.payload_numbers import NotANumber, float_from_text, int_from_float, int_from_text
+from mockserver.payload_uuids import parse_uuid
+
+_TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
+_MESSAGES: Final = {
+    "missing": "Field required",
+    "dict_type": "Input should be a valid dictionary",
+    "string_type": "Input should be a valid string",
+    "list_type": "Input should be a valid list",
+    "bool_type": "Input should be a valid boolean",
+    "bool_parsing": "Input should be a valid boolean, unable to interpret input",
+    "int_type": "Input should be a valid integer",
+    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
+    "int_parsing_size": "Unable to parse input string as an integer, exceeded maximum size",
+    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
+    "finite_number": "Input should be a finite number",
+    "float_type": "Input should be a valid number",
+    "float_parsing": "Input should be a valid number, unable to parse string as a number",
+    "uuid_type": "UUID input should be a string, bytes or UUID object",
+}
+
+
+class Invalid(Exception):
+    """One pydantic error at a location (empty for the model's own)."""
+
+    def __init__(self, kind: str, value: Any, loc: tuple[str | int, ...] = (), message: str | None = None) -> None:
+        super().__init__(kind)
+        self.kind, self.value, self.loc = kind, value, loc
+        self.message = message if message is not None else _MESSAGES[kind]
+
+    @classmethod
+    def of(cls, failure: constraints.Failure, value: Any) -> Invalid:
+        return cls(failure[0], value, message=failure[1])
+
+    @classmethod
+    def raised(cls, exc: ValueError, value: Any) -> Invalid:
+        """A validator's ValueError, as pydantic wraps it."""
+        return cls("value_error", value, message=f"Value error, {exc}")
+
+    def at(self, part: str | int) -> Invalid:
+        return Invalid(self.kind, self.value, (part, *self.loc), self.message)
+
+
+class Several(Exception):
+    """A list's item errors, each located at its index."""
+
+    def __init__(self, errors: list[Invalid]) -> None:
+        super().__init__(len(errors))
+        self.errors = errors
+
+
+Check = Callable[[Any], Any]  # returns the coerced value or raises Invalid (or Several)
+
+
+def _dict(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value
+    raise Invalid("dict_type", value)
+
+
+def _str(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    raise Invalid("string_type", value)
+
+
+def _bool(value: Any) -> Any:
+    """pydantic's lax bool: booleans, 0/1, and the words of _TRUE/_FALSE in any case (no stripping)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value in (0, 1):
+            return bool(value)
+        raise Invalid("bool_parsing", value)
+    if isinstance(value, float) and value in (0.0, 1.0):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise Invalid("bool_parsing", value)
+    raise Invalid("bool_type", value)
+
+
+def _int(value: Any) -> Any:
+    """pydantic's lax int: ints and bools, whole floats within i64, and text (payload_numbers.py)."""
+    if isinstance(value, int):  # True is 1
+        return int(value)
+    try:
+        if isinstance(value, float):
+            return int_from_float(value)
+        if isinstance(value, str):
+            return int_from_text(value)
+    except NotANumber as exc:
+        raise Invalid(exc.kind, value) from None
+    raise Invalid("int_type", value)
+
+
+def _float(value: Any) -> Any:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float_from_text(value)
+        except NotANumber as exc:
+            raise Invalid(exc.kind, value) from None
+    raise Invalid("float_type", value)
+
+
+def uuid_text(value: Any) -> Any:
+    """A uuid.UUID field, handed on as its canonical text."""
+    if not isinstance(value, str):
+        raise Invalid("uuid_type", value)
+    try:
+        return str(parse_uuid(value))
+    except ValueError as exc:
+        raise Invalid("uuid_parsing", value, message=f"Input should be a valid UUID, {exc}") from None
+
+
+def list_of(items: Check | None, low: int | None, high: int | None) -> Check:
+    """A list, its items checked when the schema has `items`, between `low` and `high` long."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, list):
+            raise Invalid("list_type", value)
+        if high is not None and len(value) > high:  # counted before the items, which go unchecked
+            raise Invalid.of(constraints.too_long(high, len(value)), value)
+        out, errors = [], []
+        for i, item in enumerate(value):
+            try:
+                out.append(item if items is None else items(item))
+            except Invalid as exc:
+                errors.append(exc.at(i))
+        if errors:
+            raise Several(errors)
+        if low is not None and len(out) < low:
+            raise Invalid.of(constraints.too_short(low, len(out)), value)
+        return out
+
+    return check
+
+
+def literal(options: list[Any]) -> Check:
+    quoted = [f"'{o}'" if isinstance(o, str) else repr(o) for o in options]
+    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+    def check(value: Any) -> Any:
+        if value in options and type(value) in (type(o) for o in options):
+            return value
+        raise Invalid("literal_error", value, message=f"Input should be {text}")
+
+    return check
+
+
+def constrained(check: Check, rules: list[constraints.Constraint]) -> Check:
+    """The type's check, then its constraints on the coerced value; errors show the value given."""
+    if not rules:
+        return check
+
+    def bounded(value: Any) -> Any:
+        out = check(value)
+        for rule in rules:
+            failure = rule(out)
+            if failure is not None:
+                raise Invalid.of(failure, value)
+        return out
+
+    return bounded
+
+
+TYPES: Final[dict[str, Check]] = {
+    "object": _dict,
+    "string": _str,
+    "boolean": _bool,
+    "integer": _int,
+    "number": _float,
+}
