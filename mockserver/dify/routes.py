@@ -7,6 +7,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Final
 
+from mockserver.catalogue import UUID_SEGMENT
+
 _API_NAMES: Final = {"/console/api": "Console API", "/api": "Web App API"}
 
 
@@ -17,7 +19,9 @@ def _service_routes() -> tuple[tuple[str, re.Pattern[str]], ...]:
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
             method, path = line.split()
-            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path.rstrip("/")))
+            pattern = re.escape(path.rstrip("/"))
+            pattern = re.sub(r"\\\{[a-z_]+:uuid\\\}", UUID_SEGMENT.replace("\\", "\\\\"), pattern)
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             out.append((method, re.compile(f"^/v1{pattern}/?$")))
     return tuple(out)
 

@@ -237,7 +237,7 @@ def _finding(file: str, name: str, message: str, labels: list[str], docs: dict[s
 
 
 def _request_schema(spec: EndpointSpec) -> dict[str, Any]:
-    return spec.request_parts
+    return {part: spec.resolved(part) for part in spec.request_parts}
 
 
 def _path_value(name: str, app: App | None) -> str:
@@ -262,7 +262,11 @@ def _inputs(app: App) -> dict[str, Any]:
 
 
 def _sample(schema: dict[str, Any]) -> dict[str, Any]:
-    """An object holding only the required properties of `schema`, each with a simple valid value."""
+    """The schema's first example, else an object holding only the required properties of `schema`,
+    each with a simple valid value."""
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+        return dict(examples[0])
     props = schema.get("properties") or {}
     return {name: _value(props.get(name) or {}) for name in schema.get("required") or ()}
 
@@ -271,6 +275,9 @@ def _value(schema: dict[str, Any]) -> Any:
     for key in ("const", "default"):
         if key in schema:
             return schema[key]
+    named = schema.get("x-pydantic") or {}
+    if schema.get("format") == "uuid" or "uuid" in str(named.get("validator", "")):
+        return SAMPLE_ID
     if "enum" in schema:
         return next((v for v in schema["enum"] if v is not None), None)
     kinds = schema.get("type", "string")

@@ -147,3 +147,50 @@ def test_wrong_api_key_is_401_with_difys_body(running_server, cls, call):
     resp = call(client)
     assert resp.status_code == 401
     assert resp.json() == {"code": "unauthorized", "message": "Access token is invalid", "status": 401}
+
+
+def test_conversations_history_and_rename_through_the_sdk(running_server):
+    chat = make(dify_client.ChatClient, running_server, "app-chat")
+    first = chat.create_chat_message(inputs={}, query="first question", user="sdk-user").json()
+    cid = first["conversation_id"]
+    other = chat.create_chat_message(inputs={}, query="another topic", user="sdk-user").json()
+    chat.create_chat_message(inputs={}, query="second question", user="sdk-user", conversation_id=cid)
+
+    # the SDK sends `pinned` and `last_id` only when given; Dify ignores `pinned` on the Service API
+    listed = chat.get_conversations("sdk-user", limit=1, pinned=False)
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert (page["limit"], page["has_more"]) == (1, True)
+    assert [c["id"] for c in page["data"]] == [cid]  # its follow-up makes it the most recently updated
+    rest = chat.get_conversations("sdk-user", last_id=cid).json()
+    assert [c["id"] for c in rest["data"]] == [other["conversation_id"]] and rest["has_more"] is False
+
+    history = chat.get_conversation_messages("sdk-user", conversation_id=cid, limit=1)
+    assert history.status_code == 200, history.text
+    newest = history.json()
+    assert [m["query"] for m in newest["data"]] == ["second question"] and newest["has_more"] is True
+    older = chat.get_conversation_messages("sdk-user", conversation_id=cid, first_id=newest["data"][0]["id"]).json()
+    assert [m["query"] for m in older["data"]] == ["first question"] and older["has_more"] is False
+
+    renamed = chat.rename_conversation(cid, "Renamed by the SDK", "sdk-user")
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["name"] == "Renamed by the SDK"
+    assert chat.get_conversations("sdk-user").json()["data"][0]["name"] == "Renamed by the SDK"
+    missing = chat.rename_conversation(cid, "x", "someone-else")
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "not_found", "message": "Conversation Not Exists.", "status": 404}
+
+
+def test_file_upload_through_the_sdk(running_server, tmp_path):
+    client = make(dify_client.DifyClient, running_server, "app-chat")
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x01" * 32)
+    with image.open("rb") as fh:
+        resp = client.file_upload("sdk-user", {"file": ("cat.png", fh, "image/png")})
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert (body["name"], body["size"], body["extension"], body["mime_type"]) == ("cat.png", 40, "png", "image/png")
+    with image.open("rb") as fh:
+        empty_type = client.file_upload("sdk-user", {"file": ("cat.png", fh, "")})
+    assert empty_type.status_code == 415
+    assert empty_type.json()["code"] == "unsupported_file_type"

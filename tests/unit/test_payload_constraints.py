@@ -16,8 +16,8 @@ from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationEr
 
 from mockserver.errors import DifyError
 from mockserver.payload import compile_model
-from mockserver.payload_constraints import rust_regex, shown
-from mockserver.payload_uuids import parse_uuid
+from mockserver.payload.constraints import rust_regex, shown
+from mockserver.payload.uuids import parse_uuid
 
 VERSION = "2.12"
 

@@ -1,4 +1,4 @@
-"""Constraints: the JSON Schema keywords that narrow a value, for payload_types.py (split off payload.py
+"""Constraints: the JSON Schema keywords that narrow a value, for payload/types.py (split off payload/__init__.py
 along the noun), checked as pydantic-core checks the Field() arguments they stand for, with its messages:
 
     multipleOf                               multiple_of                   multiple_of

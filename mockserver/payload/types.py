@@ -5,18 +5,18 @@ items); payload.py places the errors and writes pydantic's text.
     object -> dict   string -> str (format uuid -> uuid.UUID, as its text)   boolean -> bool
     integer -> int   number -> float   array -> list   enum -> Literal
 
-Text read as a number follows pydantic-core's grammar (payload_numbers.py), as a UUID the Rust uuid
-crate's (payload_uuids.py); a constrained type checks its constraints on the coerced value
-(payload_constraints.py) and reports the value given."""
+Text read as a number follows pydantic-core's grammar (payload/numbers.py), as a UUID the Rust uuid
+crate's (payload/uuids.py); a constrained type checks its constraints on the coerced value
+(payload/constraints.py) and reports the value given."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Final
 
-from mockserver import payload_constraints as constraints
-from mockserver.payload_numbers import NotANumber, float_from_text, int_from_float, int_from_text
-from mockserver.payload_uuids import parse_uuid
+from mockserver.payload import constraints
+from mockserver.payload.numbers import NotANumber, float_from_text, int_from_float, int_from_text
+from mockserver.payload.uuids import parse_uuid
 
 _TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
@@ -101,7 +101,7 @@ def _bool(value: Any) -> Any:
 
 
 def _int(value: Any) -> Any:
-    """pydantic's lax int: ints and bools, whole floats within i64, and text (payload_numbers.py)."""
+    """pydantic's lax int: ints and bools, whole floats within i64, and text (payload/numbers.py)."""
     if isinstance(value, int):  # True is 1
         return int(value)
     try:

@@ -1,4 +1,4 @@
-"""UUID text as pydantic-core reads it for a `uuid.UUID` field, for payload_types.py (split off
+"""UUID text as pydantic-core reads it for a `uuid.UUID` field, for payload/types.py (split off
 payload.py along the noun).
 
 pydantic-core hands a string to the Rust uuid crate's Uuid::parse_str and prints its error after

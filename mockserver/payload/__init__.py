@@ -11,9 +11,9 @@ invalid_param whose message is what `str(ValidationError)` gives in Dify:
         For further information visit https://errors.pydantic.dev/2.12/v/missing
     ...
 
-A property's `type`, `format: uuid` and `enum` are pydantic's types (payload_types.py, which reads
-text as numbers with payload_numbers.py and as UUIDs with payload_uuids.py); its constraints are
-Field() arguments (payload_constraints.py). This module keeps the model, the text, and Dify's own
+A property's `type`, `format: uuid` and `enum` are pydantic's types (payload/types.py, which reads
+text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its constraints are
+Field() arguments (payload/constraints.py). This module keeps the model, the text, and Dify's own
 validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
 on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid).
@@ -31,9 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
-from mockserver import payload_constraints as constraints
 from mockserver.errors import DifyError
-from mockserver.payload_types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
+from mockserver.payload import constraints
+from mockserver.payload.types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
 
 _T = TypeVar("_T")
 _MISSING: Final = object()
