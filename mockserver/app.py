@@ -14,7 +14,7 @@ from mockserver.determinism import FakerSource
 from mockserver.dify import versions
 from mockserver.keys import ACTIONS, BOOK, CATALOGUE, FAKER, RELEASE, ROUTE_SPECS, SETTINGS, STREAMS, TENANTS, BookRef
 from mockserver.middleware import JOURNAL_CLOCK, MIDDLEWARES
-from mockserver.paths import fixtures_dir, schemas_dir
+from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
 from mockserver.scenarios.loader import load_book
 from mockserver.scenarios.model import Book
@@ -28,7 +28,7 @@ log = logging.getLogger("mockserver")
 
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
-    catalogue = load_catalogue(schemas_dir())
+    catalogue = load_catalogue(settings.schemas())
     book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry())
     return catalogue, book
 

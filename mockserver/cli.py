@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -100,6 +101,7 @@ def serve(
       DIFY_MOCK_MAX_BODY_BYTES  largest request body (15 MiB)
       DIFY_MOCK_INJECT_FAULTS   false: queued and fixture faults never fire
       DIFY_MOCK_MAX_UPLOAD_STORE_BYTES  uploaded bytes a tenant keeps (256 MiB)
+      DIFY_MOCK_SCHEMAS_DIR     endpoint schemas instead of the built-in ones (development)
     """
     try:
         base = Settings().with_env()
@@ -152,7 +154,18 @@ def serve(
     from mockserver.tools.reload import watch_fixtures
 
     watch_fixtures(app)
+    # Everything loaded so far (catalogue, fixtures, apps, libraries) lives as long as the server: out of
+    # the collector's sight, a full collection no longer walks it on the request path.
+    gc.freeze()
     asyncio.run(_run(settings, app))
+
+
+def _check_env() -> None:
+    """A bad DIFY_MOCK_* variable is one usage line, for every command that reads them."""
+    try:
+        Settings().with_env()
+    except ValueError as exc:
+        _usage(f"bad environment variable: {exc}")
 
 
 def _usage(message: str) -> Any:
@@ -190,6 +203,7 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
     """
     from mockserver.tools import lint
 
+    _check_env()
     if show_list:
         for line in lint.endpoint_lines():
             click.echo(line)
@@ -209,13 +223,13 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
 @click.option("--control", is_flag=True, help="The /_mock/ control API instead of the emulated Dify APIs.")
 def openapi_command(control: bool) -> None:
     """Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/)."""
+    _check_env()
     import json
 
     from mockserver.catalogue import load_catalogue
     from mockserver.control import openapi
-    from mockserver.paths import schemas_dir
 
-    document = openapi.control() if control else openapi.emulated(load_catalogue(schemas_dir()))
+    document = openapi.control() if control else openapi.emulated(load_catalogue(Settings().with_env().schemas()))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

@@ -109,7 +109,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         candidates += registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key) + selection.faults
     drawn = faults.choose(candidates)
     entry["fault"] = drawn.journal()
-    delivery = injection.delivery(drawn, draws.random("fault:latency"))
+    delivery = injection.delivery(drawn, lambda: draws.random("fault:latency"))
     request[DELIVERY] = delivery
     error = injection.http_error(drawn)
     if error is not None or delivery.abort is not None:

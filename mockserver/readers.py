@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
@@ -29,11 +29,31 @@ class Upload:
     oversize: bool = False
 
 
+class _NoForm(Mapping[str, str]):
+    """The form of a request that sent none: shared, so a JSON request allocates no form (hashable,
+    so that dataclasses take it as a default)."""
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+
+NO_FORM: Final[Mapping[str, str]] = _NoForm()
+
+
 @dataclass(slots=True)
 class Received:
     body: Any = None  # the JSON document
-    form: dict[str, str] = field(default_factory=dict)  # multipart fields, the first of each name
-    files: list[Upload] = field(default_factory=list)  # the endpoint's file part, the first of its name
+    form: Mapping[str, str] = NO_FORM  # multipart fields, the first of each name
+    files: tuple[Upload, ...] = ()  # the endpoint's file part, the first of its name
     file_fields: int = 0  # distinct field names that carried a file (Werkzeug's len(request.files))
 
     def journal(self) -> dict[str, Any]:
@@ -66,9 +86,10 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
     field; a body that is not multipart has neither. The endpoint's file part is kept up to its size
     limit (by extension, as Dify decides it) and only counted beyond it, so an oversize upload costs
     no memory; other file parts are only counted."""
-    received = Received()
     if request.content_type != "multipart/form-data":
-        return received
+        return Received()
+    form: dict[str, str] = {}
+    files: list[Upload] = []
     wanted = spec.files.part if spec.files is not None else None
     file_names: set[str] = set()
     form_bytes = 0
@@ -83,17 +104,16 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
                 form_bytes += len(value)
                 if form_bytes > settings.max_body_bytes:
                     raise DifyError("request_entity_too_large")
-                received.form.setdefault(name, value.decode("utf-8", errors="replace"))
+                form.setdefault(name, value.decode("utf-8", errors="replace"))
                 continue
             file_names.add(name)
-            if name == wanted and not received.files:
-                received.files.append(await _read_file(part, name, settings))
+            if name == wanted and not files:
+                files.append(await _read_file(part, name, settings))
             else:
                 await _drain(part)
     except ValueError:  # a malformed multipart body (a missing boundary, a broken header)
         raise DifyError("bad_request") from None
-    received.file_fields = len(file_names)
-    return received
+    return Received(form=form, files=tuple(files), file_fields=len(file_names))
 
 
 async def _read_file(part: BodyPartReader, name: str, settings: Settings) -> Upload:

@@ -22,6 +22,9 @@ class Settings:
     port: int = DEFAULT_PORT
     seed: int = 0
     fixtures: tuple[Path, ...] = ()
+    # Endpoint schemas read instead of the built-in schemas/ (development: a catalogue under work, the
+    # bench's 150-endpoint start-up). Its _meta/ and _shared/ must come along.
+    schemas_dir: Path | None = None
     # 1 = the fixtures' timing as written; 0 = nothing sleeps (tests). Fault delays never scale.
     pace_scale: float = 1.0
     strict: bool = False
@@ -44,6 +47,12 @@ class Settings:
     upload_limit: tuple[tuple[str, int], ...] = ()
     # Bytes of uploaded files one tenant keeps; beyond it the oldest files are forgotten.
     max_upload_store_bytes: int = 256 * 1024 * 1024
+
+    def schemas(self) -> Path:
+        """Where the endpoint schemas come from."""
+        from mockserver.paths import schemas_dir
+
+        return self.schemas_dir or schemas_dir()
 
     def upload_limit_mb(self, category: str) -> int:
         return dict(self.upload_limit).get(category, DEFAULT_LIMITS_MB[category])
@@ -137,6 +146,7 @@ def _by_type(current: Any) -> Callable[[str], Any]:
 
 _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "fixtures": _paths,
+    "schemas_dir": lambda raw: Path(raw) if raw else None,
     "log_level": _level,
     "admin_token": lambda raw: raw or None,
     "dify_version": _version,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -13,7 +13,7 @@ from mockserver.catalogue import EndpointSpec
 from mockserver.dify.apps import App
 from mockserver.dify.versions import Release
 from mockserver.errors import MSG_USER_REQUIRED, DifyError
-from mockserver.readers import Received, Upload
+from mockserver.readers import NO_FORM, Received, Upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,8 @@ class Call:
     headers: dict[str, str]  # lower-cased names
     body: Any
     user: str | None
-    form: dict[str, str] = field(default_factory=dict)  # a multipart body's fields
-    files: list[Upload] = field(default_factory=list)  # and its file part
+    form: Mapping[str, str] = NO_FORM  # a multipart body's fields
+    files: tuple[Upload, ...] = ()  # and its file part
     file_fields: int = 0  # distinct multipart fields that carried a file
     inputs: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)  # the body as Dify's model coerced it
@@ -65,7 +65,7 @@ class Call:
             "path": self.path,
             "query": self.query,
             "headers": self.headers,
-            "body": self.body if self.spec.request != "multipart" else self.form,
+            "body": self.body if self.spec.request != "multipart" else dict(self.form),
             "inputs": self.inputs,  # as the app's input form validated them (undeclared keys dropped)
         }
 

@@ -106,7 +106,7 @@ def _commit_completion(ctx: ActContext, outcome: Any) -> None:
     """A completion message lives in an internal conversation no route lists; it is kept so that the
     files it carries can be previewed."""
     conversation_id = ctx.draws.uuid("completion_conversation")
-    ctx.tenant.state.messages.add(message_record(ctx, conversation_id, outcome))
+    ctx.tenant.state.add_message(message_record(ctx, conversation_id, outcome))
 
 
 ACTIONS = (

@@ -15,10 +15,26 @@ from mockserver.state.records import Message
 
 _PRICE_SCALE: Final = Decimal("0.0000001")  # messages.total_price is Numeric(10, 7)
 
+
+def _usage(m: Message) -> dict[str, Any]:
+    usage = m.metadata.get("usage")
+    return usage if isinstance(usage, dict) else {}
+
+
+def _resources(m: Message) -> list[Any]:
+    found = m.metadata.get("retriever_resources")
+    return found if isinstance(found, list) else []
+
+
 MESSAGE_VIEWS: Final[dict[str, View]] = {
+    "retriever_resources": _resources,
+    "message_tokens": lambda m: int(_usage(m).get("prompt_tokens") or 0),
+    "answer_tokens": lambda m: int(_usage(m).get("completion_tokens") or 0),
+    "provider_response_latency": lambda m: float(_usage(m).get("latency") or 0.0),
     # Read back from a Numeric(10, 7) column and dumped as a string: "0.0012825", zero as "0E-7".
-    "total_price": lambda m: str(Decimal(str(m.total_price)).quantize(_PRICE_SCALE)),
-    "total_tokens": lambda m: m.message_tokens + m.answer_tokens,
+    "total_price": lambda m: str(Decimal(str(_usage(m).get("total_price") or 0)).quantize(_PRICE_SCALE)),
+    "currency": lambda m: str(_usage(m).get("currency") or "USD"),
+    "total_tokens": lambda m: int(_usage(m).get("prompt_tokens") or 0) + int(_usage(m).get("completion_tokens") or 0),
 }
 
 
@@ -94,9 +110,7 @@ def _commit_delete(ctx: ActContext, _body: Any) -> None:
 def message_record(ctx: ActContext, conversation_id: str, outcome: Any) -> Message:
     """The Message a chat turn leaves: its answer, and its usage as the message_end metadata reports it."""
     answer = outcome.get("answer", "") if isinstance(outcome, dict) else ""
-    metadata = (outcome.get("metadata") if isinstance(outcome, dict) else None) or {}
-    usage = metadata.get("usage") or {}
-    resources = metadata.get("retriever_resources")
+    metadata = outcome.get("metadata") if isinstance(outcome, dict) else None
     app, user = owner(ctx)
     return Message(
         id=ctx.bound["message_id"],
@@ -107,13 +121,8 @@ def message_record(ctx: ActContext, conversation_id: str, outcome: Any) -> Messa
         query=str(ctx.call.payload.get("query") or ""),
         answer=str(answer),
         created_at=ctx.now,
-        retriever_resources=list(resources) if isinstance(resources, list) else [],
-        message_files=list(ctx.bound.get("message_files") or []),
-        message_tokens=int(usage.get("prompt_tokens") or 0),
-        answer_tokens=int(usage.get("completion_tokens") or 0),
-        provider_response_latency=float(usage.get("latency") or 0.0),
-        total_price=usage.get("total_price") or 0,
-        currency=str(usage.get("currency") or "USD"),
+        metadata=metadata if isinstance(metadata, dict) else {},
+        message_files=tuple(ctx.bound.get("message_files") or ()),
     )
 
 

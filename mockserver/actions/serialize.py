@@ -38,7 +38,7 @@ def serialize(record: Any, schema: Mapping[str, Any], release: str, views: Mappi
 def _nested(value: Any, schema: Any, release: str) -> Any:
     if not isinstance(schema, Mapping):
         return _plain(value)
-    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+    if isinstance(value, list | tuple) and isinstance(schema.get("items"), Mapping):
         return [serialize(v, schema["items"], release) for v in value]
     if value is not None and not isinstance(value, str | int | float | bool) and "properties" in schema:
         return serialize(value, schema, release)

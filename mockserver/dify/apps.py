@@ -174,6 +174,8 @@ def introduction(app: App, inputs: dict[str, Any]) -> str:
     """A conversation's `introduction`: the opening statement with `{{var}}` filled from the inputs
     (Conversation.introduction in models/model.py); "" when the app has none."""
     text = app.parameters.get("opening_statement") or ""
+    if "{{" not in text:
+        return str(text)
     for name, value in inputs.items():
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             text = text.replace("{{" + name + "}}", str(value))

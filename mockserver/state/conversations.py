@@ -46,7 +46,7 @@ class Conversations:
 
     def add_message(self, conversation: Conversation, message: Message, now: int) -> None:
         """A new turn: the message is stored and the conversation counts as updated when it began."""
-        self.store.messages.add(message)
+        self.store.add_message(message)
         conversation.updated_at = now
         conversation.updated_seq = self.store.tick()
 
@@ -59,7 +59,7 @@ class Conversations:
         )
 
     def messages(self, conversation: Conversation) -> list[Message]:
-        return self.store.messages.where(conversation_id=conversation.id)
+        return list(self.store.threads.get(conversation.id, ()))
 
     def message_page(self, conversation: Conversation, first_id: str | None, limit: int) -> Page:
         rows = self.messages(conversation)

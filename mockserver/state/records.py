@@ -52,16 +52,14 @@ class Message:
     query: str
     answer: str
     created_at: int
+    # What the answer's message_end metadata reported (usage, retriever_resources): the list view
+    # reads its fields from it, so a turn stores one reference, not a copy of each.
+    metadata: dict[str, Any] = field(default_factory=dict)
     parent_message_id: str | None = UUID_NIL  # a Service API message never has a parent
     feedback: dict[str, Any] | None = None
-    retriever_resources: list[Any] = field(default_factory=list)
-    agent_thoughts: list[Any] = field(default_factory=list)
-    message_files: list[MessageFile] = field(default_factory=list)
-    message_tokens: int = 0
-    answer_tokens: int = 0
-    provider_response_latency: float = 0.0
-    total_price: Any = 0
-    currency: str = "USD"
+    # Tuples: most messages carry none, and a shared empty tuple costs no allocation per message.
+    agent_thoughts: tuple[Any, ...] = ()
+    message_files: tuple[MessageFile, ...] = ()
     status: str = "normal"
     error: str | None = None
     created_seq: int = 0

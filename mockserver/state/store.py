@@ -33,10 +33,17 @@ class Collection(Generic[R]):
     """Records by id in insertion order. `missing` is Dify's 404 text for an id it cannot find."""
 
     def __init__(
-        self, name: str, missing: str, cap: int, weight: Callable[[R], int] | None = None, budget: int = 0
+        self,
+        name: str,
+        missing: str,
+        cap: int,
+        weight: Callable[[R], int] | None = None,
+        budget: int = 0,
+        on_drop: Callable[[R], None] | None = None,
     ) -> None:
         self.name, self.missing, self.cap = name, missing, cap
         self._weight, self._budget, self._used = weight, budget, 0
+        self.on_drop = on_drop  # what goes with a record (a conversation's messages)
         self._rows: dict[str, R] = {}
         self.ticks = 0  # records added: each new record's created_seq
 
@@ -61,7 +68,7 @@ class Collection(Generic[R]):
     def get(self, record_id: str, **owner: Any) -> R | None:
         """The live record with this id whose owner attributes match, or None."""
         record = self._rows.get(record_id)
-        if record is None or getattr(record, "deleted", False) or not _owned(record, owner):
+        if record is None or getattr(record, "deleted", False) or (owner and not _owned(record, owner)):
             return None
         return record
 
@@ -84,6 +91,8 @@ class Collection(Generic[R]):
         record = self._rows.pop(record_id)
         if self._weight is not None:
             self._used -= self._weight(record)
+        if self.on_drop is not None:
+            self.on_drop(record)
 
 
 def _owned(record: Any, owner: dict[str, Any]) -> bool:
@@ -99,15 +108,34 @@ class Store:
     messages: Collection[Message] = field(init=False)
     files: Collection[StoredFile] = field(init=False)
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
+    # Each conversation's messages in order: its history without a scan, and its messages go with it.
+    threads: dict[str, list[Message]] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
 
     def __post_init__(self) -> None:
         limits = self.limits
-        self.conversations = Collection("conversations", "Conversation Not Exists.", limits.conversations)
-        self.messages = Collection("messages", "Message Not Exists.", limits.messages)
+        self.conversations = Collection(
+            "conversations", "Conversation Not Exists.", limits.conversations, on_drop=self._drop_thread
+        )
+        self.messages = Collection("messages", "Message Not Exists.", limits.messages, on_drop=self._unthread)
         self.files = Collection(
             "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
         )
+
+    def add_message(self, message: Message) -> None:
+        self.threads.setdefault(message.conversation_id, []).append(message)
+        self.messages.add(message)
+
+    def _drop_thread(self, conversation: Conversation) -> None:
+        for message in self.threads.pop(conversation.id, ()):
+            self.messages.remove(message.id)
+
+    def _unthread(self, message: Message) -> None:
+        thread = self.threads.get(message.conversation_id)
+        if thread is not None and message in thread:
+            thread.remove(message)
+            if not thread:
+                del self.threads[message.conversation_id]
 
     def collection(self, name: str) -> Collection[Any]:
         found = getattr(self, name, None)

@@ -20,7 +20,7 @@ from mockserver.dify.events import TERMINAL
 from mockserver.errors import FixtureError, Problem
 from mockserver.keys import TENANTS
 from mockserver.marks import Marked, load_marked
-from mockserver.paths import fixtures_dir, schemas_dir
+from mockserver.paths import fixtures_dir
 from mockserver.pipeline import SCENARIO_HEADER
 from mockserver.scenarios.loader import fixture_files
 from mockserver.scenarios.model import Book, Fixture, Respond, Scenario
@@ -61,7 +61,8 @@ class Report:
 
 def run(dirs: Sequence[Path]) -> Report:
     """Lint the built-in fixtures merged with `dirs` (as `serve --fixtures` merges them)."""
-    settings = Settings(strict=True, pace_scale=0.0, inject_faults=False, fixtures=tuple(dirs))
+    base = Settings().with_env()  # DIFY_MOCK_SCHEMAS_DIR and DIFY_MOCK_DIFY_VERSION apply as they do to serve
+    settings = replace(base, strict=True, pace_scale=0.0, inject_faults=False, fixtures=tuple(dirs))
     files = sum(len(fixture_files(root)) for root in (fixtures_dir(), *dirs) if root.is_dir())
     try:
         catalogue, book = load(settings)
@@ -73,7 +74,7 @@ def run(dirs: Sequence[Path]) -> Report:
 
 def endpoint_lines(catalogue: Catalogue | None = None) -> list[str]:
     """`lint --list`: endpoint id, method, path and fixture file, one aligned line each."""
-    catalogue = catalogue or load_catalogue(schemas_dir())
+    catalogue = catalogue or load_catalogue(Settings().with_env().schemas())
     rows = [(s.id, s.method, s.path, f"{s.api}/{s.id.partition('.')[2]}.yaml") for s in catalogue]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows]

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from mockserver.catalogue import load_catalogue
 from mockserver.cli import main
+from mockserver.paths import schemas_dir
 from mockserver.tools import lint
 
 CASES = Path(__file__).resolve().parent.parent / "lint_cases"
@@ -183,7 +185,7 @@ def test_lint_list_names_every_endpoint_with_method_path_and_file() -> None:
     result = CliRunner().invoke(main, ["lint", "--list"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert len(lines) == len(lint.load_catalogue(lint.schemas_dir()).endpoints)
+    assert len(lines) == len(load_catalogue(schemas_dir()).endpoints)
     rows = {line.split()[0]: line.split() for line in lines}
     assert rows["service.send_chat_message"] == [
         "service.send_chat_message",
