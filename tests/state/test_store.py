@@ -1,0 +1,49 @@
+"""The per-tenant store: caps forget the oldest first, a conversation's messages go with it, and a
+file store stays under its byte budget (a soak never grows memory)."""
+
+from __future__ import annotations
+
+from mockserver.state.records import Conversation, Message, StoredFile
+from mockserver.state.store import Store, StoreLimits
+
+
+def conversation(i: int) -> Conversation:
+    return Conversation(f"c{i}", "app", "u", {}, "", i, i, f"n{i}")
+
+
+def message(i: int, conversation_id: str) -> Message:
+    return Message(f"m{i}", conversation_id, "app", "u", {}, "q", "a", i)
+
+
+def test_the_oldest_conversation_goes_and_takes_its_messages() -> None:
+    store = Store(StoreLimits(conversations=2, messages=100))
+    for i in range(3):
+        store.conversations.add(conversation(i))
+        store.add_message(message(i, f"c{i}"))
+    assert [c.id for c in store.conversations] == ["c1", "c2"]
+    assert [m.id for m in store.messages] == ["m1", "m2"]
+    assert set(store.threads) == {"c1", "c2"}
+
+
+def test_an_evicted_message_leaves_its_thread() -> None:
+    store = Store(StoreLimits(messages=2))
+    store.conversations.add(conversation(0))
+    for i in range(3):
+        store.add_message(message(i, "c0"))
+    assert [m.id for m in store.threads["c0"]] == ["m1", "m2"]
+
+
+def test_files_stay_under_the_byte_budget_but_the_newest_is_kept() -> None:
+    store = Store(StoreLimits(file_bytes=10))
+    for i in range(3):
+        store.files.add(StoredFile(f"f{i}", "app", "u", "x", 6, "png", "image/png", "e", i, "", "t", b"x" * 6))
+    assert [f.id for f in store.files] == ["f2"]
+
+
+def test_owner_keys_and_soft_delete_hide_a_record() -> None:
+    store = Store()
+    found = store.conversations.add(conversation(0))
+    assert store.conversations.get("c0", app="app", user="u") is found
+    assert store.conversations.get("c0", app="app", user="other") is None
+    found.deleted = True
+    assert store.conversations.get("c0") is None and store.conversations.where(app="app") == []
