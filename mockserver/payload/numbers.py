@@ -7,7 +7,7 @@ int() nor float(): `" 5 "`, `"+5"`, `"0005"`, `"1_0"` and `"2.0"` are ints; `"5.
 i64 int_parsing_size, inf and nan finite_number. Ported from pydantic-core 2.41.5
 src/input/shared.rs (str_as_int, clean_int_str, strip_leading_zeros, strip_underscores,
 str_as_float, float_as_int) and jiter 0.11.1 NumberInt::try_from; the same in pydantic 2.11.10,
-2.12.5 and 2.14.4 (tests/unit/test_payload/constraints.py)."""
+2.12.5 and 2.14.4 (tests/payload/test_payload_constraints.py)."""
 
 from __future__ import annotations
 

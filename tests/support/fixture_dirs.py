@@ -1,5 +1,5 @@
 """Writing fixture files into a temporary directory and reading the loader's problems with them
-(imported as `fixture_dirs`: tests/unit is no package)."""
+(imported as `fixture_dirs`: tests/support is on pytest's pythonpath)."""
 
 from __future__ import annotations
 
