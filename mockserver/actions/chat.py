@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.conversations import message_record, owner
+from mockserver.actions.conversations import message_record
 from mockserver.actions.filerefs import check_file_refs
-from mockserver.actions.users import end_user_id
+from mockserver.actions.users import end_user_id, owner
 from mockserver.actions.workflows import published_workflow
 from mockserver.dify.apps import introduction
 from mockserver.state.conversations import Conversations, generated_name, initial_name

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.serialize import View, serialize
-from mockserver.state.conversations import DEFAULT_USER, Conversations
+from mockserver.actions.serialize import View, body, page_body
+from mockserver.actions.users import owner
+from mockserver.state.conversations import Conversations
 from mockserver.state.pagination import Page
 from mockserver.state.records import Message
 
@@ -36,20 +37,6 @@ MESSAGE_VIEWS: Final[dict[str, View]] = {
     "currency": lambda m: str(_usage(m).get("currency") or "USD"),
     "total_tokens": lambda m: int(_usage(m).get("prompt_tokens") or 0) + int(_usage(m).get("completion_tokens") or 0),
 }
-
-
-def owner(ctx: ActContext) -> tuple[str, str]:
-    """(app key, end user): a request without `user` acts as Dify's DEFAULT-USER."""
-    return (ctx.call.app.key if ctx.call.app else "", ctx.call.user or DEFAULT_USER)
-
-
-def body(ctx: ActContext, record: Any, views: dict[str, View] | None = None) -> Any:
-    schema = ctx.call.spec.record_schema or {}
-    return serialize(record, schema, ctx.call.release.name, views)
-
-
-def page_body(ctx: ActContext, page: Page, views: dict[str, View] | None = None) -> dict[str, Any]:
-    return page.envelope([body(ctx, item, views) for item in page.items])
 
 
 def list_conversations(ctx: ActContext) -> dict[str, Any]:

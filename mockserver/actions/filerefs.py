@@ -11,7 +11,7 @@ from typing import Any, Final
 from urllib.parse import urlparse
 
 from mockserver.actions import ActContext
-from mockserver.actions.conversations import owner
+from mockserver.actions.users import owner
 from mockserver.dify.apps import App
 from mockserver.dify.files import extension, file_type
 from mockserver.errors import DifyError

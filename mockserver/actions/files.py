@@ -8,8 +8,8 @@ import base64
 from typing import Any
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.conversations import body, owner
-from mockserver.actions.users import end_user_id
+from mockserver.actions.serialize import body
+from mockserver.actions.users import end_user_id, owner
 from mockserver.determinism import derive_uuid
 from mockserver.dify.files import extension, preview_headers, stored_filename
 from mockserver.errors import DifyError

@@ -8,7 +8,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
+
+from mockserver.state.pagination import Page
+
+if TYPE_CHECKING:
+    from mockserver.actions import ActContext
 
 View = Callable[[Any], Any]  # a computed field: the record -> its value
 
@@ -73,4 +78,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-EMPTY_VIEWS: Final[Mapping[str, View]] = {}
+def body(ctx: ActContext, record: Any, views: Mapping[str, View] | None = None) -> Any:
+    """`record` through the endpoint's record schema, as the request's release sends it."""
+    return serialize(record, ctx.call.spec.record_schema or {}, ctx.call.release.name, views)
+
+
+def page_body(ctx: ActContext, page: Page, views: Mapping[str, View] | None = None) -> dict[str, Any]:
+    return page.envelope([body(ctx, item, views) for item in page.items])

@@ -40,8 +40,10 @@ class Collection(Generic[R]):
         weight: Callable[[R], int] | None = None,
         budget: int = 0,
         on_drop: Callable[[R], None] | None = None,
+        owners: tuple[str, ...] = ("app", "user"),
     ) -> None:
         self.name, self.missing, self.cap = name, missing, cap
+        self.owners = owners  # the attributes a caller must match to see a record (app key, end user)
         self._weight, self._budget, self._used = weight, budget, 0
         self.on_drop = on_drop  # what goes with a record (a conversation's messages)
         self._rows: dict[str, R] = {}
