@@ -49,12 +49,9 @@ def category(ext: str) -> str:
 
 def file_type(ext: str, mime: str) -> str:
     """The type Dify detects for a file (image, document, audio, video, custom): by extension, then MIME."""
-    if ext in IMAGE_EXTENSIONS:
-        return "image"
-    if ext in VIDEO_EXTENSIONS:
-        return "video"
-    if ext in AUDIO_EXTENSIONS:
-        return "audio"
+    by_extension = category(ext)
+    if by_extension != "other":
+        return by_extension
     if ext in DOCUMENT_EXTENSIONS:
         return "document"
     head = mime.partition("/")[0]

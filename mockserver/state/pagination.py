@@ -40,29 +40,28 @@ def by_last_id(
 ) -> Page:
     """Rows after the cursor row in the sort order, exactly `limit` of them; `has_more` only when the
     page is full and a row lies beyond its last. An unknown cursor is a 404 with `missing`."""
-    ordered = sorted(rows, key=key, reverse=descending)
-    if last_id:
-        ref = next((r for r in ordered if getattr(r, "id", None) == last_id), None)
-        if ref is None:
-            raise DifyError("not_found", missing)
-        mark = key(ref)
-        ordered = [r for r in ordered if (key(r) < mark if descending else key(r) > mark)]
+    ordered = _beyond(sorted(rows, key=key, reverse=descending), key, last_id, missing, descending)
     page = ordered[:limit]
     return Page(page, limit, len(page) == limit and len(ordered) > limit)
 
 
 def by_first_id(rows: Sequence[T], key: SortKey, first_id: str | None, limit: int, missing: str) -> Page:
     """The newest `limit` rows older than the cursor row, oldest first; `has_more` when an older one exists."""
-    newest_first = sorted(rows, key=key, reverse=True)
-    if first_id:
-        ref = next((r for r in newest_first if getattr(r, "id", None) == first_id), None)
-        if ref is None:
-            raise DifyError("not_found", missing)
-        mark = key(ref)
-        newest_first = [r for r in newest_first if key(r) < mark]
+    newest_first = _beyond(sorted(rows, key=key, reverse=True), key, first_id, missing, True)
     page = newest_first[: limit + 1]
     has_more = len(page) > limit
     return Page(list(reversed(page[:limit])), limit, has_more)
+
+
+def _beyond(ordered: list[T], key: SortKey, cursor: str | None, missing: str, descending: bool) -> list[T]:
+    """The rows strictly past the cursor row in the sort order; an unknown cursor is a 404 with `missing`."""
+    if not cursor:
+        return ordered
+    ref = next((r for r in ordered if getattr(r, "id", None) == cursor), None)
+    if ref is None:
+        raise DifyError("not_found", missing)
+    mark = key(ref)
+    return [r for r in ordered if (key(r) < mark if descending else key(r) > mark)]
 
 
 def by_page(rows: Sequence[T], page: int, limit: int, full_means_more: bool = True) -> Page:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from dify_facts import get_page
 
 CONVERSATIONS = "/v1/conversations"
 CONVERSATION_KEYS = ["id", "name", "inputs", "status", "introduction", "created_at", "updated_at"]
@@ -29,11 +30,7 @@ async def chat(client: Any, query: str, user: str = "u1", key: str = "app-chat",
 
 
 async def listing(client: Any, key: str = "app-chat", **params: Any) -> dict[str, Any]:
-    resp = await client.get(CONVERSATIONS, params={"user": "u1", **params}, headers=auth(key))
-    assert resp.status == 200, await resp.text()
-    body: dict[str, Any] = await resp.json()
-    assert list(body) == ["limit", "has_more", "data"]
-    return body
+    return await get_page(client, CONVERSATIONS, auth(key), **{"user": "u1", **params})
 
 
 async def test_the_list_shows_each_conversation_as_dify_serialises_it(client):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from dify_facts import get_page
 
 MESSAGES = "/v1/messages"
 SUFFIX = (
@@ -52,11 +53,7 @@ async def chat(client: Any, query: str, conversation_id: str | None = None, user
 
 
 async def history(client: Any, **params: Any) -> dict[str, Any]:
-    resp = await client.get(MESSAGES, params={"user": "u1", **params}, headers=auth())
-    assert resp.status == 200, await resp.text()
-    body: dict[str, Any] = await resp.json()
-    assert list(body) == ["limit", "has_more", "data"]
-    return body
+    return await get_page(client, MESSAGES, auth(), **{"user": "u1", **params})
 
 
 async def test_a_message_as_dify_lists_it(client):

@@ -66,3 +66,12 @@ async def queue(client: Any, fault: str, tenant: str | None = None, **extra: Any
     body = await resp.json()
     assert isinstance(body["id"], str) and body["id"]
     return str(body["id"])
+
+
+async def get_page(client: Any, path: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    """A 200 cursor page of a Dify list (`{limit, has_more, data}`, in that order), as JSON."""
+    resp = await client.get(path, params=params, headers=headers)
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    assert list(body) == ["limit", "has_more", "data"]
+    return body
