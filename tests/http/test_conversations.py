@@ -4,6 +4,7 @@ research/conversations.md)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -274,3 +275,17 @@ async def test_a_stub_answers_an_empty_page_with_yaml_alone(client):
     assert (await client.post("/_mock/scenarios", json=stub)).status == 201
     body = await listing(client)
     assert body == {"limit": 20, "has_more": False, "data": []}
+
+
+@pytest.mark.parametrize("key", ["app-chat", "app-advanced-chat", "app-agent-chat", "app-agent"])
+async def test_every_chat_family_mode_lists_its_conversations_and_history(client, key: str):
+    # The agents only stream: their turn is stored when the stream is answered, as a blocking one.
+    body = {"inputs": {}, "query": "plan my trip", "user": "u1", "response_mode": "streaming"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status == 200
+    raw = await resp.read()
+    started = json.loads(raw.split(b"data: ", 1)[1].split(b"\n", 1)[0])
+    data = (await listing(client, key=key))["data"]
+    assert [c["id"] for c in data] == [started["conversation_id"]]
+    history = await get_page(client, "/v1/messages", auth(key), user="u1", conversation_id=started["conversation_id"])
+    assert [(m["id"], m["query"]) for m in history["data"]] == [(started["message_id"], "plan my trip")]

@@ -296,3 +296,24 @@ async def test_a_workflow_checks_the_declared_type(make_client, tmp_path: Path, 
     )
     body["files"] = [local(file_id, "image")]
     assert (await client.post("/v1/workflows/run", json=body, headers=auth("app-workflow"))).status == 200
+
+
+async def test_a_remote_url_file_is_carried_with_its_url(files_client):
+    url = "https://example.com/pics/cat.png"
+    answer = await (await send(files_client, [{"type": "image", "transfer_method": "remote_url", "url": url}])).json()
+    history = await files_client.get(
+        "/v1/messages", params={"user": "u1", "conversation_id": answer["conversation_id"]}, headers=auth()
+    )
+    (carried,) = (await history.json())["data"][0]["message_files"]
+    assert (carried["url"], carried["filename"], carried["transfer_method"]) == (url, "cat.png", "remote_url")
+    assert carried["upload_file_id"] is None and carried["mime_type"] == "image/png"
+
+
+async def test_the_journal_shows_an_uploads_fields_and_file_not_its_bytes(files_client):
+    await upload(files_client)
+    resp = await files_client.get("/_mock/journal", params={"tenant": "s:files"})
+    (entry,) = [e for e in (await resp.json())["data"] if e["endpoint"] == "service.upload_file"]
+    assert entry["body"] == {
+        "user": "u1",
+        "files": [{"part": "file", "filename": "photo.png", "mime_type": "image/png", "size": len(PNG)}],
+    }
