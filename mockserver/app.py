@@ -54,7 +54,7 @@ def create_app(
     app[STREAMS] = {}
     app[CATALOGUE] = catalogue
     app[BOOK] = BookRef(book)
-    limits = StoreLimits(file_bytes=settings.max_upload_store_bytes)
+    limits = StoreLimits(file_bytes=settings.max_upload_store_bytes, message_bytes=settings.max_message_store_bytes)
     app[TENANTS] = TenantRegistry(
         settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants, limits
     )

@@ -244,6 +244,14 @@ def _check(file: Path, doc: Any, meta: Draft202012Validator | None, fast: Check 
         return [located_schema_error(marked, e, ("x-endpoint",)) for e in errors]
     if "mode_error" in x and x["mode_error"] not in CODES:
         return [_at(file, doc, ("x-endpoint", "mode_error"), f"unknown error code {x['mode_error']!r}")]
+    declared = ((((doc.get("$defs") or {}).get("request") or {}).get("properties") or {}).get("path") or {}).get(
+        "properties"
+    ) or {}
+    in_path = {m.group(1) for m in _PARAM.finditer(str(x["path"]))}
+    stray = sorted(set(declared) - in_path)
+    if stray:
+        where = ("$defs", "request", "properties", "path", "properties", stray[0])
+        return [_at(file, doc, where, f"path parameter '{stray[0]}' is not in x-endpoint.path {x['path']!r}")]
     return []
 
 

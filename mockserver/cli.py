@@ -100,7 +100,8 @@ def serve(
       DIFY_MOCK_MAX_TENANTS     tenants kept before the least recent goes (1000)
       DIFY_MOCK_MAX_BODY_BYTES  largest request body (15 MiB)
       DIFY_MOCK_INJECT_FAULTS   false: queued and fixture faults never fire
-      DIFY_MOCK_MAX_UPLOAD_STORE_BYTES  uploaded bytes a tenant keeps (256 MiB)
+      DIFY_MOCK_MAX_UPLOAD_STORE_BYTES  uploaded bytes a tenant keeps (64 MiB)
+      DIFY_MOCK_MAX_MESSAGE_STORE_BYTES query and answer bytes a tenant keeps (64 MiB)
       DIFY_MOCK_SCHEMAS_DIR     endpoint schemas instead of the built-in ones (development)
     """
     try:

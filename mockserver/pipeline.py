@@ -38,6 +38,7 @@ from mockserver.render import generate as generation
 from mockserver.render.respond import RESPONDERS, Plan, respond
 from mockserver.render.selfcheck import check_plan
 from mockserver.scenarios import matcher
+from mockserver.scenarios.compiler import NO_ACTION
 from mockserver.scenarios.context import RequestContext, render_respond
 from mockserver.scenarios.model import Fixture, Respond, Scenario
 from mockserver.state.journal import journal_body
@@ -83,7 +84,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # faults are drawn: a request Dify refuses never uses up a queued fault.
     ctx = ActContext(call, tenant, scope, draws, now, settings)
     action_name = scenario.action or fixture.action
-    act = app[ACTIONS][action_name] if action_name else None
+    act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None
     try:
         deferred = _run_checks(ctx, act)
         if act is not None:
@@ -136,7 +137,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         act.commit(ctx, outcome)
     if plan.stream is None:
         return await respond(request, plan)
-    return await _stream(request, plan, ctx)
+    return await _stream(request, plan, ctx, act)
 
 
 def _known_scenario(entry: dict[str, Any], fixture: Fixture, adhoc: list[Scenario], requested: str) -> None:
@@ -166,7 +167,7 @@ def _render(
     blocking, events, error_spec = render_respond(respond, rctx)
     if error_spec is not None:
         raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
-    if spec.response != "generate":
+    if spec.response != "generate" and scenario.action != NO_ACTION:  # with no action, no default to go over
         blocking = _over_defaults(fixture, scenario, blocking, rctx)
     if rctx.missing:
         # A template that found nothing renders as empty: say where, as lint would (newcomer-trial F11).
@@ -229,7 +230,7 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.StreamResponse:
+async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action | None = None) -> web.StreamResponse:
     assert plan.stream is not None
     task_id = str(ctx.bound.get("task_id"))
     app_key = ctx.call.app.key if ctx.call.app else ""
@@ -244,7 +245,10 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext) -> web.Stre
     if task_handle is not None:
         streams[id(request)] = task_handle
     try:
-        return await respond(request, plan)
+        response = await respond(request, plan)
+        if plan.stream.outcome == "error" and act is not None and act.failed is not None:
+            act.failed(ctx, plan.stream.error or "")
+        return response
     except asyncio.CancelledError:
         plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
         raise

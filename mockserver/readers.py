@@ -111,8 +111,10 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
                 files.append(await _read_file(part, name, settings))
             else:
                 await _drain(part)
-    except ValueError:  # a malformed multipart body (a missing boundary, a broken header)
-        raise DifyError("bad_request") from None
+    except ValueError:
+        # Werkzeug reads a malformed multipart body (no boundary, garbage, no closing line) as an
+        # empty form without a word: the endpoint then finds no file.
+        return Received()
     return Received(form=form, files=tuple(files), file_fields=len(file_names))
 
 

@@ -45,8 +45,10 @@ class Settings:
     # Upload size limits in MB by category (image, video, audio, other) over Dify's defaults
     # (UPLOAD_IMAGE_FILE_SIZE_LIMIT and its siblings): `serve --upload-limit image=20`.
     upload_limit: tuple[tuple[str, int], ...] = ()
-    # Bytes of uploaded files one tenant keeps; beyond it the oldest files are forgotten.
-    max_upload_store_bytes: int = 256 * 1024 * 1024
+    # Bytes one tenant keeps of uploaded files and of message texts; beyond them the oldest go. The
+    # store's memory is bounded by max_tenants x (these two): lower them for a long soak of many sessions.
+    max_upload_store_bytes: int = 64 * 1024 * 1024
+    max_message_store_bytes: int = 64 * 1024 * 1024
 
     def schemas(self) -> Path:
         """Where the endpoint schemas come from."""

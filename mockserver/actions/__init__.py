@@ -42,6 +42,9 @@ class Action:
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
     checks: tuple[tuple[str, Check], ...] = ()
+    # Called when the committed generation's stream ended in an error event, with its message: what
+    # Dify records of a turn that failed half way.
+    failed: Callable[[ActContext, str], None] | None = None
 
 
 def registry() -> dict[str, Action]:

@@ -37,7 +37,15 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
                 name=generated_name(query) if named and query else initial_name(query),
             )
         )
-    backend.add_message(conversation, message_record(ctx, conversation.id, outcome), ctx.now)
+    message = ctx.bound["message"] = message_record(ctx, conversation.id, outcome)
+    backend.add_message(conversation, message, ctx.now)
+
+
+def _failed(ctx: ActContext, error: str) -> None:
+    """A turn whose stream ended in an error event is stored as Dify stores it: status error, its text."""
+    message = ctx.bound.get("message")
+    if message is not None:
+        message.status, message.error = "error", error
 
 
 def _conversation(ctx: ActContext) -> None:
@@ -106,7 +114,8 @@ def _commit_completion(ctx: ActContext, outcome: Any) -> None:
     """A completion message lives in an internal conversation no route lists; it is kept so that the
     files it carries can be previewed."""
     conversation_id = ctx.draws.uuid("completion_conversation")
-    ctx.tenant.state.add_message(message_record(ctx, conversation_id, outcome))
+    message = ctx.bound["message"] = message_record(ctx, conversation_id, outcome)
+    ctx.tenant.state.add_message(message)
 
 
 ACTIONS = (
@@ -115,6 +124,7 @@ ACTIONS = (
         exchange,
         _commit_exchange,
         checks=(("conversation", _conversation), ("workflow_id", _chatflow_workflow), ("files", check_file_refs)),
+        failed=_failed,
     ),
     Action("completion.generate", generate, _commit_completion, checks=(("files", check_file_refs),)),
     Action("task.stop", stop),

@@ -56,15 +56,19 @@ def list_messages(ctx: ActContext) -> dict[str, Any]:
     return {"result": page_body(ctx, page, MESSAGE_VIEWS)}
 
 
-def rename(ctx: ActContext) -> dict[str, Any]:
-    """The renamed conversation's body; the store changes only in the commit, after the faults."""
+def _renaming(ctx: ActContext) -> None:
+    """The caller's conversation (404) and the name it gets (auto-naming one without messages: 400)."""
     backend = Conversations(ctx.tenant.state)
     conversation = backend.find(ctx.call.path["conversation_id"].lower(), *owner(ctx))
-    given = ctx.call.payload
-    name = backend.new_name(conversation, given.get("name"), bool(given.get("auto_generate")))
-    ctx.bound["rename"] = (conversation, name, bool(given.get("auto_generate")))
-    if name == conversation.name and given.get("auto_generate"):
-        return {"result": body(ctx, conversation)}  # an unchanged generated name updates nothing
+    auto = bool(ctx.call.payload.get("auto_generate"))
+    ctx.bound["rename"] = (conversation, backend.new_name(conversation, ctx.call.payload.get("name"), auto), auto)
+
+
+def rename(ctx: ActContext) -> dict[str, Any]:
+    """The renamed conversation's body; the store changes only in the commit, after the faults."""
+    conversation, name, auto = ctx.bound["rename"]
+    if not Conversations.renames(conversation, name, auto):
+        return {"result": body(ctx, conversation)}
     return {"result": body(ctx, replace(conversation, name=name, updated_at=ctx.now))}
 
 
@@ -110,12 +114,22 @@ def message_record(ctx: ActContext, conversation_id: str, outcome: Any) -> Messa
         created_at=ctx.now,
         metadata=metadata if isinstance(metadata, dict) else {},
         message_files=tuple(ctx.bound.get("message_files") or ()),
+        agent_thoughts=_thoughts(ctx.bound.get("events") or ()),
     )
+
+
+def _thoughts(events: Any) -> tuple[dict[str, Any], ...]:
+    """The agent_thought events as Dify stores them: the last version of each step, by position."""
+    steps: dict[Any, dict[str, Any]] = {}
+    for event in events:
+        if event.get("event") == "agent_thought":
+            steps[event.get("id")] = {**event, "files": event.get("message_files") or []}
+    return tuple(sorted(steps.values(), key=lambda s: s.get("position") or 0))
 
 
 ACTIONS = (
     Action("conversation.list", list_conversations),
     Action("message.list", list_messages),
-    Action("conversation.rename", rename, _commit_rename),
+    Action("conversation.rename", rename, _commit_rename, checks=(("conversation", _renaming),)),
     Action("conversation.delete", delete, _commit_delete, checks=(("conversation", _delete),)),
 )

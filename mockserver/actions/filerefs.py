@@ -20,6 +20,7 @@ from mockserver.state.records import MessageFile, StoredFile
 METHODS: Final = ("local_file", "remote_url", "tool_file", "datasource_file")
 TYPES: Final = ("image", "document", "audio", "video", "custom")
 _ID_KEYS: Final = ("upload_file_id", "reference", "related_id")
+_MIME: Final = mimetypes.MimeTypes(filenames=())  # Python's own table: never the host's /etc/mime.types
 
 
 def _refused(text: str) -> DifyError:
@@ -72,7 +73,7 @@ def _build(
     release = ctx.call.release
     method = mapping["transfer_method"]
     if method not in METHODS:
-        raise _refused(release.transfer_method_error.format(method))
+        raise _refused(release.transfer_method_error.format(method=method))
     given_id = _upload_id(mapping, with_aliases=release.upload_owner_only)
     if method == "tool_file":
         raise _refused(f"ToolFile {mapping.get('tool_file_id')} not found")
@@ -91,26 +92,34 @@ def _build(
     else:
         url = str(mapping.get("url") or mapping.get("remote_url"))
         name = posixpath.basename(urlparse(url).path) or url
-        ext, mime, size, upload_id = extension(name), mimetypes.guess_type(name)[0] or "", -1, None
+        ext, mime, size, upload_id = extension(name), _MIME.guess_type(name)[0] or "", -1, None
     detected = file_type(ext, mime)
     declared = mapping.get("type")
+    if not release.omitted_type_is_custom:
+        _known_type(declared)  # 1.16 parses the declared type before it compares it
     if strict and method == "local_file" and release.omitted_type_is_custom:
         declared = declared or "custom"
     if strict and declared and (declared != "custom" or release.omitted_type_is_custom) and declared != detected:
         raise _refused("Detected file type does not match the specified type. Please verify the file.")
-    if declared is not None and declared not in TYPES:
-        raise _refused(f"'{declared}' is not a valid FileType")
+    _known_type(declared)
     resolved = declared if declared and declared != "custom" else ("custom" if declared else detected)
-    if config is not None and not _allowed(declared or "custom", ext, method, config):
+    allowed = _allowed_1_12 if release.exact_extensions else _allowed
+    if config is not None and not allowed(declared or "custom", ext, method, config):
         raise _refused(f"File validation failed for file: {name}")
     file_id = ctx.draws.uuid(f"message_file:{i}")
     return MessageFile(file_id, name, resolved, url, mime or None, size, method, "user", upload_id)
 
 
+def _known_type(declared: Any) -> None:
+    if declared is not None and declared not in TYPES:
+        raise _refused(f"'{declared}' is not a valid FileType")
+
+
 def _stored(ctx: ActContext, given: Any) -> StoredFile:
     release = ctx.call.release
     if given is not None and not isinstance(given, str):
-        raise DifyError("unknown")  # 1.12: uuid.UUID() of a number is an AttributeError, a 500
+        # 1.12: uuid.UUID() of a number is an AttributeError, which the controller answers as its 500.
+        raise DifyError("internal_server_error")
     if not given:
         raise _refused("Invalid upload file id")
     try:
@@ -138,9 +147,20 @@ def _allowed(declared: str, ext: str, method: str, config: dict[str, Any]) -> bo
     return ext.lower() in allowed
 
 
+def _allowed_1_12(declared: str, ext: str, method: str, config: dict[str, Any]) -> bool:
+    """1.12's check: a listed type passes; `custom` needs its `.ext` in the extension list as written."""
+    methods = config.get("allowed_file_upload_methods") or []
+    if methods and method not in methods:
+        return False
+    types = config.get("allowed_file_types") or []
+    if declared != "custom":
+        return not types or declared in types
+    return f".{ext}" in (config.get("allowed_file_extensions") or [])
+
+
 def _counts(built: list[MessageFile], config: dict[str, Any]) -> None:
-    image = config.get("image") if isinstance(config.get("image"), dict) else {}
-    image_limit = int(config.get("number_limits") or (image or {}).get("number_limits") or 3)
+    # FileUploadConfigManager.convert: `number_limits` (default 3) is the image limit too; 0 allows no image.
+    image_limit = int(config.get("number_limits", 3) or 0)
     if sum(f.type == "image" for f in built) > image_limit:
         raise _refused(f"Number of image files exceeds the maximum limit {image_limit}")
     limit = int(config.get("number_limits") or 0)

@@ -59,10 +59,13 @@ class Release:
     # `files` of a generation: a local upload must be the caller's own (same app and user) from 1.14;
     # 1.12 only checks the workspace. And the text of an unknown transfer_method.
     upload_owner_only: bool = True
-    transfer_method_error: str = "'{}' is not a valid FileTransferMethod"
+    transfer_method_error: str = "'{method}' is not a valid FileTransferMethod"
     # A workflow run through the Service API checks a file's declared type against the detected one;
     # 1.12 and 1.14 take an omitted type on a local file as "custom" (so it mismatches).
     omitted_type_is_custom: bool = False
+    # The app's upload settings as 1.12 applies them: a listed type passes, `custom` needs its `.ext`
+    # in the extension list exactly as written (1.14.1 made the check case- and dot-insensitive).
+    exact_extensions: bool = False
 
     @property
     def root(self) -> dict[str, str]:
@@ -100,8 +103,9 @@ _1_12: Final = Release(
     upload_forbidden_chars='/\\:*?"<>|',
     upload_too_large_message="File size exceeded. {message}",
     upload_owner_only=False,
-    transfer_method_error="No matching enum found for value '{}'",
+    transfer_method_error="No matching enum found for value '{method}'",
     omitted_type_is_custom=True,
+    exact_extensions=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -122,7 +126,8 @@ _1_14: Final = replace(
     upload_forbidden_chars="/\\",
     upload_too_large_message="",
     upload_owner_only=True,
-    transfer_method_error="'{}' is not a valid FileTransferMethod",
+    transfer_method_error="{method!r} is not a valid FileTransferMethod",  # graphon 0.4 gets the raw value
+    exact_extensions=False,
 )
 _1_16: Final = replace(
     _1_14,
@@ -144,6 +149,7 @@ _1_16: Final = replace(
     dsl_version="0.7.0",
     conversation_delete="soft",
     omitted_type_is_custom=False,
+    transfer_method_error="'{method}' is not a valid FileTransferMethod",  # 1.16 passes str(value)
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

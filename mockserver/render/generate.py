@@ -112,6 +112,7 @@ def build(
     if env.chatflow:
         builder.timing = _chat_timing(times, flat)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
+    ctx.bound["events"] = events  # what the commit records beyond the body (an agent's thoughts)
     body = blocking_body(env, builder, events, blocking)
     if not call.streaming:
         return Plan(body=body, wire=GENERATE), body

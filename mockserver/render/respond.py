@@ -39,6 +39,17 @@ def _json(spec: EndpointSpec, body: Any) -> Plan:
     return Plan(status=spec.status, body=body)
 
 
+def _page(spec: EndpointSpec, body: Any) -> Plan:
+    """The action's page as it shaped it; a scenario's bare list becomes one whole page of Dify's style."""
+    if isinstance(body, list):
+        size = len(body)
+        if spec.pagination == "page":
+            body = {"page": 1, "limit": size, "total": size, "has_more": False, "data": body}
+        else:
+            body = {"limit": size, "has_more": False, "data": body}
+    return Plan(status=spec.status, body=body)
+
+
 def _empty(spec: EndpointSpec, body: Any) -> Plan:
     # Flask drops a 204's body and its Content-Length but keeps the resource's JSON content type.
     return Plan(status=spec.status, headers={"Content-Type": "application/json"})
@@ -56,7 +67,7 @@ def _bytes(spec: EndpointSpec, body: Any) -> Plan:
 
 RESPONDERS: Final[dict[str, Callable[[EndpointSpec, Any], Plan]]] = {
     "json": _json,
-    "page": _json,  # the action already shaped the page ({limit, has_more, data} ...)
+    "page": _page,
     "empty": _empty,
     "bytes": _bytes,
 }

@@ -48,6 +48,7 @@ class StreamPlan:
     sent: list[str] = field(default_factory=list)  # names of the data events written (journal)
     fault_at: int | None = None  # data events sent when the stream fault struck (journal)
     outcome: str = "complete"  # complete | stopped | cut | error | stalled | client_left
+    error: str | None = None  # the message of the error event a stream_error fault sent
 
 
 class _Clock:
@@ -149,6 +150,7 @@ async def _strike(
         for event in events:
             await out.event(event)
         plan.outcome = "error"
+        plan.error = next((str(e.get("message", "")) for e in events if e.get("event") == "error"), None)
         await _idle(plan, idle_s)
         return True
     if fault.kind == "stream_malformed":

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from mockserver.dify import versions
 from mockserver.errors import CODES, Problem
@@ -69,6 +69,9 @@ class FakeUse:
     source: Source
 
 
+NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
+
+
 @dataclass(slots=True)
 class Compiler:
     aliases: Mapping[str, str]
@@ -116,7 +119,7 @@ class Compiler:
 
     def action(self, src: Source, sub: JsonPath) -> None:
         name = src.value if not sub else src.value.get(sub[0])
-        if name not in self.actions:
+        if name not in self.actions and not (sub and name == NO_ACTION):  # a scenario may switch it off
             self.problems.append(src.at(sub, f"unknown action '{name}'{did_you_mean(str(name), self.actions)}"))
 
     def template(self, src: Source, sub: JsonPath, value: Any) -> Template | None:

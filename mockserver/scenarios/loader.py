@@ -123,8 +123,13 @@ def _synthesised(spec: EndpointSpec) -> Marked:
     """The fixture an endpoint with a default action has without a file: that action, and a default
     scenario answering what it returns (`{{ action.result }}`)."""
     text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{{{{ action.result }}}}"\n'
-    doc = parse_marked(text, f"{spec.schema_file} (its x-endpoint.action)")[0]
+    doc = parse_marked(text, str(spec.schema_file))[0]
     assert doc is not None
+    # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
+    schema = load_marked(spec.schema_file)[0]
+    where = schema.marks.get(("x-endpoint", "action"), (1, 1)) if schema is not None else (1, 1)
+    doc.marks = dict.fromkeys(doc.marks, where)
+    doc.key_marks = dict.fromkeys(doc.key_marks, where)
     return doc
 
 

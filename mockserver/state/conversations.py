@@ -75,18 +75,24 @@ class Conversations:
             raise DifyError("invalid_param", "")
         return generated_name(first.query)
 
+    @staticmethod
+    def renames(conversation: Conversation, name: str, auto: bool) -> bool:
+        """A manual rename always updates; a generated name that changes nothing updates nothing."""
+        return not (auto and name == conversation.name)
+
     def rename(self, conversation: Conversation, name: str, now: int, auto: bool) -> None:
-        """A manual rename always sets updated_at; a generated name that changes nothing updates nothing."""
-        if auto and name == conversation.name:
+        if not self.renames(conversation, name, auto):
             return
         conversation.name = name
         conversation.updated_at = now
         conversation.updated_seq = self.store.tick()
 
     def delete(self, conversation: Conversation, soft: bool) -> None:
-        """1.16 marks it deleted; earlier releases remove the row. Either way every read misses it."""
+        """1.16 marks it deleted and its cleanup task removes the messages (and their files' links);
+        earlier releases remove the row, the messages with it. Either way every read misses it."""
         if soft:
             conversation.deleted = True
+            self.store.drop_thread(conversation)
         else:
             self.store.conversations.remove(conversation.id)
 

@@ -25,8 +25,9 @@ class StoreLimits:
 
     conversations: int = 1000
     messages: int = 20000
+    message_bytes: int = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
     files: int = 1000
-    file_bytes: int = 256 * 1024 * 1024
+    file_bytes: int = 64 * 1024 * 1024
 
 
 class Collection(Generic[R]):
@@ -117,9 +118,16 @@ class Store:
     def __post_init__(self) -> None:
         limits = self.limits
         self.conversations = Collection(
-            "conversations", "Conversation Not Exists.", limits.conversations, on_drop=self._drop_thread
+            "conversations", "Conversation Not Exists.", limits.conversations, on_drop=self.drop_thread
         )
-        self.messages = Collection("messages", "Message Not Exists.", limits.messages, on_drop=self._unthread)
+        self.messages = Collection(
+            "messages",
+            "Message Not Exists.",
+            limits.messages,
+            _message_bytes,
+            limits.message_bytes,
+            on_drop=self._unthread,
+        )
         self.files = Collection(
             "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
         )
@@ -128,7 +136,8 @@ class Store:
         self.threads.setdefault(message.conversation_id, []).append(message)
         self.messages.add(message)
 
-    def _drop_thread(self, conversation: Conversation) -> None:
+    def drop_thread(self, conversation: Conversation) -> None:
+        """A conversation's messages leave the store (its eviction or deletion)."""
         for message in self.threads.pop(conversation.id, ()):
             self.messages.remove(message.id)
 
@@ -149,6 +158,11 @@ class Store:
         """The next update sequence number."""
         self.ticks += 1
         return self.ticks
+
+
+def _message_bytes(message: Message) -> int:
+    # What a message holds beyond its fixed fields: its texts (inputs are bounded by the app's form).
+    return len(message.query) + len(message.answer) + 512
 
 
 COLLECTIONS = ("conversations", "messages", "files")

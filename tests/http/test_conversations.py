@@ -289,3 +289,37 @@ async def test_every_chat_family_mode_lists_its_conversations_and_history(client
     assert [c["id"] for c in data] == [started["conversation_id"]]
     history = await get_page(client, "/v1/messages", auth(key), user="u1", conversation_id=started["conversation_id"])
     assert [(m["id"], m["query"]) for m in history["data"]] == [(started["message_id"], "plan my trip")]
+
+
+async def test_an_agents_thoughts_are_in_its_history(client):
+    body = {"inputs": {}, "query": "weather in Oslo?", "user": "u1", "response_mode": "streaming"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth("app-agent-chat"))
+    events = [json.loads(f[len(b"data: ") :]) for f in (await resp.read()).split(b"\n\n") if f.startswith(b"data: ")]
+    streamed = {e["id"]: e for e in events if e["event"] == "agent_thought"}  # the last version of each step
+    assert streamed
+    cid = events[0]["conversation_id"]
+    history = await get_page(client, "/v1/messages", auth("app-agent-chat"), user="u1", conversation_id=cid)
+    (message,) = history["data"]
+    assert message["answer"] == "".join(e["answer"] for e in events if e["event"] == "agent_message")
+    thoughts = message["agent_thoughts"]
+    assert [t["id"] for t in thoughts] == [e["id"] for e in sorted(streamed.values(), key=lambda e: e["position"])]
+    assert list(thoughts[0]) == [
+        "id",
+        "chain_id",
+        "message_id",
+        "position",
+        "thought",
+        "answer",
+        "tool",
+        "tool_labels",
+        "tool_input",
+        "created_at",
+        "observation",
+        "files",
+    ]
+    last = streamed[thoughts[-1]["id"]]
+    assert (thoughts[-1]["thought"], thoughts[-1]["tool"], thoughts[-1]["observation"]) == (
+        last["thought"],
+        last["tool"],
+        last["observation"],
+    )

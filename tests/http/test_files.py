@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,75 @@ async def test_the_journal_shows_an_uploads_fields_and_file_not_its_bytes(files_
         "user": "u1",
         "files": [{"part": "file", "filename": "photo.png", "mime_type": "image/png", "size": len(PNG)}],
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"garbage", f"multipart/form-data; boundary={BOUNDARY}"),
+        (b"", "multipart/form-data"),
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'.encode(),
+            f"multipart/form-data; boundary={BOUNDARY}",
+        ),
+    ],
+    ids=["garbage", "no-boundary", "unterminated"],
+)
+async def test_a_malformed_multipart_body_has_no_file(files_client, expect_error, body, content_type):
+    resp = await files_client.post(UPLOAD, data=body, headers={**auth(), "Content-Type": content_type})
+    await expect_error(resp, 400, "no_file_uploaded", "Please upload your file.")
+
+
+async def test_a_deleted_conversations_files_are_no_longer_previewable(files_client):
+    file_id = (await (await upload(files_client)).json())["id"]
+    answer = await (await send(files_client, [local(file_id)])).json()
+    preview = f"/v1/files/{file_id}/preview"
+    assert (await files_client.get(preview, headers=auth())).status == 200
+    resp = await files_client.delete(
+        f"/v1/conversations/{answer['conversation_id']}", json={"user": "u1"}, headers=auth()
+    )
+    assert resp.status == 204
+    resp = await files_client.get(preview, headers=auth())
+    assert resp.status == 404 and (await resp.json())["message"] == "File not found in message context"
+
+
+@pytest.mark.parametrize(("limit", "images", "ok"), [(0, 1, False), (None, 3, True), (None, 4, False), (1, 1, True)])
+async def test_number_limits_is_the_image_limit_too(make_client, tmp_path: Path, limit, images: int, ok: bool):
+    upload_cfg = {"enabled": True, "allowed_file_upload_methods": ["remote_url"]}
+    if limit is not None:
+        upload_cfg["number_limits"] = limit
+    (tmp_path / "_apps.yaml").write_text(
+        json.dumps({"apps": {"app-files": {"mode": "chat", "parameters": {"file_upload": upload_cfg}}}})
+    )
+    client = await make_client(fixtures=(tmp_path,))
+    files = [
+        {"type": "image", "transfer_method": "remote_url", "url": f"https://x.test/{i}.png"} for i in range(images)
+    ]
+    resp = await send(client, files)
+    if ok:
+        assert resp.status == 200
+    else:
+        assert (await resp.json())[
+            "message"
+        ] == f"Number of image files exceeds the maximum limit {3 if limit is None else limit}"
+
+
+async def test_release_differences_of_file_references(make_client, tmp_path: Path, expect_error):
+    (tmp_path / "_apps.yaml").write_text(UPLOADS_ON)
+    new = await make_client(fixtures=(tmp_path,))
+    file_id = (await (await upload(new, key="app-workflow")).json())["id"]
+    body = {
+        "inputs": {},
+        "user": "u1",
+        "files": [{"type": "xyz", "transfer_method": "local_file", "upload_file_id": file_id}],
+    }
+    resp = await new.post("/v1/workflows/run", json=body, headers=auth("app-workflow"))
+    await expect_error(resp, 400, "invalid_param", "'xyz' is not a valid FileType")  # 1.16 parses it first
+    old = await make_client(fixtures=(tmp_path,), dify_version="1.12")
+    resp = await send(old, [{"type": "image", "transfer_method": "local_file", "upload_file_id": 5}])
+    await expect_error(resp, 500, "internal_server_error")  # a number as the id escapes as an AttributeError
+    resp = await send(old, [{"type": "image", "transfer_method": "pigeon"}])
+    await expect_error(resp, 400, "invalid_param", "No matching enum found for value 'pigeon'")
+    mid = await make_client(fixtures=(tmp_path,), dify_version="1.14")
+    resp = await send(mid, [{"type": "image", "transfer_method": 5}])
+    await expect_error(resp, 400, "invalid_param", "5 is not a valid FileTransferMethod")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -158,3 +159,26 @@ async def test_same_requests_same_bytes(make_client):
         resp = await client.get(MESSAGES, params={"user": "u1", "conversation_id": cid}, headers=auth())
         bodies.append(await resp.read())
     assert bodies[0] == bodies[1]
+
+
+async def test_a_stub_with_action_none_answers_for_any_conversation(client):
+    messages = [{"id": UNKNOWN, "conversation_id": UNKNOWN, "query": "from the stub", "answer": "canned"}]
+    stub = {
+        "endpoint": "service.list_messages",
+        "tenant": "s:msg",
+        "scenario": {"action": "none", "respond": {"blocking": {"limit": 20, "has_more": False, "data": messages}}},
+    }
+    assert (await client.post("/_mock/scenarios", json=stub)).status == 201
+    body = await history(client, conversation_id=UNKNOWN)  # no such conversation: the stub answers anyway
+    assert body["data"] == messages
+
+
+async def test_a_turn_whose_stream_failed_is_stored_as_an_error(client):
+    body = {"inputs": {}, "query": "fail me", "user": "u1", "response_mode": "streaming"}
+    fault = "stream_error;after=1;code=provider_quota_exceeded"
+    resp = await client.post("/v1/chat-messages", json=body, headers={**auth(), "X-Mock-Fault": fault})
+    raw = await resp.read()
+    error = next(json.loads(f[6:]) for f in raw.split(b"\n\n") if f.startswith(b"data: ") and b'"error"' in f)
+    started = json.loads(raw.split(b"data: ", 1)[1].split(b"\n", 1)[0])
+    (message,) = (await history(client, conversation_id=started["conversation_id"]))["data"]
+    assert (message["status"], message["error"]) == ("error", error["message"])

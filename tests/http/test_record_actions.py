@@ -146,7 +146,7 @@ async def test_query_values_are_coerced_and_repeated_keys_kept(client):
     assert page["limit"] == 5  # the model's coerced value
 
 
-async def test_a_plain_route_costs_no_python(client):
-    # The three routes above answer with no action module and no fixture file of their own.
+async def test_a_non_uuid_id_is_flasks_html_404(client):
+    # The three routes above have no action module and no fixture file of their own; the UUID rule is data too.
     resp = await client.get("/v1/conversations/not-a-uuid/record", headers=auth())
     assert resp.status == 404 and resp.content_type == "text/html"

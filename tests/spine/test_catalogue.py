@@ -130,3 +130,45 @@ def test_request_models_resolve_shared_refs(tmp_path: Path) -> None:
     spec = load_catalogue(root).endpoints["service.get_x"]
     assert spec.resolved("query") == {"properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 100}}}
     assert spec.query_model is not None and spec.query_model.validate({"limit": "7"}, "2.12") == {"limit": 7}
+
+
+def test_a_record_action_needs_a_known_collection(tmp_path: Path) -> None:
+    files = {
+        "service/a.json": endpoint(method="GET", path="/a", action="record.get"),
+        "service/b.json": endpoint(method="GET", path="/b", action="record.get", collection="tasks"),
+    }
+    found = problems(tmp_path, files)
+    assert found[0] == "service/a.json:2:17: x-endpoint: 'collection' is a required property"
+    assert found[1].startswith("service/b.json:6:19: x-endpoint.collection: 'tasks' is not one of")
+
+
+def test_the_collection_words_are_the_stores() -> None:
+    from mockserver.state.store import COLLECTIONS
+
+    meta = json.loads((schemas_dir() / "_meta" / "endpoint.json").read_text())
+    assert meta["properties"]["collection"]["enum"] == list(COLLECTIONS)
+
+
+def test_a_path_parameter_the_path_lacks(tmp_path: Path) -> None:
+    doc = {
+        "x-endpoint": {"method": "GET", "path": "/files/{file_id:uuid}"},
+        "$defs": {"request": {"properties": {"path": {"properties": {"file_idx": {"type": "string"}}}}}},
+    }
+    found = problems(tmp_path, {"service/get_x.json": json.dumps(doc, indent=1)})
+    assert found == [
+        "service/get_x.json:11:19: path parameter 'file_idx' is not in x-endpoint.path '/files/{file_id:uuid}'"
+    ]
+
+
+def test_an_unknown_default_action_is_reported_at_the_schemas_line(tmp_path: Path) -> None:
+    from mockserver.actions import registry
+    from mockserver.scenarios.loader import load_book
+
+    root = catalogue_dir(
+        tmp_path, {"service/get_x.json": endpoint(method="GET", path="/x", action="record.gett", collection="files")}
+    )
+    (tmp_path / "_shared").mkdir(exist_ok=True)
+    with pytest.raises(FixtureError) as caught:
+        load_book(load_catalogue(root), [], registry())
+    (problem,) = [str(p).replace(f"{root}/", "") for p in caught.value.problems]
+    assert problem == "service/get_x.json:5:15: unknown action 'record.gett' (did you mean 'record.get'?)"

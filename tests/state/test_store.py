@@ -47,3 +47,11 @@ def test_owner_keys_and_soft_delete_hide_a_record() -> None:
     assert store.conversations.get("c0", app="app", user="other") is None
     found.deleted = True
     assert store.conversations.get("c0") is None and store.conversations.where(app="app") == []
+
+
+def test_message_texts_are_capped_by_bytes_too() -> None:
+    store = Store(StoreLimits(message_bytes=3 * 1024 * 1024))
+    store.conversations.add(conversation(0))
+    for i in range(5):
+        store.add_message(Message(f"m{i}", "c0", "app", "u", {}, "q" * 1024 * 1024, "a", i))
+    assert [m.id for m in store.threads["c0"]] == ["m3", "m4"]  # a 1 MiB query each: two fit in 3 MiB
