@@ -49,11 +49,12 @@ class Action:
 
 def registry() -> dict[str, Action]:
     """Every action by name, from the modules that define them."""
-    from mockserver.actions import apps, chat, conversations, files, records, workflows
+    # `annotation`, not `annotations`: that name is the __future__ import of this package
+    from mockserver.actions import annotation, apps, audio, chat, conversations, files, records, workflows
 
     found: dict[str, Action] = {}
     # users, serialize and filerefs hold helpers, no action
-    for module in (apps, chat, workflows, conversations, files, records):
+    for module in (apps, chat, workflows, conversations, files, records, annotation, audio):
         for act in module.ACTIONS:
             if act.name in found:
                 raise ValueError(f"action {act.name!r} defined twice")

@@ -84,6 +84,61 @@ class StoredFile:
     created_seq: int = 0
 
 
+@dataclass(slots=True)
+class Annotation:
+    """An app's annotation (question and its canned answer); `answer` is Dify's `content` column."""
+
+    id: str
+    app: str
+    question: str
+    answer: str
+    created_at: int
+    hit_count: int = 0
+    created_seq: int = 0
+
+
+@dataclass(slots=True)
+class AnnotationJob:
+    """An annotation-reply enable/disable job; it completes after `polls_left` status polls."""
+
+    id: str
+    app: str
+    action: str  # enable | disable
+    status: str  # waiting | completed | error
+    created_at: int
+    polls_left: int = 1
+    error_msg: str = ""
+    created_seq: int = 0
+
+
+@dataclass(slots=True)
+class EndUser:
+    """Dify keeps one per (app, `user` string): the id the Service API answers with as `created_by`."""
+
+    id: str
+    app: str
+    user: str  # the session id: the `user` string, DEFAULT-USER when none was given
+    created_at: int
+    created_seq: int = 0
+
+
+@dataclass(slots=True)
+class Feedback:
+    """An end user's rating of a message (one per message and source)."""
+
+    id: str
+    app: str
+    user: str
+    message_id: str
+    conversation_id: str
+    rating: str
+    content: str | None
+    from_end_user_id: str
+    created_at: int
+    updated_at: int
+    created_seq: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Blob:
     """Bytes to send as they are, with their headers (a file preview)."""

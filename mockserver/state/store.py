@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from mockserver.errors import DifyError
-from mockserver.state.records import Conversation, Message, RunningTask, StoredFile
+from mockserver.state.records import (
+    Annotation,
+    AnnotationJob,
+    Conversation,
+    EndUser,
+    Feedback,
+    Message,
+    RunningTask,
+    StoredFile,
+)
 
 
 class Record(Protocol):
@@ -28,6 +37,10 @@ class StoreLimits:
     message_bytes: int = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
     files: int = 1000
     file_bytes: int = 64 * 1024 * 1024
+    annotations: int = 5000
+    jobs: int = 200
+    end_users: int = 5000
+    feedbacks: int = 5000
 
 
 class Collection(Generic[R]):
@@ -110,6 +123,10 @@ class Store:
     conversations: Collection[Conversation] = field(init=False)
     messages: Collection[Message] = field(init=False)
     files: Collection[StoredFile] = field(init=False)
+    annotations: Collection[Annotation] = field(init=False)
+    annotation_jobs: Collection[AnnotationJob] = field(init=False)
+    end_users: Collection[EndUser] = field(init=False)
+    feedbacks: Collection[Feedback] = field(init=False)
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
     # Each conversation's messages in order: its history without a scan, and its messages go with it.
     threads: dict[str, list[Message]] = field(default_factory=dict)
@@ -131,6 +148,10 @@ class Store:
         self.files = Collection(
             "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
         )
+        self.annotations = Collection("annotations", "Annotation not found", limits.annotations, owners=("app",))
+        self.annotation_jobs = Collection("annotation_jobs", "The job does not exist.", limits.jobs, owners=("app",))
+        self.end_users = Collection("end_users", "End user not found.", limits.end_users, owners=("app",))
+        self.feedbacks = Collection("feedbacks", "Message Not Exists.", limits.feedbacks, owners=("app",))
 
     def add_message(self, message: Message) -> None:
         self.threads.setdefault(message.conversation_id, []).append(message)
@@ -165,4 +186,4 @@ def _message_bytes(message: Message) -> int:
     return len(message.query) + len(message.answer) + 512
 
 
-COLLECTIONS = ("conversations", "messages", "files")
+COLLECTIONS = ("conversations", "messages", "files", "annotations", "annotation_jobs", "end_users", "feedbacks")

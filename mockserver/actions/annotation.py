@@ -1,0 +1,7 @@
+"""Annotation routes (issue 10): filled in by their own change."""
+
+from __future__ import annotations
+
+from mockserver.actions import Action
+
+ACTIONS: tuple[Action, ...] = ()
