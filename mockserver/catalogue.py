@@ -67,11 +67,13 @@ class EndpointSpec:
     mode_error: str
     request: RequestKind
     request_model: str
+    models_since: str | None  # the first release whose request model checks query and body (older: raw)
     files: FilePart | None
     response: ResponseKind
     streams: bool
     pagination: Pagination | None
     status: int
+    since: str | None  # the first Dify release with the route (`--dify-version` older: Flask's 404)
     action: str | None  # the default action: an endpoint without a fixture file answers with it
     collection: str | None  # the store collection of a record.* action
     operation_id: str | None
@@ -140,12 +142,14 @@ class EndpointSpec:
 
     @cached_property
     def record_schema(self) -> dict[str, Any] | None:
-        """The response's record schema with every `$ref` inlined: a page's item, or the body itself."""
+        """The response's record schema with every `$ref` inlined: a list's item (a page, or a body that
+        is only `{"data": [...]}`, as /v1/app/feedbacks), else the body itself."""
         if self.response_schema is None:
             return None
         schema = bundled(self.response_schema, self.base, self.registry)
-        if self.response == "page":
-            items = (schema.get("properties") or {}).get("data", {}).get("items")
+        props = schema.get("properties") or {}
+        if self.response == "page" or list(props) == ["data"]:
+            items = props.get("data", {}).get("items")
             return items if isinstance(items, dict) else None
         return schema
 
@@ -314,11 +318,13 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         mode_error=x.get("mode_error", "app_unavailable"),
         request=request,
         request_model=x.get("request_model", "Request"),
+        models_since=x.get("models_since"),
         files=FilePart(files["part"], files.get("limits", "upload")) if files else None,
         response=x.get("response", "json"),
         streams=bool(x.get("streams", False)),
         pagination=x.get("pagination"),
         status=int(x.get("status", 200)),
+        since=x.get("since"),
         action=x.get("action"),
         collection=x.get("collection"),
         operation_id=x.get("operation_id"),

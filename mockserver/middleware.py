@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
-from mockserver.dify import routes
+from mockserver.dify import routes, versions
 from mockserver.errors import CODES, NOT_FOUND_HTML, DifyError
 from mockserver.faults.delivery import NORMAL
 from mockserver.keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
@@ -141,6 +141,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
     if spec is None:
         return await handler(request)
+    if spec.since is not None and not versions.compare(request.app[RELEASE].name, f">={spec.since}"):
+        # A route the emulated release does not have yet is Flask's unknown route: HTML 404, no auth.
+        if ENTRY in request:
+            request[ENTRY]["unmatched"], request[ENTRY]["unmatched_reason"] = True, "route"
+        return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
     try:
         principal = authenticate(request, spec, request.app[BOOK].current.apps, request.app[RELEASE])
     except DifyError:

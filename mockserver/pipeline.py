@@ -10,7 +10,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from mockserver import validation
-from mockserver.actions import ActContext, Action
+from mockserver.actions import ActContext, Action, users
 from mockserver.catalogue import EndpointSpec
 from mockserver.determinism import Draws
 from mockserver.errors import DifyError
@@ -83,6 +83,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
     ctx = ActContext(call, tenant, scope, draws, now, settings)
+    users.remember(ctx)
     action_name = scenario.action or fixture.action
     act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None
     try:

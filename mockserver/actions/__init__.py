@@ -50,11 +50,22 @@ class Action:
 def registry() -> dict[str, Action]:
     """Every action by name, from the modules that define them."""
     # `annotation`, not `annotations`: that name is the __future__ import of this package
-    from mockserver.actions import annotation, apps, audio, chat, conversations, files, records, workflows
+    from mockserver.actions import (
+        annotation,
+        apps,
+        audio,
+        chat,
+        conversations,
+        feedback,
+        files,
+        records,
+        users,
+        workflows,
+    )
 
     found: dict[str, Action] = {}
-    # users, serialize and filerefs hold helpers, no action
-    for module in (apps, chat, workflows, conversations, files, records, annotation, audio):
+    # serialize and filerefs hold helpers, no action
+    for module in (apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback):
         for act in module.ACTIONS:
             if act.name in found:
                 raise ValueError(f"action {act.name!r} defined twice")

@@ -9,16 +9,10 @@ from typing import Any
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import body
-from mockserver.actions.users import end_user_id, owner
-from mockserver.determinism import derive_uuid
+from mockserver.actions.users import end_user_id, owner, workspace_id
 from mockserver.dify.files import extension, preview_headers, stored_filename
 from mockserver.errors import DifyError
 from mockserver.state.records import Blob, StoredFile
-
-
-def workspace_id(ctx: ActContext) -> str:
-    """The tenant's workspace id (Dify's tenant_id), stable for the tenant and seed."""
-    return derive_uuid((ctx.tenant.seed, ctx.tenant.id, "workspace"))
 
 
 def _check_upload(ctx: ActContext) -> None:

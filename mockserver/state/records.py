@@ -99,7 +99,8 @@ class Annotation:
 
 @dataclass(slots=True)
 class AnnotationJob:
-    """An annotation-reply enable/disable job; it completes after `polls_left` status polls."""
+    """An annotation-reply enable/disable job; it completes after `polls_left` status polls. The app's
+    reply setting is its newest `effective` job: an enable (with its setting) or a disable."""
 
     id: str
     app: str
@@ -109,6 +110,13 @@ class AnnotationJob:
     polls_left: int = 1
     error_msg: str = ""
     created_seq: int = 0
+    # The request's AnnotationReplyActionPayload, and the AppAnnotationSetting id an enable leaves.
+    score_threshold: float = 0.0
+    embedding_provider_name: str = ""
+    embedding_model_name: str = ""
+    setting_id: str = ""
+    effective: bool = True  # False: a disable while reply was off (Dify's task returns early: waiting forever)
+    completed_at: int | None = None  # mock time of completion; Dify's job key expires 600 s later
 
 
 @dataclass(slots=True)
@@ -119,6 +127,8 @@ class EndUser:
     app: str
     user: str  # the session id: the `user` string, DEFAULT-USER when none was given
     created_at: int
+    app_id: str = ""
+    tenant_id: str = ""
     created_seq: int = 0
 
 
@@ -136,15 +146,19 @@ class Feedback:
     from_end_user_id: str
     created_at: int
     updated_at: int
+    app_id: str = ""
+    from_source: str = "user"
     created_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Blob:
-    """Bytes to send as they are, with their headers (a file preview)."""
+    """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a
+    Content-Length, as Dify streams a generator's bytes (text-to-audio)."""
 
     data: bytes
     headers: dict[str, str]
+    chunked: bool = False
 
 
 @dataclass(slots=True)

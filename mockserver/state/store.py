@@ -55,8 +55,10 @@ class Collection(Generic[R]):
         budget: int = 0,
         on_drop: Callable[[R], None] | None = None,
         owners: tuple[str, ...] = ("app", "user"),
+        missing_code: str = "not_found",
     ) -> None:
         self.name, self.missing, self.cap = name, missing, cap
+        self.missing_code = missing_code
         self.owners = owners  # the attributes a caller must match to see a record (app key, end user)
         self._weight, self._budget, self._used = weight, budget, 0
         self.on_drop = on_drop  # what goes with a record (a conversation's messages)
@@ -92,7 +94,7 @@ class Collection(Generic[R]):
         """get(), or Dify's 404 for this collection."""
         record = self.get(record_id, **owner)
         if record is None:
-            raise DifyError("not_found", self.missing)
+            raise DifyError(self.missing_code, self.missing)
         return record
 
     def where(self, **owner: Any) -> list[R]:
@@ -150,7 +152,9 @@ class Store:
         )
         self.annotations = Collection("annotations", "Annotation not found", limits.annotations, owners=("app",))
         self.annotation_jobs = Collection("annotation_jobs", "The job does not exist.", limits.jobs, owners=("app",))
-        self.end_users = Collection("end_users", "End user not found.", limits.end_users, owners=("app",))
+        self.end_users = Collection(
+            "end_users", "End user not found.", limits.end_users, owners=("app",), missing_code="end_user_not_found"
+        )
         self.feedbacks = Collection("feedbacks", "Message Not Exists.", limits.feedbacks, owners=("app",))
 
     def add_message(self, message: Message) -> None:

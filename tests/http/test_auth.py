@@ -120,7 +120,7 @@ async def test_oversize_body_is_413_in_difys_envelope(make_client):
     ("method", "path", "api"),
     [
         ("GET", "/v1/apps/annotations", "GET /v1/apps/annotations"),
-        ("POST", "/v1/messages/11111111-2222-4333-8444-555555555555/feedbacks", "POST /v1/messages/"),
+        ("GET", "/v1/workspaces/current/models/model-types/llm", "GET /v1/workspaces/current/models/model-types/llm"),
         ("GET", "/v1/datasets", "GET /v1/datasets"),
         ("GET", "/console/api/apps", "Console API"),
         ("GET", "/api/parameters", "Web App API"),
