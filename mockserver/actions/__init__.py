@@ -60,12 +60,14 @@ def registry() -> dict[str, Action]:
         files,
         records,
         users,
+        variables,
         workflows,
     )
 
     found: dict[str, Action] = {}
     # serialize and filerefs hold helpers, no action
-    for module in (apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback):
+    modules = (apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables)
+    for module in modules:
         for act in module.ACTIONS:
             if act.name in found:
                 raise ValueError(f"action {act.name!r} defined twice")

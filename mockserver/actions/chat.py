@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mockserver.actions import ActContext, Action
+from mockserver.actions import ActContext, Action, variables
 from mockserver.actions.conversations import message_record
 from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id, owner
@@ -37,6 +37,8 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
                 name=generated_name(query) if named and query else initial_name(query),
             )
         )
+    if call.app is not None and call.app.mode == "advanced-chat":
+        variables.seed(conversation, call.app.extra.get("conversation_variables"), ctx.now)
     message = ctx.bound["message"] = message_record(ctx, conversation.id, outcome)
     backend.add_message(conversation, message, ctx.now)
 

@@ -89,6 +89,29 @@ def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
     return validate
 
 
+_SQLISH: Final = ("'", '"', ";", "--", "/*", "*/", "xp_", "sp_")
+
+
+def _variable_name(_message: str) -> Callable[[Any], Any]:
+    """ConversationVariablesQuery.variable_name's before-validator (controllers/service_api/app/
+    conversation.py): Python's Unicode isalnum once `-`, `_` and `.` are taken out, then no SQL-ish
+    pattern (case-insensitive); the length constraints come after it."""
+
+    def validate(value: Any) -> Any:
+        if value is None or not isinstance(value, str):
+            return value
+        if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError(
+                "Variable name can only contain letters, numbers, hyphens (-), underscores (_), and periods (.)"
+            )
+        for pattern in _SQLISH:
+            if pattern in value.lower():
+                raise ValueError(f"Variable name contains invalid characters: {pattern}")
+        return value
+
+    return validate
+
+
 @dataclass(frozen=True, slots=True)
 class _Named:
     """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
@@ -100,6 +123,7 @@ class _Named:
 _VALIDATORS: Final[dict[str, _Named]] = {
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
+    "variable_name": _Named("before", _variable_name),
 }
 
 

@@ -12,6 +12,20 @@ UUID_NIL = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(slots=True)
+class ConversationVariable:
+    """A chatflow conversation's variable; its id is the workflow definition's, the same in every
+    conversation. `value_type` is stored as Dify stores it (a number as `integer` or `float`)."""
+
+    id: str
+    name: str
+    value_type: str
+    value: Any
+    description: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True)
 class Conversation:
     id: str
     app: str  # the app's key: owner
@@ -23,6 +37,7 @@ class Conversation:
     name: str
     status: str = "normal"
     deleted: bool = False  # soft delete (1.16): gone from every read, kept until evicted
+    variables: list[ConversationVariable] = field(default_factory=list)  # a chatflow's, made at its first run
     created_seq: int = 0  # the store's tick at creation: orders records created in one mock second
     updated_seq: int = 0  # and at the last update
 
