@@ -21,6 +21,10 @@ _INTERNAL = (
 # and werkzeug's defaults for the plain HTTP exceptions.
 CODES: Final[dict[str, CodeSpec]] = {
     "bad_request": CodeSpec(400, "The browser (or proxy) sent a request that this server could not understand."),
+    # Werkzeug's KeyError of request.files["file"] (1.12/1.14 audio-to-text): BadRequest's text.
+    "bad_request_key_error": CodeSpec(
+        400, "The browser (or proxy) sent a request that this server could not understand."
+    ),
     "invalid_param": CodeSpec(400, "Invalid parameter."),
     "unauthorized": CodeSpec(401, "Access token is invalid"),
     "forbidden": CodeSpec(

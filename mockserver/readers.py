@@ -15,6 +15,12 @@ from mockserver.errors import DifyError
 from mockserver.settings import Settings
 
 CHUNK: Final = 64 * 1024
+# x-endpoint `files.limits`: the most bytes a file may have. `upload` is Dify's per-category table
+# (by extension, settable); `audio` is audio-to-text's flat 30 MiB, strictly more refused (audio_service.py).
+LIMITS: Final[dict[str, Callable[[str, Settings], int]]] = {
+    "upload": lambda filename, settings: settings.upload_limit_mb(category(extension(filename))) * MB,
+    "audio": lambda filename, settings: 30 * MB,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +90,14 @@ async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings
 async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
     """Werkzeug's form parsing: a part with a filename (even an empty one) is a file, any other a
     field; a body that is not multipart has neither. The endpoint's file part is kept up to its size
-    limit (by extension, as Dify decides it) and only counted beyond it, so an oversize upload costs
-    no memory; other file parts are only counted."""
+    limit (LIMITS) and only counted beyond it, so an oversize upload costs no memory; other file parts
+    are only counted."""
     if request.content_type != "multipart/form-data":
         return Received()
     form: dict[str, str] = {}
     files: list[Upload] = []
     wanted = spec.files.part if spec.files is not None else None
+    limit = LIMITS[spec.files.limits if spec.files is not None else "upload"]
     file_names: set[str] = set()
     form_bytes = 0
     try:
@@ -108,7 +115,7 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
                 continue
             file_names.add(name)
             if name == wanted and not files:
-                files.append(await _read_file(part, name, settings))
+                files.append(await _read_file(part, name, limit(part.filename or "", settings)))
             else:
                 await _drain(part)
     except ValueError:
@@ -118,10 +125,9 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
     return Received(form=form, files=tuple(files), file_fields=len(file_names))
 
 
-async def _read_file(part: BodyPartReader, name: str, settings: Settings) -> Upload:
+async def _read_file(part: BodyPartReader, name: str, limit: int) -> Upload:
     filename = part.filename or ""
     mime = (part.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
-    limit = settings.upload_limit_mb(category(extension(filename))) * MB
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(CHUNK):

@@ -98,8 +98,9 @@ def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle)
         op["requestBody"] = {"required": True, "content": {kind: {"schema": schema}}}
     ok: dict[str, Any] = {"description": "Success"}
     response = spec.response_schema
-    if spec.response == "bytes":
-        ok["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if spec.response == "bytes":  # the bytes' type, where the schema's response names one
+        media = (response or {}).get("contentMediaType", "application/octet-stream")
+        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}}}
     elif response is not None and spec.response != "empty":
         ok["content"] = {"application/json": {"schema": bundle.schema(response, base)}}
     if spec.streams:

@@ -66,6 +66,22 @@ class Release:
     # The app's upload settings as 1.12 applies them: a listed type passes, `custom` needs its `.ext`
     # in the extension list exactly as written (1.14.1 made the check case- and dot-insensitive).
     exact_extensions: bool = False
+    # POST /v1/audio-to-text (controllers/service_api/app/audio.py, services/audio_service.py;
+    # research/annotations_audio.md §7.1, §9). 1.12/1.14 read request.files["file"] before anything,
+    # so a missing part is Werkzeug's 400 bad_request_key_error, and a disabled feature is a ValueError
+    # (400 invalid_param); 1.16 checks the feature first (400 speech_to_text_disabled), then the file
+    # (400 no_audio_uploaded). 1.15.0 still does as 1.14 (the 1.16 profile covers it).
+    stt_flag_first: bool = True
+    stt_disabled: tuple[str, str] = ("speech_to_text_disabled", "Speech to text is disabled.")
+    # The MIME types an audio file may have (AUDIO_EXTENSIONS as "audio/<ext>"); 1.16 adds audio/x-m4a.
+    stt_mime_types: frozenset[str] = frozenset(
+        {"audio/mp3", "audio/m4a", "audio/x-m4a", "audio/wav", "audio/amr", "audio/mpga"}
+    )
+    # POST /v1/text-to-audio by message_id (§7.2): 1.12/1.14 find the message in any app, 1.16 only
+    # among the calling app's and end user's (H ctl:193-200). A message whose answer is empty and whose
+    # status is one of these answers `null` (1.12 "normal" only; 1.14 added "paused").
+    tts_message_any_app: bool = False
+    tts_silent_statuses: frozenset[str] = frozenset({"normal", "paused"})
 
     @property
     def root(self) -> dict[str, str]:
@@ -106,6 +122,11 @@ _1_12: Final = Release(
     transfer_method_error="No matching enum found for value '{method}'",
     omitted_type_is_custom=True,
     exact_extensions=True,
+    stt_flag_first=False,
+    stt_disabled=("invalid_param", "Speech to text is not enabled"),
+    stt_mime_types=frozenset({"audio/mp3", "audio/m4a", "audio/wav", "audio/amr", "audio/mpga"}),
+    tts_message_any_app=True,
+    tts_silent_statuses=frozenset({"normal"}),
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -128,6 +149,7 @@ _1_14: Final = replace(
     upload_owner_only=True,
     transfer_method_error="{method!r} is not a valid FileTransferMethod",  # graphon 0.4 gets the raw value
     exact_extensions=False,
+    tts_silent_statuses=frozenset({"normal", "paused"}),
 )
 _1_16: Final = replace(
     _1_14,
@@ -150,6 +172,10 @@ _1_16: Final = replace(
     conversation_delete="soft",
     omitted_type_is_custom=False,
     transfer_method_error="'{method}' is not a valid FileTransferMethod",  # 1.16 passes str(value)
+    stt_flag_first=True,
+    stt_disabled=("speech_to_text_disabled", "Speech to text is disabled."),
+    stt_mime_types=_1_12.stt_mime_types | {"audio/x-m4a"},  # the alias of audio/m4a (#40776)
+    tts_message_any_app=False,
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

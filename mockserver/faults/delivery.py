@@ -23,6 +23,7 @@ class Delivery:
 
 
 NORMAL = Delivery()
+CHUNK = 1024  # a chunked body's chunk: what Dify's plugin daemon yields of a TTS stream
 MAX_LATENCY_MS = 3_600_000.0
 
 
@@ -57,10 +58,12 @@ async def send_body(
     delivery: Delivery,
     content_type: str | None,
     charset: str | None = None,
+    chunked: bool = False,
 ) -> web.StreamResponse:
     """A whole body; dribbled, it goes out slice by slice with its Content-Length set up front.
-    `content_type` None: the headers carry the Content-Type as it is to be sent."""
-    if delivery.dribble is None:
+    `content_type` None: the headers carry the Content-Type as it is to be sent. `chunked`: no
+    Content-Length, the body in CHUNK-sized chunks (HTTP/1.1's chunked coding; 1.0 ends at the close)."""
+    if delivery.dribble is None and not chunked:
         if content_type is None:
             return web.Response(body=data, status=status, headers=headers)
         return web.Response(body=data, status=status, headers=headers, content_type=content_type, charset=charset)
@@ -69,9 +72,14 @@ async def send_body(
         resp.content_type = content_type
         if charset:
             resp.charset = charset
-    resp.content_length = len(data)
+    if not chunked:
+        resp.content_length = len(data)
     await resp.prepare(request)
-    await write(resp, data, delivery)
+    if chunked and delivery.dribble is None:
+        for start in range(0, len(data), CHUNK):
+            await resp.write(data[start : start + CHUNK])
+    else:
+        await write(resp, data, delivery)
     await resp.write_eof()
     return resp
 

@@ -29,6 +29,7 @@ class Plan:
     delivery: Delivery = NORMAL
     wire: Wire = RESTX  # the JSON dialect of the body: a resource's, or a blocking generation's
     content: bytes | None = None  # raw bytes (a file): sent as they are, `headers` say what they are
+    chunked: bool = False  # the content goes out in chunks, without a Content-Length
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -58,7 +59,7 @@ def _empty(spec: EndpointSpec, body: Any) -> Plan:
 def _bytes(spec: EndpointSpec, body: Any) -> Plan:
     """A Blob from the action; a scenario may answer text (sent as octets) or JSON instead."""
     if isinstance(body, Blob):
-        return Plan(status=spec.status, content=body.data, headers=dict(body.headers))
+        return Plan(status=spec.status, content=body.data, headers=dict(body.headers), chunked=body.chunked)
     if isinstance(body, str | bytes):
         data = body.encode() if isinstance(body, str) else body
         return Plan(status=spec.status, content=data, headers={"Content-Type": OCTET})
@@ -82,5 +83,7 @@ async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
     if plan.status == 204:
         return web.Response(status=204, headers=plan.headers)
     if plan.content is not None:
-        return await send_body(request, plan.content, plan.status, plan.headers, plan.delivery, None)
+        return await send_body(
+            request, plan.content, plan.status, plan.headers, plan.delivery, None, chunked=plan.chunked
+        )
     return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery, plan.wire)
