@@ -393,3 +393,9 @@ async def test_faults_still_apply_to_the_audio(client, expect_error):
     }
     resp = await client.post(TTS, json={"text": "x"}, headers=headers)
     await expect_error(resp, 400, "provider_not_initialize", "Default model not found for tts")
+
+
+async def test_the_openapi_document_names_the_audio_type(client):
+    paths = (await (await client.get("/_mock/openapi.json")).json())["paths"]
+    assert list(paths["/v1/text-to-audio"]["post"]["responses"]["200"]["content"]) == ["audio/mpeg"]
+    assert list(paths["/v1/audio-to-text"]["post"]["requestBody"]["content"]) == ["multipart/form-data"]
