@@ -11,8 +11,9 @@ from aiohttp import web
 
 from mockserver.catalogue import EndpointSpec
 from mockserver.dify.apps import App
-from mockserver.dify.versions import Release
+from mockserver.dify.versions import Release, compare
 from mockserver.errors import MSG_USER_REQUIRED, DifyError
+from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload
 
 
@@ -154,9 +155,20 @@ def _user(spec: EndpointSpec, call: Call) -> str | None:
 
 
 def _check_schema(spec: EndpointSpec, call: Call) -> None:
+    if spec.models_since is not None and not compare(call.release.name, f">={spec.models_since}"):
+        # This release has no model for the route yet: the action reads the raw text as it did.
+        call.params = dict(call.query)
+        call.payload = dict(call.body) if isinstance(call.body, dict) else {}
+        return
     version = call.release.pydantic
     if spec.body_model is not None:
         given = call.form if spec.request == "multipart" else call.body
+        if spec.request == "json" and given and not isinstance(given, dict):
+            # `payload or {}`: a truthy body that is no object fails the model itself (model_type).
+            wrong = Invalid(
+                "model_type", given, message=f"Input should be a valid dictionary or instance of {spec.request_model}"
+            )
+            raise DifyError("invalid_param", spec.body_model.describe([wrong], version))
         call.payload = spec.body_model.validate(given if isinstance(given, dict) else {}, version)
         if spec.body_defaults:
             call.payload = {**_copied(spec.body_defaults), **call.payload}

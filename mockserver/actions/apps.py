@@ -1,10 +1,11 @@
-"""App information endpoints: the site (403 when the app has none)."""
+"""App information endpoints: the site (403 when the app has none), the parameters."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mockserver.actions import ActContext, Action
+from mockserver.actions.annotation import reply_parameters
 from mockserver.errors import DifyError
 
 
@@ -18,4 +19,18 @@ def _nothing(ctx: ActContext) -> dict[str, Any]:
     return {}
 
 
-ACTIONS = (Action("app.site", _nothing, checks=(("site", _has_site),)),)
+def parameters(ctx: ActContext) -> dict[str, Any]:
+    """The app's parameters (_apps.yaml over Dify's defaults), with the annotation-reply setting its
+    enable and disable requests left."""
+    app = ctx.call.app
+    found = dict(app.root_for(ctx.call.release)["parameters"]) if app is not None else {}
+    reply = reply_parameters(ctx)
+    if reply is not None:
+        found["annotation_reply"] = reply
+    return {"result": found}
+
+
+ACTIONS = (
+    Action("app.site", _nothing, checks=(("site", _has_site),)),
+    Action("app.parameters", parameters),
+)

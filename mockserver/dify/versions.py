@@ -82,6 +82,10 @@ class Release:
     # status is one of these answers `null` (1.12 "normal" only; 1.14 added "paused").
     tts_message_any_app: bool = False
     tts_silent_statuses: frozenset[str] = frozenset({"normal", "paused"})
+    # PUT/DELETE /v1/apps/annotations/{id} look the annotation up by id alone, in any app (1.12 and
+    # 1.14: services/annotation_service.py 12:246, 14:313 session.get); 1.16 only in the calling app
+    # (H:94-102 _get_annotation_by_ref). research/annotations_audio.md §3, §9.
+    annotations_any_app: bool = False
 
     @property
     def root(self) -> dict[str, str]:
@@ -127,6 +131,7 @@ _1_12: Final = Release(
     stt_mime_types=frozenset({"audio/mp3", "audio/m4a", "audio/wav", "audio/amr", "audio/mpga"}),
     tts_message_any_app=True,
     tts_silent_statuses=frozenset({"normal"}),
+    annotations_any_app=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -176,6 +181,7 @@ _1_16: Final = replace(
     stt_disabled=("speech_to_text_disabled", "Speech to text is disabled."),
     stt_mime_types=_1_12.stt_mime_types | {"audio/x-m4a"},  # the alias of audio/m4a (#40776)
     tts_message_any_app=False,
+    annotations_any_app=False,
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

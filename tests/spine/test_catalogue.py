@@ -172,3 +172,32 @@ def test_an_unknown_default_action_is_reported_at_the_schemas_line(tmp_path: Pat
         load_book(load_catalogue(root), [], registry())
     (problem,) = [str(p).replace(f"{root}/", "") for p in caught.value.problems]
     assert problem == "service/get_x.json:5:15: unknown action 'record.gett' (did you mean 'record.get'?)"
+
+
+def test_models_since_hands_older_releases_the_raw_query(tmp_path: Path) -> None:
+    from mockserver.dify.versions import RELEASES
+    from mockserver.errors import DifyError
+    from mockserver.validation import ANONYMOUS, Call, _check_schema
+
+    doc = {
+        "x-endpoint": {"method": "GET", "path": "/x", "models_since": "1.15", "request_model": "XQuery"},
+        "$defs": {"request": {"properties": {"query": {"properties": {"limit": {"type": "integer", "minimum": 1}}}}}},
+    }
+    root = catalogue_dir(tmp_path, {"service/get_x.json": json.dumps(doc)})
+    spec = load_catalogue(root).endpoints["service.get_x"]
+    assert spec.models_since == "1.15"
+
+    def checked(release: str) -> Call:
+        call = Call(spec, RELEASES[release], ANONYMOUS, None, "GET", {}, {"limit": "abc"}, {}, None, None)
+        _check_schema(spec, call)
+        return call
+
+    assert checked("1.14").params == {"limit": "abc"}  # the action parses it as that release did
+    with pytest.raises(DifyError) as caught:
+        checked("1.16")
+    assert caught.value.message.startswith("1 validation error for XQuery\nlimit\n")
+
+
+def test_models_since_is_a_release_number(tmp_path: Path) -> None:
+    found = problems(tmp_path, {"service/get_x.json": endpoint(method="GET", path="/x", models_since="1.15.0")})
+    assert found == ["service/get_x.json:5:21: x-endpoint.models_since: '1.15.0' does not match '^[0-9]+\\\\.[0-9]+$'"]
