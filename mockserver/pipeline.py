@@ -82,7 +82,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
-    ctx = ActContext(call, tenant, scope, draws, now, settings)
+    ctx = ActContext(call, tenant, scope, draws, now, settings, accounts=book.apps.account_names)
     users.remember(ctx)
     action_name = scenario.action or fixture.action
     act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None
@@ -247,8 +247,8 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action
         streams[id(request)] = task_handle
     try:
         response = await respond(request, plan)
-        if plan.stream.outcome == "error" and act is not None and act.failed is not None:
-            act.failed(ctx, plan.stream.error or "")
+        if act is not None and act.ended is not None:
+            act.ended(ctx, plan.stream.outcome, plan.stream.error)
         return response
     except asyncio.CancelledError:
         plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down

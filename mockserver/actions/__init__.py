@@ -26,6 +26,7 @@ class ActContext:
     now: int
     settings: Settings
     bound: dict[str, Any] = field(default_factory=dict)  # what bind() returned: `{{ action.* }}`
+    accounts: frozenset[str] = frozenset()  # the workspace's account emails (_apps.yaml `accounts`)
 
 
 Check = Callable[[ActContext], None]
@@ -42,9 +43,10 @@ class Action:
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
     checks: tuple[tuple[str, Check], ...] = ()
-    # Called when the committed generation's stream ended in an error event, with its message: what
-    # Dify records of a turn that failed half way.
-    failed: Callable[[ActContext, str], None] | None = None
+    # Called when the committed generation's stream has ended, with how (complete, stopped, error,
+    # cut, stalled, client_left) and an error event's message: what Dify records of a turn that failed
+    # or was stopped half way.
+    ended: Callable[[ActContext, str, str | None], None] | None = None
 
 
 def registry() -> dict[str, Action]:
@@ -61,12 +63,14 @@ def registry() -> dict[str, Action]:
         records,
         users,
         variables,
+        workflow_runs,
         workflows,
     )
 
     found: dict[str, Action] = {}
     # serialize and filerefs hold helpers, no action
-    modules = (apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables)
+    modules = [apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables]
+    modules.append(workflow_runs)
     for module in modules:
         for act in module.ACTIONS:
             if act.name in found:

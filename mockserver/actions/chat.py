@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mockserver.actions import ActContext, Action, variables
+from mockserver.actions import ActContext, Action, variables, workflow_runs
 from mockserver.actions.conversations import message_record
 from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id, owner
@@ -39,15 +39,18 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
         )
     if call.app is not None and call.app.mode == "advanced-chat":
         variables.seed(conversation, call.app.extra.get("conversation_variables"), ctx.now)
+        workflow_runs.record_run(ctx, logged=False)  # a chatflow turn is a run too, never in the logs
     message = ctx.bound["message"] = message_record(ctx, conversation.id, outcome)
     backend.add_message(conversation, message, ctx.now)
 
 
-def _failed(ctx: ActContext, error: str) -> None:
-    """A turn whose stream ended in an error event is stored as Dify stores it: status error, its text."""
+def _ended(ctx: ActContext, outcome: str, error: str | None) -> None:
+    """A turn whose stream ended in an error event is stored as Dify stores it: status error, its text;
+    a chatflow's run row follows its stream too."""
     message = ctx.bound.get("message")
-    if message is not None:
-        message.status, message.error = "error", error
+    if message is not None and outcome == "error":
+        message.status, message.error = "error", error or ""
+    workflow_runs.ended(ctx, outcome, error)
 
 
 def _conversation(ctx: ActContext) -> None:
@@ -126,7 +129,7 @@ ACTIONS = (
         exchange,
         _commit_exchange,
         checks=(("conversation", _conversation), ("workflow_id", _chatflow_workflow), ("files", check_file_refs)),
-        failed=_failed,
+        ended=_ended,
     ),
     Action("completion.generate", generate, _commit_completion, checks=(("files", check_file_refs),)),
     Action("task.stop", stop),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mockserver.actions import ActContext, Action
+from mockserver.actions import ActContext, Action, workflow_runs
 from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id
 from mockserver.errors import DifyError
@@ -39,4 +39,16 @@ def run(ctx: ActContext) -> dict[str, Any]:
     }
 
 
-ACTIONS = (Action("workflow.run", run, checks=(("workflow_id", _path_workflow), ("files", check_file_refs))),)
+def _commit_run(ctx: ActContext, _outcome: Any) -> None:
+    workflow_runs.record_run(ctx, logged=True)
+
+
+ACTIONS = (
+    Action(
+        "workflow.run",
+        run,
+        _commit_run,
+        checks=(("workflow_id", _path_workflow), ("files", check_file_refs)),
+        ended=lambda ctx, outcome, error: workflow_runs.ended(ctx, outcome, error),
+    ),
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -130,11 +131,15 @@ class App:
         return root
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AppsBook:
     apps: dict[str, App]
     accounts: dict[str, dict[str, Any]]
     dataset_keys: dict[str, dict[str, Any]]
+
+    @cached_property
+    def account_names(self) -> frozenset[str]:
+        return frozenset(self.accounts)
 
 
 def build_app(key: str, raw: dict[str, Any], source: str = "") -> App:

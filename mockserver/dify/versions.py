@@ -63,6 +63,13 @@ class Release:
     # A workflow run through the Service API checks a file's declared type against the detected one;
     # 1.12 and 1.14 take an omitted type on a local file as "custom" (so it mismatches).
     omitted_type_is_custom: bool = False
+    # What a Service API stop leaves in the run's row: before 1.15 the runner is torn down before the
+    # graph's abort is saved, so the row stays `running` (issues #29688, #35549, #36204); from 1.15
+    # (#37129) it is `stopped` with "Aborted: User requested stop" (research/workflow_runs.md §5).
+    stopped_run_row: Literal["running", "stopped"] = "stopped"
+    # GET /v1/workflows/run/{id}: 1.12 answers an unknown id 200 with every key null and `outputs` as
+    # the raw JSON text; from 1.13.1 an unknown id is 404 and `outputs` an object.
+    run_detail_raw: bool = False
     # The app's upload settings as 1.12 applies them: a listed type passes, `custom` needs its `.ext`
     # in the extension list exactly as written (1.14.1 made the check case- and dot-insensitive).
     exact_extensions: bool = False
@@ -132,6 +139,8 @@ _1_12: Final = Release(
     tts_message_any_app=True,
     tts_silent_statuses=frozenset({"normal"}),
     annotations_any_app=True,
+    stopped_run_row="running",
+    run_detail_raw=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -155,10 +164,12 @@ _1_14: Final = replace(
     transfer_method_error="{method!r} is not a valid FileTransferMethod",  # graphon 0.4 gets the raw value
     exact_extensions=False,
     tts_silent_statuses=frozenset({"normal", "paused"}),
+    run_detail_raw=False,
 )
 _1_16: Final = replace(
     _1_14,
     name="1.16",
+    stopped_run_row="stopped",
     server_version="1.16.1",
     worker_failure="failed_run",
     worker_checks=frozenset({"query", "files", "inputs"}),

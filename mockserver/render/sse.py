@@ -150,7 +150,15 @@ async def _strike(
         for event in events:
             await out.event(event)
         plan.outcome = "error"
-        plan.error = next((str(e.get("message", "")) for e in events if e.get("event") == "error"), None)
+        plan.error = next(
+            (
+                str(e.get("message", "")) if e.get("event") == "error" else str((e.get("data") or {}).get("error"))
+                for e in events
+                if e.get("event") == "error"
+                or (e.get("event") == "workflow_finished" and (e.get("data") or {}).get("error"))
+            ),
+            None,
+        )
         await _idle(plan, idle_s)
         return True
     if fault.kind == "stream_malformed":

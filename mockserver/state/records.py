@@ -166,6 +166,30 @@ class Feedback:
     created_seq: int = 0
 
 
+@dataclass(slots=True)
+class WorkflowRun:
+    """A workflow or chatflow run as Dify's persistence layer stores it; `log_id` is its
+    workflow_app_logs row (workflow apps only: chatflow runs are never listed)."""
+
+    id: str
+    app: str
+    user: str
+    end_user_id: str
+    workflow_id: str
+    status: str
+    inputs: str  # json.dumps of the run's inputs, sys.* included: Dify keeps the raw text
+    outputs: dict[str, Any] | None
+    error: str | None
+    total_steps: int
+    total_tokens: int
+    created_at: int
+    finished_at: int | None
+    elapsed_time: float
+    exceptions_count: int = 0
+    log_id: str | None = None
+    created_seq: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Blob:
     """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a

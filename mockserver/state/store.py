@@ -17,6 +17,7 @@ from mockserver.state.records import (
     Message,
     RunningTask,
     StoredFile,
+    WorkflowRun,
 )
 
 
@@ -41,6 +42,7 @@ class StoreLimits:
     jobs: int = 200
     end_users: int = 5000
     feedbacks: int = 5000
+    workflow_runs: int = 5000
 
 
 class Collection(Generic[R]):
@@ -129,6 +131,7 @@ class Store:
     annotation_jobs: Collection[AnnotationJob] = field(init=False)
     end_users: Collection[EndUser] = field(init=False)
     feedbacks: Collection[Feedback] = field(init=False)
+    workflow_runs: Collection[WorkflowRun] = field(init=False)
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
     # Each conversation's messages in order: its history without a scan, and its messages go with it.
     threads: dict[str, list[Message]] = field(default_factory=dict)
@@ -156,6 +159,9 @@ class Store:
             "end_users", "End user not found.", limits.end_users, owners=("app",), missing_code="end_user_not_found"
         )
         self.feedbacks = Collection("feedbacks", "Message Not Exists.", limits.feedbacks, owners=("app",))
+        self.workflow_runs = Collection(
+            "workflow_runs", "Workflow run not found.", limits.workflow_runs, owners=("app",)
+        )
 
     def add_message(self, message: Message) -> None:
         self.threads.setdefault(message.conversation_id, []).append(message)
@@ -190,4 +196,13 @@ def _message_bytes(message: Message) -> int:
     return len(message.query) + len(message.answer) + 512
 
 
-COLLECTIONS = ("conversations", "messages", "files", "annotations", "annotation_jobs", "end_users", "feedbacks")
+COLLECTIONS = (
+    "conversations",
+    "messages",
+    "files",
+    "annotations",
+    "annotation_jobs",
+    "end_users",
+    "feedbacks",
+    "workflow_runs",
+)
