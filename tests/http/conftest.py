@@ -7,7 +7,7 @@ depend on which `conftest` module Python happens to have cached.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from mockserver.app import create_app, load
 from mockserver.catalogue import Catalogue
+from mockserver.keys import TENANTS
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
 
@@ -112,17 +113,34 @@ def builtin_book() -> tuple[Catalogue, Book]:
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Any, builtin_book: tuple[Catalogue, Book]) -> ClientFactory:
-    """`await make_client(**settings_overrides)`: a test client on a fresh app (BASE_SETTINGS overridden)."""
+def make_client(
+    aiohttp_client: Any, builtin_book: tuple[Catalogue, Book], request: pytest.FixtureRequest
+) -> Iterator[ClientFactory]:
+    """`await make_client(**settings_overrides)`: a test client on a fresh app (BASE_SETTINGS overridden).
+
+    The self-check: every HTTP test runs `strict` (each body and event the mock emits is validated
+    against its endpoint's schema), and after the test no app may have journaled a schema violation,
+    whatever the test itself asserted. A test that provokes one on purpose says so with
+    `@pytest.mark.schema_violations`."""
+    apps: list[Any] = []
 
     async def factory(**overrides: Any) -> TestClient:
         settings = Settings(**{**BASE_SETTINGS, **overrides})
         if settings.fixtures:
-            return await aiohttp_client(create_app(settings))
-        catalogue, book = builtin_book
-        return await aiohttp_client(create_app(settings, catalogue=catalogue, book=book))
+            client: TestClient = await aiohttp_client(create_app(settings))
+        else:
+            catalogue, book = builtin_book
+            client = await aiohttp_client(create_app(settings, catalogue=catalogue, book=book))
+        apps.append(client.app)
+        return client
 
-    return factory
+    yield factory
+    if request.node.get_closest_marker("schema_violations") is not None:
+        return
+    for app in apps:
+        entries, _ = app[TENANTS].journal(None)
+        broken = [e for e in entries if (e.get("error") or {}).get("code") == "mock_schema_violation"]
+        assert not broken, f"the mock emitted what its schema refuses: {broken[0]['error']['message']}"
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ async def test_chatflow_echoes_only_validated_inputs(client, parse_sse):
     assert started["event"] == "workflow_started" and "zzz" not in started["data"]["inputs"]
 
 
+@pytest.mark.schema_violations
 async def test_strict_names_the_users_file(make_client, tmp_path: Path):
     (tmp_path / "service").mkdir()
     mine = tmp_path / "service" / "get_app_info.yaml"
