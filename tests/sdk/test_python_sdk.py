@@ -194,3 +194,17 @@ def test_file_upload_through_the_sdk(running_server, tmp_path):
         empty_type = client.file_upload("sdk-user", {"file": ("cat.png", fh, "")})
     assert empty_type.status_code == 415
     assert empty_type.json()["code"] == "unsupported_file_type"
+
+
+def test_message_feedback_through_the_sdk(running_server):
+    chat = make(dify_client.ChatClient, running_server, "app-chat")
+    message_id = chat.create_chat_message(inputs={}, query="rate me", user="sdk-user").json()["message_id"]
+    resp = chat.message_feedback(message_id, "like", "sdk-user")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"result": "success"}
+    listed = requests.get(
+        f"{running_server}/v1/app/feedbacks", headers={"Authorization": "Bearer app-chat"}, timeout=10
+    )
+    assert [(f["message_id"], f["rating"]) for f in listed.json()["data"]] == [(message_id, "like")]
+    wrong = chat.message_feedback(message_id, "love", "sdk-user")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_param"
