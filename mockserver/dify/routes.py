@@ -22,7 +22,8 @@ def _service_routes() -> tuple[tuple[str, re.Pattern[str]], ...]:
             pattern = re.escape(path.rstrip("/"))
             pattern = re.sub(r"\\\{[a-z_]+:uuid\\\}", UUID_SEGMENT.replace("\\", "\\\\"), pattern)
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
-            out.append((method, re.compile(f"^/v1{pattern}/?$")))
+            # Flask's strict slashes: a rule without a trailing slash does not match a path with one.
+            out.append((method, re.compile(f"^/v1{pattern}/?$" if not pattern else f"^/v1{pattern}$")))
     return tuple(out)
 
 

@@ -139,3 +139,12 @@ async def test_every_dify_response_names_the_release(client):
     for resp in (await client.get("/v1/"), await client.get("/v1/info"), await client.get("/v1/nope")):
         assert resp.headers["X-Version"] == "1.16.1" and resp.headers["X-Env"] == "PRODUCTION"
     assert "X-Version" not in (await client.get("/_mock/health")).headers
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/apps/annotations/0b0e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b/", "/v1/conversations/", "/v1/datasets/"]
+)
+async def test_a_trailing_slash_is_flasks_html_404(client, path):
+    # Flask's strict slashes: a rule written without one matches no path that has one, emulated or not.
+    resp = await client.delete(path, headers={"Authorization": "Bearer app-chat"})
+    assert resp.status == 404 and resp.content_type == "text/html"
