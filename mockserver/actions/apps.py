@@ -27,6 +27,13 @@ def parameters(ctx: ActContext) -> dict[str, Any]:
     reply = reply_parameters(ctx)
     if reply is not None:
         found["annotation_reply"] = reply
+    if ctx.settings.upload_limit and isinstance(found.get("system_parameters"), dict):
+        # Dify reads both the upload check and these from the same UPLOAD_*_FILE_SIZE_LIMIT settings.
+        limits = {
+            f"{c}_file_size_limit" if c != "other" else "file_size_limit": ctx.settings.upload_limit_mb(c)
+            for c in ("image", "video", "audio", "other")
+        }
+        found["system_parameters"] = {**found["system_parameters"], **limits}
     return {"result": found}
 
 

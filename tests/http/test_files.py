@@ -390,3 +390,14 @@ async def test_release_differences_of_file_references(make_client, tmp_path: Pat
     mid = await make_client(fixtures=(tmp_path,), dify_version="1.14")
     resp = await send(mid, [{"type": "image", "transfer_method": 5}])
     await expect_error(resp, 400, "invalid_param", "5 is not a valid FileTransferMethod")
+
+
+async def test_upload_limits_show_in_the_apps_parameters(make_client):
+    client = await make_client(upload_limit=(("image", 20), ("other", 30)))
+    params = await (await client.get("/v1/parameters", headers=auth("app-chat"))).json()
+    system = params["system_parameters"]
+    assert (system["image_file_size_limit"], system["file_size_limit"], system["video_file_size_limit"]) == (
+        20,
+        30,
+        100,
+    )
