@@ -141,6 +141,15 @@ class EndpointSpec:
         return Draft202012Validator({**self.response_schema, "$id": f"{stem}.response.json"}, registry=self.registry)
 
     @cached_property
+    def content_validator(self) -> Draft202012Validator | None:
+        """A bytes response that is JSON of its own dialect (a form definition): its `contentSchema`."""
+        content = (self.response_schema or {}).get("contentSchema")
+        if not isinstance(content, dict):
+            return None
+        stem = self.base[: -len(".json")]
+        return Draft202012Validator({**content, "$id": f"{stem}.content.json"}, registry=self.registry)
+
+    @cached_property
     def record_schema(self) -> dict[str, Any] | None:
         """The response's record schema with every `$ref` inlined: a list's item (a page, or a body that
         is only `{"data": [...]}`, as /v1/app/feedbacks), else the body itself."""

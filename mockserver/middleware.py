@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hmac
 import logging
+import re
 from typing import Any, Final
 
 from aiohttp import web
@@ -111,16 +113,26 @@ def _journal_error(request: web.Request, error: DifyError, crash: bool) -> None:
     request[ENTRY]["error"] = journaled
 
 
+_RULE_PARAMS: Final = re.compile("(<.*>)")  # flask_restx/api.py RE_RULES: greedy, one rule's <...> to its last >
+
+
 def _restx_404_help(request: web.Request, message: str) -> str:
     """flask-restx appends its route hint to every 404 a Dify resource raises (RESTX_ERROR_404_HELP is
     on in Dify): "Conversation Not Exists. You have requested this URI [/v1/chat-messages] but did you
-    mean ... ?". The close matches depend only on the path, so each schema lists them."""
+    mean ... ?". _help_on_404 runs difflib.get_close_matches (3 at most, cutoff 0.6) of the path over
+    every Flask rule with its <...> cut out. Each schema lists the rules that can come close to its
+    path; they are matched here as flask-restx matches them, so a path with a variable segment gets
+    the hint only when the segment's length lets it (a form token of up to 28 characters)."""
     spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
     if spec is None or not spec.restx_404_help:
         return message
+    rules = {_RULE_PARAMS.sub("", rule): rule for rule in spec.restx_404_help}
+    close = difflib.get_close_matches(request.path, rules)
+    if not close:
+        return message
     return (
         f"{message.rstrip('.')}. You have requested this URI [{request.path}] but did you mean "
-        f"{' or '.join(spec.restx_404_help)} ?"
+        f"{' or '.join(rules[match] for match in close)} ?"
     )
 
 

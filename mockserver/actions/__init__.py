@@ -60,6 +60,7 @@ def registry() -> dict[str, Action]:
         conversations,
         feedback,
         files,
+        human_input,
         records,
         users,
         variables,
@@ -70,7 +71,7 @@ def registry() -> dict[str, Action]:
     found: dict[str, Action] = {}
     # serialize and filerefs hold helpers, no action
     modules = [apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables]
-    modules.append(workflow_runs)
+    modules += [workflow_runs, human_input]
     for module in modules:
         for act in module.ACTIONS:
             if act.name in found:

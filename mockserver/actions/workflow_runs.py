@@ -13,9 +13,10 @@ from typing import Any, Final
 
 from dateutil.parser import isoparse
 
-from mockserver.actions import ActContext, Action
+from mockserver.actions import ActContext, Action, human_input
 from mockserver.actions.serialize import body
 from mockserver.actions.users import end_user_id, owner
+from mockserver.dify.events import RUN_TERMINAL
 from mockserver.errors import DifyError
 from mockserver.state.pagination import Page
 from mockserver.state.records import Blob, WorkflowRun
@@ -43,13 +44,25 @@ VERSION_OF_PUBLISHED: Final = "2025-01-01 00:00:00"  # the published workflow's 
 
 def record_run(ctx: ActContext, logged: bool) -> WorkflowRun | None:
     """The row a committed run leaves, from its own events (workflow_started's inputs with sys.*,
-    workflow_finished's outcome); a workflow app's run gets a log row too."""
-    events = ctx.bound.get("events") or ()
+    workflow_finished's outcome); a workflow app's run gets a log row too. A run that paused first is
+    stored `paused` (no outputs, no finish, its steps and tokens so far) with the forms it waits on."""
+    events = list(ctx.bound.get("events") or ())
     started = next((e for e in events if e.get("event") == "workflow_started"), None)
-    finished = next((e for e in reversed(events) if e.get("event") == "workflow_finished"), None)
     if started is None:
         return None
-    data = (finished or {}).get("data") or {}
+    ending = next((i for i, e in enumerate(events) if e.get("event") in RUN_TERMINAL), len(events))
+    paused = ending < len(events) and events[ending].get("event") == "workflow_paused"
+    finished = None
+    if paused:
+        at_pause = events[ending].get("data") or {}
+        data: dict[str, Any] = {
+            "status": "paused",
+            "total_steps": at_pause.get("total_steps"),
+            "total_tokens": at_pause.get("total_tokens"),
+        }
+    else:
+        finished = next((e for e in reversed(events) if e.get("event") == "workflow_finished"), None)
+        data = (finished or {}).get("data") or {}
     app, user = owner(ctx)
     run_data = started.get("data") or {}
     run = WorkflowRun(
@@ -72,6 +85,8 @@ def record_run(ctx: ActContext, logged: bool) -> WorkflowRun | None:
     )
     ctx.bound["run"] = run
     ctx.tenant.state.workflow_runs.add(run)
+    if paused:
+        human_input.record_forms(ctx, run, events[:ending])
     return run
 
 
@@ -81,6 +96,8 @@ def ended(ctx: ActContext, outcome: str, error: str | None) -> None:
     run: WorkflowRun | None = ctx.bound.get("run")
     if run is None:
         return
+    if outcome in ("error", "stopped"):
+        human_input.drop_forms(ctx, run.id)  # it never reached its pause
     if outcome == "error":
         run.status, run.error = "failed", error
     elif outcome == "stopped":

@@ -100,7 +100,9 @@ def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle)
     response = spec.response_schema
     if spec.response == "bytes":  # the bytes' type, where the schema's response names one
         media = (response or {}).get("contentMediaType", "application/octet-stream")
-        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}}}
+        described = (response or {}).get("contentSchema")  # JSON written in a dialect of its own
+        binary = {"type": "string", "format": "binary"}
+        ok["content"] = {media: {"schema": bundle.schema(described, base) if isinstance(described, dict) else binary}}
     elif response is not None and spec.response != "empty":
         ok["content"] = {"application/json": {"schema": bundle.schema(response, base)}}
     if spec.streams:

@@ -179,3 +179,51 @@ DATA: Final[dict[str, dict[str, Any]]] = {
     },
     "human_input_form_timeout": {"node_id": None, "node_title": None, "expiration_time": None},
 }
+
+# Human input (graphon nodes/human_input/entities.py, 0.4.0 and Dify 1.16.1): a Human Input node's
+# form waits 36 hours by default (HumanInputNodeData.timeout, timeout_unit hour); every form expires
+# 7 days after it was made whatever its own timeout (HUMAN_INPUT_GLOBAL_TIMEOUT_SECONDS). Its token is
+# 22 letters and digits (models/human_input.py generate_string(22)).
+FORM_TIMEOUT_S: Final = 36 * 3600
+FORM_GLOBAL_TIMEOUT_S: Final = 7 * 24 * 3600
+FORM_TOKEN_LENGTH: Final = 22
+# Each form input config as model_dump() writes it, by `type`, in pydantic's field order (the base
+# class's output_variable_name first); values the fixture gives go over these.
+FORM_INPUTS: Final[dict[str, dict[str, Any]]] = {
+    "paragraph": {"output_variable_name": "", "type": "paragraph", "default": None},
+    "select": {
+        "output_variable_name": "",
+        "type": "select",
+        "option_source": {"type": "constant", "selector": [], "value": []},
+    },
+    "file": {
+        "output_variable_name": "",
+        "allowed_file_types": [],
+        "allowed_file_extensions": [],
+        "allowed_file_upload_methods": [],
+        "type": "file",
+    },
+    "file-list": {
+        "output_variable_name": "",
+        "allowed_file_types": [],
+        "allowed_file_extensions": [],
+        "allowed_file_upload_methods": [],
+        "type": "file-list",
+        "number_limits": 0,
+    },
+}
+
+
+def form_input(given: Any) -> Any:
+    """A form input config in Dify's shape (a paragraph's `default: null`, ...); an unknown type as given."""
+    if not isinstance(given, dict):
+        return given
+    base = FORM_INPUTS.get(str(given.get("type", "paragraph")))
+    return {**base, **given} if base is not None else given
+
+
+def user_action(given: Any) -> Any:
+    """A user action: {id, title, button_style} (button_style `default` unless given)."""
+    if not isinstance(given, dict):
+        return given
+    return {"id": given.get("id"), "title": given.get("title", given.get("id")), "button_style": "default", **given}

@@ -93,6 +93,12 @@ class Release:
     # 1.14: services/annotation_service.py 12:246, 14:313 session.get); 1.16 only in the calling app
     # (H:94-102 _get_annotation_by_ref). research/annotations_audio.md §3, §9.
     annotations_any_app: bool = False
+    # Human input (research/workflow_runs.md §4): from 1.15 a human_input_required event and a pause
+    # reason carry `approval_channels` (the channels other than the caller's surface: [] for a WebApp
+    # form), and a submission's values are checked against their inputs before the action is (a
+    # select's value must be a string among its constant options; services/human_input_service.py).
+    hitl_approval_channels: bool = True
+    hitl_value_checks: bool = True
 
     @property
     def root(self) -> dict[str, str]:
@@ -141,6 +147,8 @@ _1_12: Final = Release(
     annotations_any_app=True,
     stopped_run_row="running",
     run_detail_raw=True,
+    hitl_approval_channels=False,
+    hitl_value_checks=False,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -193,6 +201,8 @@ _1_16: Final = replace(
     stt_mime_types=_1_12.stt_mime_types | {"audio/x-m4a"},  # the alias of audio/m4a (#40776)
     tts_message_any_app=False,
     annotations_any_app=False,
+    hitl_approval_channels=True,
+    hitl_value_checks=True,
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

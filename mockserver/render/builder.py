@@ -3,11 +3,20 @@ release's shape, tracking the run's nodes, steps and tokens as it goes."""
 
 from __future__ import annotations
 
-from typing import Any
+import string
+from typing import Any, Final
 
 from mockserver.dify import events as dify_events
 from mockserver.errors import CODES
 from mockserver.render.envelope import Envelope, drop_none, full_usage
+
+_TOKEN_ALPHABET: Final = string.ascii_letters + string.digits  # libs/helper.py generate_string
+
+
+def form_token(draws: Any, form_id: str) -> str:
+    """The access token Dify issues for a form (22 letters and digits), derived from the request's draws."""
+    rng = draws.random(f"form_token:{form_id}")
+    return "".join(rng.choice(_TOKEN_ALPHABET) for _ in range(dify_events.FORM_TOKEN_LENGTH))
 
 
 class EventBuilder:
@@ -21,6 +30,8 @@ class EventBuilder:
         self.thoughts = 0
         self.node_start: dict[str, float] = {}  # node id -> when it started (s since the request)
         self.timing: tuple[float | None, float | None] = (None, None)  # a chatflow's first/last token
+        self.forms: list[dict[str, Any]] = []  # human_input_required data since the last pause
+        self.titles: dict[str, Any] = {}  # node id -> its title (a form names its node's)
 
     def build(self, name: str, fields: dict[str, Any], at_s: float) -> dict[str, Any]:
         env = self.env
@@ -125,12 +136,66 @@ class EventBuilder:
             base = {
                 k: (now if k in ("created_at", "finished_at") else v) for k, v in dify_events.DATA.get(name, {}).items()
             }
-            if "node_id" in base and base.get("id") is None and "node_id" in given:
+            if "node_id" in base and "id" in base and base["id"] is None and "node_id" in given:
                 base["id"] = given["node_id"]  # iteration and loop events name the container node
             if name == "reasoning_chunk" and env.family == "chat":
                 base["message_id"] = env.message_id
             if name == "workflow_paused":
-                base.update(workflow_run_id=env.workflow_run_id, elapsed_time=round(at_s, 6), total_steps=self.steps)
+                return self._paused(base, given, at_s)
+            if name == "human_input_required":
+                return self._form(base, given, now)
+        base.update(given)
+        return base
+
+    def _form(self, base: dict[str, Any], given: dict[str, Any], now: int) -> dict[str, Any]:
+        """human_input_required: the form Dify made for the node (its id, WebApp token, expiry), the
+        node's inputs and actions in Dify's shape; 1.15+ adds approval_channels (none for a WebApp form)."""
+        env = self.env
+        node_id = str(given.get("node_id") or "human_input")
+        form_id = str(given.get("form_id") or env.draws.uuid(f"form:{node_id}"))
+        base.update(
+            form_id=form_id,
+            node_id=node_id,
+            node_title=given.get("node_title", self.titles.get(node_id, node_id)),
+            form_token=form_token(env.draws, form_id),
+            expiration_time=now + dify_events.FORM_TIMEOUT_S,
+        )
+        if env.release.hitl_approval_channels:
+            keys = list(base)
+            at = keys.index("form_token") + 1
+            base = {k: base[k] for k in keys[:at]} | {"approval_channels": []} | {k: base[k] for k in keys[at:]}
+        base.update(given)
+        base["inputs"] = [dify_events.form_input(i) for i in base.get("inputs") or ()]
+        base["actions"] = [dify_events.user_action(a) for a in base.get("actions") or ()]
+        self.forms.append(base)
+        return base
+
+    def _paused(self, base: dict[str, Any], given: dict[str, Any], at_s: float) -> dict[str, Any]:
+        """workflow_paused as the converter builds it: the run's start time, tokens and steps so far, the
+        nodes that wait and one pause reason per form (the node's HumanInputRequired dumped, then its
+        token, [approval channels] and expiry); outputs are always {} on the Service API."""
+        env = self.env
+        reasons = []
+        for form in self.forms:
+            reason: dict[str, Any] = {"TYPE": "human_input_required"}
+            for key in ("form_id", "form_content", "inputs", "actions", "node_id", "node_title"):
+                reason[key] = form.get(key)
+            reason["resolved_default_values"] = form.get("resolved_default_values") or {}
+            reason["form_token"] = form.get("form_token")
+            if env.release.hitl_approval_channels:
+                reason["approval_channels"] = form.get("approval_channels") or []
+            reason["expiration_time"] = form.get("expiration_time")
+            reasons.append(reason)
+        base.update(
+            workflow_run_id=env.workflow_run_id,
+            paused_nodes=list(dict.fromkeys(str(f.get("node_id")) for f in self.forms)),
+            reasons=reasons,
+            created_at=env.created_at,
+            elapsed_time=round(at_s, 6),
+            total_tokens=self.tokens,
+            total_steps=self.steps,
+        )
+        self.forms = []
         base.update(given)
         return base
 
@@ -142,6 +207,7 @@ class EventBuilder:
             self.node_start[node_id] = at_s
         started = self.node_start.get(node_id, at_s)
         base = dict(dify_events.DATA[name])
+        self.titles[node_id] = given.get("title", self.titles.get(node_id, node_id))
         base.update(
             id=env.draws.uuid(f"node:{node_id}"),
             node_id=node_id,

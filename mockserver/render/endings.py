@@ -26,6 +26,9 @@ def blocking_body(env: Envelope, builder: EventBuilder, events: list[Event], giv
     """Dify's blocking body: `given` (fixture fields minus envelope) over what the stream folds to."""
     given = given if isinstance(given, dict) else {}
     if env.family == "workflow":
+        ending = next((e for e in events if e["event"] in RUN_TERMINAL), None)
+        if ending is not None and ending["event"] == "workflow_paused":
+            return _paused_body(env, ending["data"], given)
         finished = next((e for e in events if e["event"] == "workflow_finished"), None)
         data = dict(finished["data"]) if finished else builder.run_finished("succeeded", None, 0.0)
         for key in ("created_by", "exceptions_count", "files"):
@@ -54,6 +57,28 @@ def blocking_body(env: Envelope, builder: EventBuilder, events: list[Event], giv
     body["metadata"] = builder.metadata(given["metadata"]) if "metadata" in given else metadata
     body["created_at"] = env.created_at
     return body
+
+
+def _paused_body(env: Envelope, paused: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """A blocking run that paused (WorkflowAppPausedBlockingResponse, dify 1.14.2 workflow
+    generate_task_pipeline.py _to_blocking_response): the run's state at the pause, no finish time,
+    the waiting nodes and the pause reasons."""
+    data = {
+        "id": env.workflow_run_id,
+        "workflow_id": env.workflow_id,
+        "status": paused.get("status", "paused"),
+        "outputs": paused.get("outputs") or {},
+        "error": None,
+        "elapsed_time": paused.get("elapsed_time", 0.0),
+        "total_tokens": paused.get("total_tokens", 0),
+        "total_steps": paused.get("total_steps", 0),
+        "created_at": paused.get("created_at", env.created_at),
+        "finished_at": None,
+        "paused_nodes": paused.get("paused_nodes", []),
+        "reasons": paused.get("reasons", []),
+    }
+    data.update(given.get("data") or {})
+    return {"task_id": env.task_id, "workflow_run_id": env.workflow_run_id, "data": data}
 
 
 def _open_node(events: list[Event], sent: int) -> Event | None:

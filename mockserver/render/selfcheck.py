@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from jsonschema.exceptions import best_match
 
 from mockserver.catalogue import Catalogue, EndpointSpec
@@ -27,9 +29,26 @@ def check_plan(catalogue: Catalogue, spec: EndpointSpec, plan: Plan, origin: str
                     status=500,
                 )
         return
+    if plan.content is not None:  # bytes: checked when they are JSON its schema describes
+        _check_content(spec, plan, origin)
+        return
     if plan.status == 204 or spec.response_validator is None:
         return
     error = best_match(spec.response_validator.iter_errors(plan.body))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "body"
+        raise DifyError("mock_schema_violation", f"{origin}: response at {where}: {error.message}", status=500)
+
+
+def _check_content(spec: EndpointSpec, plan: Plan, origin: str) -> None:
+    validator = spec.content_validator
+    if validator is None or plan.content is None:
+        return
+    try:
+        content = json.loads(plan.content)
+    except ValueError:
+        raise DifyError("mock_schema_violation", f"{origin}: response is not JSON", status=500) from None
+    error = best_match(validator.iter_errors(content))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "body"
         raise DifyError("mock_schema_violation", f"{origin}: response at {where}: {error.message}", status=500)

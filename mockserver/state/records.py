@@ -190,6 +190,31 @@ class WorkflowRun:
     created_seq: int = 0
 
 
+@dataclass(slots=True)
+class HumanInputForm:
+    """A paused run's human-input form, reachable by its token (`id`: the collection looks forms up by
+    the token the route is given; Dify's own form id is `form_id`). `inputs` and `actions` are the node's
+    input configs and user actions as the human_input_required event carried them."""
+
+    id: str  # the form token (22 characters when the mock made it)
+    form_id: str
+    app: str
+    workflow_run_id: str
+    node_id: str
+    node_title: str
+    form_content: str
+    inputs: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    resolved_default_values: dict[str, Any]
+    expiration_time: int
+    created_at: int
+    status: str = "waiting"  # waiting | submitted
+    submitted_by: str | None = None  # the end user's id
+    action: str | None = None
+    submitted_data: dict[str, Any] | None = None
+    created_seq: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Blob:
     """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a

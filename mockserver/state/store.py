@@ -14,6 +14,7 @@ from mockserver.state.records import (
     Conversation,
     EndUser,
     Feedback,
+    HumanInputForm,
     Message,
     RunningTask,
     StoredFile,
@@ -43,6 +44,7 @@ class StoreLimits:
     end_users: int = 5000
     feedbacks: int = 5000
     workflow_runs: int = 5000
+    human_input_forms: int = 5000
 
 
 class Collection(Generic[R]):
@@ -132,6 +134,7 @@ class Store:
     end_users: Collection[EndUser] = field(init=False)
     feedbacks: Collection[Feedback] = field(init=False)
     workflow_runs: Collection[WorkflowRun] = field(init=False)
+    human_input_forms: Collection[HumanInputForm] = field(init=False)  # by token
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
     # Each conversation's messages in order: its history without a scan, and its messages go with it.
     threads: dict[str, list[Message]] = field(default_factory=dict)
@@ -161,6 +164,9 @@ class Store:
         self.feedbacks = Collection("feedbacks", "Message Not Exists.", limits.feedbacks, owners=("app",))
         self.workflow_runs = Collection(
             "workflow_runs", "Workflow run not found.", limits.workflow_runs, owners=("app",)
+        )
+        self.human_input_forms = Collection(
+            "human_input_forms", "Form not found", limits.human_input_forms, owners=("app",)
         )
 
     def add_message(self, message: Message) -> None:
@@ -205,4 +211,5 @@ COLLECTIONS = (
     "end_users",
     "feedbacks",
     "workflow_runs",
+    "human_input_forms",
 )

@@ -387,7 +387,7 @@ async def test_get_scenarios_lists_names_per_endpoint(predicates_client):
     data = (await (await predicates_client.get("/_mock/scenarios")).json())["data"]
     assert data["service.send_chat_message"][:3] == ["by_header", "by_query_number", "by_query"]
     assert data["service.send_chat_message"][-4:] == ["agent_chat", "agent", "chatflow", "default"]
-    assert data["service.run_workflow"] == ["default"]
+    assert data["service.run_workflow"] == ["human_input", "default"]
     assert "service.get_app_parameters" in data
 
 

@@ -164,3 +164,31 @@ def test_error_frames_order_their_keys_as_difys_converter():
     assert list(quota)[-3:] == ["code", "message", "status"]
     assert quota["message"].startswith("Your quota for Dify Hosted Model Provider has been exhausted.")
     assert "task_id" not in quota
+
+
+@pytest.mark.parametrize("release", ["1.14", "1.16"])
+def test_c6_a_human_input_pause_carries_its_form_in_difys_shape(release):
+    # WRC 1.14.2 :302-414 workflow_pause_to_stream_response; HEAD adds approval_channels (1.15+).
+    b = builder(release=release)
+    node(b, "node_started", 1.0, node_id="review", node_type="human-input", title="Review")
+    fields = {"node_id": "review", "inputs": [{"output_variable_name": "c", "type": "paragraph"}]}
+    form = b.build("human_input_required", {"data": {**fields, "actions": [{"id": "ok", "title": "OK"}]}}, 2.0)["data"]
+    assert "id" not in form  # no container id: only iteration and loop events name their node so
+    assert form["node_title"] == "Review" and form["expiration_time"] == 1002 + 36 * 3600
+    assert len(form["form_token"]) == 22 and form["form_token"].isalnum()
+    assert form["inputs"] == [{"output_variable_name": "c", "type": "paragraph", "default": None}]
+    assert form["actions"] == [{"id": "ok", "title": "OK", "button_style": "default"}]
+    assert ("approval_channels" in form) == (release == "1.16")
+    paused = b.build("workflow_paused", {}, 3.5)["data"]
+    assert (paused["created_at"], paused["elapsed_time"], paused["paused_nodes"]) == (1000, 3.5, ["review"])
+    reason = paused["reasons"][0]
+    assert list(reason)[:8] == [
+        "TYPE", "form_id", "form_content", "inputs", "actions", "node_id", "node_title", "resolved_default_values"
+    ]  # fmt: skip
+    assert list(reason)[-1] == "expiration_time" and reason["form_token"] == form["form_token"]
+    assert b.build("workflow_paused", {}, 4.0)["data"]["reasons"] == []  # each pause names its own forms
+
+
+def test_c7_a_reasoning_chunk_naming_its_node_gets_no_id():
+    chunk = builder().build("reasoning_chunk", {"data": {"node_id": "llm"}}, 1.0)["data"]
+    assert "id" not in chunk and chunk["node_id"] == "llm"

@@ -60,7 +60,7 @@ def test_own_keys_override_by_name(tmp_path: Path) -> None:
     (tmp_path / "service/run_workflow_by_id.yaml").write_text(text)
     _, book = load(Settings(fixtures=(tmp_path,)))
     by_id = book.fixtures["service.run_workflow_by_id"]
-    assert [s.name for s in by_id.rules] == ["extra", "invoice"]
+    assert [s.name for s in by_id.rules] == ["extra", "invoice", "human_input"]  # the built-in one last
     assert by_id.rules[1].file.endswith("run_workflow_by_id.yaml")  # replaced in place, by name
     assert book.fixtures["service.run_workflow"].rules[0].file.endswith("run_workflow.yaml")
     assert by_id.vars["result"].constant and "result" in book.fixtures["service.run_workflow"].vars
