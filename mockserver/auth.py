@@ -7,9 +7,9 @@ from typing import Final
 
 from aiohttp import web
 
-from mockserver.catalogue import EndpointSpec
 from mockserver.dify.apps import AppsBook
 from mockserver.dify.versions import Release
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
 from mockserver.tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
 from mockserver.validation import ANONYMOUS, Principal

@@ -8,9 +8,10 @@ from typing import Any, Final
 from aiohttp import web
 
 from mockserver.actions import Action
-from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.catalogue import Catalogue
 from mockserver.determinism import FakerSource
 from mockserver.dify.versions import Release
+from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from mockserver import validation
 from mockserver.actions import ActContext, Action, users
-from mockserver.catalogue import EndpointSpec
 from mockserver.determinism import Draws
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
 from mockserver.faults import apply as injection
 from mockserver.faults import draw as faults

@@ -9,8 +9,8 @@ from typing import Any, Final
 import orjson
 from aiohttp import BodyPartReader, web
 
-from mockserver.catalogue import EndpointSpec
 from mockserver.dify.files import MB, category, extension
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
 from mockserver.settings import Settings
 

@@ -9,9 +9,9 @@ from typing import Any, Final, Literal
 
 from aiohttp import web
 
-from mockserver.catalogue import EndpointSpec
 from mockserver.dify.apps import App
 from mockserver.dify.versions import Release, compare
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import MSG_USER_REQUIRED, DifyError
 from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload

@@ -8,9 +8,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.catalogue import Catalogue
 from mockserver.control.api import OPERATIONS, mock_version
 from mockserver.control.bundle import Bundle
+from mockserver.endpoint import EndpointSpec
 from mockserver.keys import CATALOGUE
 from mockserver.render.respond import json_response
 

@@ -7,7 +7,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Final
 
-from mockserver.catalogue import UUID_SEGMENT
+from mockserver.endpoint import UUID_SEGMENT
 
 _API_NAMES: Final = {"/console/api": "Console API", "/api": "Web App API"}
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from mockserver.catalogue import EndpointSpec
+from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import NORMAL, Delivery, send_body
 from mockserver.render.sse import StreamPlan, stream
 from mockserver.render.wire import RESTX, Wire, send_json

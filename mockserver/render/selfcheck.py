@@ -6,7 +6,8 @@ import json
 
 from jsonschema.exceptions import best_match
 
-from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.catalogue import Catalogue
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
 from mockserver.render.respond import Plan
 

@@ -9,8 +9,9 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
-from mockserver.catalogue import Catalogue, EndpointSpec
+from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import AppsBook, build_app
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from mockserver.catalogue import API_PREFIX, EndpointSpec, load_catalogue
+from mockserver.catalogue import API_PREFIX, load_catalogue
+from mockserver.endpoint import EndpointSpec
 from mockserver.paths import schemas_dir
 
 START: Final = "<!-- endpoints:start -->"

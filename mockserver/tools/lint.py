@@ -14,9 +14,10 @@ from typing import Any, Final
 from aiohttp.test_utils import TestClient, TestServer
 
 from mockserver.app import create_app, load
-from mockserver.catalogue import Catalogue, EndpointSpec, load_catalogue
+from mockserver.catalogue import Catalogue, load_catalogue
 from mockserver.dify.apps import App
 from mockserver.dify.events import TERMINAL
+from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.keys import TENANTS
 from mockserver.marks import Marked, load_marked

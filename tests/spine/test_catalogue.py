@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.catalogue import UUID_SEGMENT, load_catalogue
+from mockserver.catalogue import load_catalogue
+from mockserver.endpoint import UUID_SEGMENT
 from mockserver.errors import FixtureError
 from mockserver.paths import schemas_dir
 

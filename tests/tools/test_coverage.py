@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.catalogue import EndpointSpec, load_catalogue
+from mockserver.catalogue import load_catalogue
+from mockserver.endpoint import EndpointSpec
 from mockserver.paths import schemas_dir
 from mockserver.tools import coverage
 from mockserver.tools.coverage import COMMAND, Operation, load_operations, match, normalise_path, render_region
