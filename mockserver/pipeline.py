@@ -10,7 +10,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from mockserver import validation
-from mockserver.actions import ActContext, Action, users
+from mockserver.actions import ActContext, Action, Ending, users
 from mockserver.determinism import Draws
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
@@ -83,7 +83,6 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
     ctx = ActContext(call, tenant, scope, draws, now, settings, accounts=book.apps.account_names)
-    users.remember(ctx)
     action_name = scenario.action or fixture.action
     act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None
     try:
@@ -94,10 +93,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         # Dify's own refusal of this request (an unknown id, a missing file): the journal says so, and
         # lint's deep check takes it for the state its probe lacked, not for a broken fixture.
         entry["refused_by"] = "action"
+        users.remember(ctx)  # validate_app_token made the end user before the handler refused
         raise
     if deferred is not None:
         # Dify's worker found the problem after the stream began (VERSIONS.md V4): no fault, no effect.
         entry["error"] = {"code": deferred.code, "message": deferred.message, "in_stream": True}
+        users.remember(ctx)
         return await _stream(request, generation.worker_failure(ctx, settings, deferred), ctx)
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
@@ -125,6 +126,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return drop_connection(request, delivery.abort)
 
     entry["conversation_id"] = ctx.bound.get("conversation_id")  # what the client is told, faults aside
+    users.remember(ctx)  # a request the faults let through: Dify made its end user (a refused one made none)
     outcome: Any = blocking
     if spec.response == "generate":
         main = drawn.main.fault if drawn.main else None
@@ -248,7 +250,7 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action
     try:
         response = await respond(request, plan)
         if act is not None and act.ended is not None:
-            act.ended(ctx, plan.stream.outcome, plan.stream.error)
+            act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
         return response
     except asyncio.CancelledError:
         plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down

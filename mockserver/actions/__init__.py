@@ -33,6 +33,15 @@ Check = Callable[[ActContext], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Ending:
+    """How a committed generation's stream ended."""
+
+    outcome: str  # complete | stopped | error | cut | stalled | client_left
+    error: str | None = None  # an error event's message
+    finished: dict[str, Any] | None = None  # the workflow_finished data the client got, if any
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     name: str
     bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses
@@ -43,10 +52,9 @@ class Action:
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
     checks: tuple[tuple[str, Check], ...] = ()
-    # Called when the committed generation's stream has ended, with how (complete, stopped, error,
-    # cut, stalled, client_left) and an error event's message: what Dify records of a turn that failed
-    # or was stopped half way.
-    ended: Callable[[ActContext, str, str | None], None] | None = None
+    # Called when the committed generation's stream has ended, with how it ended: what Dify records
+    # of a turn that failed or was stopped half way.
+    ended: Callable[[ActContext, Ending], None] | None = None
 
 
 def registry() -> dict[str, Action]:

@@ -93,7 +93,7 @@ def _commit_delete(ctx: ActContext, _body: Any) -> None:
 def last_change(state: Store, app_key: str) -> AnnotationJob | None:
     """The app's newest job that changed its AppAnnotationSetting: an enable leaves its setting, a
     disable none; without one, the app's own configuration stands."""
-    return next((j for j in reversed(state.annotation_jobs.where(app=app_key)) if j.effective), None)
+    return state.reply_settings.get(app_key)
 
 
 def reply_parameters(ctx: ActContext) -> dict[str, Any] | None:
@@ -154,7 +154,10 @@ def reply(ctx: ActContext) -> dict[str, Any]:
 
 
 def _commit_reply(ctx: ActContext, _body: Any) -> None:
-    ctx.tenant.state.annotation_jobs.add(ctx.bound["job"])
+    job: AnnotationJob = ctx.bound["job"]
+    ctx.tenant.state.annotation_jobs.add(job)
+    if job.effective:  # the app's setting outlives its jobs (which expire and are capped)
+        ctx.tenant.state.reply_settings[job.app] = job
 
 
 def _the_job(ctx: ActContext) -> None:

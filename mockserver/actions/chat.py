@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mockserver.actions import ActContext, Action, variables, workflow_runs
+from mockserver.actions import ActContext, Action, Ending, variables, workflow_runs
 from mockserver.actions.conversations import message_record
 from mockserver.actions.filerefs import check_file_refs
 from mockserver.actions.users import end_user_id, owner
@@ -44,13 +44,13 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
     backend.add_message(conversation, message, ctx.now)
 
 
-def _ended(ctx: ActContext, outcome: str, error: str | None) -> None:
+def _ended(ctx: ActContext, ending: Ending) -> None:
     """A turn whose stream ended in an error event is stored as Dify stores it: status error, its text;
     a chatflow's run row follows its stream too."""
     message = ctx.bound.get("message")
-    if message is not None and outcome == "error":
-        message.status, message.error = "error", error or ""
-    workflow_runs.ended(ctx, outcome, error)
+    if message is not None and ending.outcome == "error":
+        message.status, message.error = "error", ending.error or ""
+    workflow_runs.ended(ctx, ending)
 
 
 def _conversation(ctx: ActContext) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from dateutil.parser import isoparse
 
-from mockserver.actions import ActContext, Action, human_input
+from mockserver.actions import ActContext, Action, Ending, human_input
 from mockserver.actions.serialize import body
 from mockserver.actions.users import end_user_id, owner
 from mockserver.dify.events import RUN_TERMINAL
@@ -43,26 +43,13 @@ VERSION_OF_PUBLISHED: Final = "2025-01-01 00:00:00"  # the published workflow's 
 
 
 def record_run(ctx: ActContext, logged: bool) -> WorkflowRun | None:
-    """The row a committed run leaves, from its own events (workflow_started's inputs with sys.*,
-    workflow_finished's outcome); a workflow app's run gets a log row too. A run that paused first is
-    stored `paused` (no outputs, no finish, its steps and tokens so far) with the forms it waits on."""
+    """The row a committed run leaves (a workflow app's run a log row too), inputs from its
+    workflow_started (sys.* included). A blocking run is stored as it ended; a streamed one is
+    `running` until its stream ends (`ended`), as a client reading it meanwhile sees in Dify."""
     events = list(ctx.bound.get("events") or ())
     started = next((e for e in events if e.get("event") == "workflow_started"), None)
     if started is None:
         return None
-    ending = next((i for i, e in enumerate(events) if e.get("event") in RUN_TERMINAL), len(events))
-    paused = ending < len(events) and events[ending].get("event") == "workflow_paused"
-    finished = None
-    if paused:
-        at_pause = events[ending].get("data") or {}
-        data: dict[str, Any] = {
-            "status": "paused",
-            "total_steps": at_pause.get("total_steps"),
-            "total_tokens": at_pause.get("total_tokens"),
-        }
-    else:
-        finished = next((e for e in reversed(events) if e.get("event") == "workflow_finished"), None)
-        data = (finished or {}).get("data") or {}
     app, user = owner(ctx)
     run_data = started.get("data") or {}
     run = WorkflowRun(
@@ -71,41 +58,69 @@ def record_run(ctx: ActContext, logged: bool) -> WorkflowRun | None:
         user=user,
         end_user_id=end_user_id(ctx),
         workflow_id=str(run_data.get("workflow_id") or ctx.bound.get("workflow_id")),
-        status=str(data.get("status") or "running"),
-        inputs=json.dumps(run_data.get("inputs") or {}),  # Dify's json.dumps: spaced, \\u escapes
-        outputs=data.get("outputs") if finished is not None else None,
-        error=data.get("error"),
-        total_steps=int(data.get("total_steps") or 0),
-        total_tokens=int(data.get("total_tokens") or 0),
+        status="running",
+        inputs=json.dumps(run_data.get("inputs") or {}),  # Dify's json.dumps: spaced, \u escapes
+        outputs=None,
+        error=None,
+        total_steps=0,
+        total_tokens=0,
         created_at=int(run_data.get("created_at") or ctx.now),
-        finished_at=data.get("finished_at"),
-        elapsed_time=float(data.get("elapsed_time") or 0.0),
-        exceptions_count=int(data.get("exceptions_count") or 0),
+        finished_at=None,
+        elapsed_time=0.0,
         log_id=ctx.draws.uuid("workflow_app_log") if logged else None,
     )
     ctx.bound["run"] = run
     ctx.tenant.state.workflow_runs.add(run)
-    if paused:
-        human_input.record_forms(ctx, run, events[:ending])
+    if not ctx.call.streaming:
+        _as_planned(ctx, run, events)
     return run
 
 
-def ended(ctx: ActContext, outcome: str, error: str | None) -> None:
-    """The row after its stream ended: a stream_error fault fails it; a stop leaves it `running` before
-    1.15 (the runner dies before the abort is saved) and `stopped` after."""
-    run: WorkflowRun | None = ctx.bound.get("run")
-    if run is None:
+def _as_planned(ctx: ActContext, run: WorkflowRun, events: list[dict[str, Any]]) -> None:
+    """The run's row as its events end it: finished, or paused (no outputs, no finish, its steps and
+    tokens so far) with the forms it waits on."""
+    ending = next((i for i, e in enumerate(events) if e.get("event") in RUN_TERMINAL), len(events))
+    if ending < len(events) and events[ending].get("event") == "workflow_paused":
+        at_pause = events[ending].get("data") or {}
+        run.status = "paused"
+        run.total_steps = int(at_pause.get("total_steps") or 0)
+        run.total_tokens = int(at_pause.get("total_tokens") or 0)
+        human_input.record_forms(ctx, run, events[:ending])
         return
-    if outcome in ("error", "stopped"):
-        human_input.drop_forms(ctx, run.id)  # it never reached its pause
-    if outcome == "error":
-        run.status, run.error = "failed", error
-    elif outcome == "stopped":
-        if ctx.call.release.stopped_run_row == "running":
-            run.status, run.error, run.finished_at, run.outputs = "running", None, None, None
-            run.elapsed_time, run.total_steps, run.total_tokens = 0.0, 0, 0
-        else:
+    finished = next((e for e in reversed(events) if e.get("event") == "workflow_finished"), None)
+    if finished is not None:
+        _finish(run, finished.get("data") or {})
+
+
+def _finish(run: WorkflowRun, data: dict[str, Any]) -> None:
+    """The row from a workflow_finished's data."""
+    run.status = str(data.get("status") or "succeeded")
+    run.outputs = data.get("outputs") if isinstance(data.get("outputs"), dict) else {}
+    run.error = data.get("error")
+    run.total_steps = int(data.get("total_steps") or 0)
+    run.total_tokens = int(data.get("total_tokens") or 0)
+    run.finished_at = data.get("finished_at")
+    run.elapsed_time = float(data.get("elapsed_time") or 0.0)
+    run.exceptions_count = int(data.get("exceptions_count") or 0)
+
+
+def ended(ctx: ActContext, ending: Ending) -> None:
+    """A streamed run's row once its stream ended, from what the client was sent: a fault's failed
+    workflow_finished, or the stop's (before 1.15 a stop leaves the row `running`: the runner dies
+    before the graph's abort is saved). A client that left does not stop the run: it ends as planned."""
+    run: WorkflowRun | None = ctx.bound.get("run")
+    if run is None or not ctx.call.streaming:
+        return
+    if ending.outcome == "stopped":
+        if ctx.call.release.stopped_run_row == "stopped":
+            _finish(run, ending.finished or {})
             run.status, run.error = "stopped", "Aborted: User requested stop"
+        return
+    if ending.outcome == "error":
+        _finish(run, ending.finished or {"finished_at": run.created_at})
+        run.status, run.error = "failed", ending.error
+        return
+    _as_planned(ctx, run, list(ctx.bound.get("events") or ()))
 
 
 def _the_run(ctx: ActContext) -> WorkflowRun | None:

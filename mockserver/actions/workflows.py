@@ -49,6 +49,6 @@ ACTIONS = (
         run,
         _commit_run,
         checks=(("workflow_id", _path_workflow), ("files", check_file_refs)),
-        ended=lambda ctx, outcome, error: workflow_runs.ended(ctx, outcome, error),
+        ended=workflow_runs.ended,
     ),
 )

@@ -79,7 +79,10 @@ def _frame(granules: tuple[tuple[int | None, int], tuple[int | None, int]], anci
 def _notes(text: str, voice: str) -> list[int | None]:
     """The line each granule sounds (None: a rest)."""
     granules: list[int | None] = []
-    for word in _WORD.findall(text):
+    for match in _WORD.finditer(text):
+        if len(granules) >= 2 * MAX_FRAMES:
+            break  # a long text is cut at five minutes: no need to read the rest of it
+        word = match.group()
         line = _LOW_LINE + zlib.crc32(f"{voice}\0{word.lower()}".encode()) % _PITCHES
         granules += [line] * min(4 * len(word), 48) + [None] * 2
         if word[-1] in ".!?":

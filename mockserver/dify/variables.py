@@ -5,11 +5,13 @@ update check and its texts, and `value` as Dify prints it (Python's str(), not J
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Final
 
 from mockserver.errors import DifyError
 
 ARRAYS: Final = {"array[string]": str, "array[object]": dict, "array[boolean]": bool}
+MAX_VARIABLE_SIZE: Final = 204800  # Dify's default MAX_VARIABLE_SIZE (configs/feature)
 
 
 def stored_type(declared: str, value: Any) -> str:
@@ -89,5 +91,8 @@ def updated(name: str, stored: str, value: Any) -> Any:
     if stored == "float" and not isinstance(value, float):
         raise DifyError("invalid_param", "not supported value type float")
     if stored == "array[number]":
-        return [float(v) if isinstance(v, bool) else v for v in value]
+        value = [float(v) if isinstance(v, bool) else v for v in value]
+    size = sys.getsizeof(value)  # shallow, as the factory measures it (MAX_VARIABLE_SIZE)
+    if size > MAX_VARIABLE_SIZE:
+        raise DifyError("invalid_param", f"variable size {size} exceeds limit {MAX_VARIABLE_SIZE}")
     return value

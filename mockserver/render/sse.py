@@ -49,6 +49,7 @@ class StreamPlan:
     fault_at: int | None = None  # data events sent when the stream fault struck (journal)
     outcome: str = "complete"  # complete | stopped | cut | error | stalled | client_left
     error: str | None = None  # the message of the error event a stream_error fault sent
+    finished: dict[str, Any] | None = None  # the data of the last workflow_finished actually written
 
 
 class _Clock:
@@ -88,6 +89,8 @@ class _Writer:
         await write(self.resp, frame, self.plan.delivery)
         self.plan.sent.append(event["event"])
         self.data_sent += 1
+        if event["event"] == "workflow_finished":
+            self.plan.finished = event.get("data")
 
 
 async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:

@@ -45,6 +45,7 @@ class StoreLimits:
     feedbacks: int = 5000
     workflow_runs: int = 5000
     human_input_forms: int = 5000
+    text_bytes: int = 16 * 1024 * 1024  # of each collection below holding text a client sent
 
 
 class Collection(Generic[R]):
@@ -138,6 +139,8 @@ class Store:
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
     # Each conversation's messages in order: its history without a scan, and its messages go with it.
     threads: dict[str, list[Message]] = field(default_factory=dict)
+    # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
+    reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
 
     def __post_init__(self) -> None:
@@ -156,17 +159,50 @@ class Store:
         self.files = Collection(
             "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
         )
-        self.annotations = Collection("annotations", "Annotation not found", limits.annotations, owners=("app",))
+        # Every collection whose records hold text a client sent is capped by bytes too (TEXT_BYTES
+        # each), so a tenant's memory stays bounded whatever the requests carry.
+        text = limits.text_bytes
+        self.annotations = Collection(
+            "annotations",
+            "Annotation not found",
+            limits.annotations,
+            lambda a: len(a.question) + len(a.answer) + 256,
+            text,
+            owners=("app",),
+        )
         self.annotation_jobs = Collection("annotation_jobs", "The job does not exist.", limits.jobs, owners=("app",))
         self.end_users = Collection(
-            "end_users", "End user not found.", limits.end_users, owners=("app",), missing_code="end_user_not_found"
+            "end_users",
+            "End user not found.",
+            limits.end_users,
+            lambda u: len(u.user) + 256,
+            text,
+            owners=("app",),
+            missing_code="end_user_not_found",
         )
-        self.feedbacks = Collection("feedbacks", "Message Not Exists.", limits.feedbacks, owners=("app",))
+        self.feedbacks = Collection(
+            "feedbacks",
+            "Message Not Exists.",
+            limits.feedbacks,
+            lambda f: len(f.content or "") + 256,
+            text,
+            owners=("app",),
+        )
         self.workflow_runs = Collection(
-            "workflow_runs", "Workflow run not found.", limits.workflow_runs, owners=("app",)
+            "workflow_runs",
+            "Workflow run not found.",
+            limits.workflow_runs,
+            lambda r: len(r.inputs) + 1024,
+            text,
+            owners=("app",),
         )
         self.human_input_forms = Collection(
-            "human_input_forms", "Form not found", limits.human_input_forms, owners=("app",)
+            "human_input_forms",
+            "Form not found",
+            limits.human_input_forms,
+            lambda f: len(f.form_content) + 2048,
+            text,
+            owners=("app",),
         )
 
     def add_message(self, message: Message) -> None:
@@ -174,7 +210,11 @@ class Store:
         self.messages.add(message)
 
     def drop_thread(self, conversation: Conversation) -> None:
-        """A conversation's messages leave the store (its eviction or deletion)."""
+        """A conversation's messages leave the store (its eviction or deletion), and their feedback
+        (Dify's delete_conversation_related_data removes it too)."""
+        if len(self.feedbacks):
+            for gone in [f for f in self.feedbacks if f.conversation_id == conversation.id]:
+                self.feedbacks.remove(gone.id)
         for message in self.threads.pop(conversation.id, ()):
             self.messages.remove(message.id)
 

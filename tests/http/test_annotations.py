@@ -405,3 +405,18 @@ async def test_1_12_names_its_pydantic_in_the_texts(make_client, expect_error):
     resp = await client.post(f"{REPLY}/enable", json={}, headers=h())
     names = ("score_threshold", "embedding_provider_name", "embedding_model_name")
     await expect_error(resp, 400, "invalid_param", missing("AnnotationReplyActionPayload", {}, *names, version="2.11"))
+
+
+async def test_the_reply_setting_outlives_other_apps_jobs(client):
+    body = {
+        "score_threshold": 0.9,
+        "embedding_provider_name": "openai",
+        "embedding_model_name": "text-embedding-3-small",
+    }
+    headers = {"Authorization": "Bearer app-chat"}
+    assert (await client.post("/v1/apps/annotation-reply/enable", json=body, headers=headers)).status == 200
+    other = {"Authorization": "Bearer app-completion"}
+    for _ in range(201):  # more than the 200 jobs a tenant keeps
+        await client.post("/v1/apps/annotation-reply/disable", json=body, headers=other)
+    params = await (await client.get("/v1/parameters", headers=headers)).json()
+    assert params["annotation_reply"]["enabled"] is True

@@ -152,3 +152,10 @@ async def test_variable_name_rules(client, expect_error, name: str, line: str):
 async def test_the_new_agent_is_no_chat_app_here(client, expect_error):
     resp = await client.get(url(UNKNOWN), headers=auth("app-agent"))
     await expect_error(resp, 400, "not_chat_app")
+
+
+async def test_a_value_over_difys_size_limit(client, expect_error):
+    cid = await chatflow(client)
+    big = "x" * 300_000
+    resp = await client.put(url(cid, TOPIC), json={"value": big, "user": "u1"}, headers=auth())
+    await expect_error(resp, 400, "invalid_param", "variable size 300049 exceeds limit 204800")

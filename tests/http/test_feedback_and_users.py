@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import FormData
 
+from mockserver.determinism import derive_uuid
+
 UNKNOWN = "0b0e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$")  # naive: no Z, no offset
 SUGGESTING = """
@@ -218,3 +220,23 @@ async def test_a_fault_on_feedback_changes_nothing(client):
     assert resp.status == 503
     assert (await (await client.get("/v1/app/feedbacks", headers=auth())).json())["data"] == []
     assert await history_feedback(client, made["conversation_id"]) is None
+
+
+async def test_a_request_a_fault_refuses_makes_no_end_user(client, expect_error):
+    ghost = derive_uuid((0, "s:fb", "end_user", "app-chat", "ghost"))  # the id the mock gives "ghost"
+    headers = {**auth(), "X-Mock-Fault": "outage"}
+    resp = await client.get("/v1/conversations", params={"user": "ghost"}, headers=headers)
+    assert resp.status == 503
+    await expect_error(await client.get(f"/v1/end-users/{ghost}", headers=auth()), 404, "end_user_not_found")
+    # Refused by Dify's own rule (an unknown conversation), the request still made its end user.
+    resp = await client.get("/v1/messages", params={"user": "ghost", "conversation_id": UNKNOWN}, headers=auth())
+    assert resp.status == 404
+    assert (await client.get(f"/v1/end-users/{ghost}", headers=auth())).status == 200
+
+
+async def test_deleting_a_conversation_removes_its_feedback(client):
+    made = await chat(client)
+    await rate(client, made["message_id"], rating="dislike")
+    resp = await client.delete(f"/v1/conversations/{made['conversation_id']}", json={"user": "u1"}, headers=auth())
+    assert resp.status == 204
+    assert (await (await client.get("/v1/app/feedbacks", headers=auth())).json())["data"] == []

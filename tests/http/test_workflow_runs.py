@@ -168,13 +168,27 @@ async def test_a_known_account_has_no_service_api_runs(client):
     assert body["data"] == [] and body["total"] == 0
 
 
-async def test_a_failed_stream_fails_the_run(client):
+async def test_a_failed_stream_fails_the_run_as_the_client_saw_it(client):
     body = {"inputs": {"query": "x"}, "user": "u1", "response_mode": "streaming"}
     headers = {**auth(), "X-Mock-Fault": "stream_error;after=1;message=boom"}
     raw = await (await client.post("/v1/workflows/run", json=body, headers=headers)).read()
-    run_id = json.loads(raw.split(b"data: ", 1)[1].split(b"\n", 1)[0])["workflow_run_id"]
-    detail = await (await client.get(f"/v1/workflows/run/{run_id}", headers=auth())).json()
+    frames = [json.loads(f[len(b"data: ") :]) for f in raw.split(b"\n\n") if f.startswith(b"data: ")]
+    finished = next(f["data"] for f in reversed(frames) if f["event"] == "workflow_finished")
+    detail = await (await client.get(f"/v1/workflows/run/{frames[0]['workflow_run_id']}", headers=auth())).json()
     assert (detail["status"], detail["error"]) == ("failed", "boom")
+    # What the stream said when it failed, not what the run would have produced.
+    for key in ("outputs", "total_steps", "total_tokens", "finished_at", "elapsed_time"):
+        assert detail[key] == finished[key], key
+
+
+async def stream_until_text(client: Any, read_event: Any) -> dict[str, Any]:
+    body = {"inputs": {"query": WORDS}, "user": "u1", "response_mode": "streaming"}
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth())
+    event = await read_event(resp)
+    while event is not None and event["event"] != "text_chunk":
+        event = await read_event(resp)
+    assert event is not None
+    return {"resp": resp, "event": event}
 
 
 @pytest.mark.parametrize(
@@ -182,20 +196,23 @@ async def test_a_failed_stream_fails_the_run(client):
 )
 async def test_a_stopped_run_per_release(make_client, read_event, version, status, error):
     client = await make_client(pace_scale=1.0, dify_version=version)
-    body = {"inputs": {"query": WORDS}, "user": "u1", "response_mode": "streaming"}
-    resp = await client.post("/v1/workflows/run", json=body, headers=auth())
-    first = await read_event(resp)
-    while first is not None and first["event"] != "text_chunk":
-        first = await read_event(resp)
-    assert first is not None
+    started = await stream_until_text(client, read_event)
+    resp, first = started["resp"], started["event"]
+    midway = await (await client.get(f"/v1/workflows/run/{first['workflow_run_id']}", headers=auth())).json()
+    assert (midway["status"], midway["finished_at"], midway["outputs"]) == ("running", None, {})  # not yet ended
     stop = await client.post(f"/v1/workflows/tasks/{first['task_id']}/stop", json={"user": "u1"}, headers=auth())
     assert stop.status == 200
-    while await read_event(resp) is not None:
-        pass
+    last = None
+    while (event := await read_event(resp)) is not None:
+        last = event
     detail = await (await client.get(f"/v1/workflows/run/{first['workflow_run_id']}", headers=auth())).json()
     assert (detail["status"], detail["error"]) == (status, error)
     if status == "running":  # the row never got its ending: nothing finished, nothing counted
         assert (detail["finished_at"], detail["elapsed_time"], detail["total_steps"]) == (None, 0.0, 0)
+    else:
+        assert last is not None and last["event"] == "workflow_finished"
+        for key in ("outputs", "total_steps", "total_tokens", "finished_at"):
+            assert detail[key] == last["data"][key], key
 
 
 async def test_the_events_of_a_finished_run(client, make_client, expect_error):

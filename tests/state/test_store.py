@@ -55,3 +55,12 @@ def test_message_texts_are_capped_by_bytes_too() -> None:
     for i in range(5):
         store.add_message(Message(f"m{i}", "c0", "app", "u", {}, "q" * 1024 * 1024, "a", i))
     assert [m.id for m in store.threads["c0"]] == ["m3", "m4"]  # a 1 MiB query each: two fit in 3 MiB
+
+
+def test_client_text_is_capped_by_bytes_in_every_collection() -> None:
+    from mockserver.state.records import Annotation
+
+    store = Store(StoreLimits(text_bytes=3 * 1024 * 1024))
+    for i in range(5):
+        store.annotations.add(Annotation(f"a{i}", "app", "q" * 1024 * 1024, "a", i))
+    assert [a.id for a in store.annotations] == ["a3", "a4"]
