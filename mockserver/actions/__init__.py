@@ -66,10 +66,17 @@ def registry() -> dict[str, Action]:
         audio,
         chat,
         conversations,
+        datasets,
+        documents,
         feedback,
         files,
         human_input,
+        metadata,
+        rag_pipeline,
         records,
+        retrieval,
+        segments,
+        tags,
         users,
         variables,
         workflow_runs,
@@ -77,9 +84,11 @@ def registry() -> dict[str, Action]:
     )
 
     found: dict[str, Action] = {}
-    # serialize and filerefs hold helpers, no action
+    # serialize, filerefs and knowledge hold helpers, no action
     modules = [apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables]
     modules += [workflow_runs, human_input]
+    # The Knowledge API (dataset keys); `knowledge` holds their shared checks, no action
+    modules += [datasets, tags, documents, segments, metadata, retrieval, rag_pipeline]
     for module in modules:
         for act in module.ACTIONS:
             if act.name in found:

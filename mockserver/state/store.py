@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from mockserver.errors import DifyError
+from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 from mockserver.state.records import (
     Annotation,
     AnnotationJob,
@@ -46,6 +47,13 @@ class StoreLimits:
     workflow_runs: int = 5000
     human_input_forms: int = 5000
     text_bytes: int = 16 * 1024 * 1024  # of each collection below holding text a client sent
+    datasets: int = 1000
+    documents: int = 5000
+    document_bytes: int = 64 * 1024 * 1024  # a document's file bytes and its text
+    segments: int = 50000
+    segment_bytes: int = 64 * 1024 * 1024  # segments' and child chunks' texts
+    tags: int = 1000
+    metadata_fields: int = 1000
 
 
 class Collection(Generic[R]):
@@ -136,6 +144,14 @@ class Store:
     feedbacks: Collection[Feedback] = field(init=False)
     workflow_runs: Collection[WorkflowRun] = field(init=False)
     human_input_forms: Collection[HumanInputForm] = field(init=False)  # by token
+    # The Knowledge API's: the workspace (tenant) owns them; no app or end user does.
+    datasets: Collection[Dataset] = field(init=False)
+    documents: Collection[Document] = field(init=False)
+    segments: Collection[Segment] = field(init=False)
+    tags: Collection[Tag] = field(init=False)
+    metadata_fields: Collection[MetadataField] = field(init=False)
+    # Each document's segments in position order: a document's reads need no scan, and they go with it.
+    chapters: dict[str, list[Segment]] = field(default_factory=dict)
     tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
     # Each conversation's messages in order: its history without a scan, and its messages go with it.
     threads: dict[str, list[Message]] = field(default_factory=dict)
@@ -205,6 +221,83 @@ class Store:
             owners=("app",),
         )
 
+        self._knowledge_collections()
+
+    def _knowledge_collections(self) -> None:
+        limits = self.limits
+        self.datasets = Collection(
+            "datasets",
+            "Dataset not found.",
+            limits.datasets,
+            lambda d: len(d.name) + len(d.description) + 1024,
+            limits.text_bytes,
+            on_drop=self._drop_dataset,
+            owners=(),
+        )
+        self.documents = Collection(
+            "documents",
+            "Document not found.",
+            limits.documents,
+            lambda d: len(d.data) + len(d.text) + len(d.name) + 1024,
+            limits.document_bytes,
+            on_drop=self._drop_document,
+            owners=("dataset_id",),
+        )
+        self.segments = Collection(
+            "segments",
+            "Segment not found.",
+            limits.segments,
+            _segment_bytes,
+            limits.segment_bytes,
+            on_drop=self._unchapter,
+            owners=("document_id",),
+        )
+        self.tags = Collection(
+            "tags",
+            "Tag not found",
+            limits.tags,
+            lambda t: len(t.name) + 36 * len(t.targets) + 256,
+            limits.text_bytes,
+            owners=(),
+        )
+        self.metadata_fields = Collection(
+            "metadata_fields",
+            "Metadata not found.",
+            limits.metadata_fields,
+            lambda m: len(m.name) + 256,
+            limits.text_bytes,
+            owners=("dataset_id",),
+        )
+
+    def add_segment(self, segment: Segment) -> None:
+        self.chapters.setdefault(segment.document_id, []).append(segment)
+        self.segments.add(segment)
+
+    def segments_of(self, document_id: str) -> list[Segment]:
+        """The document's live segments, in the order they were added (their positions)."""
+        return list(self.chapters.get(document_id, ()))
+
+    def _drop_dataset(self, dataset: Dataset) -> None:
+        """A dataset's documents and metadata fields go with it, and it leaves every tag's bindings."""
+        for document in self.documents.where(dataset_id=dataset.id):
+            self.documents.remove(document.id)
+        for gone in self.metadata_fields.where(dataset_id=dataset.id):
+            self.metadata_fields.remove(gone.id)
+        for tag in self.tags:
+            if dataset.id in tag.targets:
+                tag.targets.remove(dataset.id)
+
+    def _drop_document(self, document: Document) -> None:
+        for segment in self.chapters.pop(document.id, ()):
+            self.segments.remove(segment.id)
+
+    def _unchapter(self, segment: Segment) -> None:
+        chapter = self.chapters.get(segment.document_id)
+        if chapter is not None and segment in chapter:
+            chapter.remove(segment)
+            if not chapter:
+                del self.chapters[segment.document_id]
+
     def add_message(self, message: Message) -> None:
         self.threads.setdefault(message.conversation_id, []).append(message)
         self.messages.add(message)
@@ -237,6 +330,11 @@ class Store:
         return self.ticks
 
 
+def _segment_bytes(segment: Segment) -> int:
+    chunks = sum(len(c.content) + 256 for c in segment.child_chunks)
+    return len(segment.content) + len(segment.answer or "") + 32 * len(segment.keywords) + chunks + 512
+
+
 def _message_bytes(message: Message) -> int:
     # What a message holds beyond its fixed fields: its texts (inputs are bounded by the app's form).
     return len(message.query) + len(message.answer) + 512
@@ -252,4 +350,9 @@ COLLECTIONS = (
     "feedbacks",
     "workflow_runs",
     "human_input_forms",
+    "datasets",
+    "documents",
+    "segments",
+    "tags",
+    "metadata_fields",
 )

@@ -1,0 +1,7 @@
+"""Knowledge API: documents routes (issue 11). Filled in by its own change."""
+
+from __future__ import annotations
+
+from mockserver.actions import Action
+
+ACTIONS: tuple[Action, ...] = ()
