@@ -7,7 +7,7 @@ effects, so `create_app(catalogue=..., book=...)` and the fixture loader see the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ class ActContext:
     settings: Settings
     bound: dict[str, Any] = field(default_factory=dict)  # what bind() returned: `{{ action.* }}`
     accounts: frozenset[str] = frozenset()  # the workspace's account emails (_apps.yaml `accounts`)
+    directives: Mapping[str, Any] = field(default_factory=dict)  # the scenario's (its `indexing`)
 
 
 Check = Callable[[ActContext], None]

@@ -69,6 +69,9 @@ class FakeUse:
     source: Source
 
 
+# Scenario keys handed to the action as they are (fixture.json checks their shape): the Knowledge API's
+# `indexing` says how the documents a create or update call makes are indexed.
+DIRECTIVES: Final = ("indexing",)
 NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
 
 
@@ -200,6 +203,7 @@ class Compiler:
             action=raw.get("action"),
             clock_advance_s=float((raw.get("clock") or {}).get("advance_s", clock)),
             times=raw.get("times"),
+            directives={k: raw[k] for k in DIRECTIVES if k in raw},
         )
 
     def predicates(self, src: Source) -> list[Predicate]:

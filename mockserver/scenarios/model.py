@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,6 +81,8 @@ class Scenario:
     action: str | None = None
     clock_advance_s: float = 0.0
     times: int | None = None
+    # What the action is told beyond the request: `indexing` (how a Knowledge API document is indexed).
+    directives: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
