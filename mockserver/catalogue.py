@@ -158,6 +158,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         pagination=x.get("pagination"),
         status=int(x.get("status", 200)),
         since=x.get("since"),
+        empty_since=x.get("empty_since"),
         action=x.get("action"),
         collection=x.get("collection"),
         operation_id=x.get("operation_id"),

@@ -62,6 +62,7 @@ class EndpointSpec:
     pagination: Pagination | None
     status: int
     since: str | None  # the first Dify release with the route (`--dify-version` older: Flask's 404)
+    empty_since: str | None  # the first release whose 204 is empty (older: flask-restx's 200 `204\n`)
     action: str | None  # the default action: an endpoint without a fixture file answers with it
     collection: str | None  # the store collection of a record.* action
     operation_id: str | None

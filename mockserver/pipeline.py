@@ -12,6 +12,7 @@ from aiohttp import web
 from mockserver import validation
 from mockserver.actions import ActContext, Action, Ending, users
 from mockserver.determinism import Draws
+from mockserver.dify import versions
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
 from mockserver.faults import apply as injection
@@ -132,6 +133,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if spec.response == "generate":
         main = drawn.main.fault if drawn.main else None
         plan, outcome = generation.build(ctx, settings, scenario.timing, blocking, events, main)
+    elif spec.empty_since is not None and not versions.compare(ctx.call.release.name, f">={spec.empty_since}"):
+        plan = Plan(status=200, body=204)  # flask-restx reads a bare `return 204` as the body 204
     else:
         plan = RESPONDERS[spec.response](spec, blocking)
     plan.delivery = delivery
