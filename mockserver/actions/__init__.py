@@ -26,7 +26,8 @@ class ActContext:
     now: int
     settings: Settings
     bound: dict[str, Any] = field(default_factory=dict)  # what bind() returned: `{{ action.* }}`
-    accounts: frozenset[str] = frozenset()  # the workspace's account emails (_apps.yaml `accounts`)
+    # The workspace's accounts (_apps.yaml `accounts`): display name by email, the owner first.
+    accounts: Mapping[str, str] = field(default_factory=dict)
     directives: Mapping[str, Any] = field(default_factory=dict)  # the scenario's (its `indexing`)
 
 

@@ -8,6 +8,7 @@ from typing import Final
 
 from mockserver.actions import ActContext
 from mockserver.determinism import derive_uuid
+from mockserver.dify.indexing import Progress, progress
 from mockserver.errors import DifyError
 from mockserver.state.knowledge import Dataset, Document
 
@@ -16,7 +17,12 @@ DATASET_API_OFF: Final = "Dataset api access is not enabled."
 
 def owner_email(ctx: ActContext) -> str:
     """The workspace owner: the first account of _apps.yaml (a knowledge key acts as the owner)."""
-    return min(ctx.accounts) if ctx.accounts else "admin@example.com"
+    return next(iter(ctx.accounts), "admin@example.com")
+
+
+def owner_name(ctx: ActContext) -> str:
+    """The owner's Account.name (a dataset's `author_name`)."""
+    return ctx.accounts.get(owner_email(ctx), "admin")
 
 
 def account_id(ctx: ActContext) -> str:
@@ -48,3 +54,14 @@ def the_document(ctx: ActContext) -> None:
 def document_of(ctx: ActContext) -> Document:
     found: Document = ctx.bound["document"]
     return found
+
+
+def progress_of(ctx: ActContext, document: Document) -> Progress:
+    """Where the document's indexing is at this request's mock time (dify/indexing.py)."""
+    plan = document.indexing
+    return progress(document.created_at, ctx.now, plan.polls, plan.outcome, plan.at)
+
+
+def available(ctx: ActContext, document: Document) -> bool:
+    """Dify's `available` display status: indexed, enabled and not archived."""
+    return document.enabled and not document.archived and progress_of(ctx, document).completed

@@ -1,7 +1,8 @@
 """Records -> response bodies through the response schema (moto's serialize step): the record schema's
 property order gives the keys, a record attribute of the same name the value, else a view (a
 computed field), else the property's `default`. `x-since: "1.14"` marks a field that releases before
-it do not send, so one schema serves every emulated release."""
+it do not send, so one schema serves every emulated release; `x-optional: true` one that is sent only
+when the action's view supplies it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def serialize(record: Any, schema: Mapping[str, Any], release: str, views: Mappi
             continue
         if name in views:
             value = views[name](record)
+        elif _optional(sub):
+            continue  # sent only when a view supplies it (a dataset's partial_member_list)
         elif _has(record, name):
             value = _get(record, name)
         elif isinstance(sub, Mapping) and "default" in sub:
@@ -48,6 +51,10 @@ def _nested(value: Any, schema: Any, release: str) -> Any:
     if value is not None and not isinstance(value, str | int | float | bool) and "properties" in schema:
         return serialize(value, schema, release)
     return _plain(value)
+
+
+def _optional(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and schema.get("x-optional") is True
 
 
 def _sent(schema: Any, release: str) -> bool:

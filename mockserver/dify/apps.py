@@ -138,8 +138,9 @@ class AppsBook:
     dataset_keys: dict[str, dict[str, Any]]
 
     @cached_property
-    def account_names(self) -> frozenset[str]:
-        return frozenset(self.accounts)
+    def account_names(self) -> dict[str, str]:
+        """Each account's display name by email, in file order (the first is the workspace owner)."""
+        return {email: str((raw or {}).get("name") or email.partition("@")[0]) for email, raw in self.accounts.items()}
 
 
 def build_app(key: str, raw: dict[str, Any], source: str = "") -> App:

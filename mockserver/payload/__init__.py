@@ -187,11 +187,15 @@ def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
         return _validated(rule, str(named.get("message", "")), *compile_field(plain))
     if "enum" in schema:
         options = [o for o in schema["enum"] if o is not None]
-        return literal(options), None in schema["enum"]
+        # x-pydantic {"enum": "RetrievalMethod"}: a str Enum (type=enum), not a Literal (type=literal_error)
+        kind = "enum" if isinstance(named, dict) and "enum" in named else "literal_error"
+        return literal(options, kind), None in schema["enum"]
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     nullable = "null" in kinds
     kind = str(next((k for k in kinds if k != "null"), None))
+    if kind == "object" and isinstance(schema.get("properties"), dict):
+        return _nested(compile_model(str(schema.get("title") or "Model"), schema)), nullable
     if kind == "array":
         items = schema.get("items")
         check = compile_field(items)[0] if isinstance(items, dict) and items else None
@@ -220,6 +224,13 @@ class Model:
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""
+        out, errors = self.check(body)
+        if errors:
+            raise DifyError("invalid_param", self.describe(errors, version))
+        return out
+
+    def check(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
+        """The coerced fields present in `body` and every error, in field order."""
         out: dict[str, Any] = {}
         errors: list[Invalid] = []
         for field in self.fields:
@@ -242,9 +253,7 @@ class Model:
                 self.after(out)
             except ValueError as exc:  # the model's own: no location, the whole input as its value
                 errors.append(Invalid.raised(exc, body))
-        if errors:
-            raise DifyError("invalid_param", self.describe(errors, version))
-        return out
+        return out, errors
 
     def describe(self, errors: list[Invalid], version: str) -> str:
         count = len(errors)
@@ -258,6 +267,22 @@ class Model:
             )
             lines.append(f"    For further information visit https://errors.pydantic.dev/{version}/v/{exc.kind}")
         return "\n".join(lines)
+
+
+def _nested(model: Model) -> Check:
+    """A field whose type is another model (its schema's `title`): a dict, checked field by field; its
+    errors are located under the field (`retrieval_model.top_k`)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, dict):
+            text = f"Input should be a valid dictionary or instance of {model.name}"
+            raise Invalid("model_type", value, message=text)
+        out, errors = model.check(value)
+        if errors:
+            raise Several(errors)
+        return out
+
+    return check
 
 
 def compile_model(name: str, schema: dict[str, Any], skip: frozenset[str] = frozenset()) -> Model:

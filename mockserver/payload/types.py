@@ -149,6 +149,8 @@ def list_of(items: Check | None, low: int | None, high: int | None) -> Check:
                 out.append(item if items is None else items(item))
             except Invalid as exc:
                 errors.append(exc.at(i))
+            except Several as several:  # an item that is a model: each of its errors, under the index
+                errors.extend(exc.at(i) for exc in several.errors)
         if errors:
             raise Several(errors)
         if low is not None and len(out) < low:
@@ -158,14 +160,15 @@ def list_of(items: Check | None, low: int | None, high: int | None) -> Check:
     return check
 
 
-def literal(options: list[Any]) -> Check:
+def literal(options: list[Any], kind: str = "literal_error") -> Check:
+    """A Literal's check; `kind="enum"` is a str Enum's, whose error text is the same."""
     quoted = [f"'{o}'" if isinstance(o, str) else repr(o) for o in options]
     text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
     def check(value: Any) -> Any:
         if value in options and type(value) in (type(o) for o in options):
             return value
-        raise Invalid("literal_error", value, message=f"Input should be {text}")
+        raise Invalid(kind, value, message=f"Input should be {text}")
 
     return check
 
