@@ -23,6 +23,7 @@ class Dataset:
     embedding_model_provider: str | None = None
     retrieval_model: dict[str, Any] | None = None  # as stored; the body shows retrieval_model_dict
     doc_form: str | None = None  # set by the first document
+    data_source_type: str | None = None  # likewise (upload_file)
     built_in_field_enabled: bool = False
     enable_api: bool = True
     external_knowledge_api_id: str | None = None

@@ -278,14 +278,12 @@ class Store:
         return list(self.chapters.get(document_id, ()))
 
     def _drop_dataset(self, dataset: Dataset) -> None:
-        """A dataset's documents and metadata fields go with it, and it leaves every tag's bindings."""
+        """A dataset's documents and metadata fields go with it; its tag bindings stay (Dify's cleanup
+        task leaves them, so a tag's binding_count still counts them)."""
         for document in self.documents.where(dataset_id=dataset.id):
             self.documents.remove(document.id)
         for gone in self.metadata_fields.where(dataset_id=dataset.id):
             self.metadata_fields.remove(gone.id)
-        for tag in self.tags:
-            if dataset.id in tag.targets:
-                tag.targets.remove(dataset.id)
 
     def _drop_document(self, document: Document) -> None:
         for segment in self.chapters.pop(document.id, ()):

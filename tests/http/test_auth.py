@@ -120,7 +120,6 @@ async def test_oversize_body_is_413_in_difys_envelope(make_client):
     ("method", "path", "api"),
     [
         ("GET", "/v1/workspaces/current/models/model-types/llm", "GET /v1/workspaces/current/models/model-types/llm"),
-        ("GET", "/v1/datasets", "GET /v1/datasets"),
         ("GET", "/console/api/apps", "Console API"),
         ("GET", "/api/parameters", "Web App API"),
     ],

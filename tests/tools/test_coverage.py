@@ -115,9 +115,14 @@ def test_an_operation_id_typo_or_one_naming_another_route_is_a_problem(endpoints
 
 def test_the_table_groups_by_api_and_sorts_by_path_then_method(endpoints):
     table = coverage.endpoint_table(endpoints)
+    groups = table.split("**")[1:]  # title, table, title, table ...: one pair per API
+    assert groups[0:3:2] == ["Service API (`/v1`, app keys)", "Knowledge API (`/v1`, knowledge keys)"]
+    for group in groups:
+        lines = group.splitlines()
+        rows = [line for line in lines if line.startswith("| ") and not line.startswith("| Method")]
+        keys = [(row.split(" | ")[1].strip("`"), row.split(" | ")[0].removeprefix("| ")) for row in rows]
+        assert keys == sorted(keys)
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| Method")]
-    keys = [(row.split(" | ")[1].strip("`"), row.split(" | ")[0].removeprefix("| ")) for row in rows]
-    assert keys == sorted(keys)
     chat = next(r for r in rows if "`service.send_chat_message`" in r)
     assert chat == (
         "| POST | `/v1/chat-messages` | `service.send_chat_message` | chat, advanced-chat, agent-chat, agent"
