@@ -79,7 +79,10 @@ class Document:
     updated_at: int = 0
     word_count: int = 0
     tokens: int = 0
-    doc_metadata: dict[str, Any] = field(default_factory=dict)  # custom metadata values by field id
+    # Dify's Document.doc_metadata JSON: values by metadata field NAME (built-ins included when the
+    # dataset's built_in_field_enabled), and the bound custom field ids in binding order.
+    doc_metadata: dict[str, Any] = field(default_factory=dict)
+    metadata_ids: list[str] = field(default_factory=list)
     created_seq: int = 0
     updated_seq: int = 0
 
