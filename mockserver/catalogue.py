@@ -18,8 +18,15 @@ from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
 from mockserver.marks import located_schema_error, parse_marked
 
-# `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half.
-API_PREFIX: Final[dict[str, str]] = {"service": "/v1", "knowledge": "/v1", "console": "/console/api", "web": "/api"}
+# `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half;
+# `files` is Dify's files blueprint (/files/...): the signed URLs the APIs hand out.
+API_PREFIX: Final[dict[str, str]] = {
+    "service": "/v1",
+    "knowledge": "/v1",
+    "console": "/console/api",
+    "web": "/api",
+    "files": "/files",
+}
 
 EVENTS_REF: Final = "_shared/events.json"
 ENDPOINT_META: Final = "_meta/endpoint.json"

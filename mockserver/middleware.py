@@ -155,6 +155,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if spec is None:
         return await handler(request)
     if spec.since is not None and not versions.compare(request.app[RELEASE].name, f">={spec.since}"):
+        allowed = _older_methods(request)
+        if allowed:  # the path has other methods in this release: Flask's 405, before auth
+            raise DifyError("method_not_allowed", headers={"Allow": ", ".join(allowed)})
         # A route the emulated release does not have yet is Flask's unknown route: HTML 404, no auth.
         if ENTRY in request:
             request[ENTRY]["unmatched"], request[ENTRY]["unmatched_reason"] = True, "route"
@@ -169,6 +172,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[PRINCIPAL] = principal
     request[TENANT_ID] = tenant_of(request, authenticated=True)
     return await handler(request)
+
+
+def _older_methods(request: web.Request) -> list[str]:
+    """The methods the emulated release serves on this request's path (Werkzeug's Allow: HEAD with GET,
+    OPTIONS always), when a route newer than the release shares the path with older ones."""
+    release, specs = request.app[RELEASE].name, request.app[ROUTE_SPECS]
+    name = request.match_info.route.name or ""
+    _, _, alias = name.partition(":alias")
+    pattern = specs[name].all_routes[int(alias or 0)]
+    methods = {
+        other.method
+        for other in specs.values()
+        if pattern in other.all_routes and (other.since is None or versions.compare(release, f">={other.since}"))
+    }
+    if not methods:
+        return []
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"})
 
 
 def _dataset_first(request: web.Request) -> None:

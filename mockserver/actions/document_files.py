@@ -14,15 +14,11 @@ from typing import Any
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.knowledge import dataset_of, document_of, the_dataset, the_document
-from mockserver.dify.documents import preview_url, zip_names
+from mockserver.dify.documents import zip_names
+from mockserver.dify.files import preview_url, signing_key
 from mockserver.errors import DifyError
 from mockserver.state.knowledge import Document
 from mockserver.state.records import Blob
-
-
-def signing_key(ctx: ActContext) -> bytes:
-    """The mock's SECRET_KEY: one per seed, so a URL the mock signed can be checked by it."""
-    return f"dify-mockserver:{ctx.tenant.seed}".encode()
 
 
 def _check_download(ctx: ActContext) -> None:
@@ -34,10 +30,10 @@ def _check_download(ctx: ActContext) -> None:
 
 
 def download(ctx: ActContext) -> dict[str, Any]:
-    """{"url": ...}: a file-preview URL signed now, as an attachment."""
+    """{"url": ...}: a file-preview URL signed now, as an attachment (GET /files/{id}/file-preview serves it)."""
     file_id = str(document_of(ctx).upload_file["id"])  # type: ignore[index]
     nonce = ctx.draws.random("download:nonce").getrandbits(128).to_bytes(16, "big").hex()
-    return {"result": {"url": preview_url(signing_key(ctx), file_id, ctx.now, nonce, as_attachment=True)}}
+    return {"result": {"url": preview_url(signing_key(ctx.tenant.seed), file_id, ctx.now, nonce, as_attachment=True)}}
 
 
 def _check_zip(ctx: ActContext) -> None:

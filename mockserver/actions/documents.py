@@ -14,10 +14,12 @@ from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions import document_files as files
+from mockserver.actions.document_save import NO_EMBEDDING
 from mockserver.actions.document_views import columns, detail_views, document_body, status_item
 from mockserver.actions.document_writes import ACTIONS as WRITES
 from mockserver.actions.knowledge import account_id, dataset_of, document_of, the_dataset, the_document
 from mockserver.actions.serialize import serialize
+from mockserver.dify import embedding as models
 from mockserver.dify.documents import status_filter
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
@@ -126,6 +128,11 @@ def _check_status(ctx: ActContext) -> None:
     """batch_update_document_status: the body read with get_json() (no object: a 500), no ids is a
     success whatever the action, an unknown action is 400, unknown ids are skipped, and every document
     is checked before any changes."""
+    dataset = dataset_of(ctx)
+    if dataset.indexing_technique == "high_quality":  # check_dataset_model_setting, before the body
+        wanted = (models.provider_id(dataset.embedding_model_provider or ""), dataset.embedding_model)
+        if wanted not in models.embedding_models():
+            raise DifyError("invalid_param", NO_EMBEDDING)
     body = ctx.call.body
     if not isinstance(body, dict):
         raise DifyError("unknown")
@@ -138,7 +145,6 @@ def _check_status(ctx: ActContext) -> None:
         raise DifyError("invalid_action", f"Invalid action: {action}. Must be one of {list(ACTIONS_ALLOWED)!r}")
     if not isinstance(ids, list):
         raise DifyError("unknown")
-    dataset = dataset_of(ctx)
     changes = []
     for given in ids:
         try:

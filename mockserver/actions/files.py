@@ -4,13 +4,23 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
+from urllib.parse import quote
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import body
 from mockserver.actions.users import end_user_id, owner, workspace_id
-from mockserver.dify.files import extension, preview_headers, stored_filename
+from mockserver.dify.files import (
+    FILES_ACCESS_TIMEOUT,
+    RANGE_TYPES,
+    content_type,
+    extension,
+    preview_headers,
+    preview_sign,
+    preview_url,
+    signing_key,
+    stored_filename,
+)
 from mockserver.errors import DifyError
 from mockserver.state.records import Blob, StoredFile
 
@@ -38,11 +48,8 @@ def upload(ctx: ActContext) -> dict[str, Any]:
     app, user = owner(ctx)
     file_id = ctx.draws.uuid("file")
     nonce = ctx.draws.random("file:nonce").getrandbits(128).to_bytes(16, "big")
-    sign = base64.urlsafe_b64encode(ctx.draws.random("file:sign").getrandbits(256).to_bytes(32, "big")).decode()
-    # FILES_URL is empty by default, so Dify signs a relative URL; `=` is encoded by urlencode.
-    source_url = (
-        f"/files/{file_id}/file-preview?timestamp={ctx.now}&nonce={nonce.hex()}&sign={sign.replace('=', '%3D')}"
-    )
+    # FILES_URL is empty by default, so Dify signs a relative URL; GET /files/{id}/file-preview serves it.
+    source_url = preview_url(signing_key(ctx.tenant.seed), file_id, ctx.now, nonce.hex(), as_attachment=False)
     name = stored_filename(given.filename)
     stored = StoredFile(
         id=file_id,
@@ -87,7 +94,55 @@ def preview(ctx: ActContext) -> dict[str, Any]:
     return {"result": Blob(found.data, headers)}
 
 
+def _check_signed(ctx: ActContext) -> None:
+    """verify_file_signature, then the upload row: an app's upload or a Knowledge API document's file
+    (a wrong signature and an unknown file are the same 404)."""
+    file_id = ctx.call.path["file_id"].lower()
+    q = ctx.call.params
+    gone = DifyError("not_found", "File not found or signature is invalid")
+    if q["sign"] != preview_sign(signing_key(ctx.tenant.seed), file_id, q["timestamp"], q["nonce"]):
+        raise gone
+    try:
+        signed_at = int(q["timestamp"])
+    except ValueError as exc:
+        raise DifyError("invalid_param", str(exc)) from None
+    if ctx.now - signed_at > FILES_ACCESS_TIMEOUT:
+        raise gone
+    state = ctx.tenant.state
+    found = state.files.get(file_id)
+    if found is not None:
+        ctx.bound["signed"] = (found.name, found.mime_type, found.extension, found.data)
+        return
+    for document in state.documents:
+        row = document.upload_file or {}
+        if row.get("id") == file_id:
+            ctx.bound["signed"] = (row["name"], row["mime_type"], row["extension"], document.data)
+            return
+    raise gone
+
+
+def signed_preview(ctx: ActContext) -> dict[str, Any]:
+    """FilePreviewApi's response: the bytes as their MIME type (no Cache-Control), a download when asked
+    (or SVG from 1.14) or HTML (always)."""
+    name, mime, ext, data = ctx.bound["signed"]
+    headers = {"Content-Type": content_type(mime or "application/octet-stream")}
+    if mime in RANGE_TYPES:
+        headers["Accept-Ranges"] = "bytes"
+    svg = ctx.call.release.name != "1.12" and (mime == "image/svg+xml" or ext == "svg")
+    if ctx.call.params.get("as_attachment") or svg:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        headers["Content-Type"] = "application/octet-stream"
+    if svg:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if mime in ("text/html", "application/xhtml+xml") or ext in ("html", "htm"):
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}" if name else "attachment"
+        headers["Content-Type"] = "application/octet-stream"
+        headers["X-Content-Type-Options"] = "nosniff"
+    return {"result": Blob(data, headers)}
+
+
 ACTIONS = (
     Action("file.upload", upload, _commit_upload, checks=(("upload", _check_upload),)),
     Action("file.preview", preview, checks=(("file", _check_preview),)),
+    Action("file.signed_preview", signed_preview, checks=(("file", _check_signed),)),
 )

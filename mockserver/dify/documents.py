@@ -5,15 +5,11 @@ list's status filter (services/dataset_service.py, models/dataset.py, constants/
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from mockserver.dify.versions import compare
 
@@ -152,21 +148,6 @@ def status_filter(wanted: str | None) -> Callable[[str, bool, bool, bool], bool]
         "archived": lambda s, p, e, a: s == "completed" and a,
     }
     return filters.get(key)
-
-
-def preview_sign(key: bytes, file_id: str, timestamp: str, nonce: str) -> str:
-    """core/file/helpers.py: urlsafe base64 of HMAC-SHA256(SECRET_KEY, "file-preview|id|timestamp|nonce")."""
-    message = f"file-preview|{file_id}|{timestamp}|{nonce}".encode()
-    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-
-
-def preview_url(key: bytes, file_id: str, timestamp: int, nonce: str, *, as_attachment: bool) -> str:
-    """get_signed_file_url: FILES_URL (empty by default, so relative) + /files/<id>/file-preview?...;
-    urlencode encodes the signature's `=` as %3D."""
-    query = {"timestamp": str(timestamp), "nonce": nonce, "sign": preview_sign(key, file_id, str(timestamp), nonce)}
-    if as_attachment:
-        query["as_attachment"] = "true"
-    return f"/files/{file_id}/file-preview?{urlencode(query)}"
 
 
 def zip_names(names: list[str]) -> list[str]:

@@ -5,9 +5,12 @@ controllers/common/file_response.py); /work/research/files.md has the citations.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 MB: Final = 1024 * 1024
 
@@ -30,6 +33,12 @@ RANGE_TYPES: Final = frozenset(
 )
 HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
 _CHARSET_TYPES: Final = frozenset({"application/xml", "application/javascript", "application/ecmascript"})
+FILES_ACCESS_TIMEOUT: Final = 300  # seconds a signed URL stays valid (configs/feature)
+
+
+def signing_key(seed: int) -> bytes:
+    """The mock's SECRET_KEY: one per seed, so every URL the mock signs can be checked by it."""
+    return f"dify-mockserver:{seed}".encode()
 
 
 def extension(filename: str) -> str:
@@ -92,3 +101,18 @@ def preview_headers(mime: str, name: str, ext: str, size: int, as_attachment: bo
         headers["X-Content-Type-Options"] = "nosniff"
     headers["Cache-Control"] = "public, max-age=3600"
     return headers
+
+
+def preview_sign(key: bytes, file_id: str, timestamp: str, nonce: str) -> str:
+    """core/file/helpers.py: urlsafe base64 of HMAC-SHA256(SECRET_KEY, "file-preview|id|timestamp|nonce")."""
+    message = f"file-preview|{file_id}|{timestamp}|{nonce}".encode()
+    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def preview_url(key: bytes, file_id: str, timestamp: int, nonce: str, *, as_attachment: bool) -> str:
+    """get_signed_file_url: FILES_URL (empty by default, so relative) + /files/<id>/file-preview?...;
+    urlencode encodes the signature's `=` as %3D."""
+    query = {"timestamp": str(timestamp), "nonce": nonce, "sign": preview_sign(key, file_id, str(timestamp), nonce)}
+    if as_attachment:
+        query["as_attachment"] = "true"
+    return f"/files/{file_id}/file-preview?{urlencode(query)}"

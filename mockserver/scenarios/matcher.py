@@ -62,7 +62,8 @@ def _take(fixture: Fixture, scenario: Scenario, call: Call, scope: Scope, *, for
     """The Selection for `scenario`, or None when it is a fault-only rule whose fault does not fire."""
     endpoint = fixture.endpoint
     fired = _fixture_faults(endpoint, scenario, call, scope)
-    fault_only = scenario.respond is None and scenario.sequence is None
+    # A scenario of directives alone (`indexing`) answers with the default's respond block; it is no fault rule.
+    fault_only = scenario.respond is None and scenario.sequence is None and not scenario.directives
     if fault_only and not fired and not forced:
         return None
     if scenario.times is not None:

@@ -38,6 +38,7 @@ _API_TITLES: Final = {
     "knowledge": "Knowledge API (`/v1`, knowledge keys)",
     "console": "Console API (`/console/api`)",
     "web": "Web App API (`/api`)",
+    "files": "Files (`/files`, the signed URLs the APIs hand out)",
 }
 _NO_APP_MODE: Final = {"none": "no key", "dataset": "knowledge key", "console": "console account"}
 

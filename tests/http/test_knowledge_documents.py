@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dify_facts import is_int, is_uuid4
+from dify_facts import UNKNOWN_UUID, is_int, is_uuid4
 from knowledge_docs import (
     AUTOMATIC_RULES,
     DATASETS,
@@ -330,3 +330,47 @@ async def test_automatic_rule_and_splitter_errors_end_the_document_in_error(make
     assert item["error"] == "Custom segment length should be between 50 and 4000."
     assert item["parsing_completed_at"] is not None and item["splitting_completed_at"] is None
     assert item["stopped_at"] is not None and item["total_segments"] == 0
+
+
+async def test_original_document_id_turns_a_create_into_an_update(client: Any, expect_error: Any) -> None:
+    dataset = await new_dataset(client, S)
+    made = await made_by_text(client, S, dataset, name="first", text="one")
+    resp = await by_text(
+        client,
+        S,
+        dataset,
+        name="n",
+        text="t",
+        original_document_id=made["document"]["id"],
+        indexing_technique="economy",
+    )
+    await expect_error(resp, 400, "invalid_param", "Document is not available")  # still queued
+    await client.post("/_mock/clock", json={"tenant": f"s:{S}", "advance": 30})
+    resp = await by_text(
+        client,
+        S,
+        dataset,
+        name="renamed",
+        text="two",
+        original_document_id=made["document"]["id"],
+        indexing_technique="economy",
+    )
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert (body["document"]["id"], body["document"]["name"], body["batch"]) == (
+        made["document"]["id"],
+        "renamed",
+        made["batch"],
+    )
+    path = f"/v1/datasets/{dataset}/document/create-by-text"
+    rule = "/v1/datasets/<uuid:dataset_id>/document/"
+    resp = await by_text(
+        client, S, dataset, name="n", text="t", original_document_id=UNKNOWN_UUID, indexing_technique="economy"
+    )
+    await expect_error(
+        resp,
+        404,
+        "not_found",
+        f"Document not found. You have requested this URI [{path}] but did you mean {rule}create-by-text or "
+        f"{rule}create_by_text or {rule}create-by-file ?",
+    )

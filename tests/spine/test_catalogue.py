@@ -83,7 +83,7 @@ def test_invalid_json_and_misplaced_files(tmp_path: Path) -> None:
         "admin/get_z.json": endpoint(method="GET", path="/z"),
     }
     found = problems(tmp_path, files)
-    where = "schemas/service/ or schemas/knowledge/ or schemas/console/ or schemas/web/"
+    where = "schemas/service/ or schemas/knowledge/ or schemas/console/ or schemas/web/ or schemas/files/"
     assert found == [
         "service/broken.json:1:33: invalid JSON: Expecting property name enclosed in double quotes",
         f"admin/get_z.json:1:1: an endpoint schema belongs directly in {where}",

@@ -85,3 +85,19 @@ async def until_completed(client: Any, session: str, dataset: str, batch: str) -
         if all(i["indexing_status"] in ("completed", "error", "paused") for i in items):
             return items
     raise AssertionError("indexing never ended")
+
+
+def raw_form(
+    filename: str, data: bytes, data_json: Any = None, mime: str = "text/plain"
+) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with the filename as written (aiohttp's FormData percent-encodes it), and its
+    Content-Type header."""
+    boundary = "kdocsboundary"
+    parts = []
+    if data_json is not None:
+        text = data_json if isinstance(data_json, str) else json.dumps(data_json)
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{text}\r\n'.encode())
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+    parts.append(f"{head}Content-Type: {mime}\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
