@@ -120,7 +120,21 @@ class _Named:
     make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
 
 
+def _not_blank(message: str) -> Callable[[Any], Any]:
+    """A str field's after-validator refusing text that is only whitespace, with Dify's text
+    (SegmentCreateItemPayload.content: "Content is empty", controllers/service_api/dataset/segment.py
+    from 1.15)."""
+
+    def validate(value: str) -> str:
+        if not value.strip():
+            raise ValueError(message)
+        return value
+
+    return validate
+
+
 _VALIDATORS: Final[dict[str, _Named]] = {
+    "not_blank": _Named("after", _not_blank),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
     "variable_name": _Named("before", _variable_name),
