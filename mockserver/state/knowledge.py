@@ -116,7 +116,9 @@ class Segment:
     created_by: str
     created_at: int
     answer: str | None = None
-    keywords: list[str] = field(default_factory=list)
+    # null for high_quality indexing (and a 1.12/1.14 API item's explicit null); API items' entries are
+    # rendered as text, so a raw 1.12/1.14 item's null entry stays null
+    keywords: list[str | None] | None = field(default_factory=list)
     hit_count: int = 0
     enabled: bool = True
     disabled_at: int | None = None
