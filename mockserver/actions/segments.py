@@ -273,12 +273,26 @@ def _changes(ctx: ActContext) -> dict[str, Any]:
         if keywords and dataset.indexing_technique != "high_quality":
             out["keywords"] = keywords  # the keyword index stores the given ones
     out["_delta"] = words - segment.word_count
+    summary = args.get("summary")
+    if summary is not None and _summarised(ctx):
+        out["summary"] = summary if summary.strip() else None  # a blank one deletes it
     if document.doc_form == "hierarchical_model" and args.get("regenerate_child_chunks"):
         try:
             out["child_chunks"] = generated_children(ctx, replace(segment, content=content), document)
         except (ValueError, SplitError) as exc:
             out.update(enabled=False, disabled_at=ctx.now, status="error", error=str(exc))
     return out
+
+
+def _summarised(ctx: ActContext) -> bool:
+    """SummaryIndexService.update_summary_for_segment (1.14+): a high_quality dataset's segments that
+    are not of a qa_model document keep the summary an update gives them."""
+    document = ctx.tenant.state.documents.get(segment_of(ctx).document_id)
+    return (
+        compare(ctx.call.release.name, ">=1.14")
+        and dataset_of(ctx).indexing_technique == "high_quality"
+        and (document is None or document.doc_form != "qa_model")
+    )
 
 
 def update(ctx: ActContext) -> dict[str, Any]:

@@ -131,6 +131,7 @@ class Segment:
     error: str | None = None
     stopped_at: int | None = None
     child_chunks: list[ChildChunk] = field(default_factory=list)
+    summary: str | None = None  # a summary an update gave it (1.14+, high_quality; DocumentSegmentSummary)
     created_seq: int = 0
 
 
