@@ -119,7 +119,9 @@ class Segment:
     created_by: str
     created_at: int
     answer: str | None = None
-    keywords: list[str] = field(default_factory=list)
+    # null for high_quality indexing (and a 1.12/1.14 API item's explicit null); API items' entries are
+    # rendered as text, so a raw 1.12/1.14 item's null entry stays null
+    keywords: list[str | None] | None = field(default_factory=list)
     hit_count: int = 0
     enabled: bool = True
     disabled_at: int | None = None
@@ -132,6 +134,7 @@ class Segment:
     error: str | None = None
     stopped_at: int | None = None
     child_chunks: list[ChildChunk] = field(default_factory=list)
+    summary: str | None = None  # a summary an update gave it (1.14+, high_quality; DocumentSegmentSummary)
     created_seq: int = 0
 
 
@@ -142,8 +145,17 @@ class Tag:
     created_by: str
     created_at: int
     type: str = "knowledge"
-    targets: list[str] = field(default_factory=list)  # the dataset ids bound to it, in binding order
+    # The live datasets bound to it: dataset id -> the store tick of the binding (a dataset's tags
+    # come in binding order).
+    targets: dict[str, int] = field(default_factory=dict)
+    # Bindings to datasets since deleted: Dify's dataset cleanup leaves TagBinding rows, so a tag's
+    # binding_count still counts them (research/knowledge_datasets.md §7, §8.3).
+    orphans: int = 0
     created_seq: int = 0
+
+    @property
+    def binding_count(self) -> int:
+        return len(self.targets) + self.orphans
 
 
 @dataclass(slots=True)
