@@ -4,8 +4,7 @@ API's create and update routes, and the indexing run each queues (services/datas
 
 A write is planned in the checks (every refusal comes before the faults) as a `Save`, shown by the
 action's bind, and applied by its commit: the document, the dataset's first-document settings, the
-dataset's newest process rule, and the segments its indexing run makes (shown from the `indexing`
-stage on, document_views.py)."""
+dataset's newest process rule, and the indexing run it queues (document_indexing.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mockserver.actions import ActContext
+from mockserver.actions import document_indexing as indexing
 from mockserver.actions.document_views import display
 from mockserver.actions.knowledge import dataset_of, owner_name
 from mockserver.dify import embedding as models
 from mockserver.dify import markdown
 from mockserver.dify.documents import automatic_rules, batch_name
-from mockserver.dify.splitter import Chunk, SplitError, split
 from mockserver.errors import DifyError
-from mockserver.state.knowledge import ChildChunk, Dataset, Document, Indexing, Segment
+from mockserver.state.knowledge import Dataset, Document
 
 # save_document_with_dataset_id's retrieval model for a dataset made high_quality by its first document.
 FIRST_RETRIEVAL: Final[dict[str, Any]] = {
@@ -36,8 +35,6 @@ FIRST_RETRIEVAL: Final[dict[str, Any]] = {
 NO_EMBEDDING: Final = (
     "No Embedding Model available. Please configure a valid provider in the Settings -> Model Provider."
 )
-# Files the emulator cannot read (no PDF or office parser): indexed as no text, so no segment.
-_BINARY: Final = frozenset({"pdf", "docx", "xlsx", "xls", "odt"})
 
 
 @dataclass(slots=True)
@@ -63,15 +60,6 @@ class Source:
             "created_by": self.created_by,
             "created_at": self.created_at,
         }
-
-
-def raw_documents(data: bytes, extension: str) -> list[str]:
-    """What indexing extracts from a file: a Markdown file's sections, another text file's whole text;
-    nothing from PDF and office files, which the emulator cannot parse (they complete with no segment)."""
-    if extension in _BINARY:
-        return []
-    text = markdown.decode(data)
-    return markdown.sections(text) if extension in markdown.EXTENSIONS else [text]
 
 
 @dataclass(slots=True)
@@ -244,82 +232,8 @@ def commit(ctx: ActContext, save: Save) -> None:
     if save.source is not None:
         document.data = save.source.data
         document.text = markdown.decode(save.source.data)
-    document.indexing = _indexing(ctx)
-    _index(ctx, dataset, document, raw_documents(document.data, (document.upload_file or {}).get("extension", "")))
+    document.indexing = indexing.run(ctx)
+    texts = indexing.raw_documents(document.data, (document.upload_file or {}).get("extension", ""))
+    indexing.index(ctx, dataset, document, texts)
     if save.existing is None:
         state.documents.add(document)
-
-
-def _indexing(ctx: ActContext) -> Indexing:
-    """A new run from now: the scenario's `indexing` block says how it ends (completed by default);
-    `cleaning`, a stage Dify never writes, fails where cleaning happens, in the splitting step."""
-    given = ctx.directives.get("indexing") or {}
-    at = str(given.get("at", "indexing"))
-    return Indexing(
-        outcome=str(given.get("outcome", "completed")),
-        at="splitting" if at == "cleaning" else at,
-        error=given.get("error"),
-        started_at=ctx.now,
-    )
-
-
-def _index(ctx: ActContext, dataset: Dataset, document: Document, texts: list[str]) -> None:
-    """Cut the document as the worker will (each raw document on its own; full-doc joins them), and
-    store the segments. A splitter error ends the run in `error` in its splitting step."""
-    rule = document.process_rule or {}
-    process_rule = {"mode": rule.get("mode", "automatic"), "rules": rule.get("rules")}
-    economy = dataset.indexing_technique != "high_quality"
-    release = ctx.call.release.name
-    full_doc = (rule.get("rules") or {}).get("parent_mode") == "full-doc" and document.doc_form == "hierarchical_model"
-    chunks: list[Chunk] = []
-    try:
-        for text in ["\n".join(texts)] if full_doc else texts:
-            chunks += split(text, process_rule, document.doc_form, release, economy=economy)
-    except SplitError as exc:
-        if document.indexing.outcome == "completed":
-            document.indexing = dataclasses.replace(document.indexing, outcome="error", at="splitting", error=str(exc))
-        chunks = []
-    if document.indexing.outcome == "error" and _before_segments(document.indexing.at):
-        chunks = []
-    document.word_count = sum(c.word_count for c in chunks)
-    document.tokens = sum(c.tokens for c in chunks)
-    for i, chunk in enumerate(chunks):
-        ctx.tenant.state.add_segment(_segment(ctx, document, i, chunk))
-
-
-def _before_segments(stage: str) -> bool:
-    return stage in ("waiting", "parsing", "splitting")
-
-
-def _segment(ctx: ActContext, document: Document, i: int, chunk: Chunk) -> Segment:
-    segment_id = ctx.draws.uuid(f"segment:{i}")
-    made = Segment(
-        id=segment_id,
-        dataset_id=document.dataset_id,
-        document_id=document.id,
-        position=i + 1,
-        content=chunk.content,
-        word_count=chunk.word_count,
-        tokens=chunk.tokens,
-        index_node_id=ctx.draws.uuid(f"index_node:{i}"),
-        index_node_hash=chunk.index_node_hash,
-        created_by=document.created_by,
-        created_at=ctx.now,
-        answer=chunk.answer,
-        updated_at=ctx.now,
-    )
-    made.child_chunks = [
-        ChildChunk(
-            id=ctx.draws.uuid(f"child:{i}:{j}"),
-            dataset_id=document.dataset_id,
-            document_id=document.id,
-            segment_id=segment_id,
-            position=j + 1,
-            content=text,
-            word_count=len(text),
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        for j, text in enumerate(chunk.children)
-    ]
-    return made

@@ -374,3 +374,14 @@ async def test_original_document_id_turns_a_create_into_an_update(client: Any, e
         f"Document not found. You have requested this URI [{path}] but did you mean {rule}create-by-text or "
         f"{rule}create_by_text or {rule}create-by-file ?",
     )
+
+
+@pytest.mark.parametrize(("version", "size"), [("1.12", 5), ("1.14", 5), ("1.16", 7)])
+async def test_a_text_upload_counts_characters_before_1_16_and_bytes_after(
+    make_client: Any, version: str, size: int
+) -> None:
+    client = await make_client(dify_version=version)
+    dataset = await new_dataset(client, S)
+    made = await made_by_text(client, S, dataset, name="n" * 205, text="Grüße")
+    upload = made["document"]["data_source_detail_dict"]["upload_file"]
+    assert (upload["size"], upload["name"], made["document"]["name"]) == (size, "n" * 200, "n" * 200)
