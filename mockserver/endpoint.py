@@ -75,7 +75,8 @@ class EndpointSpec:
 
     @property
     def all_paths(self) -> tuple[str, ...]:
-        return (self.path, *self.aliases)
+        """The path and its aliases in OpenAPI's form (an alias's `{name:uuid}` as `{name}`)."""
+        return (self.path, *(PARAM.sub(r"{\1}", a) for a in self.aliases))
 
     @property
     def all_routes(self) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ A property's `type`, `format: uuid` and `enum` are pydantic's types (payload/typ
 text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its constraints are
 Field() arguments (payload/constraints.py). This module keeps the model, the text, and Dify's own
 validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
-on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
+on a property (_VALIDATORS), `{"type": name}` on a property for one of Dify's union types
+(types.NAMED_TYPES), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid).
 
 Facts reproduced with pydantic 2.11.10, 2.12.5 and 2.14.4 against models declared as Dify 1.12.0-
@@ -33,7 +34,17 @@ from typing import Any, Final, Literal, TypeVar
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
-from mockserver.payload.types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
+from mockserver.payload.types import (
+    NAMED_TYPES,
+    TYPES,
+    Check,
+    Invalid,
+    Several,
+    constrained,
+    list_of,
+    literal,
+    uuid_text,
+)
 
 _T = TypeVar("_T")
 _MISSING: Final = object()
@@ -185,6 +196,8 @@ def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
         plain = {k: v for k, v in schema.items() if k not in ("x-pydantic", "format")}
         rule = _known(_VALIDATORS, named["validator"])
         return _validated(rule, str(named.get("message", "")), *compile_field(plain))
+    if isinstance(named, dict) and "type" in named:
+        return _known(NAMED_TYPES, named["type"]), False  # a union of Dify's: None is one of its branches
     if "enum" in schema:
         options = [o for o in schema["enum"] if o is not None]
         # x-pydantic {"enum": "RetrievalMethod"}: a str Enum (type=enum), not a Literal (type=literal_error)
