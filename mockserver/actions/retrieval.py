@@ -90,9 +90,11 @@ def _payload(ctx: ActContext) -> None:
 
 
 def _conditions_block(ctx: ActContext, given: Any) -> dict[str, Any] | None:
-    """The metadata_filtering_conditions block as the service reads it, or None when it is falsy.
-    1.13+ had it through the model: its default logical_operator "and" makes any object truthy unless
-    both fields are null. 1.12 validates the raw value here (MetadataFilteringCondition's own errors)."""
+    """The metadata_filtering_conditions block as the service's MetadataFilteringCondition holds it
+    ({logical_operator, conditions}), or None when Dify skips filtering. 1.13+ had it through the
+    request model and model_dump(exclude_none=True): the default "and" makes any object truthy unless
+    both fields are null, and a null operator comes back as the default "and". 1.12 validates the raw
+    dict here (MetadataFilteringCondition's own errors), so a null operator stays null: "or"."""
     if compare(ctx.call.release.name, "<1.13"):
         if not given:
             return None
@@ -103,12 +105,15 @@ def _conditions_block(ctx: ActContext, given: Any) -> dict[str, Any] | None:
         if not isinstance(given, dict):
             text = f"Input should be a valid dictionary or instance of {model.name}"
             raise DifyError("invalid_param", model.describe([Invalid("model_type", given, message=text)], version))
-        given = model.validate(given, version)
-    elif not isinstance(given, dict):
+        held = model.validate(given, version)
+        return {"logical_operator": held.get("logical_operator", "and"), "conditions": held.get("conditions")}
+    if not isinstance(given, dict):
         return None
     dumped = {"logical_operator": given.get("logical_operator", "and"), "conditions": given.get("conditions")}
     dumped = {k: v for k, v in dumped.items() if v is not None}
-    return dumped or None
+    if not dumped:
+        return None
+    return {"logical_operator": dumped.get("logical_operator", "and"), "conditions": dumped.get("conditions")}
 
 
 def _documents(ctx: ActContext, dataset: Dataset) -> list[Document]:
@@ -122,7 +127,7 @@ def _filtered(ctx: ActContext, documents: list[Document], block: dict[str, Any])
     if conditions is None:  # the service enumerates None
         raise DifyError("internal_server_error", "'NoneType' object is not iterable")
     try:
-        return select(documents, lambda d: d.doc_metadata, conditions, block.get("logical_operator", "and"))
+        return select(documents, lambda d: d.doc_metadata, conditions, block["logical_operator"])
     except FilterError as exc:
         raise DifyError("internal_server_error", str(exc)) from None
 
