@@ -12,6 +12,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockserver.actions.knowledge import DATASET_API_OFF
 from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
 from mockserver.dify import routes, versions
@@ -159,6 +160,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request[ENTRY]["unmatched"], request[ENTRY]["unmatched_reason"] = True, "route"
         return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
     try:
+        if spec.auth == "dataset" and request.app[RELEASE].dataset_before_token:
+            _dataset_first(request)
         principal = authenticate(request, spec, request.app[BOOK].current.apps, request.app[RELEASE])
     except DifyError:
         request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
@@ -166,6 +169,20 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[PRINCIPAL] = principal
     request[TENANT_ID] = tenant_of(request, authenticated=True)
     return await handler(request)
+
+
+def _dataset_first(request: web.Request) -> None:
+    """Dify 1.12's validate_dataset_token: the route's dataset (in the session's workspace) before the
+    key, so an unknown one is 404 and one whose API is off 403, whatever the Authorization header."""
+    wanted = request.match_info.get("dataset_id")
+    if wanted is None:
+        return
+    state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
+    dataset = state.datasets.get(wanted.lower())
+    if dataset is None:
+        raise DifyError("not_found", state.datasets.missing)
+    if not dataset.enable_api:
+        raise DifyError("forbidden", DATASET_API_OFF)
 
 
 _LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})

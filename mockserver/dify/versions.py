@@ -99,6 +99,10 @@ class Release:
     # select's value must be a string among its constant options; services/human_input_service.py).
     hitl_approval_channels: bool = True
     hitl_value_checks: bool = True
+    # Knowledge API (research/knowledge_datasets.md §0.2): 1.12's validate_dataset_token looks the
+    # route's dataset up before it reads the token (404 "Dataset not found." / 403 even without a
+    # key); 1.14 reads the token first.
+    dataset_before_token: bool = False
 
     @property
     def root(self) -> dict[str, str]:
@@ -149,6 +153,7 @@ _1_12: Final = Release(
     run_detail_raw=True,
     hitl_approval_channels=False,
     hitl_value_checks=False,
+    dataset_before_token=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -173,6 +178,7 @@ _1_14: Final = replace(
     exact_extensions=False,
     tts_silent_statuses=frozenset({"normal", "paused"}),
     run_detail_raw=False,
+    dataset_before_token=False,
 )
 _1_16: Final = replace(
     _1_14,

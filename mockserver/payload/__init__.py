@@ -43,6 +43,7 @@ from mockserver.payload.types import (
     constrained,
     list_of,
     literal,
+    smart_union,
     uuid_text,
 )
 
@@ -100,6 +101,21 @@ def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
     return validate
 
 
+def _uuid_str(message: str) -> Callable[[Any], Any]:
+    """Dify's UUIDStr (libs/helper.py _strict_uuid, 1.16.1), after the str check: "" is refused with
+    its own text, else what uuid.UUID reads comes back canonical; `message` is the other refusal."""
+
+    def validate(value: str) -> str:
+        if not value:
+            raise ValueError("must be a non-empty valid UUID")
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(message) from None
+
+    return validate
+
+
 _SQLISH: Final = ("'", '"', ";", "--", "/*", "*/", "xp_", "sp_")
 
 
@@ -132,6 +148,7 @@ class _Named:
 
 
 _VALIDATORS: Final[dict[str, _Named]] = {
+    "uuid_str": _Named("after", _uuid_str),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
     "variable_name": _Named("before", _variable_name),
@@ -206,7 +223,10 @@ def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     nullable = "null" in kinds
-    kind = str(next((k for k in kinds if k != "null"), None))
+    members = [str(k) for k in kinds if k != "null"]
+    if len(members) > 1:  # `str | int | float`: pydantic's smart-mode Union
+        return smart_union(members), nullable
+    kind = str(next(iter(members), None))
     if kind == "object" and isinstance(schema.get("properties"), dict):
         return _nested(compile_model(str(schema.get("title") or "Model"), schema)), nullable
     if kind == "array":

@@ -247,3 +247,16 @@ async def test_reset_empties_the_datasets(client: Any) -> None:
     assert resp.status in (200, 204)
     listing = await (await client.get(DATASETS, headers=h(session="reset"))).json()
     assert listing["total"] == 0 and listing["data"] == []
+
+
+async def test_1_12_looks_the_dataset_up_before_the_key(make_client: Any, expect_error: Any) -> None:
+    # research/knowledge_datasets.md §0.2: wraps.py:257-264@1.12.0 finds the dataset, then the token.
+    old = await make_client(dify_version="1.12")
+    resp = await old.get(f"{DATASETS}/{UNKNOWN_UUID}", headers={"X-Mock-Session": "kds"})
+    await expect_error(resp, 404, "not_found", "Dataset not found.")
+    made = await create(old, "Known")
+    resp = await old.get(f"{DATASETS}/{made['id']}", headers={"X-Mock-Session": "kds"})
+    await expect_error(resp, 401, "unauthorized", "Authorization header must be provided and start with 'Bearer'")
+    new = await make_client(dify_version="1.14")
+    resp = await new.get(f"{DATASETS}/{UNKNOWN_UUID}", headers={"X-Mock-Session": "kds"})
+    await expect_error(resp, 401, "unauthorized", "Authorization header must be provided and start with 'Bearer'")
