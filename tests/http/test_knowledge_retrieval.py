@@ -486,3 +486,40 @@ async def test_1_12_skips_an_empty_metadata_block_and_reads_a_null_operator_as_o
     assert len(contents(await retrieve(client, "meta12", dataset, **body))) == 3
     model = filtered(None, ("team", "empty", None), ("lang", "in", "en"))
     assert len(contents(await retrieve(client, "meta12", dataset, query="guide", retrieval_model=model))) == 3
+
+
+async def test_values_set_through_the_metadata_routes_filter_the_search(client: Any) -> None:
+    """POST .../metadata makes the fields, POST .../documents/metadata sets a document's values (under
+    the field's name), and the retrieval's conditions read them."""
+    session = "meta-api"
+    dataset = await make_dataset(client, session)
+    docs = [seed(client, session, dataset, i, [f"release notes {i}"]) for i in (1, 2, 3)]
+    fields = {}
+    for name, kind in (("product", "string"), ("version", "number")):
+        resp = await client.post(
+            f"{DATASETS}/{dataset}/metadata", json={"name": name, "type": kind}, headers=h(session)
+        )
+        assert resp.status == 201, await resp.text()
+        fields[name] = (await resp.json())["id"]
+    values = [("dify", 1.14), ("dify", 1.16), ("other", 2)]
+    operations = [
+        {
+            "document_id": doc.id,
+            "metadata_list": [
+                {"id": fields["product"], "name": "product", "value": product},
+                {"id": fields["version"], "name": "version", "value": version},
+            ],
+        }
+        for doc, (product, version) in zip(docs, values, strict=True)
+    ]
+    resp = await client.post(
+        f"{DATASETS}/{dataset}/documents/metadata", json={"operation_data": operations}, headers=h(session)
+    )
+    assert resp.status == 200, await resp.text()
+    model = filtered("and", ("product", "is", "dify"), ("version", "≥", 1.15))
+    found = await retrieve(client, session, dataset, query="release notes", retrieval_model=model)
+    assert contents(found) == ["release notes 2"]
+    assert found["records"][0]["segment"]["document"]["doc_metadata"] == {"product": "dify", "version": 1.16}
+    model = filtered("or", ("product", "start with", "oth"), ("version", "<", 1.15))
+    found = await retrieve(client, session, dataset, query="release notes", retrieval_model=model)
+    assert contents(found) == ["release notes 1", "release notes 3"]
