@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
+from mockserver.actions.document_views import segment_state, visible_segments
 from mockserver.actions.knowledge import available, dataset_of, the_dataset
 from mockserver.actions.serialize import body
 from mockserver.dify import lexical
@@ -168,7 +169,7 @@ def _search(ctx: ActContext) -> None:
 
 
 def _segments(ctx: ActContext, document: Document) -> list[Segment]:
-    found = [s for s in ctx.tenant.state.segments_of(document.id) if s.enabled and s.status == "completed"]
+    found = [s for s in visible_segments(ctx, document) if s.enabled and s.status == "completed"]
     return sorted(found, key=lambda s: s.position)
 
 
@@ -216,6 +217,8 @@ def _record(ctx: ActContext, hit: Hit) -> dict[str, Any]:
     release = ctx.call.release.name
     marshalled = compare(release, "<1.13")
     segment, document = hit.segment, hit.document
+    # Indexing's segments leave their times to the document's progress (document_views.segment_state).
+    _, _, indexing_at, completed_at = segment_state(ctx, document) or (None, None, None, None)
     keywords = segment.keywords
     if keywords is None and not marshalled:
         keywords = []
@@ -226,6 +229,8 @@ def _record(ctx: ActContext, hit: Hit) -> dict[str, Any]:
             "sign_content": segment.content if marshalled else None,
             "keywords": keywords,
             "created_at": None if compare(release, ">=1.13,<1.15") else segment.created_at,
+            "indexing_at": segment.indexing_at if segment.indexing_at is not None else indexing_at,
+            "completed_at": segment.completed_at if segment.completed_at is not None else completed_at,
             "document": {
                 "id": document.id,
                 "data_source_type": document.data_source_type,
@@ -245,8 +250,8 @@ def _record(ctx: ActContext, hit: Hit) -> dict[str, Any]:
 # The record's segment fields read straight from the stored segment (the schema gives their order).
 _SEGMENT_FIELDS: Final = (
     "id", "position", "document_id", "content", "answer", "word_count", "tokens", "index_node_id",
-    "index_node_hash", "hit_count", "enabled", "disabled_at", "disabled_by", "status", "created_by",
-    "indexing_at", "completed_at", "error", "stopped_at",
+    "index_node_hash", "hit_count", "enabled", "disabled_at", "disabled_by", "status", "created_by", "error",
+    "stopped_at",
 )  # fmt: skip
 
 
