@@ -53,9 +53,10 @@ async def test_keys_ids_and_methods(client: Any, expect_error: Any) -> None:
     url = f"{DATASETS}/{dataset}/retrieve"
     resp = await client.post(url, json={"query": "q"}, headers=h("route", "app-chat"))
     await expect_error(resp, 401, "unauthorized", "Access token is invalid")
-    for alias in ("retrieve", "hit-testing"):
-        resp = await client.post(f"{DATASETS}/{UNKNOWN_UUID}/{alias}", json={"query": "q"}, headers=h("route"))
-        await expect_error(resp, 404, "not_found", "Dataset not found.")
+    for alias, body in (("retrieve", {"query": "q"}), ("hit-testing", {"query": "q"}), ("retrieve", {})):
+        # the dataset is looked up before the body is read (validate_dataset_token wraps the handler)
+        resp = await client.post(f"{DATASETS}/{UNKNOWN_UUID}/{alias}", json=body, headers=h("route"))
+        await expect_error(resp, 404, "not_found", "Dataset not found.")  # no flask-restx hint on these paths
     for path in (f"{DATASETS}/not-a-uuid/retrieve", f"{DATASETS}/{dataset}/hit_testing"):
         resp = await client.post(path, json={"query": "q"}, headers=h("route"))
         assert resp.status == 404 and await resp.text() == NOT_FOUND_HTML
