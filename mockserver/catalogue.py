@@ -152,6 +152,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         request=request,
         request_model=x.get("request_model", "Request"),
         models_since=x.get("models_since"),
+        models_deferred=bool(x.get("models_deferred", False)),
         files=FilePart(files["part"], files.get("limits", "upload")) if files else None,
         response=x.get("response", "json"),
         streams=bool(x.get("streams", False)),

@@ -56,6 +56,7 @@ class EndpointSpec:
     request: RequestKind
     request_model: str
     models_since: str | None  # the first release whose request model checks query and body (older: raw)
+    models_deferred: bool  # the action applies the request model after its lookups (validation.apply_models)
     files: FilePart | None
     response: ResponseKind
     streams: bool

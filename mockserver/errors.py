@@ -162,9 +162,13 @@ class DifyError(Exception):
         status: int | None = None,
         headers: dict[str, str] | None = None,
         note: str | None = None,
+        raw: dict[str, object] | None = None,
     ) -> None:
         spec = CODES.get(code)
         self.code = code
+        # A handler's own error body in place of {code, message, status}: the segment create's
+        # `return {"error": str(e)}, 400` (controllers/service_api/dataset/segment.py).
+        self.raw = raw
         self.note = note  # for the journal and the log only: what the mock knows beyond Dify's text
         self.status = status or (spec.status if spec else 400)
         self.message = message if message is not None else (spec.message if spec else code)
@@ -175,6 +179,8 @@ class DifyError(Exception):
         super().__init__(f"{self.status} {code}: {self.message}")
 
     def body(self) -> dict[str, object]:
+        if self.raw is not None:
+            return self.raw
         if self.code == "unknown":  # the generic handler builds {"message"} first, then sets the rest
             return {"message": self.message, "code": self.code, "status": self.status}
         return {"code": self.code, "message": self.message, "status": self.status}

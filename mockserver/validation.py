@@ -155,10 +155,26 @@ def _user(spec: EndpointSpec, call: Call) -> str | None:
 
 
 def _check_schema(spec: EndpointSpec, call: Call) -> None:
+    if spec.models_deferred:
+        # Dify validates after its lookups: raw until the action's check applies the model.
+        _raw(call)
+        return
+    apply_models(call)
+
+
+def _raw(call: Call) -> None:
+    call.params = dict(call.query)
+    call.payload = dict(call.body) if isinstance(call.body, dict) else {}
+
+
+def apply_models(call: Call, query: Mapping[str, Any] | None = None) -> None:
+    """The route's request models over the body and the query (`query`, when given, stands for the
+    query as the handler hands it to its model), or the raw text before `models_since`. Refuses
+    with pydantic's text; fills call.payload and call.params."""
+    spec = call.spec
     if spec.models_since is not None and not compare(call.release.name, f">={spec.models_since}"):
         # This release has no model for the route yet: the action reads the raw text as it did.
-        call.params = dict(call.query)
-        call.payload = dict(call.body) if isinstance(call.body, dict) else {}
+        _raw(call)
         return
     version = call.release.pydantic
     body_model = spec.body_model_at(call.release.name)
@@ -175,7 +191,8 @@ def _check_schema(spec: EndpointSpec, call: Call) -> None:
             call.payload = {**_copied(spec.body_defaults), **call.payload}
     query_model = spec.query_model_at(call.release.name)
     if query_model is not None:
-        call.params = {**_copied(spec.query_defaults), **query_model.validate(call.query, version)}
+        given = dict(call.query if query is None else query)
+        call.params = {**_copied(spec.query_defaults), **query_model.validate(given, version)}
 
 
 def _copied(defaults: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,9 @@ score_threshold_enabled or reranking_enable).
 
 The search itself (mockserver/dify/lexical.py): the enabled, completed segments of the dataset's
 completed, enabled, non-archived documents; a parent-child document's child chunks, each scored and
-grouped under its parent (the parent's score is its best child's). Semantic, full-text and hybrid
+grouped under its parent (the parent's score is its best child's); a segment's summary (1.14+ keep
+one given to a high_quality segment and index it), whose hit names the segment, shows the summary and
+gives its score. Semantic, full-text and hybrid
 search rank by the lexical score, drop what shares no word with the query, keep those at or above
 score_threshold when score_threshold_enabled, then the first top_k; keyword search needs the keyword
 table only a dataset that is not high_quality has (else no records), ranks by how many query words a
@@ -56,12 +58,23 @@ NO_QUERY: Final = "Query or attachment_ids is required"
 
 @dataclass(slots=True)
 class Hit:
-    """A segment found, with its score and (a parent-child document's) matched child chunks."""
+    """A segment found: by its own content, by its matched child chunks (a parent-child document's) or
+    by its summary (the summary index 1.14+ keeps for a summary given to a high_quality segment)."""
 
     segment: Segment
     document: Document
-    score: float
+    own: float | None = None
     children: list[tuple[ChildChunk, float]] = field(default_factory=list)
+    summary: tuple[str, float] | None = None
+
+    @property
+    def score(self) -> float:
+        """format_retrieval_documents: a summary hit's score goes first (a chunk's own is then not
+        read), a parent's is the best of its summary and children."""
+        best = [s for _, s in self.children]
+        if self.summary is not None:
+            return max([self.summary[1], *best])
+        return max([s for s in (self.own,) if s is not None] + best, default=0.0)
 
 
 def _lenient_model(ctx: ActContext) -> Model:
@@ -181,32 +194,47 @@ def _keyword_hits(ctx: ActContext, dataset: Dataset, documents: list[Document], 
     counted = []
     for document in documents:
         for segment in _segments(ctx, document):
-            keywords = segment.keywords or [segment.content]
+            keywords = [k for k in segment.keywords or () if k] or [segment.content]
             count = lexical.keyword_matches(query, keywords)
             if count:
-                counted.append((count, Hit(segment, document, 0.0)))
+                counted.append((count, Hit(segment, document, own=0.0)))
     counted.sort(key=lambda pair: -pair[0])  # stable: document, then segment position among equals
     return [hit for _, hit in counted]
 
 
-def _scored_hits(ctx: ActContext, documents: list[Document], query: str, top_k: int, threshold: float) -> list[Hit]:
-    """The lexical ranking: a chunk, or a parent-child document's child chunk, is one candidate."""
-    units: list[tuple[float, Segment, Document, ChildChunk | None]] = []
+Unit = tuple[float, Segment, Document, ChildChunk | None, str | None]  # score, where, child or summary
+
+
+def _units(ctx: ActContext, documents: list[Document], query: str) -> list[Unit]:
+    """Every vector Dify would have: a chunk's content, or a parent-child document's child chunks; and
+    a segment's summary, if it has one."""
+    units: list[Unit] = []
     for document in documents:
         for segment in _segments(ctx, document):
             children = sorted(segment.child_chunks, key=lambda c: c.position)
             if document.doc_form == "hierarchical_model" and children:
-                units += [(lexical.score(query, c.content), segment, document, c) for c in children]
+                units += [(lexical.score(query, c.content), segment, document, c, None) for c in children]
             else:
-                units.append((lexical.score(query, segment.content), segment, document, None))
-    ranked = [u for u in units if u[0] > 0.0 and u[0] >= threshold]
+                units.append((lexical.score(query, segment.content), segment, document, None, None))
+            summary = getattr(segment, "summary", None)
+            if summary:
+                units.append((lexical.score(query, summary), segment, document, None, summary))
+    return units
+
+
+def _scored_hits(ctx: ActContext, documents: list[Document], query: str, top_k: int, threshold: float) -> list[Hit]:
+    """The lexical ranking over every unit, the first top_k kept, then grouped by segment."""
+    ranked = [u for u in _units(ctx, documents, query) if u[0] > 0.0 and u[0] >= threshold]
     ranked.sort(key=lambda u: -u[0])  # stable: document, segment, child position among equals
     hits: dict[str, Hit] = {}
-    for score, segment, document, child in ranked[:top_k]:
-        hit = hits.setdefault(segment.id, Hit(segment, document, score))
-        hit.score = max(hit.score, score)
-        if child is not None:
+    for score, segment, document, child, summary in ranked[:top_k]:
+        hit = hits.setdefault(segment.id, Hit(segment, document))
+        if summary is not None:
+            hit.summary = (summary, score)
+        elif child is not None:
             hit.children.append((child, score))
+        else:
+            hit.own = score
     return sorted(hits.values(), key=lambda h: (-h.score, h.document.position, h.segment.position))
 
 
@@ -243,7 +271,7 @@ def _record(ctx: ActContext, hit: Hit) -> dict[str, Any]:
         "score": float(hit.score),
         "tsne_position": None,
         "files": None if marshalled else [],
-        "summary": None,
+        "summary": hit.summary[0] if hit.summary is not None else None,
     }
 
 

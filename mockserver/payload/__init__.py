@@ -150,6 +150,19 @@ class _Named:
     make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
 
 
+def _not_blank(message: str) -> Callable[[Any], Any]:
+    """A str field's after-validator refusing text that is only whitespace, with Dify's text
+    (SegmentCreateItemPayload.content: "Content is empty", controllers/service_api/dataset/segment.py
+    from 1.15)."""
+
+    def validate(value: str) -> str:
+        if not value.strip():
+            raise ValueError(message)
+        return value
+
+    return validate
+
+
 def _doc_form(message: str) -> Callable[[Any], Any]:
     """The Knowledge API's doc_form field validator (Dataset.DOC_FORM_LIST, dify 1.14.2 and 1.16.1
     controllers/service_api/dataset/document.py validate_doc_form)."""
@@ -177,6 +190,7 @@ def _not_empty(message: str) -> Callable[[Any], Any]:
 _VALIDATORS: Final[dict[str, _Named]] = {
     "uuid_str": _Named("after", _uuid_str),
     "doc_form": _Named("after", _doc_form),
+    "not_blank": _Named("after", _not_blank),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
     "variable_name": _Named("before", _variable_name),

@@ -119,7 +119,9 @@ class Segment:
     created_by: str
     created_at: int
     answer: str | None = None
-    keywords: list[str] = field(default_factory=list)
+    # null for high_quality indexing (and a 1.12/1.14 API item's explicit null); API items' entries are
+    # rendered as text, so a raw 1.12/1.14 item's null entry stays null
+    keywords: list[str | None] | None = field(default_factory=list)
     hit_count: int = 0
     enabled: bool = True
     disabled_at: int | None = None
@@ -132,6 +134,7 @@ class Segment:
     error: str | None = None
     stopped_at: int | None = None
     child_chunks: list[ChildChunk] = field(default_factory=list)
+    summary: str | None = None  # a summary an update gave it (1.14+, high_quality; DocumentSegmentSummary)
     created_seq: int = 0
 
 

@@ -333,7 +333,7 @@ class Store:
 
 def _segment_bytes(segment: Segment) -> int:
     chunks = sum(len(c.content) + 256 for c in segment.child_chunks)
-    return len(segment.content) + len(segment.answer or "") + 32 * len(segment.keywords) + chunks + 512
+    return len(segment.content) + len(segment.answer or "") + 32 * len(segment.keywords or ()) + chunks + 512
 
 
 def _message_bytes(message: Message) -> int:

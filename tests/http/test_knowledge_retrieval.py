@@ -365,3 +365,29 @@ async def test_metadata_set_on_api_documents_filters_the_search(client: Any) -> 
     found = await retrieve(client, session, dataset, query="opening hours", retrieval_model=model)
     assert contents(found) == ["Opening hours: neun bis sechs."]
     assert found["records"][0]["segment"]["document"]["doc_metadata"] == {"lang": "de"}
+
+
+async def test_a_segment_is_also_found_by_the_summary_an_update_gave_it(client: Any) -> None:
+    """1.14+ index a summary given to a high_quality segment: its hit shows the summary and its score
+    goes first (research/knowledge_retrieval_pipeline.md §2.3, format_retrieval_documents)."""
+    session = "accept-summary"
+    dataset = await make_dataset(client, session)
+    body = {"name": "handbook", "text": HANDBOOK, "indexing_technique": "high_quality", "process_rule": PARAGRAPHS}
+    resp = await client.post(f"{DATASETS}/{dataset}/document/create-by-text", json=body, headers=h(session))
+    made = await resp.json()
+    await indexed(client, session, dataset, made["batch"])
+    doc = made["document"]["id"]
+    segments = await (await client.get(f"{DATASETS}/{dataset}/documents/{doc}/segments", headers=h(session))).json()
+    first = segments["data"][0]
+    update = {"segment": {"content": first["content"], "summary": "What Dify is: an open-source LLM platform."}}
+    resp = await client.post(
+        f"{DATASETS}/{dataset}/documents/{doc}/segments/{first['id']}", json=update, headers=h(session)
+    )
+    assert resp.status == 200, await resp.text()
+    found = await retrieve(client, session, dataset, query="what dify is")
+    record, *others = found["records"]
+    assert record["segment"]["id"] == first["id"]
+    assert (record["summary"], record["score"]) == ("What Dify is: an open-source LLM platform.", 1.0)
+    assert all(r["summary"] is None and r["score"] < 1.0 for r in others)  # "is" alone
+    plain = await retrieve(client, session, dataset, query="canteen")
+    assert [r["summary"] for r in plain["records"]] == [None]
