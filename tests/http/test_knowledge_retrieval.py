@@ -391,3 +391,12 @@ async def test_a_segment_is_also_found_by_the_summary_an_update_gave_it(client: 
     assert all(r["summary"] is None and r["score"] < 1.0 for r in others)  # "is" alone
     plain = await retrieve(client, session, dataset, query="canteen")
     assert [r["summary"] for r in plain["records"]] == [None]
+    # a segment the segments API disables is no longer searched, by its content or its summary
+    assert len((await retrieve(client, session, dataset, query="dify"))["records"]) == 1
+    off = {"segment": {"content": first["content"], "enabled": False}}
+    resp = await client.post(
+        f"{DATASETS}/{dataset}/documents/{doc}/segments/{first['id']}", json=off, headers=h(session)
+    )
+    assert resp.status == 200, await resp.text()
+    assert len((await retrieve(client, session, dataset, query="dify is"))["records"]) == 1  # Lunch "is" only
+    assert (await retrieve(client, session, dataset, query="dify"))["records"] == []
