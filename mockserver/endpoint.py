@@ -75,7 +75,8 @@ class EndpointSpec:
 
     @property
     def all_paths(self) -> tuple[str, ...]:
-        return (self.path, *self.aliases)
+        """The path and its aliases in OpenAPI's form (`{name}`, the `:uuid` converter dropped)."""
+        return (self.path, *(PARAM.sub(r"{\1}", a) for a in self.aliases))
 
     @property
     def all_routes(self) -> tuple[str, ...]:
@@ -100,6 +101,24 @@ class EndpointSpec:
     def query_model(self) -> Model | None:
         """The query string, likewise: values arrive as text and are coerced by the schema's types."""
         return self._model("query")
+
+    def body_model_at(self, release: str) -> Model | None:
+        """body_model as `release` declares it (a validator or Enum its x-pydantic `since` says came later)."""
+        return self._model_at("body", release)
+
+    def query_model_at(self, release: str) -> Model | None:
+        return self._model_at("query", release)
+
+    @cached_property
+    def _release_models(self) -> dict[tuple[str, str], Model | None]:
+        return {}
+
+    def _model_at(self, kind: str, release: str) -> Model | None:
+        key = (kind, release)
+        if key not in self._release_models:
+            part = ("form" if self.request == "multipart" else "body") if kind == "body" else "query"
+            self._release_models[key] = self._model(part, release)
+        return self._release_models[key]
 
     @cached_property
     def query_defaults(self) -> dict[str, Any]:
@@ -156,13 +175,13 @@ class EndpointSpec:
         schema = self.part(part)
         return bundled(schema, self.base, self.registry) if schema is not None else None
 
-    def _model(self, part: str) -> Model | None:
+    def _model(self, part: str, release: str | None = None) -> Model | None:
         schema = self.resolved(part)
         if schema is None:
             return None
         # `user` is Dify's to read before the model (validate_app_token), which never declares it.
         skip = frozenset({"user"}) if self.user is not None and self.user.source == part else frozenset()
-        return compile_model(self.request_model, schema, skip)
+        return compile_model(self.request_model, schema, skip, release)
 
 
 def route(path: str) -> tuple[str, dict[str, str]]:

@@ -161,19 +161,21 @@ def _check_schema(spec: EndpointSpec, call: Call) -> None:
         call.payload = dict(call.body) if isinstance(call.body, dict) else {}
         return
     version = call.release.pydantic
-    if spec.body_model is not None:
+    body_model = spec.body_model_at(call.release.name)
+    if body_model is not None:
         given = call.form if spec.request == "multipart" else call.body
         if spec.request == "json" and given and not isinstance(given, dict):
             # `payload or {}`: a truthy body that is no object fails the model itself (model_type).
             wrong = Invalid(
                 "model_type", given, message=f"Input should be a valid dictionary or instance of {spec.request_model}"
             )
-            raise DifyError("invalid_param", spec.body_model.describe([wrong], version))
-        call.payload = spec.body_model.validate(given if isinstance(given, dict) else {}, version)
+            raise DifyError("invalid_param", body_model.describe([wrong], version))
+        call.payload = body_model.validate(given if isinstance(given, dict) else {}, version)
         if spec.body_defaults:
             call.payload = {**_copied(spec.body_defaults), **call.payload}
-    if spec.query_model is not None:
-        call.params = {**_copied(spec.query_defaults), **spec.query_model.validate(call.query, version)}
+    query_model = spec.query_model_at(call.release.name)
+    if query_model is not None:
+        call.params = {**_copied(spec.query_defaults), **query_model.validate(call.query, version)}
 
 
 def _copied(defaults: dict[str, Any]) -> dict[str, Any]:

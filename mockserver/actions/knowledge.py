@@ -59,7 +59,8 @@ def document_of(ctx: ActContext) -> Document:
 def progress_of(ctx: ActContext, document: Document) -> Progress:
     """Where the document's indexing is at this request's mock time (dify/indexing.py)."""
     plan = document.indexing
-    return progress(document.created_at, ctx.now, plan.polls, plan.outcome, plan.at)
+    start = plan.started_at if plan.started_at is not None else document.created_at
+    return progress(start, ctx.now, plan.polls, plan.outcome, plan.at)
 
 
 def available(ctx: ActContext, document: Document) -> bool:

@@ -29,6 +29,8 @@ _SEED_ALIAS: Final = (
     "Seed alias of `{method} {path}`, kept on purpose: real Dify has no such route (REFERENCE §16); "
     "the seed's clients call it. Same behaviour as `{operation}`."
 )
+# The Knowledge API's aliases are Dify's own routes: the underscore spellings it keeps for old clients.
+_DIFY_ALIAS: Final = "Dify's legacy spelling of `{method} {path}` (deprecated in its docs). Same behaviour as `{operation}`."
 
 
 def _camel(stem: str) -> str:
@@ -84,7 +86,8 @@ def _operation(spec: EndpointSpec, path: str, operation_id: str, bundle: Bundle)
     }
     notes = []
     if path != spec.path:
-        notes.append(_SEED_ALIAS.format(method=spec.method, path=spec.path, operation=spec.operation_id or spec.id))
+        alias = _DIFY_ALIAS if spec.api == "knowledge" else _SEED_ALIAS
+        notes.append(alias.format(method=spec.method, path=spec.path, operation=spec.operation_id or spec.id))
     if spec.modes:
         notes.append(f"App modes: {', '.join(sorted(spec.modes))}; another mode answers 400 {spec.mode_error}.")
     if notes:
@@ -136,7 +139,8 @@ def emulated(catalogue: Catalogue) -> dict[str, Any]:
     for spec in sorted(catalogue, key=lambda s: s.path):
         for n, path in enumerate(spec.all_paths):
             # An alias is its own operation: operationIds must be unique in a document.
-            operation_id = ids[spec.id] + ("" if n == 0 else "SeedAlias" + ("" if n == 1 else str(n)))
+            kind = "Alias" if spec.api == "knowledge" else "SeedAlias"
+            operation_id = ids[spec.id] + ("" if n == 0 else kind + ("" if n == 1 else str(n)))
             paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, path, operation_id, bundle)
     return {
         "openapi": "3.1.0",

@@ -17,6 +17,8 @@ Field() arguments (payload/constraints.py). This module keeps the model, the tex
 validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
 on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid).
+An `x-pydantic` with `"since": "1.14"` is what that release added: a model compiled for an older
+release (`compile_model(..., release="1.12")`) leaves it out (no validator; a Literal, not an Enum).
 
 Facts reproduced with pydantic 2.11.10, 2.12.5 and 2.14.4 against models declared as Dify 1.12.0-
 1.16.1 declare them (api/controllers/service_api/app/completion.py, workflow.py, conversation.py,
@@ -145,8 +147,21 @@ class _Named:
     make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
 
 
+def _doc_form(message: str) -> Callable[[Any], Any]:
+    """The Knowledge API's doc_form field validator (Dataset.DOC_FORM_LIST, dify 1.14.2 and 1.16.1
+    controllers/service_api/dataset/document.py validate_doc_form)."""
+
+    def validate(value: Any) -> Any:
+        if value not in ("text_model", "qa_model", "hierarchical_model"):
+            raise ValueError(message)
+        return value
+
+    return validate
+
+
 _VALIDATORS: Final[dict[str, _Named]] = {
     "uuid_str": _Named("after", _uuid_str),
+    "doc_form": _Named("after", _doc_form),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
     "variable_name": _Named("before", _variable_name),
@@ -161,8 +176,15 @@ def _name_unless_auto_generate(fields: dict[str, Any]) -> None:
         raise ValueError("name is required when auto_generate is false")
 
 
+def _name_with_text(fields: dict[str, Any]) -> None:
+    """DocumentTextUpdate.check_text_and_name (controllers/service_api/dataset/document.py, dify 1.12.0-1.16.1)."""
+    if fields.get("text") is not None and fields.get("name") is None:
+        raise ValueError("name is required when text is provided")
+
+
 _MODEL_VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
     "name_unless_auto_generate": _name_unless_auto_generate,
+    "name_with_text": _name_with_text,
 }
 _RULES: Final[dict[str, Callable[[dict[str, Any]], list[constraints.Constraint]]]] = {
     "integer": lambda schema: constraints.numeric(schema, real=False),
@@ -203,14 +225,25 @@ def _validated(named: _Named, message: str, check: Check, nullable: bool) -> tup
     return before, False  # None goes to the validator too
 
 
-def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
-    """(check, accepts None) for one property schema."""
+def _before(release: str, since: Any) -> bool:
+    """Whether `release` ("1.12") is older than `since` ("1.14")."""
+
+    def parts(text: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+    return parts(release) < parts(str(since))
+
+
+def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[Check, bool]:
+    """(check, accepts None) for one property schema, as `release` declares it (None: the newest)."""
     named = schema.get("x-pydantic")
+    if isinstance(named, dict) and release is not None and "since" in named and _before(release, named["since"]):
+        schema, named = {k: v for k, v in schema.items() if k != "x-pydantic"}, None
     if isinstance(named, dict) and "validator" in named:
         # Dify's validated fields are strs: the type check is the schema's without x-pydantic and format
         plain = {k: v for k, v in schema.items() if k not in ("x-pydantic", "format")}
         rule = _known(_VALIDATORS, named["validator"])
-        return _validated(rule, str(named.get("message", "")), *compile_field(plain))
+        return _validated(rule, str(named.get("message", "")), *compile_field(plain, release))
     if "enum" in schema:
         options = [o for o in schema["enum"] if o is not None]
         # x-pydantic {"enum": "RetrievalMethod"}: a str Enum (type=enum), not a Literal (type=literal_error)
@@ -224,10 +257,10 @@ def compile_field(schema: dict[str, Any]) -> tuple[Check, bool]:
         return smart_union(members), nullable
     kind = str(next(iter(members), None))
     if kind == "object" and isinstance(schema.get("properties"), dict):
-        return _nested(compile_model(str(schema.get("title") or "Model"), schema)), nullable
+        return _nested(compile_model(str(schema.get("title") or "Model"), schema, release=release)), nullable
     if kind == "array":
         items = schema.get("items")
-        check = compile_field(items)[0] if isinstance(items, dict) and items else None
+        check = compile_field(items, release)[0] if isinstance(items, dict) and items else None
         return list_of(check, *constraints.items(schema)), nullable
     if kind == "string" and schema.get("format") == "uuid":
         return uuid_text, nullable
@@ -314,15 +347,18 @@ def _nested(model: Model) -> Check:
     return check
 
 
-def compile_model(name: str, schema: dict[str, Any], skip: frozenset[str] = frozenset()) -> Model:
+def compile_model(
+    name: str, schema: dict[str, Any], skip: frozenset[str] = frozenset(), release: str | None = None
+) -> Model:
     """A Model from an object schema; `skip` names properties the model does not declare (the
-    `user` Dify reads before the model, and ignores there)."""
+    `user` Dify reads before the model, and ignores there); `release` the Dify release it is
+    compiled for (x-pydantic `since`)."""
     required = set(schema.get("required") or ())
     fields = []
     for prop, sub in (schema.get("properties") or {}).items():
         if prop in skip:
             continue
-        check, nullable = compile_field(sub if isinstance(sub, dict) else {})
+        check, nullable = compile_field(sub if isinstance(sub, dict) else {}, release)
         fields.append(Field(prop, check, nullable, prop in required))
     named = schema.get("x-pydantic")
     after = None

@@ -49,6 +49,7 @@ class Indexing:
     error: str | None = None
     polls: int = 0  # status reads of this document so far
     stopped_at: int | None = None  # mock time a pause or error happened (once reached)
+    started_at: int | None = None  # mock time this run was queued (an update's re-index); None: created_at
 
 
 @dataclass(slots=True)
@@ -66,7 +67,9 @@ class Document:
     data: bytes = b""  # the uploaded (or created-from-text) file's bytes, for download
     doc_form: str = "text_model"
     doc_language: str = "English"
-    process_rule: dict[str, Any] | None = None
+    doc_type: str | None = None
+    need_summary: bool = False  # the dataset's summary_index_setting.enable at creation
+    process_rule: dict[str, Any] | None = None  # DatasetProcessRule.to_dict(): id, dataset_id, mode, rules
     process_rule_id: str | None = None
     indexing: Indexing = field(default_factory=Indexing)
     created_from: str = "api"
@@ -77,8 +80,8 @@ class Document:
     archived_at: int | None = None
     archived_by: str | None = None
     updated_at: int = 0
-    word_count: int = 0
-    tokens: int = 0
+    word_count: int = 0  # what indexing finds (shown from the `indexing` stage on)
+    tokens: int = 0  # likewise (shown once completed)
     # Dify's Document.doc_metadata JSON: values by metadata field NAME (built-ins included when the
     # dataset's built_in_field_enabled), and the bound custom field ids in binding order.
     doc_metadata: dict[str, Any] = field(default_factory=dict)

@@ -184,7 +184,7 @@ def endpoint_table(endpoints: Iterable[EndpointSpec]) -> str:
             "|---|---|---|---|---|---|",
         ]
         for spec in sorted(groups[api], key=lambda s: (s.path, s.method)):
-            aliases = ", ".join(f"`{a}`" for a in spec.aliases)
+            aliases = ", ".join(f"`{a}`" for a in spec.all_paths[1:])
             rows.append(
                 f"| {spec.method} | `{spec.path}` | `{spec.id}` | {_modes(spec)} | {_response(spec)} | {aliases} |"
             )

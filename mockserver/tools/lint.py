@@ -178,7 +178,9 @@ async def _probe(client: TestClient[Any, Any], probe: Probe, turn: int, session:
     if spec.user is not None and spec.user.source == "query":
         query["user"] = SAMPLE_TEXT
     body: dict[str, Any] | None = None
-    if spec.method in ("POST", "PUT", "PATCH", "DELETE") and ("body" in request or spec.user is not None):
+    # A JSON route gets a JSON body even when Dify reads it without a model (request.get_json()).
+    wants_json = "body" in request or spec.user is not None or spec.request == "json"
+    if spec.method in ("POST", "PUT", "PATCH", "DELETE") and wants_json:
         body = _sample(request.get("body") or {})
         if spec.user is not None:
             body["user"] = SAMPLE_TEXT

@@ -1,0 +1,325 @@
+"""DocumentService.save_document_with_dataset_id and update_document_with_dataset_id for the Knowledge
+API's create and update routes, and the indexing run each queues (services/dataset_service.py at dify
+1.12.0, 1.14.2 and 1.16.1; research/knowledge_documents.md §4.3-§4.5, knowledge_indexing.md §1-§6).
+
+A write is planned in the checks (every refusal comes before the faults) as a `Save`, shown by the
+action's bind, and applied by its commit: the document, the dataset's first-document settings, the
+dataset's newest process rule, and the segments its indexing run makes (shown from the `indexing`
+stage on, document_views.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from mockserver.actions import ActContext
+from mockserver.actions.document_views import display
+from mockserver.actions.knowledge import dataset_of, owner_name
+from mockserver.dify import embedding as models
+from mockserver.dify import markdown
+from mockserver.dify.documents import automatic_rules, batch_name
+from mockserver.dify.splitter import Chunk, SplitError, split
+from mockserver.errors import DifyError
+from mockserver.state.knowledge import ChildChunk, Dataset, Document, Indexing, Segment
+
+# save_document_with_dataset_id's retrieval model for a dataset made high_quality by its first document.
+FIRST_RETRIEVAL: Final[dict[str, Any]] = {
+    "search_method": "semantic_search",
+    "reranking_enable": False,
+    "reranking_model": {"reranking_provider_name": "", "reranking_model_name": ""},
+    "top_k": 4,
+    "score_threshold_enabled": False,
+}
+NO_EMBEDDING: Final = (
+    "No Embedding Model available. Please configure a valid provider in the Settings -> Model Provider."
+)
+# Files the emulator cannot read (no PDF or office parser): indexed as no text, so no segment.
+_BINARY: Final = frozenset({"pdf", "docx", "xlsx", "xls", "odt"})
+
+
+@dataclass(slots=True)
+class Source:
+    """The UploadFile a call makes (FileService.upload_text or upload_file) and its bytes."""
+
+    id: str
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+    created_by: str
+    created_at: float  # UploadFile.created_at.timestamp()
+    data: bytes
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "extension": self.extension,
+            "mime_type": self.mime_type,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+        }
+
+
+def raw_documents(data: bytes, extension: str) -> list[str]:
+    """What indexing extracts from a file: a Markdown file's sections, another text file's whole text;
+    nothing from PDF and office files, which the emulator cannot parse (they complete with no segment)."""
+    if extension in _BINARY:
+        return []
+    text = markdown.decode(data)
+    return markdown.sections(text) if extension in markdown.EXTENSIONS else [text]
+
+
+@dataclass(slots=True)
+class Save:
+    """What a create or update call commits."""
+
+    document: Document  # the new document, or the existing one as the call leaves it
+    existing: Document | None  # the document re-used (same name) or updated
+    batch: str
+    source: Source | None  # the new file (None: an update that keeps the document's)
+    rule: dict[str, Any] | None  # a new process rule: the dataset's newest from now on
+    dataset_changes: dict[str, Any] = field(default_factory=dict)
+
+
+def upload_id(ctx: ActContext) -> str:
+    return ctx.draws.uuid("upload_file")
+
+
+def check_doc_form(ctx: ActContext, doc_form: str) -> None:
+    """DatasetService.check_doc_form: a dataset's doc_form is its first document's."""
+    first = next(iter(ctx.tenant.state.documents.where(dataset_id=dataset_of(ctx).id)), None)
+    if first is not None and first.doc_form != doc_form:
+        raise DifyError("invalid_param", "doc_form is different from the dataset doc_form.")
+
+
+def _dataset_changes(dataset: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
+    """What a dataset's first document sets: its data source type, indexing technique and, for
+    high_quality, the embedding model (the given one, else the workspace default) and retrieval model."""
+    changes: dict[str, Any] = {}
+    if not dataset.data_source_type:
+        changes["data_source_type"] = "upload_file"
+    if dataset.indexing_technique:
+        return changes
+    technique = cfg["indexing_technique"]
+    changes["indexing_technique"] = technique
+    if technique == "high_quality":
+        provider, model = cfg.get("embedding_model_provider"), cfg.get("embedding_model")
+        if not (provider and model):
+            provider, model = models.EMBEDDING_MODELS[0]
+        changes.update(embedding_model=model, embedding_model_provider=provider)
+        if not dataset.retrieval_model:
+            given = cfg.get("retrieval_model")
+            changes["retrieval_model"] = _retrieval_dump(given) if given else dict(FIRST_RETRIEVAL)
+    return changes
+
+
+def _retrieval_dump(given: dict[str, Any]) -> dict[str, Any]:
+    """RetrievalModel.model_dump(): every field, in declaration order."""
+    keys: tuple[str, ...] = ("search_method", "reranking_enable", "reranking_model", "reranking_mode", "top_k")
+    keys += ("score_threshold_enabled", "score_threshold", "weights")
+    return {k: given.get(k) for k in keys}
+
+
+def new_rule(ctx: ActContext, mode: str, rules: dict[str, Any]) -> dict[str, Any]:
+    """A DatasetProcessRule row, as to_dict() shows it."""
+    return {"id": ctx.draws.uuid("process_rule"), "dataset_id": dataset_of(ctx).id, "mode": mode, "rules": rules}
+
+
+def requested_rule(ctx: ActContext, stored: tuple[str, dict[str, Any]] | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    mode, rules = stored
+    return new_rule(ctx, mode, automatic_rules() if mode == "automatic" else rules)
+
+
+def create(ctx: ActContext, cfg: dict[str, Any], source: Source, rule: dict[str, Any] | None, account: str) -> Save:
+    """save_document_with_dataset_id without original_document_id. `rule` is the request's validated
+    rule as a new row; without one the dataset's latest rule serves, or a new automatic one."""
+    dataset = dataset_of(ctx)
+    changes = _dataset_changes(dataset, cfg)
+    batch = batch_name(ctx.now, ctx.draws.random("batch").randrange)
+    if rule is None and dataset.process_rule is None:
+        rule = new_rule(ctx, "automatic", automatic_rules())
+    used = rule or dataset.process_rule
+    assert used is not None
+    documents = ctx.tenant.state.documents.where(dataset_id=dataset.id)
+    same = next(
+        (d for d in documents if d.enabled and d.data_source_type == "upload_file" and d.name == source.name), None
+    )
+    if cfg.get("duplicate", True) and same is not None:
+        preview = dataclasses.replace(
+            same,
+            process_rule_id=used["id"],
+            process_rule=used,
+            updated_at=ctx.now,
+            created_from="api",
+            doc_form=cfg["doc_form"],
+            doc_language=cfg["doc_language"],
+            upload_file=source.row(),
+            batch=batch,
+        )
+        return Save(preview, same, batch, source, rule, changes)
+    made = Document(
+        id=ctx.draws.uuid("document"),
+        dataset_id=dataset.id,
+        position=max((d.position for d in documents), default=0) + 1,
+        name=source.name,
+        batch=batch,
+        created_by=account,
+        created_at=ctx.now,
+        text="",
+        upload_file=source.row(),
+        doc_form=cfg["doc_form"],
+        doc_language=cfg["doc_language"],
+        need_summary=bool((dataset.summary_index_setting or {}).get("enable") is True),
+        process_rule=used,
+        process_rule_id=used["id"],
+        updated_at=ctx.now,
+    )
+    if dataset.built_in_field_enabled:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ctx.now))
+        made.doc_metadata = {
+            "document_name": source.name,
+            "uploader": owner_name(ctx),
+            "upload_date": stamp,
+            "last_update_date": stamp,
+            "source": "upload_file",
+        }
+    return Save(made, None, batch, source, rule, changes)
+
+
+def update(ctx: ActContext, cfg: dict[str, Any], source: Source | None, rule: dict[str, Any] | None) -> Save:
+    """update_document_with_dataset_id: the dataset's embedding model must work, the document must
+    exist and be available; the call renames it, points it at the new file and rule, and queues it."""
+    dataset = dataset_of(ctx)
+    changes = _dataset_changes(dataset, cfg)
+    if dataset.indexing_technique == "high_quality":
+        wanted = (models.provider_id(dataset.embedding_model_provider or ""), dataset.embedding_model)
+        if wanted not in models.embedding_models():
+            raise DifyError("invalid_param", NO_EMBEDDING)
+    found = _document(ctx, str(cfg["original_document_id"]))
+    if display(ctx, found) != "available":
+        raise DifyError("invalid_param", "Document is not available")
+    edits: dict[str, Any] = {"updated_at": ctx.now, "created_from": "api", "doc_form": cfg["doc_form"]}
+    if rule is not None:
+        edits.update(process_rule_id=rule["id"], process_rule=rule)
+    if source is not None:
+        edits.update(upload_file=source.row(), name=source.name)
+    if cfg.get("name"):
+        edits["name"] = cfg["name"]
+    return Save(dataclasses.replace(found, **edits), found, found.batch, source, rule, changes)
+
+
+def _document(ctx: ActContext, wanted: str) -> Document:
+    """DocumentService.get_document by id and dataset: an id Postgres cannot cast is its error (500)."""
+    try:
+        key = str(uuid.UUID(wanted))
+    except ValueError:
+        raise DifyError("unknown") from None
+    found = ctx.tenant.state.documents.get(key, dataset_id=dataset_of(ctx).id)
+    if found is None:
+        raise DifyError("not_found", "Document not found")
+    return found
+
+
+def commit(ctx: ActContext, save: Save) -> None:
+    """Apply a Save and queue the document's indexing run (its segments are cut now, shown later)."""
+    state = ctx.tenant.state
+    dataset = dataset_of(ctx)
+    for key, value in save.dataset_changes.items():
+        setattr(dataset, key, value)
+    if save.rule is not None:
+        dataset.process_rule = save.rule
+    document = save.existing or save.document
+    if save.existing is not None:
+        for f in dataclasses.fields(Document):
+            setattr(document, f.name, getattr(save.document, f.name))
+        for gone in state.segments_of(document.id):  # re_segment: the run replaces them
+            state.segments.remove(gone.id)
+    if save.source is not None:
+        document.data = save.source.data
+        document.text = markdown.decode(save.source.data)
+    document.indexing = _indexing(ctx)
+    _index(ctx, dataset, document, raw_documents(document.data, (document.upload_file or {}).get("extension", "")))
+    if save.existing is None:
+        state.documents.add(document)
+
+
+def _indexing(ctx: ActContext) -> Indexing:
+    """A new run from now: the scenario's `indexing` block says how it ends (completed by default);
+    `cleaning`, a stage Dify never writes, fails where cleaning happens, in the splitting step."""
+    given = ctx.directives.get("indexing") or {}
+    at = str(given.get("at", "indexing"))
+    return Indexing(
+        outcome=str(given.get("outcome", "completed")),
+        at="splitting" if at == "cleaning" else at,
+        error=given.get("error"),
+        started_at=ctx.now,
+    )
+
+
+def _index(ctx: ActContext, dataset: Dataset, document: Document, texts: list[str]) -> None:
+    """Cut the document as the worker will (each raw document on its own; full-doc joins them), and
+    store the segments. A splitter error ends the run in `error` in its splitting step."""
+    rule = document.process_rule or {}
+    process_rule = {"mode": rule.get("mode", "automatic"), "rules": rule.get("rules")}
+    economy = dataset.indexing_technique != "high_quality"
+    release = ctx.call.release.name
+    full_doc = (rule.get("rules") or {}).get("parent_mode") == "full-doc" and document.doc_form == "hierarchical_model"
+    chunks: list[Chunk] = []
+    try:
+        for text in ["\n".join(texts)] if full_doc else texts:
+            chunks += split(text, process_rule, document.doc_form, release, economy=economy)
+    except SplitError as exc:
+        if document.indexing.outcome == "completed":
+            document.indexing = dataclasses.replace(document.indexing, outcome="error", at="splitting", error=str(exc))
+        chunks = []
+    if document.indexing.outcome == "error" and _before_segments(document.indexing.at):
+        chunks = []
+    document.word_count = sum(c.word_count for c in chunks)
+    document.tokens = sum(c.tokens for c in chunks)
+    for i, chunk in enumerate(chunks):
+        ctx.tenant.state.add_segment(_segment(ctx, document, i, chunk))
+
+
+def _before_segments(stage: str) -> bool:
+    return stage in ("waiting", "parsing", "splitting")
+
+
+def _segment(ctx: ActContext, document: Document, i: int, chunk: Chunk) -> Segment:
+    segment_id = ctx.draws.uuid(f"segment:{i}")
+    made = Segment(
+        id=segment_id,
+        dataset_id=document.dataset_id,
+        document_id=document.id,
+        position=i + 1,
+        content=chunk.content,
+        word_count=chunk.word_count,
+        tokens=chunk.tokens,
+        index_node_id=ctx.draws.uuid(f"index_node:{i}"),
+        index_node_hash=chunk.index_node_hash,
+        created_by=document.created_by,
+        created_at=ctx.now,
+        answer=chunk.answer,
+        updated_at=ctx.now,
+    )
+    made.child_chunks = [
+        ChildChunk(
+            id=ctx.draws.uuid(f"child:{i}:{j}"),
+            dataset_id=document.dataset_id,
+            document_id=document.id,
+            segment_id=segment_id,
+            position=j + 1,
+            content=text,
+            word_count=len(text),
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        for j, text in enumerate(chunk.children)
+    ]
+    return made
