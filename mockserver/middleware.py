@@ -168,20 +168,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise
     request[PRINCIPAL] = principal
     request[TENANT_ID] = tenant_of(request, authenticated=True)
+    if spec.auth == "dataset" and not request.app[RELEASE].dataset_before_token:
+        _dataset_first(request)  # the token's decorator finds the dataset before the handler reads the body
     return await handler(request)
 
 
 def _dataset_first(request: web.Request) -> None:
-    """Dify 1.12's validate_dataset_token: the route's dataset (in the session's workspace) before the
-    key, so an unknown one is 404 and one whose API is off 403, whatever the Authorization header."""
+    """validate_dataset_token's lookup of the route's dataset: in the key's workspace after the key
+    (1.14+), and before it in 1.12 (an unknown one is 404, one whose API is off 403, whatever the
+    Authorization header). Either way it comes before the handler reads the query or the body."""
     wanted = request.match_info.get("dataset_id")
     if wanted is None:
         return
     state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
     dataset = state.datasets.get(wanted.lower())
-    if dataset is None:
-        raise DifyError("not_found", state.datasets.missing)
-    if not dataset.enable_api:
+    if dataset is None or not dataset.enable_api:
+        # Dify's refusal for the state the request met (lint's probe has no dataset), as an action's is
+        request[ENTRY]["refused_by"] = "action"
+        if dataset is None:
+            raise DifyError("not_found", state.datasets.missing)
         raise DifyError("forbidden", DATASET_API_OFF)
 
 

@@ -74,6 +74,7 @@ def registry() -> dict[str, Action]:
         files,
         human_input,
         metadata,
+        models,
         rag_pipeline,
         records,
         retrieval,
@@ -90,7 +91,7 @@ def registry() -> dict[str, Action]:
     modules = [apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables]
     modules += [workflow_runs, human_input]
     # The Knowledge API (dataset keys); `knowledge` holds their shared checks, no action
-    modules += [datasets, tags, documents, segments, metadata, retrieval, rag_pipeline]
+    modules += [datasets, tags, documents, segments, metadata, retrieval, rag_pipeline, models]
     for module in modules:
         for act in module.ACTIONS:
             if act.name in found:

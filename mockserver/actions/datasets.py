@@ -10,6 +10,7 @@ from typing import Any, Final
 from mockserver.actions import ActContext, Action
 from mockserver.actions.knowledge import account_id, available, owner_name, progress_of, the_dataset
 from mockserver.actions.serialize import View, serialize
+from mockserver.actions.tags import datasets_tagged, tags_of
 from mockserver.dify import embedding as models
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
@@ -83,7 +84,7 @@ def _views(ctx: ActContext, embedding: View | None = None) -> dict[str, View]:
         "embedding_available": embedding or (lambda d: None),
         "retrieval_model_dict": lambda d: retrieval_model_dict(ctx, d),
         "summary_index_setting": lambda d: d.summary_index_setting or {},
-        "tags": lambda d: [{"id": t.id, "name": t.name, "type": t.type} for t in state.tags if d.id in t.targets],
+        "tags": lambda d: [{"id": t.id, "name": t.name, "type": t.type} for t in tags_of(state, d.id)],
         "doc_form": doc_form,
         "external_knowledge_info": lambda d: {},
         "external_retrieval_model": _external_retrieval_model,
@@ -182,11 +183,9 @@ def listed(ctx: ActContext) -> dict[str, Any]:
         for d in ctx.tenant.state.datasets
         if _visible(ctx, d, bool(p.get("include_all"))) and (not keyword or keyword in d.name.lower())
     ]
-    wanted = list(dict.fromkeys(p.get("tag_ids") or ()))
-    if wanted:
-        tags = {t.id: t for t in ctx.tenant.state.tags}
-        bound = [set(tags[t].targets) if t in tags else set() for t in wanted]
-        rows = [d for d in rows if all(d.id in targets for targets in bound)]
+    if p.get("tag_ids"):
+        tagged = datasets_tagged(ctx.tenant.state, p["tag_ids"])
+        rows = [d for d in rows if d.id in tagged]
     rows.sort(key=lambda d: d.id)
     rows.sort(key=lambda d: d.created_at, reverse=True)
     page, limit = int(p.get("page", 1)), int(p.get("limit", 20))

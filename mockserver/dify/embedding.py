@@ -1,5 +1,6 @@
 """The workspace's embedding models, as the Knowledge API's model checks see them: the emulated
-workspace has the OpenAI plugin configured (a choice of the mock; research/knowledge_datasets.md §9).
+workspace's model catalogue (dify/model_catalogue.py, a choice of the mock; the model-types route
+lists the same; research/knowledge_datasets.md §9).
 Provider names are plugin ids; ModelProviderID turns a short name into one (`openai` ->
 `langgenius/openai/openai`, `google` -> `langgenius/gemini/google`)."""
 
@@ -7,11 +8,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from mockserver.dify import model_catalogue
 from mockserver.errors import DifyError
 
-OPENAI: Final = "langgenius/openai/openai"
 # (provider plugin id, model) of every active text-embedding model; the first is the workspace default.
-EMBEDDING_MODELS: Final = ((OPENAI, "text-embedding-3-small"), (OPENAI, "text-embedding-3-large"))
+EMBEDDING_MODELS: Final = tuple(model_catalogue.embedding_models())
 _RENAMED: Final = {"google": "langgenius/gemini/google"}
 
 

@@ -103,6 +103,17 @@ class Release:
     # route's dataset up before it reads the token (404 "Dataset not found." / 403 even without a
     # key); 1.14 reads the token first.
     dataset_before_token: bool = False
+    # Knowledge tags (research/knowledge_datasets.md §8.2, §8.3): 1.12 and 1.14 hand their DataSetTag
+    # an int binding_count it refuses, a 400 after the change is committed (#31833, fixed by #36480);
+    # 1.12's rename looks for the name first, the tag itself included, then for the tag.
+    tag_count_refused: bool = False
+    tag_rename_name_first: bool = False
+    # GET /v1/workspaces/current/models/model-types/{type}: ModelType.value_of, which reads the origin
+    # names (text-generation, embeddings, reranking), before 1.15; ModelType(value) from 1.15 (§9).
+    model_type_aliases: bool = False
+    # POST /v1/datasets/pipeline/file-upload: a file over its limit is the service's FileTooLargeError,
+    # a 400 invalid_param, at 1.14; the controller's 413 file_too_large from 1.15 (both with no text).
+    pipeline_upload_too_large: str = "file_too_large"
 
     @property
     def root(self) -> dict[str, str]:
@@ -154,6 +165,10 @@ _1_12: Final = Release(
     hitl_approval_channels=False,
     hitl_value_checks=False,
     dataset_before_token=True,
+    tag_count_refused=True,
+    tag_rename_name_first=True,
+    model_type_aliases=True,
+    pipeline_upload_too_large="invalid_param",
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -179,6 +194,7 @@ _1_14: Final = replace(
     tts_silent_statuses=frozenset({"normal", "paused"}),
     run_detail_raw=False,
     dataset_before_token=False,
+    tag_rename_name_first=False,
 )
 _1_16: Final = replace(
     _1_14,
@@ -209,6 +225,9 @@ _1_16: Final = replace(
     annotations_any_app=False,
     hitl_approval_channels=True,
     hitl_value_checks=True,
+    tag_count_refused=False,
+    model_type_aliases=False,
+    pipeline_upload_too_large="file_too_large",
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

@@ -16,7 +16,8 @@ text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its
 Field() arguments (payload/constraints.py). This module keeps the model, the text, and Dify's own
 validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
 on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
-error has no location and the whole input as its value, and it runs only once every field is valid).
+error has no location and the whole input as its value, and it runs only once every field is valid),
+`{"model_before": name}` on the object (_MODEL_BEFORE: rewrites the input before any field is read).
 An `x-pydantic` with `"since": "1.14"` is what that release added: a model compiled for an older
 release (`compile_model(..., release="1.12")`) leaves it out (no validator; a Literal, not an Enum).
 
@@ -159,12 +160,25 @@ def _doc_form(message: str) -> Callable[[Any], Any]:
     return validate
 
 
+def _not_empty(message: str) -> Callable[[Any], Any]:
+    """A field validator refusing an empty value with Dify's text (TagBindingPayload.tag_ids:
+    "Tag IDs is required.", controllers/service_api/dataset/dataset.py)."""
+
+    def validate(value: Any) -> Any:
+        if not value:
+            raise ValueError(message)
+        return value
+
+    return validate
+
+
 _VALIDATORS: Final[dict[str, _Named]] = {
     "uuid_str": _Named("after", _uuid_str),
     "doc_form": _Named("after", _doc_form),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
     "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
     "variable_name": _Named("before", _variable_name),
+    "not_empty": _Named("after", _not_empty),
 }
 
 
@@ -182,9 +196,30 @@ def _name_with_text(fields: dict[str, Any]) -> None:
         raise ValueError("name is required when text is provided")
 
 
+def _tag_ids_required(fields: dict[str, Any]) -> None:
+    """TagUnbindingPayload's after-validator (1.13+): no tag id left once the legacy one was read."""
+    if not fields.get("tag_ids"):
+        raise ValueError("Tag IDs is required.")
+
+
 _MODEL_VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
     "name_unless_auto_generate": _name_unless_auto_generate,
     "name_with_text": _name_with_text,
+    "tag_ids_required": _tag_ids_required,
+}
+
+
+def _legacy_tag_id(data: dict[str, Any]) -> dict[str, Any]:
+    """TagUnbindingPayload's before-validator (1.13+): a legacy `tag_id` stands in for an empty or
+    missing `tag_ids`; the errors then show the input as it left here."""
+    if not data.get("tag_ids") and data.get("tag_id"):
+        return {**data, "tag_ids": [data["tag_id"]]}
+    return data
+
+
+# Model validators of mode="before": the raw input dict -> the dict the fields are read from.
+_MODEL_BEFORE: Final[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "legacy_tag_id": _legacy_tag_id,
 }
 _RULES: Final[dict[str, Callable[[dict[str, Any]], list[constraints.Constraint]]]] = {
     "integer": lambda schema: constraints.numeric(schema, real=False),
@@ -283,6 +318,7 @@ class Model:
     name: str
     fields: tuple[Field, ...]
     after: Callable[[dict[str, Any]], None] | None = None  # the model validator, once every field is valid
+    before: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # a mode="before" model validator
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""
@@ -293,6 +329,8 @@ class Model:
 
     def check(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
         """The coerced fields present in `body` and every error, in field order."""
+        if self.before is not None:
+            body = self.before(body)
         out: dict[str, Any] = {}
         errors: list[Invalid] = []
         for field in self.fields:
@@ -361,7 +399,9 @@ def compile_model(
         check, nullable = compile_field(sub if isinstance(sub, dict) else {}, release)
         fields.append(Field(prop, check, nullable, prop in required))
     named = schema.get("x-pydantic")
-    after = None
+    after = before = None
     if isinstance(named, dict) and "model_validator" in named:
         after = _known(_MODEL_VALIDATORS, named["model_validator"])
-    return Model(name, tuple(fields), after)
+    if isinstance(named, dict) and "model_before" in named:
+        before = _known(_MODEL_BEFORE, named["model_before"])
+    return Model(name, tuple(fields), after, before)

@@ -11,6 +11,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from mockserver.dify.files import content_type
 from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import NORMAL, Delivery, send_body
 from mockserver.render.sse import StreamPlan, stream
@@ -57,12 +58,15 @@ def _empty(spec: EndpointSpec, body: Any) -> Plan:
 
 
 def _bytes(spec: EndpointSpec, body: Any) -> Plan:
-    """A Blob from the action; a scenario may answer text (sent as octets) or JSON instead."""
+    """A Blob from the action; a scenario may answer text (sent as the response schema's
+    `contentMediaType`, else as octets) or JSON instead."""
     if isinstance(body, Blob):
         return Plan(status=spec.status, content=body.data, headers=dict(body.headers), chunked=body.chunked)
     if isinstance(body, str | bytes):
         data = body.encode() if isinstance(body, str) else body
-        return Plan(status=spec.status, content=data, headers={"Content-Type": OCTET})
+        media = (spec.response_schema or {}).get("contentMediaType")
+        kind = content_type(media) if isinstance(media, str) else OCTET  # an event stream's text/event-stream
+        return Plan(status=spec.status, content=data, headers={"Content-Type": kind})
     return Plan(status=spec.status, body=body)
 
 

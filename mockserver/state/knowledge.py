@@ -142,8 +142,17 @@ class Tag:
     created_by: str
     created_at: int
     type: str = "knowledge"
-    targets: list[str] = field(default_factory=list)  # the dataset ids bound to it, in binding order
+    # The live datasets bound to it: dataset id -> the store tick of the binding (a dataset's tags
+    # come in binding order).
+    targets: dict[str, int] = field(default_factory=dict)
+    # Bindings to datasets since deleted: Dify's dataset cleanup leaves TagBinding rows, so a tag's
+    # binding_count still counts them (research/knowledge_datasets.md §7, §8.3).
+    orphans: int = 0
     created_seq: int = 0
+
+    @property
+    def binding_count(self) -> int:
+        return len(self.targets) + self.orphans
 
 
 @dataclass(slots=True)

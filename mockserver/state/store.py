@@ -278,12 +278,15 @@ class Store:
         return list(self.chapters.get(document_id, ()))
 
     def _drop_dataset(self, dataset: Dataset) -> None:
-        """A dataset's documents and metadata fields go with it; its tag bindings stay (Dify's cleanup
-        task leaves them, so a tag's binding_count still counts them)."""
+        """A dataset's documents and metadata fields go with it; its tag bindings stay behind as
+        orphans (Dify's cleanup leaves TagBinding rows: binding_count still counts them)."""
         for document in self.documents.where(dataset_id=dataset.id):
             self.documents.remove(document.id)
         for gone in self.metadata_fields.where(dataset_id=dataset.id):
             self.metadata_fields.remove(gone.id)
+        for tag in self.tags:
+            if tag.targets.pop(dataset.id, None) is not None:
+                tag.orphans += 1
 
     def _drop_document(self, document: Document) -> None:
         for segment in self.chapters.pop(document.id, ()):

@@ -119,7 +119,6 @@ async def test_oversize_body_is_413_in_difys_envelope(make_client):
 @pytest.mark.parametrize(
     ("method", "path", "api"),
     [
-        ("GET", "/v1/workspaces/current/models/model-types/llm", "GET /v1/workspaces/current/models/model-types/llm"),
         ("GET", "/console/api/apps", "Console API"),
         ("GET", "/api/parameters", "Web App API"),
     ],

@@ -260,3 +260,12 @@ async def test_1_12_looks_the_dataset_up_before_the_key(make_client: Any, expect
     new = await make_client(dify_version="1.14")
     resp = await new.get(f"{DATASETS}/{UNKNOWN_UUID}", headers={"X-Mock-Session": "kds"})
     await expect_error(resp, 401, "unauthorized", "Authorization header must be provided and start with 'Bearer'")
+
+
+async def test_the_dataset_is_looked_up_before_the_body_is_read(client: Any, expect_error: Any) -> None:
+    # validate_dataset_token wraps the handler: an unknown dataset is 404 whatever the body holds.
+    resp = await client.patch(f"{DATASETS}/{UNKNOWN_UUID}", json={"name": ""}, headers=h())
+    await expect_error(resp, 404, "not_found", "Dataset not found.")
+    made = await create(client, "Body later")
+    resp = await client.patch(f"{DATASETS}/{made['id']}", json={"name": ""}, headers=h())
+    assert resp.status == 400 and (await resp.json())["code"] == "invalid_param"
