@@ -30,7 +30,9 @@ _SEED_ALIAS: Final = (
     "the seed's clients call it. Same behaviour as `{operation}`."
 )
 # The Knowledge API's aliases are Dify's own routes: the underscore spellings it keeps for old clients.
-_DIFY_ALIAS: Final = "Dify's legacy spelling of `{method} {path}` (deprecated in its docs). Same behaviour as `{operation}`."
+_DIFY_ALIAS: Final = (
+    "Dify's legacy spelling of `{method} {path}` (deprecated in its docs). Same behaviour as `{operation}`."
+)
 
 
 def _camel(stem: str) -> str:
