@@ -561,3 +561,33 @@ async def test_1_12_stops_at_an_id_postgres_refuses(make_client: Any) -> None:
     assert stored(client, doc["id"]) == {"author": "Ada"}  # committed before the bindings failed
     assert [f["count"] for f in (await listing(client, ds))["doc_metadata"]] == [0]
     assert stored(client, second["id"]) == {}  # the aborted transaction failed the rest
+
+
+async def test_a_document_made_while_built_ins_are_on_starts_with_them(client: Any) -> None:
+    ds = await dataset(client)
+    await client.post(f"{fields_of(ds)}/built-in/enable", headers=h())
+    doc = await document(client, ds, "new.txt")
+    values = stored(client, doc["id"])
+    stamp = values["upload_date"]
+    assert values == {
+        "document_name": "new.txt",
+        "uploader": "Admin",
+        "upload_date": stamp,
+        "last_update_date": stamp,
+        "source": "upload_file",  # build_document's raw data_source_type and UTC text dates
+    }
+    assert len(stamp) == 19 and stamp[4] == "-" and stamp[10] == " "
+    shown = await detail(client, ds, doc["id"])
+    assert shown["doc_metadata"] == built_ins(doc, shown["updated_at"])  # rendered live, as always
+
+
+async def test_1_14_answers_500_for_a_field_id_postgres_refuses(make_client: Any, expect_error: Any) -> None:
+    client = await make_client(dify_version="1.14")
+    ds = await dataset(client)
+    author = await new_field(client, ds, "author")
+    doc, second = await document(client, ds, "a.txt"), await document(client, ds, "b.txt")
+    bad = {"document_id": second["id"], "metadata_list": [{"id": "x", "name": "author", "value": "B"}]}
+    resp = await operate(client, ds, op(doc["id"], (author, "Ada")), bad)
+    await expect_error(resp, 500, "unknown", "Internal Server Error")
+    assert stored(client, doc["id"]) == {"author": "Ada"}  # committed before
+    assert stored(client, second["id"]) == {}  # rolled back
