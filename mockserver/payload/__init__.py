@@ -36,7 +36,17 @@ from typing import Any, Final, Literal, TypeVar
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
-from mockserver.payload.types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
+from mockserver.payload.types import (
+    TYPES,
+    Check,
+    Invalid,
+    Several,
+    constrained,
+    list_of,
+    literal,
+    smart_union,
+    uuid_text,
+)
 
 _T = TypeVar("_T")
 _MISSING: Final = object()
@@ -84,6 +94,21 @@ def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
     def validate(value: str) -> str:
         if not value:
             return ""
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(message) from None
+
+    return validate
+
+
+def _uuid_str(message: str) -> Callable[[Any], Any]:
+    """Dify's UUIDStr (libs/helper.py _strict_uuid, 1.16.1), after the str check: "" is refused with
+    its own text, else what uuid.UUID reads comes back canonical; `message` is the other refusal."""
+
+    def validate(value: str) -> str:
+        if not value:
+            raise ValueError("must be a non-empty valid UUID")
         try:
             return str(uuid.UUID(value))
         except ValueError:
@@ -161,6 +186,7 @@ def _not_empty(message: str) -> Callable[[Any], Any]:
 
 
 _VALIDATORS: Final[dict[str, _Named]] = {
+    "uuid_str": _Named("after", _uuid_str),
     "doc_form": _Named("after", _doc_form),
     "not_blank": _Named("after", _not_blank),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
@@ -275,7 +301,10 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     nullable = "null" in kinds
-    kind = str(next((k for k in kinds if k != "null"), None))
+    members = [str(k) for k in kinds if k != "null"]
+    if len(members) > 1:  # `str | int | float`: pydantic's smart-mode Union
+        return smart_union(members), nullable
+    kind = str(next(iter(members), None))
     if kind == "object" and isinstance(schema.get("properties"), dict):
         return _nested(compile_model(str(schema.get("title") or "Model"), schema, release=release)), nullable
     if kind == "array":

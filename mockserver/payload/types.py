@@ -3,7 +3,7 @@ off along the noun). Each check returns the coerced value or raises Invalid (Sev
 items); payload.py places the errors and writes pydantic's text.
 
     object -> dict   string -> str (format uuid -> uuid.UUID, as its text)   boolean -> bool
-    integer -> int   number -> float   array -> list   enum -> Literal
+    integer -> int   number -> float   array -> list   enum -> Literal   [several] -> Union
 
 Text read as a number follows pydantic-core's grammar (payload/numbers.py), as a UUID the Rust uuid
 crate's (payload/uuids.py); a constrained type checks its constraints on the coerced value
@@ -187,6 +187,37 @@ def constrained(check: Check, rules: list[constraints.Constraint]) -> Check:
         return out
 
     return bounded
+
+
+# A Union member's strict form (smart mode's exact match) and the tag its errors are located under.
+_EXACT: Final[dict[str, Callable[[Any], bool]]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, float),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+}
+_TAGS: Final = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict"}
+
+
+def smart_union(kinds: list[str]) -> Check:
+    """A `str | int | float` field in pydantic's smart mode: a value one member takes as it is wins;
+    else the first member whose lax check takes it (JSON true is 1 for `str | int`); else one error per
+    member, located under its type's name (`value.str`, `value.int`, `value.float`)."""
+
+    def check(value: Any) -> Any:
+        for kind in kinds:
+            if _EXACT[kind](value):
+                return value
+        errors = []
+        for kind in kinds:
+            try:
+                return TYPES[kind](value)
+            except Invalid as exc:
+                errors.append(exc.at(_TAGS[kind]))
+        raise Several(errors)
+
+    return check
 
 
 TYPES: Final[dict[str, Check]] = {
