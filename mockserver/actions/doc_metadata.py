@@ -10,6 +10,7 @@ import time
 from typing import Any, Final
 
 from mockserver.actions import ActContext
+from mockserver.actions.document_views import updated_at
 from mockserver.actions.knowledge import account_id, owner_name
 from mockserver.dify.versions import compare
 from mockserver.state.knowledge import Dataset, Document, MetadataField
@@ -39,8 +40,9 @@ def uploader(ctx: ActContext, document: Document) -> str | None:
     return owner_name(ctx) if document.created_by == account_id(ctx) else None
 
 
-def last_update(document: Document) -> int:
-    return document.updated_at or document.created_at
+def last_update(ctx: ActContext, document: Document) -> int:
+    """Document.updated_at, which the indexing worker's writes move too (document_views.updated_at)."""
+    return updated_at(ctx, document)
 
 
 def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
         "document_name": document.name,
         "uploader": uploader(ctx, document),
         "upload_date": float(document.created_at),
-        "last_update_date": float(last_update(document)),
+        "last_update_date": float(last_update(ctx, document)),
         "source": SOURCES.get(document.data_source_type, document.data_source_type),
     }
 
@@ -125,7 +127,7 @@ def document_metadata(
         "document_name": document.name,
         "uploader": uploader(ctx, document),
         "upload_date": str(float(document.created_at)),
-        "last_update_date": str(float(last_update(document))),
+        "last_update_date": str(float(last_update(ctx, document))),
         "source": SOURCES.get(document.data_source_type, document.data_source_type),
     }
     shown += [{"id": "built-in", "name": name, "type": kind, "value": live[name]} for name, kind in BUILT_IN]

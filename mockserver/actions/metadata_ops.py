@@ -23,14 +23,9 @@ from mockserver.actions.serialize import body
 from mockserver.dify.postgres import pg_uuid
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
-from mockserver.payload import Model, compile_model
-from mockserver.payload.types import Invalid
-from mockserver.schemarefs import bundled
 from mockserver.state.knowledge import Dataset, Document
 
-LEGACY_PAYLOAD: Final = "../_shared/metadata.json#/$defs/legacy_operation_payload"
 NO_DOCUMENT: Final = "Document not found."
-_legacy_models: dict[str, Model] = {}
 
 
 @dataclass(slots=True)
@@ -82,10 +77,11 @@ def _operate(
     return written
 
 
-def _shadow(shadows: dict[str, _Shadow], document: Document) -> _Shadow:
+def _shadow(ctx: ActContext, shadows: dict[str, _Shadow], document: Document) -> _Shadow:
     found = shadows.get(document.id)
     if found is None:
-        found = _Shadow(document, dict(document.doc_metadata), list(document.metadata_ids), last_update(document))
+        values, ids = dict(document.doc_metadata), list(document.metadata_ids)
+        found = _Shadow(document, values, ids, last_update(ctx, document))
     return found
 
 
@@ -110,24 +106,9 @@ def _checked(ctx: ActContext) -> None:
     shadows: dict[str, _Shadow] = {}
     for op, document in zip(ops, found, strict=True):
         assert document is not None
-        before = _shadow(shadows, document)
+        before = _shadow(ctx, shadows, document)
         shadows[document.id] = _operate(ctx, dataset, before, op, lambda d: fields[d["id"]].name, lambda d: d["id"])
     ctx.bound["shadows"] = shadows
-
-
-def _legacy_payload(ctx: ActContext) -> dict[str, Any]:
-    """The body checked with the model of 1.12-1.15 (plain-text ids), after the dataset lookup; the
-    route's `models_since` hands the raw body here."""
-    spec, release = ctx.call.spec, ctx.call.release
-    model = _legacy_models.get(spec.id)
-    if model is None:
-        schema = bundled({"$ref": LEGACY_PAYLOAD}, spec.base, spec.registry)
-        model = _legacy_models[spec.id] = compile_model(spec.request_model, schema)
-    raw = ctx.call.body
-    if raw and not isinstance(raw, dict):
-        text = f"Input should be a valid dictionary or instance of {model.name}"
-        raise DifyError("invalid_param", model.describe([Invalid("model_type", raw, message=text)], release.pydantic))
-    return model.validate(raw if isinstance(raw, dict) else {}, release.pydantic)
 
 
 def _legacy(ctx: ActContext) -> None:
@@ -136,7 +117,7 @@ def _legacy(ctx: ActContext) -> None:
     refuses = compare(release, ">=1.14")  # 1.12 swallows every operation's failure
     shadows: dict[str, _Shadow] = {}
     ctx.bound["shadows"] = shadows
-    for op in _legacy_payload(ctx)["operation_data"]:
+    for op in ctx.call.payload["operation_data"]:
         given = op["document_id"]
         canonical = pg_uuid(given) if given else ""
         if canonical is None:
@@ -152,7 +133,7 @@ def _legacy(ctx: ActContext) -> None:
             continue
         try:
             shadows[document.id] = _operate(
-                ctx, dataset, _shadow(shadows, document), op, lambda d: str(d["name"]), lambda d: pg_uuid(d["id"])
+                ctx, dataset, _shadow(ctx, shadows, document), op, lambda d: str(d["name"]), lambda d: pg_uuid(d["id"])
             )
         except _NoUuid as exc:
             if refuses:

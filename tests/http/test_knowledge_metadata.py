@@ -367,3 +367,227 @@ async def test_1_16_checks_the_fields_then_the_documents(client: Any, expect_err
     body = {"operation_data": [{"document_id": DOC_ID, "metadata_list": [{"id": made["id"], "name": "a"}]}]}
     resp = await client.post(path, json=body, headers=h())
     await expect_error(resp, 404, "not_found", "Document not found." + hint(path, rule))
+
+
+# --- documents' values (documents come from create-by-text) -----------------------------------------
+
+
+async def document(client: Any, dataset_id: str, name: str) -> dict[str, Any]:
+    body = {"name": name, "text": f"The text of {name}.", "indexing_technique": "economy"}
+    body["process_rule"] = {"mode": "automatic"}
+    resp = await client.post(f"/v1/datasets/{dataset_id}/document/create-by-text", json=body, headers=h())
+    assert resp.status == 200, await resp.text()
+    return dict((await resp.json())["document"])
+
+
+async def indexed(client: Any) -> None:
+    """Mock time on: the documents made so far finish indexing."""
+    resp = await client.post("/_mock/clock", json={"tenant": f"s:{SESSION}", "advance": 60})
+    assert resp.status == 200
+
+
+async def detail(client: Any, dataset_id: str, document_id: str) -> dict[str, Any]:
+    resp = await client.get(f"/v1/datasets/{dataset_id}/documents/{document_id}", headers=h())
+    assert resp.status == 200, await resp.text()
+    return dict(await resp.json())
+
+
+async def listed_row(client: Any, dataset_id: str, document_id: str) -> dict[str, Any]:
+    resp = await client.get(f"/v1/datasets/{dataset_id}/documents", headers=h())
+    assert resp.status == 200, await resp.text()
+    return next(dict(d) for d in (await resp.json())["data"] if d["id"] == document_id)
+
+
+async def operate(client: Any, dataset_id: str, *ops: dict[str, Any]) -> Any:
+    return await client.post(
+        f"/v1/datasets/{dataset_id}/documents/metadata", json={"operation_data": list(ops)}, headers=h()
+    )
+
+
+def op(
+    document_id: str, *details: tuple[dict[str, Any], Any], partial: bool = False, name: str | None = None
+) -> dict[str, Any]:
+    """One operation; each detail (field, value) sends the field's name unless `name` says otherwise."""
+    listed = [{"id": f["id"], "name": name or f["name"], "value": v} for f, v in details]
+    return {"document_id": document_id, "metadata_list": listed, "partial_update": partial}
+
+
+def built_ins(doc: dict[str, Any], updated_at: int) -> list[dict[str, Any]]:
+    """The five built-in rows a document renders, live (models/dataset.py get_built_in_fields)."""
+    values = [doc["name"], "Admin", str(float(doc["created_at"])), str(float(updated_at)), "file_upload"]
+    return [{**row, "value": value} for row, value in zip(BUILT_IN_ROWS, values, strict=True)]
+
+
+def stored(client: Any, document_id: str) -> dict[str, Any]:
+    """The document's stored values, as retrieval's metadata filter reads them."""
+    from mockserver.actions.metadata import metadata_values
+    from mockserver.keys import TENANTS
+
+    record = client.app[TENANTS].get(f"s:{SESSION}").state.documents.get(document_id)
+    return metadata_values(record)
+
+
+async def test_values_bind_fields_and_render_with_the_built_ins(client: Any) -> None:
+    ds = await dataset(client)
+    author, year = await new_field(client, ds, "author"), await new_field(client, ds, "year", "number")
+    doc, other = await document(client, ds, "a.txt"), await document(client, ds, "b.txt")
+    assert (await detail(client, ds, doc["id"]))["doc_metadata"] is None  # nothing stored yet
+    resp = await operate(client, ds, op(doc["id"], (author, "Ada"), (year, 1815), name="ignored at 1.16"))
+    assert resp.status == 200 and await resp.read() == b'{"result":"success"}\n'
+    shown = await detail(client, ds, doc["id"])
+    assert shown["doc_metadata"] == [
+        {"id": author["id"], "name": "author", "type": "string", "value": "Ada"},
+        {"id": year["id"], "name": "year", "type": "number", "value": 1815},
+        *built_ins(doc, shown["updated_at"]),
+    ]
+    assert (await listed_row(client, ds, doc["id"]))["doc_metadata"] == shown["doc_metadata"]  # typed at 1.16
+    assert (await listed_row(client, ds, other["id"]))["doc_metadata"] == []  # 1.16's list shows None as []
+    assert stored(client, doc["id"]) == {"author": "Ada", "year": 1815}
+    counts = [f["count"] for f in (await listing(client, ds))["doc_metadata"]]
+    assert counts == [1, 1]
+    # partial_update keeps what is there; without it the values and bindings are replaced
+    assert (await operate(client, ds, op(doc["id"], (year, 1816), partial=True))).status == 200
+    assert stored(client, doc["id"]) == {"author": "Ada", "year": 1816}
+    assert (
+        await operate(client, ds, op(doc["id"], (year, True), (year, 2.5)), op(other["id"], (author, "B")))
+    ).status == 200
+    assert stored(client, doc["id"]) == {"year": 2.5}
+    assert stored(client, other["id"]) == {"author": "B"}
+    rows = (await detail(client, ds, doc["id"]))["doc_metadata"][:-5]
+    assert rows == [{"id": year["id"], "name": "year", "type": "number", "value": 2.5}] * 2  # bound twice
+    assert [f["count"] for f in (await listing(client, ds))["doc_metadata"]] == [1, 2]
+    # an empty list without partial_update clears the document
+    assert (await operate(client, ds, op(doc["id"]))).status == 200
+    assert (await detail(client, ds, doc["id"]))["doc_metadata"] is None
+    assert [f["count"] for f in (await listing(client, ds))["doc_metadata"]] == [1, 0]
+
+
+async def test_rename_moves_values_and_delete_drops_them(client: Any) -> None:
+    ds = await dataset(client)
+    author, year = await new_field(client, ds, "author"), await new_field(client, ds, "year", "number")
+    doc = await document(client, ds, "a.txt")
+    await operate(client, ds, op(doc["id"], (author, "Ada"), (year, 1815)))
+    resp = await client.patch(f"{fields_of(ds)}/{author['id']}", json={"name": "writer"}, headers=h())
+    assert resp.status == 200
+    assert stored(client, doc["id"]) == {"year": 1815, "writer": "Ada"}
+    rows = (await detail(client, ds, doc["id"]))["doc_metadata"]
+    assert rows[0] == {"id": author["id"], "name": "writer", "type": "string", "value": "Ada"}
+    resp = await client.delete(f"{fields_of(ds)}/{author['id']}", headers=h())
+    assert resp.status == 204
+    assert stored(client, doc["id"]) == {"year": 1815}
+    rows = (await detail(client, ds, doc["id"]))["doc_metadata"]
+    assert [r["name"] for r in rows] == ["year", *[f["name"] for f in BUILT_IN]]
+    await client.delete(f"{fields_of(ds)}/{year['id']}", headers=h())
+    assert (await detail(client, ds, doc["id"]))["doc_metadata"] is None  # nothing left stored
+
+
+async def test_built_ins_go_into_indexed_documents_only(client: Any) -> None:
+    ds = await dataset(client)
+    author = await new_field(client, ds, "author")
+    done = await document(client, ds, "done.txt")
+    await indexed(client)
+    fresh = await document(client, ds, "fresh.txt")  # still waiting: not a working document
+    resp = await client.post(f"{fields_of(ds)}/built-in/enable", headers=h())
+    assert resp.status == 200
+    values = stored(client, done["id"])
+    assert values == {
+        "document_name": "done.txt",
+        "uploader": "Admin",
+        "upload_date": float(done["created_at"]),
+        "last_update_date": values["last_update_date"],
+        "source": "file_upload",
+    }
+    assert isinstance(values["last_update_date"], float)
+    shown = await detail(client, ds, done["id"])
+    assert shown["doc_metadata"] == built_ins(done, shown["updated_at"])  # the live values, as strings
+    assert (await detail(client, ds, fresh["id"]))["doc_metadata"] is None
+    # while they are on, each operation rewrites them
+    await operate(client, ds, op(fresh["id"], (author, "Ada")))
+    assert set(stored(client, fresh["id"])) == {"author", *(f["name"] for f in BUILT_IN)}
+    await client.post(f"{fields_of(ds)}/built-in/disable", headers=h())
+    assert stored(client, done["id"]) == {}
+    assert (await detail(client, ds, done["id"]))["doc_metadata"] is None
+
+
+async def test_1_16_writes_nothing_when_a_document_is_unknown(client: Any, expect_error: Any) -> None:
+    ds = await dataset(client)
+    author = await new_field(client, ds, "author")
+    doc = await document(client, ds, "a.txt")
+    resp = await operate(client, ds, op(doc["id"], (author, "Ada")), op(DOC_ID, (author, "B")))
+    path = f"/v1/datasets/{ds}/documents/metadata"
+    rule = "/v1/datasets/<uuid:dataset_id>/documents/metadata"
+    await expect_error(resp, 404, "not_found", "Document not found." + hint(path, rule))
+    assert stored(client, doc["id"]) == {}
+    other = await dataset(client, "Other")
+    foreign = await new_field(client, other, "author")  # a field of another dataset is not found
+    resp = await operate(client, ds, op(doc["id"], (foreign, "Ada")))
+    await expect_error(resp, 404, "not_found", "Metadata not found." + hint(path, rule))
+
+
+@pytest.mark.parametrize("release", ["1.12", "1.14"])
+async def test_before_1_16_values_go_under_the_clients_name(make_client: Any, expect_error: Any, release: str) -> None:
+    client = await make_client(dify_version=release)
+    ds = await dataset(client)
+    author, year = await new_field(client, ds, "author"), await new_field(client, ds, "year", "number")
+    doc, second = await document(client, ds, "a.txt"), await document(client, ds, "b.txt")
+    ops = [op(doc["id"], (author, "Ada"), name="writer"), op(DOC_ID, (author, "X")), op(second["id"], (year, 7))]
+    resp = await operate(client, ds, *ops)
+    if release == "1.14":  # the operations before the failing one stay committed
+        await expect_error(resp, 400, "invalid_param", "Document not found.")
+        assert stored(client, second["id"]) == {}
+    else:  # 1.12 swallows the failure and goes on
+        assert resp.status == 200
+        assert stored(client, second["id"]) == {"year": 7}
+    assert stored(client, doc["id"]) == {"writer": "Ada"}
+    rows = (await detail(client, ds, doc["id"]))["doc_metadata"]
+    assert rows[0] == {"id": author["id"], "name": "author", "type": "string", "value": None}  # bound, no value
+    await operate(client, ds, op(doc["id"], (year, 1815), (year, 1815)))
+    row = await listed_row(client, ds, doc["id"])
+    bound = [r for r in row["doc_metadata"] if r["id"] != "built-in"]
+    expected = {"id": year["id"], "name": "year", "type": "number", "value": "1815"}  # strings before 1.15
+    assert bound == [expected] * (1 if release == "1.12" else 2)  # 1.12's legacy Query uniquifies the join
+    counts = [f["count"] for f in (await listing(client, ds))["doc_metadata"]]
+    assert counts == [0, 3 if release == "1.12" else 2]  # bindings count, repeated ones too
+
+
+async def test_1_12_stops_at_an_id_postgres_refuses(make_client: Any) -> None:
+    client = await make_client(dify_version="1.12")
+    ds = await dataset(client)
+    author = await new_field(client, ds, "author")
+    doc, second = await document(client, ds, "a.txt"), await document(client, ds, "b.txt")
+    bad = {"document_id": doc["id"], "metadata_list": [{"id": "not-a-uuid", "name": "author", "value": "Ada"}]}
+    resp = await operate(client, ds, bad, op(second["id"], (author, "B")))
+    assert resp.status == 200
+    assert stored(client, doc["id"]) == {"author": "Ada"}  # committed before the bindings failed
+    assert [f["count"] for f in (await listing(client, ds))["doc_metadata"]] == [0]
+    assert stored(client, second["id"]) == {}  # the aborted transaction failed the rest
+
+
+async def test_a_document_made_while_built_ins_are_on_starts_with_them(client: Any) -> None:
+    ds = await dataset(client)
+    await client.post(f"{fields_of(ds)}/built-in/enable", headers=h())
+    doc = await document(client, ds, "new.txt")
+    values = stored(client, doc["id"])
+    stamp = values["upload_date"]
+    assert values == {
+        "document_name": "new.txt",
+        "uploader": "Admin",
+        "upload_date": stamp,
+        "last_update_date": stamp,
+        "source": "upload_file",  # build_document's raw data_source_type and UTC text dates
+    }
+    assert len(stamp) == 19 and stamp[4] == "-" and stamp[10] == " "
+    shown = await detail(client, ds, doc["id"])
+    assert shown["doc_metadata"] == built_ins(doc, shown["updated_at"])  # rendered live, as always
+
+
+async def test_1_14_answers_500_for_a_field_id_postgres_refuses(make_client: Any, expect_error: Any) -> None:
+    client = await make_client(dify_version="1.14")
+    ds = await dataset(client)
+    author = await new_field(client, ds, "author")
+    doc, second = await document(client, ds, "a.txt"), await document(client, ds, "b.txt")
+    bad = {"document_id": second["id"], "metadata_list": [{"id": "x", "name": "author", "value": "B"}]}
+    resp = await operate(client, ds, op(doc["id"], (author, "Ada")), bad)
+    await expect_error(resp, 500, "unknown", "Internal Server Error")
+    assert stored(client, doc["id"]) == {"author": "Ada"}  # committed before
+    assert stored(client, second["id"]) == {}  # rolled back
