@@ -10,16 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.actions import ActContext
-from mockserver.actions.knowledge import owner_name, progress_of
+from mockserver.actions.knowledge import progress_of
 from mockserver.actions.serialize import View, serialize
 from mockserver.dify.documents import DEFAULT_RULES, display_status
 from mockserver.dify.indexing import STAGES, Progress
 from mockserver.dify.versions import compare
 from mockserver.schemarefs import bundled
 from mockserver.state.knowledge import Dataset, Document, Segment
-
-# MetadataDataSource: the built-in `source` value of a data source type.
-_SOURCES = {"upload_file": "file_upload", "notion_import": "notion", "website_crawl": "website"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,35 +72,14 @@ def visible_segments(ctx: ActContext, document: Document) -> list[Segment]:
 
 
 def doc_metadata(ctx: ActContext, document: Document, *, detail: bool = False) -> list[dict[str, Any]] | None:
-    """Document.doc_metadata_details: None unless the document has metadata values, else its bound
-    custom fields, then the five built-ins. The list and create bodies (not the detail) show [] for
-    None from 1.16, and stringify values before 1.16 (flask-restx fields.String)."""
+    """Document.doc_metadata_details, rendered by actions/doc_metadata.py: the list and create bodies
+    (not the detail) show [] for None from 1.16, and stringify values before 1.16 (fields.String)."""
+    from mockserver.actions.doc_metadata import document_metadata  # it reads this module's updated_at
+
     newest = compare(ctx.call.release.name, ">=1.16")
-    if not document.doc_metadata:
-        return [] if newest and not detail else None
-    fields = {m.id: m for m in ctx.tenant.state.metadata_fields.where(dataset_id=document.dataset_id)}
-    out: list[dict[str, Any]] = []
-    for field_id in document.metadata_ids:
-        found = fields.get(field_id)
-        if found is not None:
-            value = document.doc_metadata.get(found.name)
-            out.append({"id": found.id, "name": found.name, "type": found.type, "value": value})
-    updated = document.updated_at or document.created_at
-    out += [
-        {"id": "built-in", "name": "document_name", "type": "string", "value": document.name},
-        {"id": "built-in", "name": "uploader", "type": "string", "value": owner_name(ctx)},
-        {"id": "built-in", "name": "upload_date", "type": "time", "value": str(float(document.created_at))},
-        {"id": "built-in", "name": "last_update_date", "type": "time", "value": str(float(updated))},
-        {"id": "built-in", "name": "source", "type": "string", "value": _SOURCES.get(document.data_source_type)},
-    ]
-    if not newest and not detail:
-        for item in out:
-            item["value"] = _restx_string(item["value"])
-    return out
-
-
-def _restx_string(value: Any) -> Any:
-    return None if value is None else str(value)
+    dataset = ctx.tenant.state.datasets.require(document.dataset_id)
+    shown = document_metadata(ctx, dataset, document, typed=newest or detail)
+    return [] if shown is None and newest and not detail else shown
 
 
 def hit_count(ctx: ActContext, document: Document) -> int:

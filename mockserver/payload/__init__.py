@@ -15,7 +15,8 @@ A property's `type`, `format: uuid` and `enum` are pydantic's types (payload/typ
 text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its constraints are
 Field() arguments (payload/constraints.py). This module keeps the model, the text, and Dify's own
 validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
-on a property (_VALIDATORS), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
+on a property (_VALIDATORS), `{"type": name}` on a property for one of Dify's union types
+(types.NAMED_TYPES), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid),
 `{"model_before": name}` on the object (_MODEL_BEFORE: rewrites the input before any field is read).
 An `x-pydantic` with `"since": "1.14"` is what that release added: a model compiled for an older
@@ -36,7 +37,18 @@ from typing import Any, Final, Literal, TypeVar
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
-from mockserver.payload.types import TYPES, Check, Invalid, Several, constrained, list_of, literal, uuid_text
+from mockserver.payload.types import (
+    NAMED_TYPES,
+    TYPES,
+    Check,
+    Invalid,
+    Several,
+    constrained,
+    list_of,
+    literal,
+    smart_union,
+    uuid_text,
+)
 
 _T = TypeVar("_T")
 _MISSING: Final = object()
@@ -84,6 +96,21 @@ def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
     def validate(value: str) -> str:
         if not value:
             return ""
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(message) from None
+
+    return validate
+
+
+def _uuid_str(message: str) -> Callable[[Any], Any]:
+    """Dify's UUIDStr (libs/helper.py _strict_uuid, 1.16.1), after the str check: "" is refused with
+    its own text, else what uuid.UUID reads comes back canonical; `message` is the other refusal."""
+
+    def validate(value: str) -> str:
+        if not value:
+            raise ValueError("must be a non-empty valid UUID")
         try:
             return str(uuid.UUID(value))
         except ValueError:
@@ -161,6 +188,7 @@ def _not_empty(message: str) -> Callable[[Any], Any]:
 
 
 _VALIDATORS: Final[dict[str, _Named]] = {
+    "uuid_str": _Named("after", _uuid_str),
     "doc_form": _Named("after", _doc_form),
     "not_blank": _Named("after", _not_blank),
     "uuid_or_empty": _Named("before", _uuid_or_empty),
@@ -267,6 +295,8 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
         plain = {k: v for k, v in schema.items() if k not in ("x-pydantic", "format")}
         rule = _known(_VALIDATORS, named["validator"])
         return _validated(rule, str(named.get("message", "")), *compile_field(plain, release))
+    if isinstance(named, dict) and "type" in named:
+        return _known(NAMED_TYPES, named["type"]), False  # a union of Dify's: None is one of its branches
     if "enum" in schema:
         options = [o for o in schema["enum"] if o is not None]
         # x-pydantic {"enum": "RetrievalMethod"}: a str Enum (type=enum), not a Literal (type=literal_error)
@@ -275,7 +305,10 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     nullable = "null" in kinds
-    kind = str(next((k for k in kinds if k != "null"), None))
+    members = [str(k) for k in kinds if k != "null"]
+    if len(members) > 1:  # `str | int | float`: pydantic's smart-mode Union
+        return smart_union(members), nullable
+    kind = str(next(iter(members), None))
     if kind == "object" and isinstance(schema.get("properties"), dict):
         return _nested(compile_model(str(schema.get("title") or "Model"), schema, release=release)), nullable
     if kind == "array":

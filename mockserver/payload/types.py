@@ -3,7 +3,8 @@ off along the noun). Each check returns the coerced value or raises Invalid (Sev
 items); payload.py places the errors and writes pydantic's text.
 
     object -> dict   string -> str (format uuid -> uuid.UUID, as its text)   boolean -> bool
-    integer -> int   number -> float   array -> list   enum -> Literal
+    integer -> int   number -> float   array -> list   enum -> Literal   [several] -> Union
+    x-pydantic {"type": "ConditionValue"} -> Dify's metadata condition value union (NAMED_TYPES)
 
 Text read as a number follows pydantic-core's grammar (payload/numbers.py), as a UUID the Rust uuid
 crate's (payload/uuids.py); a constrained type checks its constraints on the coerced value
@@ -188,6 +189,69 @@ def constrained(check: Check, rules: list[constraints.Constraint]) -> Check:
 
     return bounded
 
+
+# A Union member's strict form (smart mode's exact match) and the tag its errors are located under.
+_EXACT: Final[dict[str, Callable[[Any], bool]]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, float),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+}
+_TAGS: Final = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict"}
+
+
+def smart_union(kinds: list[str]) -> Check:
+    """A `str | int | float` field in pydantic's smart mode: a value one member takes as it is wins;
+    else the first member whose lax check takes it (JSON true is 1 for `str | int`); else one error per
+    member, located under its type's name (`value.str`, `value.int`, `value.float`)."""
+
+    def check(value: Any) -> Any:
+        for kind in kinds:
+            if _EXACT[kind](value):
+                return value
+        errors = []
+        for kind in kinds:
+            try:
+                return TYPES[kind](value)
+            except Invalid as exc:
+                errors.append(exc.at(_TAGS[kind]))
+        raise Several(errors)
+
+    return check
+
+
+# pydantic-core's name for the python-mode Sequence[str] branch of a union, as its locations print it.
+_SEQUENCE_OF_STR: Final = (
+    "json-or-python[json=list[str],python=chain[is-instance[Sequence],function-wrap[sequence_validator()]]]"
+)
+
+
+def condition_value(value: Any) -> Any:
+    """Dify's metadata ConditionValue, `str | Sequence[str] | None | int | float`, in pydantic's smart
+    mode on a dict (core/rag/entities/metadata_entities.py@1.16.1; the same union at 1.12.0): an exact
+    type wins, a bool is the int branch's (true is 1), a float stays a float; anything else fails every
+    branch, each error under the branch's name (reproduced with pydantic 2.12.5)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    errors = [Invalid("string_type", value, ("str",))]
+    if isinstance(value, list):
+        wrong = [Invalid("string_type", v, (_SEQUENCE_OF_STR, i)) for i, v in enumerate(value) if type(v) is not str]
+        if not wrong:
+            return value
+        errors += wrong
+    else:
+        text = "Input should be an instance of Sequence"
+        errors.append(Invalid("is_instance_of", value, (_SEQUENCE_OF_STR,), message=text))
+    raise Several([*errors, Invalid("int_type", value, ("int",)), Invalid("float_type", value, ("float",))])
+
+
+# Dify's Annotated types a schema names with x-pydantic {"type": name}: the check takes None itself.
+NAMED_TYPES: Final[dict[str, Check]] = {"ConditionValue": condition_value}
 
 TYPES: Final[dict[str, Check]] = {
     "object": _dict,
