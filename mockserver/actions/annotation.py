@@ -19,26 +19,14 @@ from mockserver.state import pagination
 from mockserver.state.records import Annotation, AnnotationJob
 from mockserver.state.store import Store
 
-MAX_PER_PAGE: Final = 100  # db.paginate(max_per_page=100) (1.12, 1.14); libs/pagination.py (1.16)
 JOB_TTL_S: Final = 600  # the job key of a finished task (enable/disable_annotation_reply_task.py)
-
-
-def _arg_int(value: Any, default: int) -> int:
-    """request.args.get(name, default, type=int): text int() cannot read gives the default (1.12,
-    1.14); from 1.15 the model has already made it an int."""
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def list_annotations(ctx: ActContext) -> dict[str, Any]:
     """get_annotation_list_by_app_id: created_at DESC, keyword an ILIKE with %, _ and \\ escaped (a
     case-insensitive literal substring of question or answer); the envelope echoes the request."""
     p = ctx.call.params
-    page, limit = _arg_int(p.get("page"), 1), _arg_int(p.get("limit"), 20)
+    page, limit = pagination.arg_int(p.get("page"), 1), pagination.arg_int(p.get("limit"), 20)
     keyword = str(p.get("keyword") or "").lower()
     rows = [
         a
@@ -46,13 +34,9 @@ def list_annotations(ctx: ActContext) -> dict[str, Any]:
         if not keyword or keyword in a.question.lower() or keyword in a.answer.lower()
     ]
     rows.sort(key=lambda a: (a.created_at, a.created_seq), reverse=True)
-    per_page = min(limit, MAX_PER_PAGE)
-    # flask-sqlalchemy 3.1.1 _prepare_page_args (error_out=False): page < 1 is 1, per_page < 1 is 20;
-    # 1.16's model refuses both before.
-    found = pagination.by_page(rows, max(1, page), per_page if per_page >= 1 else 20)
-    data = [body(ctx, a) for a in found.items]
-    envelope = {"data": data, "has_more": len(data) == limit, "limit": limit, "total": len(rows), "page": page}
-    return {"result": envelope}
+    # flask-sqlalchemy 3.1.1 (error_out=False): page < 1 is 1, per_page < 1 is 20; 1.16's model refuses both before.
+    found = pagination.paginate(rows, page, limit)
+    return {"result": pagination.echoed([body(ctx, a) for a in found.items], found, page, limit)}
 
 
 def create(ctx: ActContext) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 from mockserver import validation
 from mockserver.actions import ActContext, Action
@@ -24,9 +24,8 @@ from mockserver.actions.chunks import (
     the_segment,
 )
 from mockserver.actions.knowledge import dataset_of, document_of, the_dataset, the_document
+from mockserver.state import pagination
 from mockserver.state.knowledge import ChildChunk
-
-MAX_PER_PAGE: Final = 100
 
 
 def create(ctx: ActContext) -> dict[str, Any]:
@@ -65,7 +64,7 @@ def listed(ctx: ActContext) -> dict[str, Any]:
     """SegmentService.get_child_chunks: this dataset's, document's and segment's chunks by position,
     content ILIKE the keyword; `limit` capped at 100 and echoed capped; total_pages = ceil(total/limit)."""
     p = ctx.call.params
-    page, limit = int(p["page"]), min(int(p["limit"]), MAX_PER_PAGE)
+    page, limit = int(p["page"]), min(int(p["limit"]), pagination.MAX_PER_PAGE)
     keyword = str(p.get("keyword") or "").lower()
     dataset, document = dataset_of(ctx), document_of(ctx)
     rows = sorted(
@@ -78,8 +77,7 @@ def listed(ctx: ActContext) -> dict[str, Any]:
         ),
         key=lambda c: (c.position, c.created_seq),
     )
-    start = (page - 1) * limit
-    data = [child_body(ctx, c) for c in rows[start : start + limit]]
+    data = [child_body(ctx, c) for c in pagination.by_page(rows, page, limit).items]
     envelope = {
         "data": data,
         "total": len(rows),

@@ -8,16 +8,14 @@ from dataclasses import replace
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.knowledge import account_id, available, owner_name, progress_of, the_dataset
+from mockserver.actions.knowledge import account_id, available, owner_name, paged, progress_of, the_dataset
 from mockserver.actions.serialize import View, serialize
 from mockserver.actions.tags import datasets_tagged, tags_of
 from mockserver.dify import embedding as models
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
-from mockserver.state import pagination
 from mockserver.state.knowledge import Dataset
 
-MAX_PER_PAGE: Final = 100
 # DatasetRetrievalModel's default (models/dataset.py retrieval_model_dict): top_k 2, not REFERENCE's 3.
 DEFAULT_RETRIEVAL: Final[dict[str, Any]] = {
     "search_method": "semantic_search",
@@ -188,14 +186,8 @@ def listed(ctx: ActContext) -> dict[str, Any]:
         rows = [d for d in rows if d.id in tagged]
     rows.sort(key=lambda d: d.id)
     rows.sort(key=lambda d: d.created_at, reverse=True)
-    page, limit = int(p.get("page", 1)), int(p.get("limit", 20))
-    # flask-sqlalchemy's paginate (to 1.15): per_page < 1 is 20; 1.16's paginate_query: at least 1.
-    per_page = min(limit, MAX_PER_PAGE)
-    if per_page < 1:
-        per_page = 1 if compare(release, ">=1.16") else 20
-    found = pagination.by_page(rows, max(1, page), per_page)
-    data = [dataset_body(ctx, d, _listed_embedding) for d in found.items]
-    return {"result": {"data": data, "has_more": len(data) == limit, "limit": limit, "total": len(rows), "page": page}}
+    _rows, envelope = paged(ctx, rows, lambda d: dataset_body(ctx, d, _listed_embedding))
+    return {"result": envelope}
 
 
 def _tag_ids_not_a_list(given: str, release: str) -> str:

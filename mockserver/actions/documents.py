@@ -17,16 +17,13 @@ from mockserver.actions import document_files as files
 from mockserver.actions.document_save import NO_EMBEDDING
 from mockserver.actions.document_views import columns, detail_views, document_body, status_item
 from mockserver.actions.document_writes import ACTIONS as WRITES
-from mockserver.actions.knowledge import account_id, dataset_of, document_of, the_dataset, the_document
+from mockserver.actions.knowledge import account_id, dataset_of, document_of, paged, the_dataset, the_document
 from mockserver.actions.serialize import serialize
 from mockserver.dify import embedding as models
 from mockserver.dify.documents import status_filter
-from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
-from mockserver.state import pagination
 from mockserver.state.knowledge import Document
 
-MAX_PER_PAGE: Final = 100
 ACTIONS_ALLOWED: Final = ("enable", "disable", "archive", "un_archive")
 _WITHOUT: Final = ("doc_type", "doc_metadata")
 
@@ -54,9 +51,8 @@ def _commit_polls(ctx: ActContext, _body: Any) -> None:
 
 def listed(ctx: ActContext) -> dict[str, Any]:
     """DocumentService's list: keyword a case-sensitive LIKE (its % and _ are wildcards), status by
-    display rule, newest first then highest position; flask-sqlalchemy's paginate before 1.16 (a
-    per_page below 1 is 20), paginate_query from 1.16 (at least 1)."""
-    p, release = ctx.call.params, ctx.call.release.name
+    display rule, newest first then highest position; paged as the dataset list is (knowledge.paged)."""
+    p = ctx.call.params
     rows = ctx.tenant.state.documents.where(dataset_id=dataset_of(ctx).id)
     keyword = p.get("keyword")
     if keyword:
@@ -65,14 +61,8 @@ def listed(ctx: ActContext) -> dict[str, Any]:
     if wanted is not None:
         rows = [d for d in rows if _matches(ctx, d, wanted)]
     rows.sort(key=lambda d: (d.created_at, d.position), reverse=True)
-    page, limit = int(p.get("page", 1)), int(p.get("limit", 20))
-    per_page = min(limit, MAX_PER_PAGE)
-    if per_page < 1:
-        per_page = 1 if compare(release, ">=1.16") else 20
-    found = pagination.by_page(rows, max(1, page), per_page)
-    ctx.bound["documents"] = list(found.items)
-    data = [document_body(ctx, d) for d in found.items]
-    return {"result": {"data": data, "has_more": len(data) == limit, "limit": limit, "total": len(rows), "page": page}}
+    ctx.bound["documents"], envelope = paged(ctx, rows, lambda d: document_body(ctx, d))
+    return {"result": envelope}
 
 
 def _like(pattern: str, text: str) -> bool:

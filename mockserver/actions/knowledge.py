@@ -4,13 +4,18 @@ the resources' own lookups, REFERENCE §10.1)."""
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
 
 from mockserver.actions import ActContext
 from mockserver.determinism import derive_uuid
 from mockserver.dify.indexing import Progress, progress
+from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
+from mockserver.state import pagination
 from mockserver.state.knowledge import Dataset, Document
+
+T = TypeVar("T")
 
 DATASET_API_OFF: Final = "Dataset api access is not enabled."
 
@@ -66,3 +71,14 @@ def progress_of(ctx: ActContext, document: Document) -> Progress:
 def available(ctx: ActContext, document: Document) -> bool:
     """Dify's `available` display status: indexed, enabled and not archived."""
     return document.enabled and not document.archived and progress_of(ctx, document).completed
+
+
+def paged(ctx: ActContext, rows: Sequence[T], render: Callable[[T], Any]) -> tuple[list[T], dict[str, Any]]:
+    """The dataset and document lists' page and envelope: flask-sqlalchemy's paginate to 1.15 (a
+    per_page below 1 is 20), paginate_query from 1.16 (at least 1); the request's page and limit are
+    echoed as given. Returns the page's rows too (a document list's poll moves them)."""
+    p = ctx.call.params
+    page, limit = int(p.get("page", 1)), int(p.get("limit", 20))
+    floor = 1 if compare(ctx.call.release.name, ">=1.16") else 20
+    found = pagination.paginate(rows, page, limit, floor)
+    return list(found.items), pagination.echoed([render(r) for r in found.items], found, page, limit)

@@ -33,9 +33,6 @@ from mockserver.errors import DifyError
 from mockserver.state import pagination
 from mockserver.state.knowledge import Segment
 
-MAX_PER_PAGE: Final = 100  # db.paginate / paginate_query max_per_page
-
-
 # -- create --------------------------------------------------------------------------------------
 
 
@@ -102,16 +99,6 @@ def _commit_create(ctx: ActContext, _body: Any) -> None:
 # -- list ----------------------------------------------------------------------------------------
 
 
-def _arg_int(value: Any, default: int) -> int:
-    """request.args.get(name, default, type=int): text int() cannot read is the default."""
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _query(ctx: ActContext) -> None:
     """1.15+: SegmentListQuery over the query text, malformed integers dropped (query_params_from_request
     use_defaults_for_malformed_ints); before, the raw text."""
@@ -122,7 +109,7 @@ def listed(ctx: ActContext) -> dict[str, Any]:
     """SegmentService.get_segments: the document's rows (position, id), `status IN` the list when
     one is given, content ILIKE the keyword; page and limit echo the request."""
     p, document = ctx.call.params, document_of(ctx)
-    page, limit = _arg_int(p.get("page"), 1), _arg_int(p.get("limit"), 20)
+    page, limit = pagination.arg_int(p.get("page"), 1), pagination.arg_int(p.get("limit"), 20)
     statuses = p.get("status") or []
     statuses = statuses if isinstance(statuses, list) else [statuses]
     keyword = str(p.get("keyword") or "").lower()
@@ -136,8 +123,7 @@ def listed(ctx: ActContext) -> dict[str, Any]:
     ]
     rows.sort(key=lambda s: (s.position, s.id))
     # flask-sqlalchemy's paginate (to 1.14): page < 1 is 1, per_page < 1 is 20; 1.15+ refused them.
-    per_page = min(limit, MAX_PER_PAGE) if limit >= 1 else 20
-    found = pagination.by_page(rows, max(1, page), per_page)
+    found = pagination.paginate(rows, page, limit)
     data = [segment_body(ctx, s, views) for s in found.items]
     envelope = {
         "data": data,

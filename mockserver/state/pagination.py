@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from mockserver.errors import DifyError
 
@@ -71,3 +71,38 @@ def by_page(rows: Sequence[T], page: int, limit: int, full_means_more: bool = Tr
     items = list(rows[start : start + limit])
     more = len(items) == limit if full_means_more else start + limit < len(rows)
     return Page(items, limit, more, total=len(rows), page=page)
+
+
+# -- flask-sqlalchemy's db.paginate as the list routes call it --------------------------------------
+
+MAX_PER_PAGE: Final = 100  # db.paginate(max_per_page=100) (to 1.15); libs/pagination.py paginate_query (1.16)
+
+
+def arg_int(value: Any, default: int) -> int:
+    """request.args.get(name, default, type=int): text int() cannot read is the default (to 1.14;
+    from 1.15 the query model has already made it an int)."""
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def page_size(limit: int, floor: int = 20) -> int:
+    """The per_page a paginate call uses: `limit` capped at MAX_PER_PAGE; below 1, `floor` (20 in
+    flask-sqlalchemy 3.1's _prepare_page_args with error_out=False, 1 in 1.16's paginate_query)."""
+    per_page = min(limit, MAX_PER_PAGE)
+    return per_page if per_page >= 1 else floor
+
+
+def paginate(rows: Sequence[T], page: int, limit: int, floor: int = 20) -> Page:
+    """db.paginate over `rows` for the request's page and limit: a page below 1 is the first, the
+    page size is page_size(limit, floor); `has_more` when the page is full."""
+    return by_page(rows, max(1, page), page_size(limit, floor))
+
+
+def echoed(data: list[Any], found: Page, page: int, limit: int) -> dict[str, Any]:
+    """The envelope the annotation, dataset and document lists build by hand: the request's page and
+    limit echoed as given, `has_more` when as many items came as the request asked for."""
+    return {"data": data, "has_more": len(data) == limit, "limit": limit, "total": found.total, "page": page}
