@@ -10,8 +10,7 @@ import time
 from typing import Any, Final
 
 from mockserver.actions import ActContext
-from mockserver.actions.document_views import updated_at
-from mockserver.actions.knowledge import account_id, owner_name
+from mockserver.actions.knowledge import account_id, owner_name, updated_at
 from mockserver.dify.versions import compare
 from mockserver.state.knowledge import Dataset, Document, MetadataField
 
@@ -40,11 +39,6 @@ def uploader(ctx: ActContext, document: Document) -> str | None:
     return owner_name(ctx) if document.created_by == account_id(ctx) else None
 
 
-def last_update(ctx: ActContext, document: Document) -> int:
-    """Document.updated_at, which the indexing worker's writes move too (document_views.updated_at)."""
-    return updated_at(ctx, document)
-
-
 def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
     """The five values enable_built_in_field and update_documents_metadata store: the dates as float
     seconds, the source mapped (metadata_service.py)."""
@@ -52,7 +46,7 @@ def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
         "document_name": document.name,
         "uploader": uploader(ctx, document),
         "upload_date": float(document.created_at),
-        "last_update_date": float(last_update(ctx, document)),
+        "last_update_date": float(updated_at(ctx, document)),
         "source": SOURCES.get(document.data_source_type, document.data_source_type),
     }
 
@@ -127,7 +121,7 @@ def document_metadata(
         "document_name": document.name,
         "uploader": uploader(ctx, document),
         "upload_date": str(float(document.created_at)),
-        "last_update_date": str(float(last_update(ctx, document))),
+        "last_update_date": str(float(updated_at(ctx, document))),
         "source": SOURCES.get(document.data_source_type, document.data_source_type),
     }
     shown += [{"id": "built-in", "name": name, "type": kind, "value": live[name]} for name, kind in BUILT_IN]

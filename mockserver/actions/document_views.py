@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.actions import ActContext
-from mockserver.actions.knowledge import progress_of
+from mockserver.actions.doc_metadata import document_metadata
+from mockserver.actions.knowledge import progress_of, updated_at
 from mockserver.actions.serialize import View, serialize
 from mockserver.dify.documents import DEFAULT_RULES, display_status
 from mockserver.dify.indexing import STAGES, Progress
@@ -74,8 +75,6 @@ def visible_segments(ctx: ActContext, document: Document) -> list[Segment]:
 def doc_metadata(ctx: ActContext, document: Document, *, detail: bool = False) -> list[dict[str, Any]] | None:
     """Document.doc_metadata_details, rendered by actions/doc_metadata.py: the list and create bodies
     (not the detail) show [] for None from 1.16, and stringify values before 1.16 (fields.String)."""
-    from mockserver.actions.doc_metadata import document_metadata  # it reads this module's updated_at
-
     newest = compare(ctx.call.release.name, ">=1.16")
     dataset = ctx.tenant.state.datasets.require(document.dataset_id)
     shown = document_metadata(ctx, dataset, document, typed=newest or detail)
@@ -84,14 +83,6 @@ def doc_metadata(ctx: ActContext, document: Document, *, detail: bool = False) -
 
 def hit_count(ctx: ActContext, document: Document) -> int:
     return sum(s.hit_count for s in visible_segments(ctx, document))
-
-
-def updated_at(ctx: ActContext, document: Document) -> int:
-    """Document.updated_at is bumped by every write of the worker too (onupdate)."""
-    col = columns(ctx, document)
-    stamps = [document.updated_at or document.created_at, *col.times.values()]
-    stamps += [t for t in (col.progress.stopped_at, col.progress.paused_at) if t is not None]
-    return max(stamps)
 
 
 def _views(ctx: ActContext) -> dict[str, View]:

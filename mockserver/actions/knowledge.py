@@ -68,6 +68,14 @@ def progress_of(ctx: ActContext, document: Document) -> Progress:
     return progress(start, ctx.now, plan.polls, plan.outcome, plan.at)
 
 
+def updated_at(ctx: ActContext, document: Document) -> int:
+    """Document.updated_at: every write of the indexing worker moves it too (the column's onupdate)."""
+    found = progress_of(ctx, document)
+    stamps = [document.updated_at or document.created_at, *found.times.values()]
+    stamps += [t for t in (found.stopped_at, found.paused_at) if t is not None]
+    return max(stamps)
+
+
 def available(ctx: ActContext, document: Document) -> bool:
     """Dify's `available` display status: indexed, enabled and not archived."""
     return document.enabled and not document.archived and progress_of(ctx, document).completed

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.doc_metadata import built_in_values, last_update, write_values
-from mockserver.actions.knowledge import dataset_of, the_dataset
+from mockserver.actions.doc_metadata import built_in_values, write_values
+from mockserver.actions.knowledge import dataset_of, the_dataset, updated_at
 from mockserver.actions.serialize import body
 from mockserver.dify.postgres import pg_uuid
 from mockserver.dify.versions import compare
@@ -81,7 +81,7 @@ def _shadow(ctx: ActContext, shadows: dict[str, _Shadow], document: Document) ->
     found = shadows.get(document.id)
     if found is None:
         values, ids = dict(document.doc_metadata), list(document.metadata_ids)
-        found = _Shadow(document, values, ids, last_update(ctx, document))
+        found = _Shadow(document, values, ids, updated_at(ctx, document))
     return found
 
 
