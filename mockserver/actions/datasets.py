@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
+from mockserver.actions.doc_metadata import BUILT_IN
 from mockserver.actions.knowledge import account_id, available, owner_name, paged, progress_of, the_dataset
 from mockserver.actions.serialize import View, serialize
 from mockserver.actions.tags import datasets_tagged, tags_of
@@ -27,14 +28,6 @@ DEFAULT_RETRIEVAL: Final[dict[str, Any]] = {
     "score_threshold_enabled": False,
     "score_threshold": None,
 }
-# Dataset.doc_metadata's built-in fields, after the custom ones when built_in_field_enabled.
-BUILT_IN_FIELDS: Final = (
-    ("document_name", "string"),
-    ("uploader", "string"),
-    ("upload_date", "time"),
-    ("last_update_date", "time"),
-    ("source", "string"),
-)
 
 
 def retrieval_model_dict(ctx: ActContext, dataset: Dataset) -> dict[str, Any]:
@@ -52,12 +45,13 @@ def _external_retrieval_model(dataset: Dataset) -> dict[str, Any]:
 
 
 def doc_metadata(ctx: ActContext, dataset: Dataset) -> list[dict[str, str]]:
+    """Dataset.doc_metadata: the custom fields, then the built-in ones when built_in_field_enabled."""
     fields = [
         {"id": m.id, "name": m.name, "type": m.type}
         for m in ctx.tenant.state.metadata_fields.where(dataset_id=dataset.id)
     ]
     if dataset.built_in_field_enabled:
-        fields += [{"id": "built-in", "name": name, "type": kind} for name, kind in BUILT_IN_FIELDS]
+        fields += [{"id": "built-in", "name": name, "type": kind} for name, kind in BUILT_IN]
     return fields
 
 

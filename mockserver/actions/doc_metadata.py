@@ -39,38 +39,32 @@ def uploader(ctx: ActContext, document: Document) -> str | None:
     return owner_name(ctx) if document.created_by == account_id(ctx) else None
 
 
-def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
-    """The five values enable_built_in_field and update_documents_metadata store: the dates as float
-    seconds, the source mapped (metadata_service.py)."""
+def _built_ins(ctx: ActContext, document: Document, upload: Any, last_update: Any, source: Any) -> dict[str, Any]:
+    """The five built-in values, in BUILT_IN's order."""
     return {
         "document_name": document.name,
         "uploader": uploader(ctx, document),
-        "upload_date": float(document.created_at),
-        "last_update_date": float(updated_at(ctx, document)),
-        "source": SOURCES.get(document.data_source_type, document.data_source_type),
+        "upload_date": upload,
+        "last_update_date": last_update,
+        "source": source,
     }
+
+
+def built_in_values(ctx: ActContext, document: Document) -> dict[str, Any]:
+    """The five values enable_built_in_field and update_documents_metadata store: the dates as float
+    seconds, the source mapped (metadata_service.py)."""
+    source = SOURCES.get(document.data_source_type, document.data_source_type)
+    return _built_ins(ctx, document, float(document.created_at), float(updated_at(ctx, document)), source)
 
 
 def creation_values(ctx: ActContext, dataset: Dataset, document: Document) -> dict[str, Any]:
     """What a document made while the dataset's built-in fields are on starts with (build_document,
     services/dataset_service.py): UTC "%Y-%m-%d %H:%M:%S" dates and the raw data_source_type; else
-    nothing. For the documents actions to put in Document.doc_metadata when they create one."""
+    nothing."""
     if not dataset.built_in_field_enabled:
         return {}
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ctx.now))
-    return {
-        "document_name": document.name,
-        "uploader": uploader(ctx, document),
-        "upload_date": stamp,
-        "last_update_date": stamp,
-        "source": document.data_source_type,
-    }
-
-
-def metadata_values(document: Document) -> dict[str, Any]:
-    """The document's stored values by field name (built-ins included once written): what Dify's
-    metadata filtering in retrieval reads. A copy."""
-    return dict(document.doc_metadata)
+    return _built_ins(ctx, document, stamp, stamp, document.data_source_type)
 
 
 def write_values(ctx: ActContext, document: Document, values: dict[str, Any]) -> None:
@@ -117,12 +111,9 @@ def document_metadata(
         if field is not None:
             value = document.doc_metadata.get(field.name)
             shown.append({"id": field.id, "name": field.name, "type": field.type, "value": _shown(value, typed)})
-    live = {
-        "document_name": document.name,
-        "uploader": uploader(ctx, document),
-        "upload_date": str(float(document.created_at)),
-        "last_update_date": str(float(updated_at(ctx, document))),
-        "source": SOURCES.get(document.data_source_type, document.data_source_type),
-    }
-    shown += [{"id": "built-in", "name": name, "type": kind, "value": live[name]} for name, kind in BUILT_IN]
+    live = built_in_values(ctx, document)  # get_built_in_fields shows the dates as str(timestamp)
+    shown += [
+        {"id": "built-in", "name": name, "type": kind, "value": str(live[name]) if kind == "time" else live[name]}
+        for name, kind in BUILT_IN
+    ]
     return shown

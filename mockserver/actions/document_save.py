@@ -9,15 +9,15 @@ dataset's newest process rule, and the indexing run it queues (document_indexing
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mockserver.actions import ActContext
 from mockserver.actions import document_indexing as indexing
+from mockserver.actions.doc_metadata import creation_values
 from mockserver.actions.document_views import display
-from mockserver.actions.knowledge import dataset_of, owner_name
+from mockserver.actions.knowledge import dataset_of
 from mockserver.dify import embedding as models
 from mockserver.dify import markdown
 from mockserver.dify.documents import automatic_rules, batch_name
@@ -169,15 +169,7 @@ def create(ctx: ActContext, cfg: dict[str, Any], source: Source, rule: dict[str,
         process_rule_id=used["id"],
         updated_at=ctx.now,
     )
-    if dataset.built_in_field_enabled:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ctx.now))
-        made.doc_metadata = {
-            "document_name": source.name,
-            "uploader": owner_name(ctx),
-            "upload_date": stamp,
-            "last_update_date": stamp,
-            "source": "upload_file",
-        }
+    made.doc_metadata = creation_values(ctx, dataset, made)
     return Save(made, None, batch, source, rule, changes)
 
 

@@ -2,8 +2,7 @@
 fields (list, enable, disable) and the values its documents hold (controllers/service_api/dataset/
 metadata.py and services/metadata_service.py at dify 1.12.0, 1.14.2 and 1.16.1; research/
 knowledge_segments_metadata.md §4-§6). The documents' side (values, bindings, how bodies render them)
-is actions/doc_metadata.py; `document_metadata` and `metadata_values` are re-exported here for the
-documents and retrieval actions."""
+is actions/doc_metadata.py."""
 
 from __future__ import annotations
 
@@ -11,22 +10,13 @@ import copy
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
-from mockserver.actions.doc_metadata import (
-    BUILT_IN_NAMES,
-    built_in_values,
-    creation_values,
-    document_metadata,
-    metadata_values,
-    write_values,
-)
+from mockserver.actions.doc_metadata import BUILT_IN_NAMES, built_in_values, write_values
 from mockserver.actions.knowledge import account_id, available, dataset_of, the_dataset
 from mockserver.actions.metadata_ops import update_documents
 from mockserver.actions.serialize import body
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
 from mockserver.state.knowledge import Dataset, Document, MetadataField
-
-__all__ = ["ACTIONS", "creation_values", "document_metadata", "metadata_values"]
 
 MAX_NAME: Final = 255
 # 1.16 dumps the None a swallowed rename returns through DatasetMetadataResponse (libs/helper.py

@@ -420,11 +420,10 @@ def built_ins(doc: dict[str, Any], updated_at: int) -> list[dict[str, Any]]:
 
 def stored(client: Any, document_id: str) -> dict[str, Any]:
     """The document's stored values, as retrieval's metadata filter reads them."""
-    from mockserver.actions.metadata import metadata_values
     from mockserver.keys import TENANTS
 
     record = client.app[TENANTS].get(f"s:{SESSION}").state.documents.get(document_id)
-    return metadata_values(record)
+    return dict(record.doc_metadata)
 
 
 async def test_values_bind_fields_and_render_with_the_built_ins(client: Any) -> None:
