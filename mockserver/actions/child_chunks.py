@@ -14,6 +14,7 @@ from mockserver.actions import ActContext, Action
 from mockserver.actions.chunks import (
     child_body,
     child_chunk_of,
+    new_child,
     readable_ints,
     scoped,
     segment_of,
@@ -25,7 +26,6 @@ from mockserver.actions.chunks import (
 )
 from mockserver.actions.knowledge import dataset_of, document_of, the_dataset, the_document
 from mockserver.state import pagination
-from mockserver.state.knowledge import ChildChunk
 
 
 def create(ctx: ActContext) -> dict[str, Any]:
@@ -34,18 +34,9 @@ def create(ctx: ActContext) -> dict[str, Any]:
     segment, document = segment_of(ctx), document_of(ctx)
     content: str = ctx.call.payload["content"]
     mine = [c for c in segment.child_chunks if c.document_id == document.id and c.dataset_id == dataset_of(ctx).id]
-    made = ChildChunk(
-        id=ctx.draws.uuid("child_chunk"),
-        dataset_id=dataset_of(ctx).id,
-        document_id=document.id,  # the URL's (a 1.12/1.14 segment may be another document's)
-        segment_id=segment.id,
-        position=max((c.position for c in mine), default=0) + 1,
-        content=content,
-        word_count=len(content),
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        type="customized",
-    )
+    position = max((c.position for c in mine), default=0) + 1
+    # the URL's document (a 1.12/1.14 segment may be another document's)
+    made = new_child(ctx, "child_chunk", segment, position, content, document, kind="customized")
     ctx.bound["made"] = made
     return {"result": {"data": child_body(ctx, made)}}
 

@@ -19,6 +19,7 @@ from mockserver.actions import ActContext
 from mockserver.actions.knowledge import dataset_of, document_of, progress_of
 from mockserver.actions.serialize import View, serialize
 from mockserver.dify import splitter
+from mockserver.dify.splitter import Chunk
 from mockserver.dify.versions import compare
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
@@ -161,20 +162,65 @@ def generated_children(ctx: ActContext, segment: Segment, document: Document) ->
     full_doc = {"mode": "hierarchical", "rules": {**rule["rules"], "parent_mode": "full-doc"}}
     pieces = splitter.split(segment.content, full_doc, "hierarchical_model", ctx.call.release.name)
     texts = pieces[0].children if pieces else ()
-    return [
-        ChildChunk(
-            id=ctx.draws.uuid(f"child:{segment.id}:{n}"),
-            dataset_id=segment.dataset_id,
-            document_id=segment.document_id,
-            segment_id=segment.id,
-            position=n,
-            content=text,
-            word_count=len(text),
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        for n, text in enumerate(texts, start=1)
-    ]
+    return [new_child(ctx, f"child:{segment.id}:{n}", segment, n, text) for n, text in enumerate(texts, start=1)]
+
+
+# -- factories -----------------------------------------------------------------------------------
+
+
+def new_segment(
+    ctx: ActContext,
+    document: Document,
+    piece: Chunk,
+    draws: tuple[str, str],
+    position: int,
+    created_by: str,
+    **columns: Any,
+) -> Segment:
+    """A segment row of `document` made now from a cut piece (indexing's, or an API item's); `draws` label
+    its id and its index node id. `columns` are the rest an API item sets (keywords, its stamps)."""
+    return Segment(
+        id=ctx.draws.uuid(draws[0]),
+        dataset_id=document.dataset_id,
+        document_id=document.id,
+        position=position,
+        content=piece.content,
+        word_count=piece.word_count,
+        tokens=piece.tokens,
+        index_node_id=ctx.draws.uuid(draws[1]),
+        index_node_hash=piece.index_node_hash,
+        created_by=created_by,
+        created_at=ctx.now,
+        answer=piece.answer,
+        updated_at=ctx.now,
+        **columns,
+    )
+
+
+def new_child(
+    ctx: ActContext,
+    draw: str,
+    segment: Segment,
+    position: int,
+    content: str,
+    document: Document | None = None,
+    kind: str = "automatic",
+) -> ChildChunk:
+    """A child chunk of `segment` made now, its id drawn as `draw`; it belongs to the segment's dataset
+    and document unless `document` is given (an API call's URL document, which a 1.12/1.14 segment need
+    not be in). `kind`: automatic (cut by a rule) or customized (given through the API)."""
+    return ChildChunk(
+        id=ctx.draws.uuid(draw),
+        dataset_id=document.dataset_id if document else segment.dataset_id,
+        document_id=document.id if document else segment.document_id,
+        segment_id=segment.id,
+        position=position,
+        content=content,
+        word_count=len(content),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        type=kind,
+    )
 
 
 # -- bodies --------------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ import re
 from typing import Final
 
 from mockserver.actions import ActContext
+from mockserver.actions.chunks import new_child, new_segment
 from mockserver.dify import markdown
 from mockserver.dify.splitter import Chunk, SplitError, split
-from mockserver.state.knowledge import ChildChunk, Dataset, Document, Indexing, Segment
+from mockserver.state.knowledge import Dataset, Document, Indexing, Segment
 
 # Files the emulator cannot read (no PDF or office parser): indexed as no text, so no segment.
 _BINARY: Final = frozenset({"pdf", "docx", "xlsx", "xls", "odt"})
@@ -75,34 +76,6 @@ def _before_segments(stage: str) -> bool:
 
 
 def _segment(ctx: ActContext, document: Document, i: int, chunk: Chunk) -> Segment:
-    segment_id = ctx.draws.uuid(f"segment:{i}")
-    made = Segment(
-        id=segment_id,
-        dataset_id=document.dataset_id,
-        document_id=document.id,
-        position=i + 1,
-        content=chunk.content,
-        word_count=chunk.word_count,
-        tokens=chunk.tokens,
-        index_node_id=ctx.draws.uuid(f"index_node:{i}"),
-        index_node_hash=chunk.index_node_hash,
-        created_by=document.created_by,
-        created_at=ctx.now,
-        answer=chunk.answer,
-        updated_at=ctx.now,
-    )
-    made.child_chunks = [
-        ChildChunk(
-            id=ctx.draws.uuid(f"child:{i}:{j}"),
-            dataset_id=document.dataset_id,
-            document_id=document.id,
-            segment_id=segment_id,
-            position=j + 1,
-            content=text,
-            word_count=len(text),
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        for j, text in enumerate(chunk.children)
-    ]
+    made = new_segment(ctx, document, chunk, (f"segment:{i}", f"index_node:{i}"), i + 1, created_by=document.created_by)
+    made.child_chunks = [new_child(ctx, f"child:{i}:{j}", made, j + 1, text) for j, text in enumerate(chunk.children)]
     return made

@@ -14,6 +14,7 @@ from mockserver.actions import ActContext, Action, child_chunks
 from mockserver.actions.chunks import (
     count_words,
     generated_children,
+    new_segment,
     readable_ints,
     segment_body,
     segment_of,
@@ -27,6 +28,7 @@ from mockserver.actions.chunks import (
 from mockserver.actions.knowledge import account_id, dataset_of, document_of, progress_of, the_dataset, the_document
 from mockserver.actions.segment_items import the_items
 from mockserver.actions.serialize import View
+from mockserver.dify.splitter import Chunk
 from mockserver.dify.textsplit import SplitError
 from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
@@ -57,21 +59,16 @@ def create(ctx: ActContext) -> dict[str, Any]:
     for n, item in enumerate(ctx.bound["items"]):
         content: str = item["content"]
         answer: str | None = item["answer"] if qa else None
-        segment = Segment(
-            id=ctx.draws.uuid(f"segment:{n}"),
-            dataset_id=document.dataset_id,
-            document_id=document.id,
-            position=position + n,
-            content=content,
-            word_count=len(content) + len(answer or ""),
-            tokens=tokens(dataset, content + (answer or "")),
-            index_node_id=ctx.draws.uuid(f"node:{n}"),
-            index_node_hash=text_hash(content),
+        words = len(content) + len(answer or "")
+        piece = Chunk(content, text_hash(content), words, tokens(dataset, content + (answer or "")), answer=answer)
+        segment = new_segment(
+            ctx,
+            document,
+            piece,
+            (f"segment:{n}", f"node:{n}"),
+            position + n,
             created_by=account_id(ctx),
-            created_at=ctx.now,
-            answer=answer,
             keywords=item["keywords"],
-            updated_at=ctx.now,
             indexing_at=ctx.now,
             completed_at=ctx.now,
         )
