@@ -15,6 +15,7 @@ from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
+from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import TenantRegistry
 from mockserver.validation import Principal
 
@@ -42,3 +43,4 @@ TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
 PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)
 ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled
 DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)
+DATASET: Final = web.RequestKey("DATASET", Dataset)  # a `{dataset_id}` route's, found before the handler

@@ -12,13 +12,24 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.actions.knowledge import DATASET_API_OFF
+from mockserver.actions.knowledge import api_dataset
 from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
 from mockserver.dify import routes, versions
 from mockserver.errors import CODES, NOT_FOUND_HTML, DifyError
 from mockserver.faults.delivery import NORMAL
-from mockserver.keys import BOOK, DELIVERY, ENTRY, PRINCIPAL, RELEASE, ROUTE_SPECS, SETTINGS, TENANT_ID, TENANTS
+from mockserver.keys import (
+    BOOK,
+    DATASET,
+    DELIVERY,
+    ENTRY,
+    PRINCIPAL,
+    RELEASE,
+    ROUTE_SPECS,
+    SETTINGS,
+    TENANT_ID,
+    TENANTS,
+)
 from mockserver.render.wire import send_json
 from mockserver.state.journal import JournalClock, request_line
 
@@ -203,13 +214,12 @@ def _dataset_first(request: web.Request) -> None:
     if wanted is None:
         return
     state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
-    dataset = state.datasets.get(wanted.lower())
-    if dataset is None or not dataset.enable_api:
+    try:
+        request[DATASET] = api_dataset(state, wanted)  # the action binds it (knowledge.the_dataset)
+    except DifyError:
         # Dify's refusal for the state the request met (lint's probe has no dataset), as an action's is
         request[ENTRY]["refused_by"] = "action"
-        if dataset is None:
-            raise DifyError("not_found", state.datasets.missing)
-        raise DifyError("forbidden", DATASET_API_OFF)
+        raise
 
 
 _LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})

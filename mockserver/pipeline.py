@@ -22,6 +22,7 @@ from mockserver.keys import (
     ACTIONS,
     BOOK,
     CATALOGUE,
+    DATASET,
     DELIVERY,
     ENTRY,
     FAKER,
@@ -83,7 +84,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
-    ctx = ActContext(call, tenant, scope, draws, now, settings, accounts=book.apps.account_names)
+    ctx = ActContext(
+        call, tenant, scope, draws, now, settings, accounts=book.apps.account_names, dataset=request.get(DATASET)
+    )
     ctx.directives = scenario.directives
     action_name = scenario.action or fixture.action
     act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
+from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import Scope, Tenant
 from mockserver.validation import Call
 
@@ -29,6 +30,7 @@ class ActContext:
     # The workspace's accounts (_apps.yaml `accounts`): display name by email, the owner first.
     accounts: Mapping[str, str] = field(default_factory=dict)
     directives: Mapping[str, Any] = field(default_factory=dict)  # the scenario's (its `indexing`)
+    dataset: Dataset | None = None  # a `{dataset_id}` route's dataset, as the auth middleware found it
 
 
 Check = Callable[[ActContext], None]

@@ -14,6 +14,7 @@ from mockserver.dify.versions import compare
 from mockserver.errors import DifyError
 from mockserver.state import pagination
 from mockserver.state.knowledge import Dataset, Document
+from mockserver.state.store import Store
 
 T = TypeVar("T")
 
@@ -35,14 +36,20 @@ def account_id(ctx: ActContext) -> str:
     return derive_uuid((ctx.tenant.seed, ctx.tenant.id, "account", owner_email(ctx)))
 
 
-def the_dataset(ctx: ActContext) -> None:
-    """The route's dataset in the key's workspace, else 404 "Dataset not found."; a dataset whose API
-    access is off is 403 (wraps.py: the lookup, then `enable_api`)."""
-    wanted = ctx.call.path["dataset_id"].lower()
-    dataset = ctx.tenant.state.datasets.require(wanted)
+def api_dataset(state: Store, wanted: str) -> Dataset:
+    """A `{dataset_id}` route's dataset in the key's workspace, else 404 "Dataset not found."; a dataset
+    whose API access is off is 403 (wraps.py validate_dataset_token: the lookup, then `enable_api`)."""
+    dataset = state.datasets.require(wanted.lower())
     if not dataset.enable_api:
         raise DifyError("forbidden", DATASET_API_OFF)
-    ctx.bound["dataset"] = dataset
+    return dataset
+
+
+def the_dataset(ctx: ActContext) -> None:
+    """Bind the route's dataset: the one the auth middleware found (validate_dataset_token runs before
+    the handler), else (a call that did not pass through it) looked up now, with the same refusals."""
+    found = ctx.dataset if ctx.dataset is not None else api_dataset(ctx.tenant.state, ctx.call.path["dataset_id"])
+    ctx.bound["dataset"] = found
 
 
 def dataset_of(ctx: ActContext) -> Dataset:
