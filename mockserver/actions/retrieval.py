@@ -216,7 +216,7 @@ def _units(ctx: ActContext, documents: list[Document], query: str) -> list[Unit]
                 units += [(lexical.score(query, c.content), segment, document, c, None) for c in children]
             else:
                 units.append((lexical.score(query, segment.content), segment, document, None, None))
-            summary = getattr(segment, "summary", None)
+            summary = segment.summary
             if summary:
                 units.append((lexical.score(query, summary), segment, document, None, summary))
     return units
