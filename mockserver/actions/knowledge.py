@@ -4,7 +4,7 @@ the resources' own lookups, REFERENCE §10.1)."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from mockserver.actions import ActContext
 from mockserver.determinism import derive_uuid
@@ -66,3 +66,10 @@ def progress_of(ctx: ActContext, document: Document) -> Progress:
 def available(ctx: ActContext, document: Document) -> bool:
     """Dify's `available` display status: indexed, enabled and not archived."""
     return document.enabled and not document.archived and progress_of(ctx, document).completed
+
+
+def retrieval_dump(given: dict[str, Any]) -> dict[str, Any]:
+    """RetrievalModel.model_dump(), as a dataset stores the model it is given: every field in
+    declaration order, an absent one None (services/entities/knowledge_entities)."""
+    keys = ("search_method", "reranking_enable", "reranking_model", "reranking_mode", "top_k")
+    return {k: given.get(k) for k in (*keys, "score_threshold_enabled", "score_threshold", "weights")}
