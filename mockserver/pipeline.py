@@ -145,6 +145,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         check_plan(app[CATALOGUE], spec, plan, f"{scenario.file} scenario '{scenario.name}'")
     if act is not None and act.commit is not None:
         act.commit(ctx, outcome)
+        tenant.state.reweigh(ctx.bound.values())  # what the commit changed counts against the caps anew
     if plan.stream is None:
         return await respond(request, plan)
     return await _stream(request, plan, ctx, act)

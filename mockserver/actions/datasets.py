@@ -9,7 +9,15 @@ from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.doc_metadata import BUILT_IN
-from mockserver.actions.knowledge import account_id, available, owner_name, paged, progress_of, the_dataset
+from mockserver.actions.knowledge import (
+    account_id,
+    available,
+    owner_name,
+    paged,
+    progress_of,
+    retrieval_dump,
+    the_dataset,
+)
 from mockserver.actions.serialize import View, serialize
 from mockserver.actions.tags import datasets_tagged, tags_of
 from mockserver.dify import embedding as models
@@ -142,7 +150,7 @@ def create(ctx: ActContext) -> dict[str, Any]:
         indexing_technique=p.get("indexing_technique"),
         embedding_model=model,
         embedding_model_provider=provider,
-        retrieval_model=p.get("retrieval_model"),
+        retrieval_model=retrieval_dump(p["retrieval_model"]) if p.get("retrieval_model") else None,
         summary_index_setting=p.get("summary_index_setting"),
         updated_by=owner,
         updated_at=ctx.now,
@@ -228,8 +236,10 @@ def _updatable(ctx: ActContext) -> None:
         raise DifyError("invalid_param", "api template not found")
     keep = ("name", "description", "permission", "retrieval_model")
     changes = {k: v for k, v in p.items() if k in keep and (v is not None or k == "description")}
-    if not changes.get("retrieval_model", True):
-        del changes["retrieval_model"]  # replaced only when truthy
+    if "retrieval_model" in changes:  # replaced only when truthy, by its model_dump()
+        given = changes.pop("retrieval_model")
+        if given:
+            changes["retrieval_model"] = retrieval_dump(given)
     if technique == "economy":
         changes.update(indexing_technique="economy", embedding_model=None, embedding_model_provider=None)
     elif technique == "high_quality" and dataset.indexing_technique != "high_quality":

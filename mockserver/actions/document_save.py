@@ -17,7 +17,7 @@ from mockserver.actions import ActContext
 from mockserver.actions import document_indexing as indexing
 from mockserver.actions.doc_metadata import creation_values
 from mockserver.actions.document_views import display
-from mockserver.actions.knowledge import dataset_of
+from mockserver.actions.knowledge import dataset_of, retrieval_dump
 from mockserver.dify import embedding as models
 from mockserver.dify import markdown
 from mockserver.dify.documents import automatic_rules, batch_name
@@ -102,15 +102,8 @@ def _dataset_changes(dataset: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
         changes.update(embedding_model=model, embedding_model_provider=provider)
         if not dataset.retrieval_model:
             given = cfg.get("retrieval_model")
-            changes["retrieval_model"] = _retrieval_dump(given) if given else dict(FIRST_RETRIEVAL)
+            changes["retrieval_model"] = retrieval_dump(given) if given else dict(FIRST_RETRIEVAL)
     return changes
-
-
-def _retrieval_dump(given: dict[str, Any]) -> dict[str, Any]:
-    """RetrievalModel.model_dump(): every field, in declaration order."""
-    keys: tuple[str, ...] = ("search_method", "reranking_enable", "reranking_model", "reranking_mode", "top_k")
-    keys += ("score_threshold_enabled", "score_threshold", "weights")
-    return {k: given.get(k) for k in keys}
 
 
 def new_rule(ctx: ActContext, mode: str, rules: dict[str, Any]) -> dict[str, Any]:

@@ -97,3 +97,10 @@ def paged(ctx: ActContext, rows: Sequence[T], render: Callable[[T], Any]) -> tup
     floor = 1 if compare(ctx.call.release.name, ">=1.16") else 20
     found = pagination.paginate(rows, page, limit, floor)
     return list(found.items), pagination.echoed([render(r) for r in found.items], found, page, limit)
+
+
+def retrieval_dump(given: dict[str, Any]) -> dict[str, Any]:
+    """RetrievalModel.model_dump(), as a dataset stores the model it is given: every field in
+    declaration order, an absent one None (services/entities/knowledge_entities)."""
+    keys = ("search_method", "reranking_enable", "reranking_model", "reranking_mode", "top_k")
+    return {k: given.get(k) for k in (*keys, "score_threshold_enabled", "score_threshold", "weights")}

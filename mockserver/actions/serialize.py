@@ -46,6 +46,10 @@ def serialize(record: Any, schema: Mapping[str, Any], release: str, views: Mappi
 def _nested(value: Any, schema: Any, release: str) -> Any:
     if not isinstance(schema, Mapping):
         return _plain(value)
+    if value is None and schema.get("type") == "object" and "properties" in schema:
+        # A nested object that may not be null: Dify marshals a None there as an object of nulls
+        # (flask-restx Nested without allow_null; 1.16's _expand_null_nested).
+        return serialize({}, schema, release)
     if isinstance(value, list | tuple) and isinstance(schema.get("items"), Mapping):
         return [serialize(v, schema["items"], release) for v in value]
     if value is not None and not isinstance(value, str | int | float | bool) and "properties" in schema:

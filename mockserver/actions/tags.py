@@ -184,14 +184,15 @@ def _commit_bind(ctx: ActContext, _body: Any) -> None:
         tag = state.tags.get(tag_id)
         if tag is not None and dataset_id not in tag.targets:
             tag.targets[dataset_id] = state.tick()
+            state.tags.reweigh(tag)
 
 
 def _commit_unbind(ctx: ActContext, _body: Any) -> None:
     state, dataset_id = ctx.tenant.state, ctx.bound["dataset"].id
     for tag_id in ctx.bound["tag_ids"]:
         tag = state.tags.get(tag_id)
-        if tag is not None:
-            tag.targets.pop(dataset_id, None)
+        if tag is not None and tag.targets.pop(dataset_id, None) is not None:
+            state.tags.reweigh(tag)
 
 
 # GET /datasets/{dataset_id}/tags -----------------------------------------------------------------

@@ -90,7 +90,7 @@ class Document:
     updated_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # one chunk is itself only: lists remove it by identity
 class ChildChunk:
     id: str
     dataset_id: str
@@ -105,7 +105,7 @@ class ChildChunk:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # likewise: a document's chapter removes it by identity
 class Segment:
     id: str
     dataset_id: str

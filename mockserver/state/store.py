@@ -3,7 +3,7 @@ delete and caps (oldest first out, by count and by bytes); a reset drops the ten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -74,6 +74,7 @@ class Collection(Generic[R]):
         self.missing_code = missing_code
         self.owners = owners  # the attributes a caller must match to see a record (app key, end user)
         self._weight, self._budget, self._used = weight, budget, 0
+        self._weights: dict[str, int] = {}  # each record's weight when last weighed (what a drop gives back)
         self.on_drop = on_drop  # what goes with a record (a conversation's messages)
         self._rows: dict[str, R] = {}
         self.ticks = 0  # records added: each new record's created_seq
@@ -89,12 +90,26 @@ class Collection(Generic[R]):
         record.created_seq = self.ticks
         self._rows[record.id] = record
         if self._weight is not None:
-            self._used += self._weight(record)
+            self._weights[record.id] = weight = self._weight(record)
+            self._used += weight
+        self._evict()
+        return record
+
+    def reweigh(self, record: R) -> None:
+        """A kept record changed (a segment's new text, a tag's bindings): count its bytes anew, and
+        drop the oldest records if that puts the collection over its budget."""
+        if self._weight is None or record.id not in self._rows:
+            return
+        weight = self._weight(record)
+        self._used += weight - self._weights.get(record.id, 0)
+        self._weights[record.id] = weight
+        self._evict()
+
+    def _evict(self) -> None:
         while len(self._rows) > 1 and (
             len(self._rows) > self.cap or (self._weight is not None and self._used > self._budget)
         ):
             self._drop(next(iter(self._rows)))
-        return record
 
     def get(self, record_id: str, **owner: Any) -> R | None:
         """The live record with this id whose owner attributes match, or None."""
@@ -120,8 +135,7 @@ class Collection(Generic[R]):
 
     def _drop(self, record_id: str) -> None:
         record = self._rows.pop(record_id)
-        if self._weight is not None:
-            self._used -= self._weight(record)
+        self._used -= self._weights.pop(record_id, 0)
         if self.on_drop is not None:
             self.on_drop(record)
 
@@ -229,7 +243,7 @@ class Store:
             "datasets",
             "Dataset not found.",
             limits.datasets,
-            lambda d: len(d.name) + len(d.description) + 1024,
+            _dataset_bytes,
             limits.text_bytes,
             on_drop=self._drop_dataset,
             owners=(),
@@ -238,7 +252,7 @@ class Store:
             "documents",
             "Document not found.",
             limits.documents,
-            lambda d: len(d.data) + len(d.text) + len(d.name) + 1024,
+            _document_bytes,
             limits.document_bytes,
             on_drop=self._drop_document,
             owners=("dataset_id",),
@@ -287,6 +301,7 @@ class Store:
         for tag in self.tags:
             if tag.targets.pop(dataset.id, None) is not None:
                 tag.orphans += 1
+                self.tags.reweigh(tag)
 
     def _drop_document(self, document: Document) -> None:
         for segment in self.chapters.pop(document.id, ()):
@@ -319,6 +334,24 @@ class Store:
             if not thread:
                 del self.threads[message.conversation_id]
 
+    def reweigh(self, values: Iterable[Any]) -> None:
+        """Count anew the bytes of the kept records among `values` (and in lists of them): what an
+        action's commit changed, whatever it was."""
+        weighed: dict[type, Collection[Any]] = {
+            Dataset: self.datasets,
+            Document: self.documents,
+            Segment: self.segments,
+            Tag: self.tags,
+            Annotation: self.annotations,
+            Feedback: self.feedbacks,
+            WorkflowRun: self.workflow_runs,
+        }
+        for value in values:
+            for record in value if isinstance(value, list | tuple) else (value,):
+                found = weighed.get(type(record))
+                if found is not None:
+                    found.reweigh(record)
+
     def collection(self, name: str) -> Collection[Any]:
         found = getattr(self, name, None)
         if not isinstance(found, Collection):
@@ -331,9 +364,25 @@ class Store:
         return self.ticks
 
 
+def _json_bytes(value: Any) -> int:
+    """What a client's JSON value costs to keep, near enough (its repr's length)."""
+    return len(repr(value)) if value else 0
+
+
+def _dataset_bytes(dataset: Dataset) -> int:
+    held = (dataset.retrieval_model, dataset.partial_member_list, dataset.summary_index_setting)
+    return len(dataset.name) + len(dataset.description or "") + sum(map(_json_bytes, held)) + 1024
+
+
+def _document_bytes(document: Document) -> int:
+    held = len(document.data) + len(document.text) + len(document.name)
+    return held + _json_bytes(document.doc_metadata) + 40 * len(document.metadata_ids) + 1024
+
+
 def _segment_bytes(segment: Segment) -> int:
     chunks = sum(len(c.content) + 256 for c in segment.child_chunks)
-    return len(segment.content) + len(segment.answer or "") + 32 * len(segment.keywords or ()) + chunks + 512
+    words = sum(len(k or "") + 16 for k in segment.keywords or ())
+    return len(segment.content) + len(segment.answer or "") + len(segment.summary or "") + words + chunks + 512
 
 
 def _message_bytes(message: Message) -> int:

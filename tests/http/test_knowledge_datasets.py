@@ -269,3 +269,34 @@ async def test_the_dataset_is_looked_up_before_the_body_is_read(client: Any, exp
     made = await create(client, "Body later")
     resp = await client.patch(f"{DATASETS}/{made['id']}", json={"name": ""}, headers=h())
     assert resp.status == 400 and (await resp.json())["code"] == "invalid_param"
+
+
+@pytest.mark.parametrize("version", ["1.12", "1.14", "1.16"])
+async def test_a_given_retrieval_model_is_stored_as_its_model_dump(make_client: Any, version: str) -> None:
+    # research/knowledge_datasets.md §2.3: RetrievalModel.model_dump(); an absent reranking_model is
+    # marshalled as an object of nulls.
+    client = await make_client(dify_version=version)
+    model = {
+        "search_method": "full_text_search",
+        "reranking_enable": False,
+        "top_k": 3,
+        "score_threshold_enabled": True,
+    }
+    made = await create(client, "RM", retrieval_model=model)
+    expected = {
+        "search_method": "full_text_search",
+        "reranking_enable": False,
+        "reranking_mode": None,
+        "reranking_model": {"reranking_provider_name": None, "reranking_model_name": None},
+        "weights": None,
+        "top_k": 3,
+        "score_threshold_enabled": True,
+        "score_threshold": None,
+    }
+    assert made["retrieval_model_dict"] == expected
+    assert made["external_retrieval_model"] == {"top_k": 3, "score_threshold": None, "score_threshold_enabled": True}
+    changed = {**model, "top_k": 5}
+    resp = await client.patch(f"{DATASETS}/{made['id']}", json={"retrieval_model": changed}, headers=h())
+    assert (await resp.json())["retrieval_model_dict"] == {**expected, "top_k": 5}
+    kept = await (await client.patch(f"{DATASETS}/{made['id']}", json={"retrieval_model": None}, headers=h())).json()
+    assert kept["retrieval_model_dict"]["top_k"] == 5

@@ -356,7 +356,8 @@ async def test_another_documents_segment_is_found_before_1_16(
     # and deleting it there takes its word_count off the URL's document, not its own
     mine, theirs = await word_count(client, made["id"], "kcross"), await word_count(client, other["id"], "kcross")
     resp = await client.delete(elsewhere, headers=kh("kcross"))
-    assert resp.status in (200, 204)
+    # 1.12's `return 204` is flask-restx's 200 with the body 204; 1.14 answers an empty 204
+    assert (resp.status, await resp.read()) == ((200, b"204\n") if version == "1.12" else (204, b""))
     assert await word_count(client, made["id"], "kcross") == mine
     assert await word_count(client, other["id"], "kcross") == theirs - len("Mine")
 

@@ -64,3 +64,38 @@ def test_client_text_is_capped_by_bytes_in_every_collection() -> None:
     for i in range(5):
         store.annotations.add(Annotation(f"a{i}", "app", "q" * 1024 * 1024, "a", i))
     assert [a.id for a in store.annotations] == ["a3", "a4"]
+
+
+def test_a_changed_record_gives_back_what_it_weighs_now() -> None:
+    # The byte budget stays exact when kept records change: a segment's text, a tag's bindings.
+    from mockserver.state.knowledge import Segment, Tag
+    from mockserver.state.store import Store
+
+    store = Store()
+    segment = Segment("s1", "d", "doc", 1, "x" * 1000, 1000, 0, "n", "h", "owner", 0)
+    store.add_segment(segment)
+    segment.content = "y"
+    store.reweigh([segment])
+    store.segments.remove(segment.id)
+    assert store.segments._used == 0
+    tag = Tag("t1", "tag", "owner", 0)
+    store.tags.add(tag)
+    for i in range(100):
+        tag.targets[f"ds{i}"] = i
+        store.tags.reweigh(tag)
+    store.tags.remove(tag.id)
+    assert store.tags._used == 0
+
+
+def test_a_record_grown_past_the_budget_makes_room_by_dropping_the_oldest() -> None:
+    from mockserver.state.knowledge import Segment
+    from mockserver.state.store import Store, StoreLimits
+
+    store = Store(StoreLimits(segment_bytes=10_000))
+    first = Segment("s1", "d", "doc", 1, "a", 1, 0, "n", "h", "owner", 0)
+    second = Segment("s2", "d", "doc", 2, "b", 1, 0, "n", "h", "owner", 0)
+    store.add_segment(first)
+    store.add_segment(second)
+    second.content = "b" * 9000
+    store.reweigh([second])
+    assert [s.id for s in store.segments] == ["s2"] and store.segments_of("doc") == [second]
