@@ -9,7 +9,6 @@ dataset's newest process rule, and the indexing run it queues (document_indexing
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,6 +20,7 @@ from mockserver.actions.knowledge import dataset_of, retrieval_dump
 from mockserver.dify import embedding as models
 from mockserver.dify import markdown
 from mockserver.dify.documents import automatic_rules, batch_name
+from mockserver.dify.postgres import uuid_column
 from mockserver.errors import DifyError
 from mockserver.state.knowledge import Dataset, Document
 
@@ -190,10 +190,7 @@ def update(ctx: ActContext, cfg: dict[str, Any], source: Source | None, rule: di
 
 def _document(ctx: ActContext, wanted: str) -> Document:
     """DocumentService.get_document by id and dataset: an id Postgres cannot cast is its error (500)."""
-    try:
-        key = str(uuid.UUID(wanted))
-    except ValueError:
-        raise DifyError("unknown") from None
+    key = uuid_column(wanted, "original_document_id")
     found = ctx.tenant.state.documents.get(key, dataset_id=dataset_of(ctx).id)
     if found is None:
         raise DifyError("not_found", "Document not found")

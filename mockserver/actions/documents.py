@@ -9,7 +9,6 @@ moves nothing."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
@@ -21,6 +20,7 @@ from mockserver.actions.knowledge import account_id, dataset_of, document_of, pa
 from mockserver.actions.serialize import serialize
 from mockserver.dify import embedding as models
 from mockserver.dify.documents import status_filter
+from mockserver.dify.postgres import uuid_column
 from mockserver.errors import DifyError
 from mockserver.state.knowledge import Document
 
@@ -137,10 +137,7 @@ def _check_status(ctx: ActContext) -> None:
         raise DifyError("unknown")
     changes = []
     for given in ids:
-        try:
-            key = str(uuid.UUID(str(given)))
-        except ValueError:
-            raise DifyError("unknown") from None  # Postgres cannot cast it to a uuid
+        key = uuid_column(str(given), "document_ids")  # Postgres reads the id (a text it refuses: 500)
         found = ctx.tenant.state.documents.get(key, dataset_id=dataset.id)
         if found is None:
             continue

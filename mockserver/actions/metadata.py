@@ -136,8 +136,9 @@ def delete(ctx: ActContext) -> dict[str, Any]:
 
 
 def _commit_delete(ctx: ActContext, _body: Any) -> None:
-    """Drop the field and its value from the bound documents; their bindings stay, pointing at nothing
-    (rendering and counts join them to live fields). An unknown field is swallowed: still 204."""
+    """Drop the field and its value from the bound documents. Dify's bindings stay, pointing at
+    nothing (its reads join them to live fields), so the mock drops them: no read can tell, and a
+    document's list stays bounded. An unknown field is swallowed: still 204."""
     field = _the_field(ctx)
     if field is None:
         return
@@ -145,6 +146,8 @@ def _commit_delete(ctx: ActContext, _body: Any) -> None:
         values = dict(document.doc_metadata)
         values.pop(field.name, None)
         write_values(ctx, document, values)
+        document.metadata_ids = [i for i in document.metadata_ids if i != field.id]
+        ctx.tenant.state.documents.reweigh(document)
     ctx.tenant.state.metadata_fields.remove(field.id)
 
 

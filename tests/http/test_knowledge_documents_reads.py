@@ -261,3 +261,19 @@ async def test_reset_empties_the_documents(client: Any, expect_error: Any) -> No
     assert len(state.documents) == 0 and len(state.segments) == 0
     resp = await status(client, S, dataset, made["batch"])
     await expect_error(resp, 404, "not_found", "Dataset not found.")
+
+
+async def test_status_ids_are_read_as_postgres_reads_a_uuid(client: Any, expect_error: Any) -> None:
+    # Postgres's uuid_in: either case and braces are the same id; a urn or a misplaced hyphen, which
+    # Python's uuid.UUID would take, is a DataError no handler catches (Dify's 500).
+    dataset = await new_dataset(client, S)
+    made = await made_by_text(client, S, dataset, name="pg", text="t")
+    await settled(client)
+    doc = made["document"]["id"]
+    resp = await status_action(client, dataset, "disable", {"document_ids": ["{" + doc.upper() + "}"]})
+    assert resp.status == 200
+    listed = (await (await listing(client, dataset)).json())["data"][0]
+    assert listed["enabled"] is False
+    for refused in (f"urn:uuid:{doc}", doc.replace("-", "")[:7] + "-" + doc.replace("-", "")[7:]):
+        resp = await status_action(client, dataset, "enable", {"document_ids": [refused]})
+        await expect_error(resp, 500, "unknown", "Internal Server Error")
