@@ -10,11 +10,10 @@ from typing import Any
 
 import miniaudio
 import pytest
-from dify_facts import UNKNOWN_UUID, auth
+from dify_facts import UNKNOWN_UUID, auth, multipart
 
 STT = "/v1/audio-to-text"
 TTS = "/v1/text-to-audio"
-BOUNDARY = "audioboundary"
 MIB = 1024 * 1024
 RELEASES = ("1.12", "1.14", "1.16")
 ACCEPTED = ("audio/mp3", "audio/m4a", "audio/wav", "audio/amr", "audio/mpga")
@@ -50,18 +49,6 @@ apps:
     parameters:
       text_to_speech: {enabled: true, voice: ""}
 """
-
-
-def multipart(*parts: tuple[str, str | None, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
-    """(field, filename or None, content type or None, data) each: a part may lack either."""
-    out = b""
-    for name, filename, content_type, data in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if content_type is not None:
-            out += f"Content-Type: {content_type}\r\n".encode()
-        out += b"\r\n" + data + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode(), {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 async def transcribe(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dify_facts import multipart
 
 UPLOAD = "/v1/files/upload"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 56
@@ -52,20 +53,6 @@ apps:
 
 def auth(key: str = "app-files") -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", "X-Mock-Session": "files"}
-
-
-def multipart(*parts: tuple[str, str | None, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
-    """A multipart body written by hand: (field, filename or None, content type or None, data) each,
-    so a part can lack a filename or a Content-Type as a careless client sends it."""
-    out = b""
-    for name, filename, content_type, data in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if content_type is not None:
-            out += f"Content-Type: {content_type}\r\n".encode()
-        out += b"\r\n" + data + b"\r\n"
-    out += f"--{BOUNDARY}--\r\n".encode()
-    return out, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 async def upload(

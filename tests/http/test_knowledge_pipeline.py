@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dify_facts import NOT_FOUND_HTML, UNKNOWN_UUID, auth, is_uuid4
+from dify_facts import NOT_FOUND_HTML, UNKNOWN_UUID, auth, is_uuid4, multipart
 
 UPLOAD = "/v1/datasets/pipeline/file-upload"
-BOUNDARY = "kpipelineboundary"
 UPLOAD_KEYS = ["id", "name", "size", "extension", "mime_type", "created_by", "created_at"]
 NO_PIPELINE = b'{"code":"invalid_param","message":"Pipeline not found","status":400}\n'
 RUN_BODY = {
@@ -26,19 +25,6 @@ NODE_BODY = {"inputs": {}, "datasource_type": "online_document", "is_published":
 
 def h(key: str = "dataset-demo", session: str = "kpipe") -> dict[str, str]:
     return auth(key, **{"X-Mock-Session": session})
-
-
-def multipart(*parts: tuple[str, str | None, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
-    """(field, filename or None, content type or None, data) each, written by hand."""
-    out = b""
-    for name, filename, content_type, data in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if content_type is not None:
-            out += f"Content-Type: {content_type}\r\n".encode()
-        out += b"\r\n" + data + b"\r\n"
-    out += f"--{BOUNDARY}--\r\n".encode()
-    return out, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 async def post_parts(client: Any, *parts: tuple[str, str | None, str | None, bytes]) -> Any:

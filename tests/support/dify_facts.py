@@ -75,3 +75,19 @@ async def get_page(client: Any, path: str, headers: dict[str, str], **params: An
     body: dict[str, Any] = await resp.json()
     assert list(body) == ["limit", "has_more", "data"]
     return body
+
+
+def multipart(
+    *parts: tuple[str, str | None, str | None, bytes], boundary: str = "mockboundary"
+) -> tuple[bytes, dict[str, str]]:
+    """A multipart body written by hand, and its Content-Type header: (field, filename or None,
+    content type or None, data) each, so a part can lack a filename or a type as a careless client
+    sends it (aiohttp's FormData always writes both)."""
+    out = b""
+    for name, filename, content_type, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if content_type is not None:
+            out += f"Content-Type: {content_type}\r\n".encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
