@@ -13,12 +13,12 @@ invalid_param whose message is what `str(ValidationError)` gives in Dify:
 
 A property's `type`, `format: uuid` and `enum` are pydantic's types (payload/types.py, which reads
 text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its constraints are
-Field() arguments (payload/constraints.py). This module keeps the model, the text, and Dify's own
-validators by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
-on a property (_VALIDATORS), `{"type": name}` on a property for one of Dify's union types
-(types.NAMED_TYPES), `{"model_validator": name}` on the object (_MODEL_VALIDATORS; its
+Field() arguments (payload/constraints.py). This module keeps the model and the text; Dify's own
+validators (payload/validators.py) are found by the names a schema's `x-pydantic` gives them: `{"validator": name, "message": text}`
+on a property (VALIDATORS), `{"type": name}` on a property for one of Dify's union types
+(types.NAMED_TYPES), `{"model_validator": name}` on the object (MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid),
-`{"model_before": name}` on the object (_MODEL_BEFORE: rewrites the input before any field is read).
+`{"model_before": name}` on the object (MODEL_BEFORE: rewrites the input before any field is read).
 An `x-pydantic` with `"since": "1.14"` is what that release added: a model compiled for an older
 release (`compile_model(..., release="1.12")`) leaves it out (no validator; a Literal, not an Enum).
 
@@ -30,10 +30,9 @@ whose non-string values escape pydantic as a 500."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
@@ -49,6 +48,7 @@ from mockserver.payload.types import (
     smart_union,
     uuid_text,
 )
+from mockserver.payload.validators import MODEL_BEFORE, MODEL_VALIDATORS, VALIDATORS, Named
 
 _T = TypeVar("_T")
 _MISSING: Final = object()
@@ -69,174 +69,6 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _uuid_or_empty(message: str) -> Callable[[Any], Any]:
-    """Dify's conversation_id before-validator (completion.py ChatRequestPayload): blank means none; a
-    string must be a UUID; a truthy non-string makes uuid.UUID raise AttributeError, which pydantic
-    does not wrap (a 500)."""
-
-    def validate(value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-        if not value:
-            return None
-        if not isinstance(value, str):
-            raise DifyError("unknown")
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError(message) from None
-
-    return validate
-
-
-def _uuid_str_or_empty(message: str) -> Callable[[Any], Any]:
-    """Dify's UUIDStrOrEmpty (libs/helper.py normalize_uuid), after the str check: "" stays ""; what
-    uuid.UUID reads (any case, no hyphens, {...}, urn:uuid:) comes back canonical; nothing is stripped."""
-
-    def validate(value: str) -> str:
-        if not value:
-            return ""
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError(message) from None
-
-    return validate
-
-
-def _uuid_str(message: str) -> Callable[[Any], Any]:
-    """Dify's UUIDStr (libs/helper.py _strict_uuid, 1.16.1), after the str check: "" is refused with
-    its own text, else what uuid.UUID reads comes back canonical; `message` is the other refusal."""
-
-    def validate(value: str) -> str:
-        if not value:
-            raise ValueError("must be a non-empty valid UUID")
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError(message) from None
-
-    return validate
-
-
-_SQLISH: Final = ("'", '"', ";", "--", "/*", "*/", "xp_", "sp_")
-
-
-def _variable_name(_message: str) -> Callable[[Any], Any]:
-    """ConversationVariablesQuery.variable_name's before-validator (controllers/service_api/app/
-    conversation.py): Python's Unicode isalnum once `-`, `_` and `.` are taken out, then no SQL-ish
-    pattern (case-insensitive); the length constraints come after it."""
-
-    def validate(value: Any) -> Any:
-        if value is None or not isinstance(value, str):
-            return value
-        if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise ValueError(
-                "Variable name can only contain letters, numbers, hyphens (-), underscores (_), and periods (.)"
-            )
-        for pattern in _SQLISH:
-            if pattern in value.lower():
-                raise ValueError(f"Variable name contains invalid characters: {pattern}")
-        return value
-
-    return validate
-
-
-@dataclass(frozen=True, slots=True)
-class _Named:
-    """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
-
-    mode: Literal["before", "after"]
-    make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
-
-
-def _not_blank(message: str) -> Callable[[Any], Any]:
-    """A str field's after-validator refusing text that is only whitespace, with Dify's text
-    (SegmentCreateItemPayload.content: "Content is empty", controllers/service_api/dataset/segment.py
-    from 1.15)."""
-
-    def validate(value: str) -> str:
-        if not value.strip():
-            raise ValueError(message)
-        return value
-
-    return validate
-
-
-def _doc_form(message: str) -> Callable[[Any], Any]:
-    """The Knowledge API's doc_form field validator (Dataset.DOC_FORM_LIST, dify 1.14.2 and 1.16.1
-    controllers/service_api/dataset/document.py validate_doc_form)."""
-
-    def validate(value: Any) -> Any:
-        if value not in ("text_model", "qa_model", "hierarchical_model"):
-            raise ValueError(message)
-        return value
-
-    return validate
-
-
-def _not_empty(message: str) -> Callable[[Any], Any]:
-    """A field validator refusing an empty value with Dify's text (TagBindingPayload.tag_ids:
-    "Tag IDs is required.", controllers/service_api/dataset/dataset.py)."""
-
-    def validate(value: Any) -> Any:
-        if not value:
-            raise ValueError(message)
-        return value
-
-    return validate
-
-
-_VALIDATORS: Final[dict[str, _Named]] = {
-    "uuid_str": _Named("after", _uuid_str),
-    "doc_form": _Named("after", _doc_form),
-    "not_blank": _Named("after", _not_blank),
-    "uuid_or_empty": _Named("before", _uuid_or_empty),
-    "uuid_str_or_empty": _Named("after", _uuid_str_or_empty),
-    "variable_name": _Named("before", _variable_name),
-    "not_empty": _Named("after", _not_empty),
-}
-
-
-def _name_unless_auto_generate(fields: dict[str, Any]) -> None:
-    """ConversationRenamePayload (controllers/common/controller_schemas.py), its defaults name=None and
-    auto_generate=False standing in for fields not given."""
-    name = fields.get("name")
-    if not fields.get("auto_generate", False) and (name is None or not name.strip()):
-        raise ValueError("name is required when auto_generate is false")
-
-
-def _name_with_text(fields: dict[str, Any]) -> None:
-    """DocumentTextUpdate.check_text_and_name (controllers/service_api/dataset/document.py, dify 1.12.0-1.16.1)."""
-    if fields.get("text") is not None and fields.get("name") is None:
-        raise ValueError("name is required when text is provided")
-
-
-def _tag_ids_required(fields: dict[str, Any]) -> None:
-    """TagUnbindingPayload's after-validator (1.13+): no tag id left once the legacy one was read."""
-    if not fields.get("tag_ids"):
-        raise ValueError("Tag IDs is required.")
-
-
-_MODEL_VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
-    "name_unless_auto_generate": _name_unless_auto_generate,
-    "name_with_text": _name_with_text,
-    "tag_ids_required": _tag_ids_required,
-}
-
-
-def _legacy_tag_id(data: dict[str, Any]) -> dict[str, Any]:
-    """TagUnbindingPayload's before-validator (1.13+): a legacy `tag_id` stands in for an empty or
-    missing `tag_ids`; the errors then show the input as it left here."""
-    if not data.get("tag_ids") and data.get("tag_id"):
-        return {**data, "tag_ids": [data["tag_id"]]}
-    return data
-
-
-# Model validators of mode="before": the raw input dict -> the dict the fields are read from.
-_MODEL_BEFORE: Final[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
-    "legacy_tag_id": _legacy_tag_id,
-}
 _RULES: Final[dict[str, Callable[[dict[str, Any]], list[constraints.Constraint]]]] = {
     "integer": lambda schema: constraints.numeric(schema, real=False),
     "number": lambda schema: constraints.numeric(schema, real=True),
@@ -251,7 +83,7 @@ def _known(table: dict[str, _T], name: Any) -> _T:
     return table[name]
 
 
-def _validated(named: _Named, message: str, check: Check, nullable: bool) -> tuple[Check, bool]:
+def _validated(named: Named, message: str, check: Check, nullable: bool) -> tuple[Check, bool]:
     """A field with a Dify validator around its type check; its ValueError is pydantic's value_error
     on the value the field was given."""
     validator = named.make(message)
@@ -293,7 +125,7 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     if isinstance(named, dict) and "validator" in named:
         # Dify's validated fields are strs: the type check is the schema's without x-pydantic and format
         plain = {k: v for k, v in schema.items() if k not in ("x-pydantic", "format")}
-        rule = _known(_VALIDATORS, named["validator"])
+        rule = _known(VALIDATORS, named["validator"])
         return _validated(rule, str(named.get("message", "")), *compile_field(plain, release))
     if isinstance(named, dict) and "type" in named:
         return _known(NAMED_TYPES, named["type"]), False  # a union of Dify's: None is one of its branches
@@ -419,7 +251,7 @@ def compile_model(
     named = schema.get("x-pydantic")
     after = before = None
     if isinstance(named, dict) and "model_validator" in named:
-        after = _known(_MODEL_VALIDATORS, named["model_validator"])
+        after = _known(MODEL_VALIDATORS, named["model_validator"])
     if isinstance(named, dict) and "model_before" in named:
-        before = _known(_MODEL_BEFORE, named["model_before"])
+        before = _known(MODEL_BEFORE, named["model_before"])
     return Model(name, tuple(fields), after, before)
