@@ -10,7 +10,7 @@ from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import body, page_body
 from mockserver.actions.users import owner
 from mockserver.state import pagination
-from mockserver.state.store import Collection
+from mockserver.state.collection import Collection
 
 
 def _collection(ctx: ActContext) -> Collection[Any]:

@@ -3,11 +3,11 @@ delete and caps (oldest first out, by count and by bytes); a reset drops the ten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
-from mockserver.errors import DifyError
+from mockserver.state.collection import Collection
 from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 from mockserver.state.records import (
     Annotation,
@@ -21,14 +21,6 @@ from mockserver.state.records import (
     StoredFile,
     WorkflowRun,
 )
-
-
-class Record(Protocol):
-    id: str
-    created_seq: int
-
-
-R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,94 +46,6 @@ class StoreLimits:
     segment_bytes: int = 64 * 1024 * 1024  # segments' and child chunks' texts
     tags: int = 1000
     metadata_fields: int = 1000
-
-
-class Collection(Generic[R]):
-    """Records by id in insertion order. `missing` is Dify's 404 text for an id it cannot find."""
-
-    def __init__(
-        self,
-        name: str,
-        missing: str,
-        cap: int,
-        weight: Callable[[R], int] | None = None,
-        budget: int = 0,
-        on_drop: Callable[[R], None] | None = None,
-        owners: tuple[str, ...] = ("app", "user"),
-        missing_code: str = "not_found",
-    ) -> None:
-        self.name, self.missing, self.cap = name, missing, cap
-        self.missing_code = missing_code
-        self.owners = owners  # the attributes a caller must match to see a record (app key, end user)
-        self._weight, self._budget, self._used = weight, budget, 0
-        self._weights: dict[str, int] = {}  # each record's weight when last weighed (what a drop gives back)
-        self.on_drop = on_drop  # what goes with a record (a conversation's messages)
-        self._rows: dict[str, R] = {}
-        self.ticks = 0  # records added: each new record's created_seq
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __iter__(self) -> Iterator[R]:
-        return iter(self._rows.values())
-
-    def add(self, record: R) -> R:
-        self.ticks += 1
-        record.created_seq = self.ticks
-        self._rows[record.id] = record
-        if self._weight is not None:
-            self._weights[record.id] = weight = self._weight(record)
-            self._used += weight
-        self._evict()
-        return record
-
-    def reweigh(self, record: R) -> None:
-        """A kept record changed (a segment's new text, a tag's bindings): count its bytes anew, and
-        drop the oldest records if that puts the collection over its budget."""
-        if self._weight is None or record.id not in self._rows:
-            return
-        weight = self._weight(record)
-        self._used += weight - self._weights.get(record.id, 0)
-        self._weights[record.id] = weight
-        self._evict()
-
-    def _evict(self) -> None:
-        while len(self._rows) > 1 and (
-            len(self._rows) > self.cap or (self._weight is not None and self._used > self._budget)
-        ):
-            self._drop(next(iter(self._rows)))
-
-    def get(self, record_id: str, **owner: Any) -> R | None:
-        """The live record with this id whose owner attributes match, or None."""
-        record = self._rows.get(record_id)
-        if record is None or getattr(record, "deleted", False) or (owner and not _owned(record, owner)):
-            return None
-        return record
-
-    def require(self, record_id: str, **owner: Any) -> R:
-        """get(), or Dify's 404 for this collection."""
-        record = self.get(record_id, **owner)
-        if record is None:
-            raise DifyError(self.missing_code, self.missing)
-        return record
-
-    def where(self, **owner: Any) -> list[R]:
-        """Live records whose owner attributes match, oldest first."""
-        return [r for r in self._rows.values() if not getattr(r, "deleted", False) and _owned(r, owner)]
-
-    def remove(self, record_id: str) -> None:
-        if record_id in self._rows:
-            self._drop(record_id)
-
-    def _drop(self, record_id: str) -> None:
-        record = self._rows.pop(record_id)
-        self._used -= self._weights.pop(record_id, 0)
-        if self.on_drop is not None:
-            self.on_drop(record)
-
-
-def _owned(record: Any, owner: dict[str, Any]) -> bool:
-    return all(getattr(record, key) == value for key, value in owner.items())
 
 
 @dataclass(slots=True)
