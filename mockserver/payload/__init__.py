@@ -15,8 +15,8 @@ A property's `type`, `format: uuid` and `enum` are pydantic's types (payload/typ
 text as numbers with payload/numbers.py and as UUIDs with payload/uuids.py); its constraints are
 Field() arguments (payload/constraints.py). This module keeps the model and the text; Dify's own
 validators (payload/validators.py) are found by the names a schema's `x-pydantic` gives them:
-`{"validator": name, "message": text}` on a property (VALIDATORS), `{"type": name}` on a property for one of Dify's union types
-(types.NAMED_TYPES), `{"model_validator": name}` on the object (MODEL_VALIDATORS; its
+`{"validator": name, "message": text}` on a property (VALIDATORS), `{"type": name}` on a property
+for one of Dify's union types (types.NAMED_TYPES), `{"model_validator": name}` on the object (MODEL_VALIDATORS; its
 error has no location and the whole input as its value, and it runs only once every field is valid),
 `{"model_before": name}` on the object (MODEL_BEFORE: rewrites the input before any field is read).
 An `x-pydantic` with `"since": "1.14"` is what that release added: a model compiled for an older
