@@ -1,0 +1,136 @@
+"""Iteration and loop containers (DSL.md §A.1.7, graphon `nodes/iteration/iteration_node.py` and
+`nodes/loop/loop_node.py` at v0.5.1): the container shows only as iteration_*/loop_* events (never
+node_started/node_finished); each pass runs its children in a child engine rooted at `start_node_id`,
+whose node events carry `iteration_id`/`loop_id`. `iteration_next` comes before every pass (all of them
+first in parallel mode, whose passes then follow in index order: Dify's completion order, made fixed);
+`loop_next` after a pass when another follows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mockserver.dify.dsl.knobs import lookup
+from mockserver.dify.dsl.outputs import ARRAY_LENGTH
+from mockserver.dify.dsl.values import Pool, conditions_hold
+
+if TYPE_CHECKING:
+    from mockserver.dify.dsl.engine import Engine
+    from mockserver.dify.dsl.graph_model import Node
+
+
+def run_container(outer: Engine, n: Node) -> None:
+    outputs = _iteration(outer, n) if n.type == "iteration" else _loop(outer, n)
+    if outer.run.status != "succeeded":
+        return
+    outer.pool.set_outputs(n.id, outputs)
+    outer.finish_edges(n, None)  # chunks the container unblocks come after its *_completed event
+
+
+def _child(outer: Engine, n: Node, kind: str, index: int) -> Engine:
+    from mockserver.dify.dsl.engine import Engine, Frame
+
+    children = list(outer.run.graph.children(n.id))
+    key = "iter" if kind == "iteration" else "loop"
+    frame = Frame(
+        path=f"{outer.frame.path}/{key}:{n.id}[{index}]".lstrip("/"),
+        iteration_id=n.id if kind == "iteration" else outer.frame.iteration_id,
+        loop_id=n.id if kind == "loop" else outer.frame.loop_id,
+        metadata={f"{kind}_id": n.id, f"{kind}_index": index},
+    )
+    root = str(n.data.get("start_node_id") or f"{n.id}start")
+    return Engine(outer.run, children, root, outer.pool, frame)
+
+
+def _head(n: Node) -> dict[str, Any]:
+    return {"node_id": n.id, "title": n.title}
+
+
+def _items(outer: Engine, n: Node) -> list[Any]:
+    """The iterator's value; not a list (an input the mock cannot see) => ARRAY_LENGTH made-up items.
+    The `iterations` knob cuts or pads it to N."""
+    value = outer.pool.get(n.data.get("iterator_selector") or ())
+    items = list(value) if isinstance(value, list | tuple) else [f"{n.title}.item[{i}]" for i in range(ARRAY_LENGTH)]
+    wanted = lookup(outer.run.graph, outer.run.knobs.iterations, n)
+    if wanted is not None:
+        items = (items + [f"{n.title}.item[{i}]" for i in range(len(items), int(wanted))])[: int(wanted)]
+    return items
+
+
+def _iteration(outer: Engine, n: Node) -> dict[str, Any]:
+    run = outer.run
+    items = _items(outer, n)
+    inputs = {"iterator_selector": items}
+    run.emit(
+        "iteration_started", {"data": {**_head(n), "inputs": inputs, "metadata": {"iteration_length": len(items)}}}
+    )
+    parallel = bool(n.data.get("is_parallel"))
+    if parallel:
+        for i in range(len(items)):
+            run.emit("iteration_next", {"data": {**_head(n), "index": i}})
+    collected: list[Any] = []
+    selector = n.data.get("output_selector") or ()
+    for i, item in enumerate(items):
+        if not parallel:
+            run.emit("iteration_next", {"data": {**_head(n), "index": i}})
+        outer.pool.set(n.id, "item", item)
+        outer.pool.set(n.id, "index", i)
+        if _child(outer, n, "iteration", i).execute() != "succeeded":
+            if run.status == "failed":
+                done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": i + 1}
+                run.emit("iteration_completed", {"data": done})
+            return {}
+        collected.append(outer.pool.get(selector))
+    output: Any = collected
+    if n.data.get("flatten_output", True) and collected and all(isinstance(c, list) for c in collected):
+        output = [x for c in collected for x in c]
+    outputs = {"output": output}
+    done = {**_head(n), "outputs": outputs, "inputs": inputs, "steps": len(items)}
+    run.emit("iteration_completed", {"data": done})
+    return outputs
+
+
+def _loop_variables(outer: Engine, n: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for var in n.data.get("loop_variables") or ():
+        value = var.get("value")
+        if var.get("value_type") == "variable" and isinstance(value, list | tuple):
+            value = outer.pool.get(value)
+        out[str(var.get("label"))] = value
+    return out
+
+
+def _broken(n: Node, pool: Pool) -> bool:
+    conds = n.data.get("break_conditions") or ()
+    return bool(conds) and conditions_hold(conds, str(n.data.get("logical_operator") or "and"), pool)
+
+
+def _loop(outer: Engine, n: Node) -> dict[str, Any]:
+    """`loops: {node: N}` runs exactly N passes; else break conditions (before the first pass and after
+    each) or `loop_count`, and a `loop-end` node that ran ends the loop."""
+    run = outer.run
+    wanted = lookup(run.graph, run.knobs.loops, n)
+    count = int(wanted if wanted is not None else n.data.get("loop_count") or 1)
+    outer.pool.set_outputs(n.id, _loop_variables(outer, n))
+    names = list(_loop_variables(outer, n))
+    inputs = {"loop_count": count}
+    run.emit("loop_started", {"data": {**_head(n), "inputs": inputs, "metadata": {"loop_length": count}}})
+    rounds = 0
+    steered = wanted is not None
+    while rounds < count and (steered or not _broken(n, outer.pool)):
+        child = _child(outer, n, "loop", rounds)
+        status = child.execute()
+        rounds += 1
+        if status != "succeeded":
+            if run.status == "failed":
+                done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
+                run.emit("loop_completed", {"data": done})
+            return {}
+        stop = child.ended_by is not None or (not steered and _broken(n, outer.pool))
+        if rounds < count and not stop:
+            current = {k: outer.pool.get((n.id, k)) for k in names}
+            run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
+        if stop:
+            break
+    outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}
+    run.emit("loop_completed", {"data": {**_head(n), "outputs": outputs, "inputs": inputs, "steps": rounds}})
+    return outputs

@@ -1,0 +1,134 @@
+"""The run plan of a DSL workflow or chatflow (DSL.md §A.2.7, §A.2.10): the ordered events Dify's
+Service API stream shows for the app's real nodes, as fixture events (name, fields, delay) that the
+event builder (render/builder.py) completes with ids, times, envelopes and counters, like a scenario's
+`stream.events`. The leading `ping` of a relayed stream is the renderer's, not the plan's.
+
+Pure: no I/O, no clock; ids come from the caller's `ids(label)` (the request's deterministic draws,
+labels `node:<node_id>:<frame path>`, DSL.md §A.2.11)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.dify.dsl.engine import Engine, Frame, PlanEvent, Run
+from mockserver.dify.dsl.graph_model import Graph, Node
+from mockserver.dify.dsl.knobs import Knobs
+from mockserver.dify.dsl.values import Pool
+
+SYS_KEYS = (
+    "query",
+    "files",
+    "conversation_id",
+    "user_id",
+    "dialogue_count",
+    "app_id",
+    "workflow_id",
+    "workflow_run_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """What one request gives a run: the validated inputs, the chat query and the sys.* values."""
+
+    mode: str  # workflow | advanced-chat
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    query: str = ""
+    system: Mapping[str, Any] = field(default_factory=dict)  # sys.<name> -> value (user_id, app_id, ...)
+    conversation: Mapping[str, Any] | None = None  # conversation variables' current values by name
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    events: list[PlanEvent]
+    status: str  # succeeded | failed | paused
+    outputs: dict[str, Any]  # what workflow_finished reports
+    error: str | None = None
+
+
+def _pool(graph: Graph, given: RunInput) -> Pool:
+    pool = Pool()
+    for name, value in given.system.items():
+        pool.set("sys", str(name), value)
+    pool.set("sys", "query", given.query)
+    pool.values.setdefault(("sys", "files"), [])
+    for var in graph.environment_variables:
+        pool.set("env", str(var.get("name")), var.get("value"))
+    for var in graph.conversation_variables:
+        pool.set("conversation", str(var.get("name")), var.get("value"))
+    for name, value in (given.conversation or {}).items():
+        pool.set("conversation", str(name), value)
+    return pool
+
+
+def merged_outputs(responses: list[tuple[Node, dict[str, Any]]]) -> dict[str, Any]:
+    """GraphRuntimeState.merge_response_outputs: `answer` concatenates across nodes, other keys overwrite."""
+    out: dict[str, Any] = {}
+    for _node, outputs in responses:
+        for key, value in outputs.items():
+            if key == "answer" and isinstance(out.get("answer"), str) and isinstance(value, str):
+                out["answer"] += value
+            else:
+                out[key] = value
+    return out
+
+
+def plan_run(
+    graph: Graph, given: RunInput, knobs: Knobs | None = None, ids: Callable[[str], str] | None = None
+) -> RunPlan:
+    """The events of one run, workflow_started to the terminal event."""
+    chatflow = given.mode == "advanced-chat"
+    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label))
+    run.emit("workflow_started", {})
+    root = graph.root
+    if root is None:
+        raise ValueError("Unable to determine default root node ID from workflow graph")
+    pool = _pool(graph, given)
+    for var in root.data.get("variables") or ():
+        name = str(var.get("variable"))
+        if name in given.inputs:
+            pool.set(root.id, name, given.inputs[name])
+    # Other root types (triggers, datasource) are inactive roots: never queued, so what only they feed
+    # never becomes ready (Dify marks it skipped; the stream shows nothing for it either way).
+    Engine(run, list(graph.top_level), root.id, pool, Frame()).execute()
+    outputs = merged_outputs(run.responses)
+    if run.status == "paused":
+        return RunPlan(run.events, "paused", outputs)
+    if run.status == "failed":
+        finished: dict[str, Any] = {
+            "status": "failed",
+            "outputs": {},
+            "error": run.error,
+            "exceptions_count": run.exceptions,
+        }
+        run.emit("workflow_finished", {"data": finished})
+        if chatflow:
+            run.emit("error", {"code": "invalid_param", "status": 400, "message": f"Run failed: {run.error}"})
+        return RunPlan(run.events, "failed", {}, run.error)
+    if chatflow:
+        run.emit("message_end", {})
+    finished = {"status": "succeeded", "outputs": outputs, "error": None, "exceptions_count": run.exceptions}
+    run.emit("workflow_finished", {"data": finished})
+    return RunPlan(run.events, "succeeded", outputs)
+
+
+def outline(plan: RunPlan, graph: Graph) -> list[str]:
+    """A readable summary of a plan (tests, `lint --explain`): `started TITLE`, `finished TITLE`,
+    `chunk TEXT`, container events with their index, the rest by name."""
+    titles = {n.id: n.title for n in graph.nodes}
+    out: list[str] = []
+    for name, fields, _ in plan.events:
+        data = fields.get("data") or {}
+        if name in ("node_started", "node_finished", "node_retry"):
+            label = name.split("_")[1]
+            extra = f" [{data['status']}]" if name == "node_finished" and data.get("status") != "succeeded" else ""
+            out.append(f"{label} {titles.get(data['node_id'], data['node_id'])}{extra}")
+        elif name in ("text_chunk", "message"):
+            out.append("chunk " + str(data.get("text") if name == "text_chunk" else fields.get("answer")))
+        elif name in ("iteration_next", "loop_next"):
+            out.append(f"{name} {data['index']}")
+        else:
+            out.append(name)
+    return out
