@@ -29,7 +29,7 @@ log = logging.getLogger("mockserver")
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
     catalogue = load_catalogue(settings.schemas())
-    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry())
+    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry(), settings.dsl)
     return catalogue, book
 
 

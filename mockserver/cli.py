@@ -46,6 +46,13 @@ def main(ctx: click.Context) -> None:
     help="A fixture directory loaded over the built-in ones (repeatable; later wins).",
 )
 @click.option(
+    "--dsl",
+    "dsl_files",
+    multiple=True,
+    metavar="FILE[=KEY]",
+    help="Serve a Dify DSL export as an app (repeatable); KEY defaults to app-<file stem>.",
+)
+@click.option(
     "--dify-version",
     default=None,
     metavar="X.Y",
@@ -74,6 +81,7 @@ def serve(
     host: str | None,
     port: int | None,
     fixture_dirs: tuple[Path, ...],
+    dsl_files: tuple[str, ...],
     dify_version: str | None,
     seed: int | None,
     reload: bool | None,
@@ -87,7 +95,7 @@ def serve(
 
     \b
     Every option can also come from an environment variable (a flag wins):
-      DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated),
+      DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated), DIFY_MOCK_DSL (likewise),
       DIFY_MOCK_DIFY_VERSION, DIFY_MOCK_SEED, DIFY_MOCK_RELOAD, DIFY_MOCK_STRICT,
       DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN,
       DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200').
@@ -122,6 +130,8 @@ def serve(
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
     if fixture_dirs:
         settings = replace(settings, fixtures=(*settings.fixtures, *fixture_dirs))
+    if dsl_files:
+        settings = replace(settings, dsl=(*settings.dsl, *dsl_files))
     if upload_limit:
         try:
             limits = dict(settings.upload_limit) | dict(upload_limits(",".join(upload_limit)))
@@ -152,6 +162,7 @@ def serve(
         count = len(exc.problems)
         click.echo(f"dify-mockserver: {count} fixture problem{'s' if count != 1 else ''}; not starting", err=True)
         sys.exit(1)
+    _dsl_warnings(app)
     from mockserver.tools.reload import watch_fixtures
 
     watch_fixtures(app)
@@ -159,6 +170,15 @@ def serve(
     # the collector's sight, a full collection no longer walks it on the request path.
     gc.freeze()
     asyncio.run(_run(settings, app))
+
+
+def _dsl_warnings(app: web.Application) -> None:
+    """Each DSL app's load warnings, once, on stderr (they stay listed under GET /_mock/apps)."""
+    from mockserver.keys import BOOK
+
+    for served in app[BOOK].current.apps.apps.values():
+        for warning in served.warnings:
+            click.echo(f"{warning} (warning; app {served.key})", err=True)
 
 
 def _check_env() -> None:
@@ -196,8 +216,12 @@ def _configure_logging(settings: Settings) -> None:
 @click.option(
     "--list", "show_list", is_flag=True, help="List every endpoint id with its method, path and fixture file."
 )
-def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
-    """Check fixture files: the built-in ones, merged with each DIR as `serve --fixtures DIR` does.
+@click.option(
+    "--dsl", "dsl_files", multiple=True, metavar="FILE[=KEY]", help="Also check a Dify DSL export (repeatable)."
+)
+def lint_command(dirs: tuple[Path, ...], show_list: bool, dsl_files: tuple[str, ...]) -> None:
+    """Check fixture files: the built-in ones, merged with each DIR as `serve --fixtures DIR` does, and
+    the Dify DSL files their _apps.yaml names or --dsl gives (a DSL warning is printed, not an error).
 
     Every scenario is also rendered through the real pipeline, for each app and response mode it
     serves, and checked against its schema. Each error starts with a line FILE:LINE:COLUMN: problem.
@@ -209,7 +233,9 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool) -> None:
         for line in lint.endpoint_lines():
             click.echo(line)
         return
-    report = lint.run(dirs)
+    report = lint.run(dirs, dsl_files)
+    for warning in report.warnings:
+        click.echo(f"{warning} (warning)")
     for finding in report.findings:
         for line in finding.lines():
             click.echo(line)

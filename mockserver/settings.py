@@ -22,6 +22,7 @@ class Settings:
     port: int = DEFAULT_PORT
     seed: int = 0
     fixtures: tuple[Path, ...] = ()
+    dsl: tuple[str, ...] = ()  # `serve --dsl FILE[=KEY]`: apps made from Dify DSL exports
     # Endpoint schemas read instead of the built-in schemas/ (development: a catalogue under work, the
     # bench's 150-endpoint start-up). Its _meta/ and _shared/ must come along.
     schemas_dir: Path | None = None
@@ -148,6 +149,7 @@ def _by_type(current: Any) -> Callable[[str], Any]:
 
 _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "fixtures": _paths,
+    "dsl": lambda raw: tuple(p for p in raw.split(os.pathsep) if p),
     "schemas_dir": lambda raw: Path(raw) if raw else None,
     "log_level": _level,
     "admin_token": lambda raw: raw or None,

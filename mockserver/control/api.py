@@ -13,6 +13,8 @@ import orjson
 from aiohttp import web
 
 from mockserver.control.verdict import verdict
+from mockserver.dify.apps import App
+from mockserver.dify.dsl.entries import from_text
 from mockserver.errors import MSG_BAD_JSON, DifyError
 from mockserver.keys import ACTIONS, BOOK, CATALOGUE, TENANTS
 from mockserver.nearmiss import did_you_mean
@@ -207,20 +209,43 @@ def get_verdict(app: web.Application, data: Params) -> tuple[int, Any]:
     return 200, {"ok": found.ok, "findings": findings}
 
 
+def _listed(a: App, built_in: str) -> dict[str, Any]:
+    return {
+        "key": a.key,
+        "mode": a.mode,
+        "name": a.name,
+        "source": "built-in" if not a.source or a.source.startswith(built_in) else a.source,
+        "dsl": a.dsl or None,
+        "warnings": list(a.warnings),
+    }
+
+
 def list_apps(app: web.Application, data: Params) -> tuple[int, Any]:
-    """Every app (key, mode, name and the _apps.yaml it came from) and every knowledge API key."""
+    """Every app (key, mode, name, the _apps.yaml or DSL file it came from, its DSL warnings) and every
+    knowledge API key."""
     apps = app[BOOK].current.apps
     built_in = str(fixtures_dir())
-    listed = [
-        {
-            "key": a.key,
-            "mode": a.mode,
-            "name": a.name,
-            "source": "built-in" if not a.source or a.source.startswith(built_in) else a.source,
-        }
-        for a in apps.apps.values()
-    ]
+    listed = [_listed(a, built_in) for a in apps.apps.values()]
     return 200, {"data": listed, "dataset_keys": list(apps.dataset_keys)}
+
+
+def add_app(app: web.Application, data: Params) -> tuple[int, Any]:
+    """Add or replace the app `key` from DSL YAML text; 400 with lint's located messages when it is broken.
+    The app lives until the server stops or `--reload` reloads the fixtures."""
+    _known_only(data, ("key", "dsl"))
+    key = _field(data, "key", str, required=True)
+    text = _field(data, "dsl", str, required=True)
+    if not key.strip():
+        raise DifyError("invalid_param", "key must be a non-empty API key")
+    book = app[BOOK].current
+    if key in book.apps.dataset_keys:
+        raise DifyError("invalid_param", f"key {key!r} is a knowledge API key")
+    made, problems = from_text(key, text)
+    if made is None:
+        raise DifyError("invalid_param", "\n".join(str(p) for p in problems))
+    apps = replace(book.apps, apps={**book.apps.apps, key: made})
+    app[BOOK].current = replace(book, apps=apps)  # one assignment, as a reload swaps the book
+    return 200, _listed(made, str(fixtures_dir()))
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -238,6 +263,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/_mock/clock"): get_clock,
     ("GET", "/_mock/verdict"): get_verdict,
     ("GET", "/_mock/apps"): list_apps,
+    ("POST", "/_mock/apps"): add_app,
 }
 
 

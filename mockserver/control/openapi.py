@@ -245,8 +245,13 @@ def _described() -> dict[tuple[str, str], dict[str, Any]]:
             ["tenant", "retry_budget"],
         ),
         ("GET", "/_mock/apps"): _control_op(
-            "Every app {data: [{key, mode, name, source}]} (source: the _apps.yaml it came from, or built-in) "
-            "and the knowledge API keys {dataset_keys}"
+            "Every app {data: [{key, mode, name, source, dsl, warnings}]} (source: the _apps.yaml or DSL file it "
+            "came from, or built-in; dsl: the DSL file; warnings: its DSL load warnings) and the knowledge API "
+            "keys {dataset_keys}"
+        ),
+        ("POST", "/_mock/apps"): _control_op(
+            "Add or replace an app from Dify DSL YAML text (400 with lint's FILE:LINE:COLUMN messages)",
+            body={"key": {"type": "string", "minLength": 1}, "dsl": {"type": "string"}},
         ),
         ("POST", "/_mock/clock"): _control_op(
             "Move tenants' mock clock forward",

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from mockserver.dify.dsl.graph_model import Graph
     from mockserver.dify.versions import Release
 
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # features come from the workflow graph
@@ -107,7 +108,10 @@ class App:
     meta: dict[str, Any]
     parameters: dict[str, Any]  # what _apps.yaml sets; its user_input_form drives input validation
     extra: dict[str, Any] = field(default_factory=dict)
-    source: str = ""  # the _apps.yaml (or, later, DSL file) it came from
+    source: str = ""  # the _apps.yaml (or DSL file) it came from
+    dsl: str = ""  # the DSL file it was made from ("<POST /_mock/apps>" for a posted one); "" otherwise
+    graph: Graph | None = None  # a DSL workflow or chatflow's graph (mockserver/dify/dsl/graph_model.py)
+    warnings: tuple[str, ...] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
     _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def root_for(self, release: Release) -> dict[str, Any]:

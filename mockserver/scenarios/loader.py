@@ -3,14 +3,15 @@ then the compiler; every problem of every file at once, each at FILE:LINE:COLUMN
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
 from mockserver.catalogue import Catalogue
-from mockserver.dify.apps import AppsBook, build_app
+from mockserver.dify.apps import App, AppsBook, build_app
+from mockserver.dify.dsl import entries
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
@@ -33,9 +34,10 @@ def fixture_files(root: Path) -> list[tuple[Path, str]]:
     )
 
 
-def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) -> Book:
-    """Load the fixture directories in order (later ones win); `actions` are the action names fixtures
-    may use. Raises FixtureError listing every problem."""
+def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str], dsl: Sequence[str] = ()) -> Book:
+    """Load the fixture directories in order (later ones win), then the DSL apps of `dsl` (`FILE[=KEY]`
+    each, over the directories' apps); `actions` are the action names fixtures may use. Raises
+    FixtureError listing every problem."""
     problems: list[Problem] = []
     validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
     fixture_meta = catalogue.validator_for("_meta/fixture.json")
@@ -99,7 +101,7 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str]) 
             loaded[id(synthetic)] = -1  # before every directory's files
             rel = f"{spec.id.replace('.', '/', 1)}.yaml"
             layers.setdefault(spec.id, Layers(rel, str(spec.schema_file))).own.insert(0, synthetic)
-    apps = _build_apps(apps_raw, app_docs, problems)
+    apps = _build_apps(apps_raw, app_docs, problems, dsl)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     compiler = make_compiler(catalogue, known_aliases, actions, problems)
     resolved = resolve(layers, {s.id: s.response for s in catalogue}, problems, lambda doc: loaded[id(doc)])
@@ -179,13 +181,28 @@ def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
     into.scenarios = {n: s for n, s in into.scenarios.items() if s.value is not None}
 
 
-def _build_apps(raw: dict[str, dict[str, Any]], docs: dict[str, Source], problems: list[Problem]) -> AppsBook:
-    apps = {}
-    codes: dict[str, str] = {}
+def _build_apps(
+    raw: dict[str, dict[str, Any]], docs: dict[str, Source], problems: list[Problem], dsl: Sequence[str]
+) -> AppsBook:
+    made: dict[str, App] = {}
     for key, value in raw["apps"].items():
         if value is None:
             continue
-        app = build_app(key, value, docs[key].doc.file if key in docs else "")
+        if "dsl" in value:
+            made_app, found = entries.from_entry(key, value, docs[key].doc.file, docs[key].at(("dsl",), ""))
+            problems.extend(found)
+            if made_app is not None:
+                made[key] = made_app
+        else:
+            made[key] = build_app(key, value, docs[key].doc.file if key in docs else "")
+    for spec in dsl:  # `serve --dsl`: over the directories' apps
+        made_app, found = entries.from_spec(spec)
+        problems.extend(found)
+        if made_app is not None:
+            made[made_app.key] = made_app
+    apps = {}
+    codes: dict[str, str] = {}
+    for key, app in made.items():
         if app.site_code:
             if app.site_code in codes:
                 problems.append(

@@ -48,7 +48,20 @@ def settings_for(config: pytest.Config) -> Settings:
         versions.resolve(version)
     except ValueError as exc:
         raise pytest.UsageError(f"dify-mockserver: --dify-version / dify_version {version!r}: {exc}") from None
-    return replace(base, fixtures=(*base.fixtures, *dirs), dify_version=version)
+    # ini lines are relative to the ini file's directory, option values to the working directory
+    root = config.inipath.parent if config.inipath else Path.cwd()
+    dsl = [_rooted(line, root) for line in config.getini("dify_dsl") if line.strip()]
+    dsl += [_rooted(spec, Path.cwd()) for spec in config.getoption("dify_dsl")]
+    return replace(base, fixtures=(*base.fixtures, *dirs), dsl=(*base.dsl, *dsl), dify_version=version)
+
+
+def _rooted(spec: str, root: Path) -> str:
+    """`FILE[=KEY]` with FILE made absolute from `root` (the key keeps its default from the stem)."""
+    spec = spec.strip()
+    file, sep, key = spec.rpartition("=")
+    if not (sep and key and "/" not in key and "\\" not in key):
+        file, sep, key = spec, "", ""
+    return str((root / file).resolve()) + (f"={key}" if sep else "")
 
 
 def load(settings: Settings) -> tuple[Catalogue, Book]:

@@ -41,12 +41,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a fixture directory loaded over the built-in ones (repeatable)",
     )
     group.addoption(
+        "--dify-dsl",
+        action="append",
+        default=[],
+        metavar="FILE[=KEY]",
+        help="an app made from a Dify DSL export (repeatable; KEY defaults to app-<file stem>)",
+    )
+    group.addoption(
         "--dify-version",
         default=None,
         metavar="X.Y",
         help="the Dify release to emulate: 1.12, 1.14 or 1.16 (other versions map to the nearest)",
     )
     parser.addini("dify_fixtures", "dify-mockserver fixture directories, one per line", type="paths", default=[])
+    parser.addini("dify_dsl", "Dify DSL exports served as apps, FILE[=KEY] one per line", type="linelist", default=[])
     parser.addini("dify_version", "the Dify release dify-mockserver emulates (X.Y)", default="")
 
 
@@ -63,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     settings = config.stash[_SETTINGS] = checks.settings_for(config)
-    if settings.fixtures:  # the built-in fixtures are checked by the package's own tests
+    if settings.fixtures or settings.dsl:  # the built-in fixtures are checked by the package's own tests
         config.stash[_LOADED] = checks.load(settings)
 
 

@@ -58,19 +58,24 @@ class Report:
     files: int
     scenarios: int
     findings: list[Finding]
+    warnings: tuple[str, ...] = ()  # DSL apps' load warnings (`FILE:LINE:COLUMN: text`); they fail nothing
 
 
-def run(dirs: Sequence[Path]) -> Report:
-    """Lint the built-in fixtures merged with `dirs` (as `serve --fixtures` merges them)."""
+def run(dirs: Sequence[Path], dsl: Sequence[str] = ()) -> Report:
+    """Lint the built-in fixtures merged with `dirs` (as `serve --fixtures` merges them), the DSL files
+    their `_apps.yaml` names, and the DSL apps `dsl` (`FILE[=KEY]`, as `serve --dsl` takes them)."""
     base = Settings().with_env()  # DIFY_MOCK_SCHEMAS_DIR and DIFY_MOCK_DIFY_VERSION apply as they do to serve
-    settings = replace(base, strict=True, pace_scale=0.0, inject_faults=False, fixtures=tuple(dirs))
+    settings = replace(
+        base, strict=True, pace_scale=0.0, inject_faults=False, fixtures=tuple(dirs), dsl=(*base.dsl, *dsl)
+    )
     files = sum(len(fixture_files(root)) for root in (fixtures_dir(), *dirs) if root.is_dir())
     try:
         catalogue, book = load(settings)
     except FixtureError as exc:
         return Report(files, 0, [Finding(p) for p in exc.problems])
     scenarios = sum(len(f.names) for f in book.fixtures.values())
-    return Report(files, scenarios, asyncio.run(deep_check(settings, catalogue, book)))
+    warnings = tuple(w for app in book.apps.apps.values() for w in app.warnings)
+    return Report(files, scenarios, asyncio.run(deep_check(settings, catalogue, book)), warnings)
 
 
 def endpoint_lines(catalogue: Catalogue | None = None) -> list[str]:

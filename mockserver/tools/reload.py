@@ -32,9 +32,11 @@ def watch_fixtures(app: web.Application) -> web.Application:
 @asynccontextmanager
 async def fixture_reloader(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: a watcher task for the app's lifetime, stopped (and awaited) on shutdown."""
-    dirs = [fixtures_dir(), *app[SETTINGS].fixtures]
+    settings = app[SETTINGS]
+    dirs = [fixtures_dir(), *settings.fixtures]
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_and_swap(dirs, app[CATALOGUE], app[BOOK], stop, frozenset(app[ACTIONS].keys())))
+    actions = frozenset(app[ACTIONS].keys())
+    task = asyncio.create_task(watch_and_swap(dirs, app[CATALOGUE], app[BOOK], stop, actions, settings.dsl))
     yield
     stop.set()  # the watcher thread sees it within one step and the loop ends
     try:
@@ -46,18 +48,25 @@ async def fixture_reloader(app: web.Application) -> AsyncIterator[None]:
 
 
 async def watch_and_swap(
-    dirs: Sequence[Path], catalogue: Catalogue, ref: BookRef, stop: asyncio.Event, actions: frozenset[str]
+    dirs: Sequence[Path],
+    catalogue: Catalogue,
+    ref: BookRef,
+    stop: asyncio.Event,
+    actions: frozenset[str],
+    dsl: Sequence[str] = (),
 ) -> None:
-    """Reload on every batch of changes to a fixture file until `stop` is set."""
+    """Reload on every batch of changes to a fixture file until `stop` is set. The DSL files the apps were
+    made from are watched too, by their directories (an editor's save often replaces the file)."""
     from watchfiles import awatch  # only `--reload` pays for the import
 
     quiet = logging.getLogger("watchfiles")
     if quiet.level == logging.NOTSET:
         quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
-    log.info("watching %s for fixture changes", ", ".join(map(str, dirs)))
+    watched = [*dirs, *_dsl_dirs(ref, dirs)]
+    log.info("watching %s for fixture changes", ", ".join(map(str, watched)))
     try:
-        async for changes in awatch(*dirs, watch_filter=_is_fixture, stop_event=stop, step=50):
-            await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}))
+        async for changes in awatch(*watched, watch_filter=_is_fixture, stop_event=stop, step=50):
+            await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}), dsl)
     except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
         log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 
@@ -68,12 +77,13 @@ async def reload_once(
     ref: BookRef,
     actions: frozenset[str],
     changed: Sequence[str] = (),
+    dsl: Sequence[str] = (),
 ) -> bool:
     """Load the book off the event loop and swap it in; on a problem, log it and keep the current one.
     `changed` names the files whose edit prompted it, for the log."""
     loop = asyncio.get_running_loop()
     try:
-        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions)
+        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions, dsl)
     except FixtureError as exc:
         count = len(exc.problems)
         log.error("fixtures not reloaded (%d problem%s); the last good fixtures stay", count, "s" if count != 1 else "")
@@ -86,6 +96,18 @@ async def reload_once(
     ref.current = book  # one assignment: the swap is atomic
     log.info("fixtures reloaded%s", f" after a change to {', '.join(changed)}" if changed else "")
     return True
+
+
+def _dsl_dirs(ref: BookRef, dirs: Sequence[Path]) -> list[Path]:
+    """The directories of the DSL files the current apps come from, outside the fixture directories."""
+    inside = [d.resolve() for d in dirs]
+    found: dict[Path, None] = {}
+    for app in ref.current.apps.apps.values():
+        if app.dsl and Path(app.dsl).is_file():
+            parent = Path(app.dsl).resolve().parent
+            if not any(parent == d or d in parent.parents for d in inside):
+                found[parent] = None
+    return list(found)
 
 
 def _is_fixture(_change: object, path: str) -> bool:

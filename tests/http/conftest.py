@@ -126,7 +126,7 @@ def make_client(
 
     async def factory(**overrides: Any) -> TestClient:
         settings = Settings(**{**BASE_SETTINGS, **overrides})
-        if settings.fixtures:
+        if settings.fixtures or settings.dsl:
             client: TestClient = await aiohttp_client(create_app(settings))
         else:
             catalogue, book = builtin_book

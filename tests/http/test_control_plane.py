@@ -76,7 +76,14 @@ async def test_verdict_assert_ok_passes_quietly_when_there_is_nothing(client):
 async def test_apps_lists_the_built_in_apps_and_dataset_keys(client):
     listed = await (await client.get("/_mock/apps")).json()
     by_key = {a["key"]: a for a in listed["data"]}
-    assert by_key["app-chat"] == {"key": "app-chat", "mode": "chat", "name": "Demo Chat", "source": "built-in"}
+    assert by_key["app-chat"] == {
+        "key": "app-chat",
+        "mode": "chat",
+        "name": "Demo Chat",
+        "source": "built-in",
+        "dsl": None,
+        "warnings": [],
+    }
     assert {a["mode"] for a in listed["data"]} >= {"chat", "advanced-chat", "agent-chat", "completion", "workflow"}
     assert listed["dataset_keys"] == ["dataset-demo"]
 
@@ -97,7 +104,14 @@ async def test_apps_name_the_user_file_they_come_from(make_client, tmp_path: Pat
     listed = await (await client.get("/_mock/apps")).json()
     by_key = {a["key"]: a for a in listed["data"]}
     user_file = str(tmp_path / "_apps.yaml")
-    assert by_key["app-support"] == {"key": "app-support", "mode": "chat", "name": "Support bot", "source": user_file}
+    assert by_key["app-support"] == {
+        "key": "app-support",
+        "mode": "chat",
+        "name": "Support bot",
+        "source": user_file,
+        "dsl": None,
+        "warnings": [],
+    }
     assert by_key["app-workflow"]["source"] == user_file and by_key["app-workflow"]["name"] == "My pipeline"
     assert by_key["app-chat"]["source"] == "built-in"
     assert "app-agent" not in by_key
