@@ -36,6 +36,7 @@ from mockserver.keys import (
 )
 from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.readers import READERS
+from mockserver.render import dslrun
 from mockserver.render import generate as generation
 from mockserver.render.respond import RESPONDERS, Plan, respond
 from mockserver.render.selfcheck import check_plan
@@ -109,6 +110,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
     blocking, events = _render(request, entry, spec, fixture, scenario, selection.respond, rctx)
+    if dslrun.applies(ctx, scenario.name):
+        blocking, events = None, dslrun.raw_events(ctx)  # a DSL app's graph runs instead (DESIGN §11)
 
     key = (tenant.seed, tenant.id, scope.id, spec.id, n)
     elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))

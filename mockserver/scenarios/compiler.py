@@ -70,8 +70,8 @@ class FakeUse:
 
 
 # Scenario keys handed to the action as they are (fixture.json checks their shape): the Knowledge API's
-# `indexing` says how the documents a create or update call makes are indexed.
-DIRECTIVES: Final = ("indexing",)
+# `indexing` says how the documents a create or update call makes are indexed; a DSL app's `graph` steers its run.
+DIRECTIVES: Final = ("indexing", "graph")
 NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
 
 

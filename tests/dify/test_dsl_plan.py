@@ -4,7 +4,6 @@ and knob, and the same graph, knobs and inputs always give the same events."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +13,11 @@ from mockserver.dify.dsl.graph_model import Graph, parse_graph
 from mockserver.dify.dsl.knobs import Knobs, unknown_names
 from mockserver.dify.dsl.plan import RunInput, RunPlan, outline, plan_run
 from mockserver.dify.dsl.values import Pool, _compare, if_else_handle
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "dsl-examples" / "awesome-dify-workflow"
-if not EXAMPLES.is_dir():  # a worktree under /work/wt/<name>: the shared tree is /work/shared
-    EXAMPLES = Path("/work/shared/dsl-examples/awesome-dify-workflow")
-needs_examples = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/dsl-examples not present")
+from tests.support.dsl_examples import example
 
 
-def example(name: str) -> tuple[Graph, str]:
-    doc = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
+def load(name: str) -> tuple[Graph, str]:
+    doc = yaml.safe_load(example(name).read_text(encoding="utf-8"))
     return parse_graph(doc["workflow"]), doc["app"]["mode"]
 
 
@@ -79,9 +74,8 @@ def case(case_id: str, selector: str, op: str, value: Any = "") -> dict[str, Any
 # -- the three example exports (DSL.md §A.3) ---------------------------------------------------------------
 
 
-@needs_examples
 def test_f1_translation_takes_the_branch_the_real_input_decides() -> None:
-    g, mode = example("translation_workflow.yml")
+    g, mode = load("translation_workflow.yml")
     inputs = {"target_lang": "fr", "source_text": "hello", "source_lang": "en"}
     plan = plan_run(g, RunInput(mode, inputs))
     middle = ["started SUGGESTIONS", "finished SUGGESTIONS", "started IMPORVE_TRANSLATE", "chunk*"]
@@ -100,9 +94,8 @@ def test_f1_translation_takes_the_branch_the_real_input_decides() -> None:
     assert shape(with_country, g) == head + branch + expert + middle + tail
 
 
-@needs_examples
 def test_f2_course_iterates_over_the_code_nodes_array() -> None:
-    g, mode = example("dify_course_demo.yml")
+    g, mode = load("dify_course_demo.yml")
     plan = plan_run(g, RunInput(mode, {"course_name": "Python"}), ids=lambda label: label)
     one_pass = ["started 转object", "finished 转object", "started LLM生成课程", "finished LLM生成课程"]
     one_pass += ["started 整合", "finished 整合"]
@@ -136,9 +129,8 @@ def test_f2_course_iterates_over_the_code_nodes_array() -> None:
     assert plan.outputs == {"course_name": "Python", "course": [{}, {}]}
 
 
-@needs_examples
 def test_f3_agent_chatflow_answers_before_the_branch_finishes() -> None:
-    g, mode = example("Demo-tod_agent.yml")
+    g, mode = load("Demo-tod_agent.yml")
     plan = plan_run(g, RunInput(mode, {}, query="hi"))
     assert shape(plan, g) == [
         "workflow_started",
@@ -171,9 +163,8 @@ def test_f3_agent_chatflow_answers_before_the_branch_finishes() -> None:
     ]
 
 
-@needs_examples
 def test_the_same_graph_seed_and_inputs_give_the_same_events() -> None:
-    g, mode = example("dify_course_demo.yml")
+    g, mode = load("dify_course_demo.yml")
     first = plan_run(g, RunInput(mode, {"course_name": "Go"}), ids=lambda label: f"id({label})")
     again = plan_run(g, RunInput(mode, {"course_name": "Go"}), ids=lambda label: f"id({label})")
     assert first == again

@@ -1,0 +1,52 @@
+"""A DSL workflow or chatflow app's run (DESIGN §11, DSL.md §A.2.7): when such an app's request falls
+to the fixture's built-in scenario (`default`, or `chatflow` for an advanced-chat app), its events are
+the plan of the app's graph instead; the event builder completes them like any scenario's events.
+Knobs: the app entry's `graph:` block, with the scenario's `graph:` directive over it."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from mockserver.actions import ActContext
+from mockserver.dify.dsl.knobs import Knobs
+from mockserver.dify.dsl.plan import RunInput, plan_run
+
+RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms (render/generate.py)
+FALLBACK_SCENARIOS: Final = frozenset({"default", "chatflow"})
+RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})
+
+
+def applies(ctx: ActContext, scenario_name: str) -> bool:
+    app = ctx.call.app
+    return (
+        app is not None
+        and app.graph is not None
+        and app.mode in RUN_MODES
+        and ctx.call.spec.response == "generate"
+        and (scenario_name in FALLBACK_SCENARIOS or "graph" in ctx.directives)
+    )
+
+
+def knobs(ctx: ActContext) -> Knobs:
+    app = ctx.call.app
+    base = app.extra.get("graph") if app is not None else None
+    over = ctx.directives.get("graph")
+    return Knobs.of({**(base if isinstance(base, dict) else {}), **(over if isinstance(over, dict) else {})})
+
+
+def raw_events(ctx: ActContext) -> list[RawEvent]:
+    """The plan of this request's run as the generate renderer's raw events."""
+    call, bound = ctx.call, ctx.bound
+    app = call.app
+    assert app is not None and app.graph is not None
+    system = {
+        "user_id": call.user,
+        "app_id": app.id,
+        "workflow_id": bound.get("workflow_id") or app.workflow_id,
+        "workflow_run_id": bound.get("workflow_run_id"),
+        "conversation_id": bound.get("conversation_id"),
+        "dialogue_count": bound.get("dialogue_count", 1),
+    }
+    given = RunInput(app.mode, dict(call.inputs), str(call.payload.get("query") or ""), system)
+    plan = plan_run(app.graph, given, knobs(ctx), ids=ctx.draws.uuid)
+    return [(name, fields, None, delay) for name, fields, delay in plan.events]

@@ -1,0 +1,135 @@
+"""Runs of DSL workflow and chatflow apps over HTTP (DESIGN §11, DSL.md §A.2.7, §A.2.10): the built-in
+scenario gives way to the plan of the app's graph, streamed and folded to the blocking body like any
+scenario's events (every event checked against its schema: the client is strict)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.support.dsl_examples import COURSE, TOD_AGENT, TRANSLATION, example
+
+INPUTS = {"target_lang": "fr", "source_text": "hello", "source_lang": "en"}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def outline(events: list[dict[str, Any]]) -> list[str]:
+    """node events by title, chunks folded into one `chunk*`, the rest by name."""
+    out: list[str] = []
+    for e in events:
+        name, data = e["event"], e.get("data") or {}
+        if name in ("node_started", "node_finished"):
+            out.append(f"{name.split('_')[1]} {data['title']}")
+        elif name in ("text_chunk", "message"):
+            if out[-1:] != ["chunk*"]:
+                out.append("chunk*")
+        else:
+            out.append(name)
+    return out
+
+
+@pytest.fixture
+async def shared(make_client: Any) -> TestClient:
+    paths = [example(TRANSLATION), example(COURSE), example(TOD_AGENT)]
+    return await make_client(dsl=(str(paths[0]), f"{paths[1]}=app-course", f"{paths[2]}=app-tod"))
+
+
+async def stream(client: TestClient, path: str, key: str, body: dict[str, Any], parse_sse: Any) -> list[dict[str, Any]]:
+    resp = await client.post(path, json={**body, "user": "u", "response_mode": "streaming"}, headers=auth(key))
+    assert resp.status == 200, await resp.text()
+    return list(parse_sse(await resp.read()))
+
+
+async def test_a_dsl_workflow_streams_its_real_nodes(shared: TestClient, parse_sse: Any) -> None:
+    events = await stream(shared, "/v1/workflows/run", "app-translation-workflow", {"inputs": INPUTS}, parse_sse)
+    assert outline(events) == [
+        "workflow_started",
+        "started 开始",
+        "finished 开始",
+        "started TRANSLATION",
+        "finished TRANSLATION",
+        "started COUNTRY IS NULL",
+        "finished COUNTRY IS NULL",
+        "started EXPERT_SUGGESTIONS",
+        "finished EXPERT_SUGGESTIONS",
+        "started SUGGESTIONS",
+        "finished SUGGESTIONS",
+        "started IMPORVE_TRANSLATE",
+        "chunk*",
+        "finished IMPORVE_TRANSLATE",
+        "started 结束",
+        "finished 结束",
+        "workflow_finished",
+    ]
+    finished = events[-1]["data"]
+    text = "".join(e["data"]["text"] for e in events if e["event"] == "text_chunk")
+    assert finished["status"] == "succeeded" and finished["outputs"] == {"output": text}
+    assert finished["total_steps"] == 7
+    start = events[1]["data"]
+    assert start["node_id"] == "1721117927142" and start["node_type"] == "start"
+
+
+async def test_a_blocking_run_folds_the_same_plan(shared: TestClient) -> None:
+    body = {"inputs": {**INPUTS, "country": "France"}, "user": "u", "response_mode": "blocking"}
+    resp = await shared.post("/v1/workflows/run", json=body, headers=auth("app-translation-workflow"))
+    assert resp.status == 200
+    data = (await resp.json())["data"]
+    assert data["status"] == "succeeded" and data["outputs"]["output"].startswith("[IMPORVE_TRANSLATE] ")
+    course = {"inputs": {"course_name": "Go"}, "user": "u", "response_mode": "blocking"}
+    resp = await shared.post("/v1/workflows/run", json=course, headers=auth("app-course"))
+    assert (await resp.json())["data"]["outputs"] == {"course_name": "Go", "course": [{}, {}]}
+
+
+async def test_an_iteration_streams_its_container_events(shared: TestClient, parse_sse: Any) -> None:
+    events = await stream(shared, "/v1/workflows/run", "app-course", {"inputs": {"course_name": "Go"}}, parse_sse)
+    names = [e["event"] for e in events]
+    assert names.count("iteration_next") == 2 and names.count("node_started") == 10
+    inner = [e["data"] for e in events if e["event"] == "node_finished" and e["data"]["iteration_id"]]
+    assert len({d["id"] for d in inner}) == 6
+    assert events[names.index("iteration_started")]["data"]["id"] == "1728217105363"
+
+
+async def test_a_dsl_chatflow_answers_with_message_events(shared: TestClient, parse_sse: Any) -> None:
+    events = await stream(shared, "/v1/chat-messages", "app-tod", {"inputs": {}, "query": "hi"}, parse_sse)
+    assert outline(events) == [
+        "workflow_started",
+        "started 开始",
+        "finished 开始",
+        "started Agent",
+        "finished Agent",
+        "started 条件分支",
+        "chunk*",
+        "finished 条件分支",
+        "started 直接回复",
+        "finished 直接回复",
+        "message_end",
+        "workflow_finished",
+    ]
+    answer = "".join(e["answer"] for e in events if e["event"] == "message")
+    assert answer == "[Agent] hi"
+    body = {"inputs": {}, "query": "hi", "user": "u", "response_mode": "blocking"}
+    resp = await shared.post("/v1/chat-messages", json=body, headers=auth("app-tod"))
+    assert (await resp.json())["answer"] == "[Agent] hi"
+
+
+async def test_the_app_entrys_graph_knobs_steer_its_runs(make_client: Any, tmp_path: Path, parse_sse: Any) -> None:
+    dsl = example(TRANSLATION)
+    (tmp_path / "_apps.yaml").write_text(
+        f"apps:\n  app-steered:\n    dsl: {dsl}\n    graph:\n      branches: {{COUNTRY IS NULL: 'false'}}\n"
+        "      fail: {IMPORVE_TRANSLATE: model down}\n",
+        encoding="utf-8",
+    )
+    client = await make_client(fixtures=(tmp_path,))
+    events = await stream(client, "/v1/workflows/run", "app-steered", {"inputs": INPUTS}, parse_sse)
+    titles = [e["data"]["title"] for e in events if e["event"] == "node_started"]
+    assert "EXPERT_SUGGESTIONS_WITH_COUNTRY" in titles and "EXPERT_SUGGESTIONS" not in titles
+    failed = [e["data"] for e in events if e["event"] == "node_finished" and e["data"]["status"] == "failed"]
+    assert [d["error"] for d in failed] == ["model down"]
+    assert events[-1]["event"] == "workflow_finished" and events[-1]["data"]["status"] == "failed"
+    assert events[-1]["data"]["error"] == "model down"
