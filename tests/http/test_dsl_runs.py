@@ -133,3 +133,14 @@ async def test_the_app_entrys_graph_knobs_steer_its_runs(make_client: Any, tmp_p
     assert [d["error"] for d in failed] == ["model down"]
     assert events[-1]["event"] == "workflow_finished" and events[-1]["data"]["status"] == "failed"
     assert events[-1]["data"]["error"] == "model down"
+
+
+async def test_the_same_request_gives_the_same_bytes_across_restarts(make_client: Any) -> None:
+    path = str(example(COURSE))
+    bodies = []
+    for _ in range(2):
+        client = await make_client(dsl=(f"{path}=app-course",))
+        body = {"inputs": {"course_name": "Go"}, "user": "u", "response_mode": "streaming"}
+        resp = await client.post("/v1/workflows/run", json=body, headers=auth("app-course"))
+        bodies.append(await resp.read())
+    assert bodies[0] == bodies[1] and b"iteration_completed" in bodies[0]

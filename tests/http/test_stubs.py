@@ -151,9 +151,9 @@ async def test_a_reset_drops_the_tenant_s_stubs(client):
         (
             {"repsond": {}},
             "scenario: unknown key 'repsond' (did you mean 'respond'?); "
-            "scenario: needs 'respond' or 'sequence' or 'fault' or 'indexing'",
+            "scenario: needs 'respond' or 'sequence' or 'fault' or 'indexing' or 'graph'",
         ),
-        ({"match": {"body.query": "x"}}, "scenario: needs 'respond' or 'sequence' or 'fault' or 'indexing'"),
+        ({"match": {"body.query": "x"}}, "scenario: needs 'respond' or 'sequence' or 'fault' or 'indexing' or 'graph'"),
         ({"respond": {"blocking": {}}, "times": 0}, "scenario.times: 0 is less than the minimum of 1"),
         (
             {"match": {"body.query": {"regexp": "x"}}, "respond": {"blocking": {}}},
