@@ -9,7 +9,8 @@ from typing import Any, Final
 
 from mockserver.actions import ActContext
 from mockserver.dify.dsl.knobs import Knobs
-from mockserver.dify.dsl.plan import RunInput, plan_run
+from mockserver.dify.dsl.plan import NO_ROOT, RunInput, plan_run
+from mockserver.errors import DifyError
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms (render/generate.py)
 FALLBACK_SCENARIOS: Final = frozenset({"default", "chatflow"})
@@ -47,6 +48,9 @@ def raw_events(ctx: ActContext) -> list[RawEvent]:
         "conversation_id": bound.get("conversation_id"),
         "dialogue_count": bound.get("dialogue_count", 1),
     }
+    if app.graph.root is None:
+        # A trigger-only app loads (a warning), but Dify cannot run it here (DSL.md §A.2.5).
+        raise DifyError("invalid_param", NO_ROOT)
     given = RunInput(app.mode, dict(call.inputs), str(call.payload.get("query") or ""), system)
     plan = plan_run(app.graph, given, knobs(ctx), ids=ctx.draws.uuid)
     return [(name, fields, None, delay) for name, fields, delay in plan.events]

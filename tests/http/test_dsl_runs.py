@@ -144,3 +144,26 @@ async def test_the_same_request_gives_the_same_bytes_across_restarts(make_client
         resp = await client.post("/v1/workflows/run", json=body, headers=auth("app-course"))
         bodies.append(await resp.read())
     assert bodies[0] == bodies[1] and b"iteration_completed" in bodies[0]
+
+
+TRIGGER_ONLY = """
+version: "0.6.0"
+kind: app
+app: {name: Hook, mode: workflow}
+workflow:
+  graph:
+    nodes:
+      - {id: hook, type: custom, data: {type: trigger-webhook, title: Hook}}
+      - {id: end, type: custom, data: {type: end, title: End, outputs: []}}
+    edges:
+      - {source: hook, target: end}
+"""
+
+
+async def test_a_graph_without_a_start_node_cannot_run(client: TestClient) -> None:
+    resp = await client.post("/_mock/apps", json={"key": "app-hook", "dsl": TRIGGER_ONLY})
+    assert resp.status in (200, 201), await resp.text()
+    body = {"inputs": {}, "user": "u", "response_mode": "blocking"}
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth("app-hook"))
+    assert resp.status == 400
+    assert (await resp.json())["message"] == "Unable to determine default root node ID from workflow graph"

@@ -17,16 +17,7 @@ from mockserver.dify.dsl.graph_model import Graph, Node
 from mockserver.dify.dsl.knobs import Knobs
 from mockserver.dify.dsl.values import Pool
 
-SYS_KEYS = (
-    "query",
-    "files",
-    "conversation_id",
-    "user_id",
-    "dialogue_count",
-    "app_id",
-    "workflow_id",
-    "workflow_run_id",
-)
+NO_ROOT = "Unable to determine default root node ID from workflow graph"  # api/core/workflow/node_factory.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +75,7 @@ def plan_run(
     run.emit("workflow_started", {})
     root = graph.root
     if root is None:
-        raise ValueError("Unable to determine default root node ID from workflow graph")
+        raise ValueError(NO_ROOT)
     pool = _pool(graph, given)
     for var in root.data.get("variables") or ():
         name = str(var.get("variable"))
