@@ -103,7 +103,11 @@ def test_apps_yaml_dsl_entries_are_relative_to_the_file_and_other_keys_override(
     params = call(f"{url}/v1/parameters", "app-flow")[1]
     assert params["opening_statement"] == "Welcome"
     assert [next(iter(i)) for i in params["user_input_form"]][:2] == ["text-input", "paragraph"]  # still the DSL's
-    assert apps_of(url)["app-flow"]["dsl"] == str(tmp_path / "fixtures" / ".." / "exports" / "flow.yml")
+    listed = apps_of(url)["app-flow"]
+    assert (listed["source"], listed["dsl"]) == (
+        str(tmp_path / "fixtures" / "_apps.yaml"),
+        str(tmp_path / "exports" / "flow.yml"),
+    )
 
 
 def test_a_broken_dsl_file_stops_serve_with_located_lines(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from mockserver.determinism import derive_uuid
 from mockserver.dify.dsl.form import BASIC_INPUT_TYPES, INPUT_TYPES, controls, entry_for, wrapped
-from mockserver.dify.dsl.graph_model import Graph, is_note, parse_graph
+from mockserver.dify.dsl.graph_model import KNOWN_TYPES, Graph, is_note, parse_graph
 from mockserver.errors import Problem
 from mockserver.marks import Marked, parse_marked
 
@@ -223,6 +223,13 @@ def _graph_warnings(doc: Marked, mode: str, out: Loaded) -> None:
                 "(Unable to determine default root node ID from workflow graph)",
             )
         )
+    for node in out.graph.nodes:
+        if node.type not in KNOWN_TYPES:
+            message = (
+                f"unknown node type '{node.type}' of node '{node.id}': Dify fails it at run time "
+                f"(No class mapping found for node type: {node.type})"
+            )
+            out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
     for extra in starts[1:]:
         out.warnings.append(
             Problem(
