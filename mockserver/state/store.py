@@ -76,6 +76,8 @@ class Store:
     # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
     reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
+    # The collection of each record type whose records change after they are kept (reweigh()).
+    weighed: dict[type, Collection[Any]] = field(init=False)
 
     def __post_init__(self) -> None:
         limits = self.limits
@@ -140,6 +142,15 @@ class Store:
         )
 
         self._knowledge_collections()
+        self.weighed = {
+            Dataset: self.datasets,
+            Document: self.documents,
+            Segment: self.segments,
+            Tag: self.tags,
+            Annotation: self.annotations,
+            Feedback: self.feedbacks,
+            WorkflowRun: self.workflow_runs,
+        }
 
     def _knowledge_collections(self) -> None:
         limits = self.limits
@@ -241,18 +252,9 @@ class Store:
     def reweigh(self, values: Iterable[Any]) -> None:
         """Count anew the bytes of the kept records among `values` (and in lists of them): what an
         action's commit changed, whatever it was."""
-        weighed: dict[type, Collection[Any]] = {
-            Dataset: self.datasets,
-            Document: self.documents,
-            Segment: self.segments,
-            Tag: self.tags,
-            Annotation: self.annotations,
-            Feedback: self.feedbacks,
-            WorkflowRun: self.workflow_runs,
-        }
         for value in values:
             for record in value if isinstance(value, list | tuple) else (value,):
-                found = weighed.get(type(record))
+                found = self.weighed.get(type(record))
                 if found is not None:
                     found.reweigh(record)
 
