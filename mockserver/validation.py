@@ -228,6 +228,10 @@ def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(item, dict) or len(item) != 1:
             continue
         control, entity = next(iter(item.items()))
+        if control == "external_data_tool":
+            # Not an input: Dify makes it an external data variable the tool fills
+            # (BasicVariablesConfigManager.convert, core/app/app_config/easy_ui_based_app/variables/manager.py).
+            continue
         var = entity.get("variable") if isinstance(entity, dict) else None
         if var:
             value = _input_value(control, entity, var, inputs.get(var))

@@ -255,3 +255,72 @@ def test_a_stem_without_ascii_letters_needs_a_key() -> None:
     with pytest.raises(ValueError, match="no ASCII letter"):
         default_key(Path("翻译.yml"))
     assert parse_spec("翻译.yml=app-fanyi") == (Path("翻译.yml"), "app-fanyi")
+
+
+def graph_doc(nodes: str, edges: str = "") -> str:
+    text = "version: '0.7.0'\nkind: app\napp: {name: W, mode: workflow}\nworkflow:\n  graph:\n    nodes:\n" + nodes
+    return text + ("    edges:\n" + edges if edges else "")
+
+
+START = "    - {id: s, data: {type: start, title: Start}}\n"
+
+
+@pytest.mark.parametrize(
+    ("nodes", "edges", "message"),
+    [
+        (
+            START + "    - {id: it, data: {type: iteration, title: It}}\n"
+            "    - {id: c, parentId: it, data: {type: code, title: C}}\n",
+            "    - {source: s, target: it}\n",
+            "app.yml:8:7: iteration 'it' has no start_node_id",
+        ),
+        (
+            START + "    - {id: it, data: {type: iteration, title: It, start_node_id: nowhere}}\n"
+            "    - {id: c, parentId: it, data: {type: code, title: C}}\n",
+            "    - {source: s, target: it}\n",
+            "app.yml:8:7: iteration 'it': start_node_id 'nowhere' is no node",
+        ),
+        (
+            START + "    - {id: lp, data: {type: loop, title: L, start_node_id: s}}\n"
+            "    - {id: c, parentId: lp, data: {type: code, title: C}}\n",
+            "    - {source: s, target: lp}\n",
+            "app.yml:8:7: loop 'lp': its start node 's' is not inside it",
+        ),
+        (
+            START + "    - {id: it, data: {type: iteration, title: It, start_node_id: x}}\n",
+            "    - {source: s, target: it}\n",
+            "app.yml:8:7: iteration 'it' holds no node",
+        ),
+        (
+            START + "    - {id: c, parentId: s, data: {type: code, title: C}}\n",
+            "",
+            "app.yml:8:7: node 'c' is inside 's', which is no iteration or loop",
+        ),
+        (
+            START + "    - {id: a, data: {type: code, title: A}}\n    - {id: b, data: {type: code, title: B}}\n",
+            "    - {source: s, target: a}\n    - {source: a, target: b}\n    - {source: b, target: a}\n",
+            "app.yml:8:7: a cycle of edges returns to node 'a' (outside a loop)",
+        ),
+    ],
+)
+def test_graphs_dify_cannot_run_are_errors(nodes: str, edges: str, message: str) -> None:
+    assert errors(graph_doc(nodes, edges)) == [message]
+
+
+def test_an_edge_no_branch_selects_and_an_unreachable_node_are_warnings() -> None:
+    nodes = (
+        START + "    - {id: if, data: {type: if-else, title: If, cases: [{case_id: 'yes', conditions: []}]}}\n"
+        "    - {id: a, data: {type: end, title: A}}\n"
+        "    - {id: b, data: {type: end, title: B}}\n"
+        "    - {id: lost, data: {type: code, title: Lost}}\n"
+    )
+    edges = (
+        "    - {source: s, target: if}\n"
+        "    - {id: e-yes, source: if, sourceHandle: 'yes', target: a}\n"
+        "    - {id: e-maybe, source: if, sourceHandle: maybe, target: b}\n"
+        "    - {source: if, sourceHandle: 'false', target: b}\n"
+    )
+    assert warnings(graph_doc(nodes, edges)) == [
+        "app.yml:8:7: edge 'e-maybe' leaves 'if' by handle 'maybe', which no branch of it selects: it is never taken",
+        "app.yml:11:7: node 'lost' (code) is reached by no edge from a start node: it never runs",
+    ]

@@ -255,6 +255,39 @@ async def test_a_basic_app_takes_its_form_and_features_from_model_config(own: Te
     body = {"inputs": {}, "query": "hi", "user": "u", "response_mode": "blocking"}
     resp = await own.post("/v1/chat-messages", json=body, headers=auth("app-basic-chat"))
     assert (await resp.json())["message"] == "name is required in input form"
-    resp = await own.post("/v1/chat-messages", json={**body, "inputs": {"name": "Bo"}}, headers=auth("app-basic-chat"))
+    # An external data tool is no input: whatever is sent for it is dropped, never validated.
+    inputs = {"name": "Bo", "weather": {"not": "checked"}}
+    resp = await own.post("/v1/chat-messages", json={**body, "inputs": inputs}, headers=auth("app-basic-chat"))
     assert resp.status == 200
     assert (await resp.json())["mode"] == "chat"
+
+
+async def test_a_chatflow_s_conversation_variables_and_warnings_come_from_the_dsl(make_client: Any) -> None:
+    source = str(FILES / "chatflow_vars.yml")
+    client = await make_client(dsl=(source,))
+    key = "app-chatflow-vars"
+    body = {"inputs": {}, "query": "hi", "user": "u", "response_mode": "blocking"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    conversation = (await resp.json())["conversation_id"]
+    listed = await get(client, f"/v1/conversations/{conversation}/variables?user=u", key)
+    assert [(v["id"], v["name"], v["value_type"], v["value"], v["description"]) for v in listed["data"]] == [
+        ("5d1c7a52-0a4e-4f7e-9f5b-1c2d3e4f5a60", "topic", "string", "weather", "what we talk about")
+    ]
+    assert (await get(client, "/v1/parameters", key))["opening_statement"] == "Ask me anything"
+    apps = {a["key"]: a for a in (await (await client.get("/_mock/apps")).json())["data"]}
+    assert apps[key]["warnings"] == [
+        f"{source}:19:7: unknown node type 'my-plugin-node' of node 'custom': Dify fails it at run time "
+        "(No class mapping found for node type: my-plugin-node)"
+    ]
+
+
+async def test_the_app_record_keeps_the_parsed_graph(make_client: Any) -> None:
+    client = await make_client(dsl=(str(example(TRANSLATION)),))
+    from mockserver.keys import BOOK
+
+    app = client.app[BOOK].current.apps.apps["app-translation-workflow"]
+    assert app.graph is not None and app.graph.root is not None
+    assert app.graph.root.id == "1721117927142"
+    assert [n.type for n in app.graph.nodes].count("llm") == 4
+    assert app.graph.by_title("COUNTRY IS NULL") is not None
+    assert app.graph.by_title("COUNTRY IS NULL").type == "if-else"

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -61,13 +62,13 @@ def from_entry(key: str, entry: dict[str, Any], apps_file: str, where: Problem) 
     the `dsl` value for a file that cannot be read."""
     path = Path(entry["dsl"])
     if not path.is_absolute():
-        path = Path(apps_file).parent / path
+        path = Path(os.path.normpath(Path(apps_file).parent / path))
     if not path.is_file():
         return None, [replace(where, message=f"DSL file not found: {path}")]
     loaded = load_file(path, str(path), accept_version=_accepts(entry))
     if loaded.errors:
         return None, loaded.errors
-    return app_from(key, loaded, entry, str(path)), []
+    return app_from(key, loaded, entry, apps_file), []
 
 
 def from_spec(spec: str) -> tuple[App | None, list[Problem]]:

@@ -16,6 +16,16 @@ ROOT_TYPES: Final = frozenset({"start", "datasource", "trigger-webhook", "trigge
 BRANCH_TYPES: Final = frozenset({"if-else", "question-classifier", "human-input"})
 CONTAINER_TYPES: Final = frozenset({"iteration", "loop"})
 RESPONSE_TYPES: Final = frozenset({"answer", "end", "knowledge-index"})
+# Every node type Dify 1.14 runs: graphon's BuiltinNodeTypes plus Dify's own (DSL.md §A.1.5).
+KNOWN_TYPES: Final = frozenset(
+    {
+        "start", "end", "answer", "llm", "knowledge-retrieval", "if-else", "code", "template-transform",
+        "question-classifier", "http-request", "tool", "datasource", "variable-aggregator", "variable-assigner",
+        "loop", "loop-start", "loop-end", "iteration", "iteration-start", "parameter-extractor", "assigner",
+        "document-extractor", "list-operator", "agent", "human-input", "knowledge-index", "trigger-webhook",
+        "trigger-schedule", "trigger-plugin",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

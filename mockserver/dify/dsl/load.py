@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from mockserver.determinism import derive_uuid
+from mockserver.dify.dsl import checks
 from mockserver.dify.dsl.form import BASIC_INPUT_TYPES, INPUT_TYPES, controls, entry_for, wrapped
-from mockserver.dify.dsl.graph_model import Graph, is_note, parse_graph
+from mockserver.dify.dsl.graph_model import KNOWN_TYPES, Graph, is_note, parse_graph
 from mockserver.errors import Problem
 from mockserver.marks import Marked, parse_marked
 
@@ -72,6 +73,10 @@ def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
         if out.errors:
             return out
         out.graph = parse_graph(data["workflow"], lambda path: doc.marks.get(("workflow", *path), (0, 0)))
+        for node, message in checks.container_errors(out.graph) + checks.cycle_errors(out.graph):
+            out.errors.append(Problem(doc.file, node.line or 1, node.column or 1, message))
+        if out.errors:
+            return out
         _graph_warnings(doc, mode, out)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     out.entry = entry_for(app, data, mode in GRAPH_MODES)
@@ -223,6 +228,15 @@ def _graph_warnings(doc: Marked, mode: str, out: Loaded) -> None:
                 "(Unable to determine default root node ID from workflow graph)",
             )
         )
+    for node in out.graph.nodes:
+        if node.type not in KNOWN_TYPES:
+            message = (
+                f"unknown node type '{node.type}' of node '{node.id}': Dify fails it at run time "
+                f"(No class mapping found for node type: {node.type})"
+            )
+            out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
+    for node, message in checks.branch_warnings(out.graph) + checks.unreachable_warnings(out.graph):
+        out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
     for extra in starts[1:]:
         out.warnings.append(
             Problem(

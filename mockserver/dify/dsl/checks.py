@@ -1,0 +1,139 @@
+"""Graph checks after the structural ones (DSL.md §A.2.5): containers and cycles are errors (Dify cannot run
+them), a branch edge no case selects and an unreachable node are warnings (Dify runs the rest).
+
+Branch handles: if-else `cases[].case_id` or "false" (graphon `nodes/if_else`), question-classifier
+`classes[].id`, human-input `user_actions[].id` and `__timeout`, a `fail-branch` node `success-branch` /
+`fail-branch` (DSL.md §A.1.6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mockserver.dify.dsl.graph_model import CONTAINER_TYPES, ROOT_TYPES, Edge, Graph, Node
+
+Located = tuple[Node, str]  # a problem at a node
+
+
+def container_errors(graph: Graph) -> list[Located]:
+    """Each iteration or loop names a start child of its own and holds at least one node; each child's
+    parent is a container."""
+    out: list[Located] = []
+    by_id = graph.by_id
+    for node in graph.nodes:
+        if node.parent is not None:
+            holder = by_id.get(node.parent)
+            if holder is None or holder.type not in CONTAINER_TYPES:
+                out.append((node, f"node '{node.id}' is inside '{node.parent}', which is no iteration or loop"))
+        if not node.is_container:
+            continue
+        children = graph.children(node.id)
+        start = node.data.get("start_node_id")
+        if not children:
+            out.append((node, f"{node.type} '{node.id}' holds no node"))
+        elif not start:
+            out.append((node, f"{node.type} '{node.id}' has no start_node_id"))
+        elif start not in by_id:
+            out.append((node, f"{node.type} '{node.id}': start_node_id '{start}' is no node"))
+        elif by_id[start].parent != node.id:
+            out.append((node, f"{node.type} '{node.id}': its start node '{start}' is not inside it"))
+    return out
+
+
+def cycle_errors(graph: Graph) -> list[Located]:
+    """A cycle among edges outside loop containers (the engine would wait forever)."""
+    in_loop = {n.id for n in graph.nodes if n.parent is not None and _holder_type(graph, n) == "loop"}
+    edges = [e for e in graph.edges if e.source not in in_loop and e.target not in in_loop]
+    succ: dict[str, list[str]] = {}
+    for e in edges:
+        succ.setdefault(e.source, []).append(e.target)
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    out: list[Located] = []
+    by_id = graph.by_id
+    for start in (n.id for n in graph.nodes):
+        if state.get(start):
+            continue
+        stack = [(start, iter(succ.get(start, ())))]
+        state[start] = 1
+        while stack:
+            node_id, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node_id] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                out.append((by_id[child], f"a cycle of edges returns to node '{child}' (outside a loop)"))
+            elif not state.get(child):
+                state[child] = 1
+                stack.append((child, iter(succ.get(child, ()))))
+    return out
+
+
+def branch_warnings(graph: Graph) -> list[Located]:
+    """An edge leaving a branch node by a handle none of its cases, classes or actions selects."""
+    out: list[Located] = []
+    for node in graph.nodes:
+        handles = _handles(node)
+        if handles is None:
+            continue
+        for edge in graph.outgoing(node.id):
+            if edge.source_handle not in handles:
+                message = f"edge {_name(edge)} leaves '{node.id}' by handle '{edge.source_handle}'"
+                out.append((node, message + ", which no branch of it selects: it is never taken"))
+    return out
+
+
+def unreachable_warnings(graph: Graph) -> list[Located]:
+    """Nodes no edge path reaches from a root (top level) or from their container's start node."""
+    succ: dict[str, list[str]] = {}
+    for e in graph.edges:
+        succ.setdefault(e.source, []).append(e.target)
+    seeds = [n.id for n in graph.top_level if n.type in ROOT_TYPES]
+    seeds += [str(n.data.get("start_node_id")) for n in graph.nodes if n.is_container and n.data.get("start_node_id")]
+    seen = set(_reach(seeds, succ))
+    # A container is reached with its body: its children run when it does.
+    return [
+        (n, f"node '{n.id}' ({n.type}) is reached by no edge from a start node: it never runs")
+        for n in graph.nodes
+        if n.id not in seen and n.type not in ROOT_TYPES and _reached_parent(graph, n, seen)
+    ]
+
+
+def _reached_parent(graph: Graph, node: Node, seen: set[str]) -> bool:
+    """Report a node once: not when its whole container is unreachable (the container is reported)."""
+    return node.parent is None or node.parent in seen
+
+
+def _reach(seeds: Iterable[str], succ: dict[str, list[str]]) -> Iterable[str]:
+    todo, seen = list(seeds), set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        yield n
+        todo.extend(succ.get(n, ()))
+
+
+def _holder_type(graph: Graph, node: Node) -> str | None:
+    holder = graph.node(node.parent) if node.parent else None
+    return holder.type if holder is not None else None
+
+
+def _handles(node: Node) -> set[str] | None:
+    data = node.data
+    if data.get("error_strategy") == "fail-branch":
+        return {"success-branch", "fail-branch"}
+    if node.type == "if-else":
+        cases = data.get("cases")
+        if cases is None:  # before cases (DSL 0.1.x without them): one condition set, true or false
+            return {"true", "false"}
+        return {str(c.get("case_id")) for c in cases if hasattr(c, "get")} | {"false"}
+    if node.type == "question-classifier":
+        return {str(c.get("id")) for c in data.get("classes") or () if hasattr(c, "get")}
+    if node.type == "human-input":
+        return {str(a.get("id")) for a in data.get("user_actions") or () if hasattr(a, "get")} | {"__timeout"}
+    return None
+
+
+def _name(edge: Edge) -> str:
+    return f"'{edge.id}'" if edge.id else f"{edge.source}->{edge.target}"
