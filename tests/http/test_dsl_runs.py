@@ -4,6 +4,7 @@ scenario's events (every event checked against its schema: the client is strict)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,23 @@ async def test_a_graph_without_a_start_node_cannot_run(client: TestClient) -> No
     resp = await client.post("/v1/workflows/run", json=body, headers=auth("app-hook"))
     assert resp.status == 400
     assert (await resp.json())["message"] == "Unable to determine default root node ID from workflow graph"
+
+
+@pytest.mark.parametrize(
+    ("knob", "problem"),
+    [
+        ("loops: {x: many}", "apps.app-steered.graph.loops.x: 'many' is not of type 'integer'"),
+        ("parallel: random", "apps.app-steered.graph.parallel: 'random' is not one of"),
+        ("branchs: {x: y}", "unknown key 'branchs' (did you mean 'branches'?)"),
+    ],
+)
+def test_a_bad_knob_in_the_app_entry_is_a_load_error(tmp_path: Path, knob: str, problem: str) -> None:
+    from mockserver.app import load
+    from mockserver.settings import Settings
+
+    dsl = example(TRANSLATION)
+    (tmp_path / "_apps.yaml").write_text(
+        f"apps:\n  app-steered:\n    dsl: {dsl}\n    graph:\n      {knob}\n", encoding="utf-8"
+    )
+    with pytest.raises(Exception, match=re.escape(problem)):
+        load(Settings(fixtures=(tmp_path,)))
