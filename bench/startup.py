@@ -235,7 +235,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp_name:
         tmp = Path(tmp_name)
         schemas, extra_fixtures = write_synthetic(tmp / "synthetic", args.endpoints)
-        plain_env = {k: v for k, v in os.environ.items() if k != SCHEMAS_ENV}
+        # PYTHONDONTWRITEBYTECODE would make every spawn compile the package's sources, which no pip
+        # install does (it writes the bytecode): the warm-up run leaves it as an installed package has it.
+        dropped = (SCHEMAS_ENV, "PYTHONDONTWRITEBYTECODE")
+        plain_env = {k: v for k, v in os.environ.items() if k not in dropped}
         synth_name = f"mock-{args.endpoints}"
         synth_argv = [*MOCK, "--fixtures", str(extra_fixtures)]
         if args.package_copy:
