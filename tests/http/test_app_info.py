@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dify_facts import auth
+from dify_facts import PARAMETER_ORDER, auth
 
 # key -> (mode, name, description) as in fixtures/_apps.yaml
 APPS = {
@@ -14,20 +14,6 @@ APPS = {
     "app-completion": ("completion", "Demo Completion", "Built-in completion app"),
     "app-workflow": ("workflow", "Demo Workflow", "Built-in workflow app"),
 }
-PARAMETER_ORDER = [
-    "opening_statement",
-    "suggested_questions",
-    "suggested_questions_after_answer",
-    "speech_to_text",
-    "text_to_speech",
-    "retriever_resource",
-    "annotation_reply",
-    "more_like_this",
-    "user_input_form",
-    "sensitive_word_avoidance",
-    "file_upload",
-    "system_parameters",
-]
 # the /v1/parameters features that are objects with an "enabled" flag
 FEATURE_KEYS = [k for k in PARAMETER_ORDER[2:] if k not in ("user_input_form", "file_upload", "system_parameters")]
 SYSTEM_PARAMETER_ORDER = [

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from dify_facts import PARAMETER_ORDER
 
 from mockserver.dify.dsl.load import load_file
 from tests.support.dsl_examples import COURSE, TOD_AGENT, TRANSLATION, example
@@ -49,20 +50,7 @@ async def shared(make_client: Any) -> TestClient:
 
 async def test_translation_workflow_parameters_are_its_features_and_start_variables(shared: TestClient) -> None:
     params = await get(shared, "/v1/parameters", "app-translation-workflow")
-    assert list(params) == [
-        "opening_statement",
-        "suggested_questions",
-        "suggested_questions_after_answer",
-        "speech_to_text",
-        "text_to_speech",
-        "retriever_resource",
-        "annotation_reply",
-        "more_like_this",
-        "user_input_form",
-        "sensitive_word_avoidance",
-        "file_upload",
-        "system_parameters",
-    ]
+    assert list(params) == PARAMETER_ORDER
 
     def text(name: str, kind: str, length: int, required: bool = True) -> dict[str, Any]:
         item = {"label": name, "max_length": length, "options": [], "required": required, "type": kind}

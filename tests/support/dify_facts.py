@@ -36,6 +36,22 @@ NOT_FOUND_HTML = (
     "spelling and try again.</p>\n"
 )
 
+# /v1/parameters keys in the order Dify sends them, at every emulated release (research/appinfo.md).
+PARAMETER_ORDER = [
+    "opening_statement",
+    "suggested_questions",
+    "suggested_questions_after_answer",
+    "speech_to_text",
+    "text_to_speech",
+    "retriever_resource",
+    "annotation_reply",
+    "more_like_this",
+    "user_input_form",
+    "sensitive_word_avoidance",
+    "file_upload",
+    "system_parameters",
+]
+
 
 def auth(key: str, **extra: str) -> dict[str, str]:
     """Bearer headers for an app key, plus any extra headers."""
