@@ -188,3 +188,20 @@ def test_a_bad_knob_in_the_app_entry_is_a_load_error(tmp_path: Path, knob: str, 
     )
     with pytest.raises(Exception, match=re.escape(problem)):
         load(Settings(fixtures=(tmp_path,)))
+
+
+async def test_a_knob_that_names_no_node_is_a_load_warning(make_client: Any, tmp_path: Path) -> None:
+    # A typo in a node's title would be ignored at run time; the app's warnings say so at load.
+    dsl = example(TRANSLATION)
+    (tmp_path / "_apps.yaml").write_text(
+        f"apps:\n  app-steered:\n    dsl: {dsl}\n    graph:\n      branches: {{COUNTRY IS NUL: 'false'}}\n"
+        "      fail: {IMPORVE_TRANSLATE: model down}\n",
+        encoding="utf-8",
+    )
+    client = await make_client(fixtures=(tmp_path,))
+    apps = {a["key"]: a for a in (await (await client.get("/_mock/apps")).json())["data"]}
+    unknown = [w for w in apps["app-steered"]["warnings"] if "names no node" in w]
+    assert unknown == [
+        f"app-steered: graph: 'COUNTRY IS NUL' names no node of {dsl} (a node id or a unique title); "
+        "the knob is ignored"
+    ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mockserver.dify.apps import App, build_app
+from mockserver.dify.dsl.knobs import Knobs, unknown_names
 from mockserver.dify.dsl.load import Loaded, load_file, load_text
 from mockserver.errors import Problem
 
@@ -49,7 +50,21 @@ def app_from(key: str, loaded: Loaded, overrides: dict[str, Any] | None = None, 
         elif name != "dsl":
             entry[name] = value
     app = build_app(key, entry, source or loaded.source)
-    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(str(w) for w in loaded.warnings))
+    warnings = [str(w) for w in loaded.warnings] + _unknown_knobs(key, overrides, loaded)
+    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(warnings))
+
+
+def _unknown_knobs(key: str, overrides: dict[str, Any] | None, loaded: Loaded) -> list[str]:
+    """A `graph:` knob of the entry that names no node (a typo, or a title two nodes share) would be
+    ignored at run time: say so once, at load."""
+    given = (overrides or {}).get("graph")
+    if loaded.graph is None or not isinstance(given, dict):
+        return []
+    names = unknown_names(loaded.graph, Knobs.of(given))
+    return [
+        f"{key}: graph: {name!r} names no node of {loaded.source} (a node id or a unique title); the knob is ignored"
+        for name in names
+    ]
 
 
 def _accepts(overrides: dict[str, Any] | None) -> bool:
