@@ -98,7 +98,7 @@ def _dataset_changes(dataset: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
     if technique == "high_quality":
         provider, model = cfg.get("embedding_model_provider"), cfg.get("embedding_model")
         if not (provider and model):
-            provider, model = models.EMBEDDING_MODELS[0]
+            provider, model = models.embedding_model(None, None)  # the workspace default
         changes.update(embedding_model=model, embedding_model_provider=provider)
         if not dataset.retrieval_model:
             given = cfg.get("retrieval_model")
