@@ -7,7 +7,7 @@ graph, knobs and inputs always give the same events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class Run:
     error: str | None = None
     exceptions: int = 0
     responses: list[tuple[Node, dict[str, Any]]] = field(default_factory=list)  # response nodes' outputs
+    # Human input nodes whose forms were submitted (a resumed run): node id -> (action id, submitted data).
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     def emit(self, name: str, fields: dict[str, Any], delay: int | None = None) -> None:
         self.events.append((name, fields, delay))
@@ -103,11 +105,11 @@ class Engine:
         handle: str | None = None
         filled: dict[str, Any] = {}
         if n.type == "human-input":
-            action = lookup(run.graph, run.knobs.human_input, n)
+            action, submitted = run.forms.get(n.id) or (lookup(run.graph, run.knobs.human_input, n), {})
             if action is None:
                 self.pause(n)
                 return
-            handle, filled = self.form_filled(n, str(action))
+            handle, filled = self.form_filled(n, str(action), submitted)
         outputs = {**self.outputs_of(n), **filled}
         if handle is None:
             handle = self.handle_of(n, outputs)
@@ -248,7 +250,9 @@ class Engine:
         self.finished(n, {}, "failed", message)
         run.status, run.error = "failed", message
 
-    def form_filled(self, n: Node, action: str) -> tuple[str, dict[str, Any]]:
+    def form_filled(self, n: Node, action: str, submitted: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The node's form, filled: by the `human_input` knob (no data: the declared outputs are
+        synthesized) or by a submission that resumed the run (its inputs are the node's outputs)."""
         actions = {str(a.get("id")): a for a in n.data.get("user_actions") or ()}
         rendered = render(str(n.data.get("form_content") or ""), self.pool)
         title = (actions.get(action) or {}).get("title", action)
@@ -261,11 +265,11 @@ class Engine:
                     "rendered_content": rendered,
                     "action_id": action,
                     "action_text": title,
-                    "submitted_data": {},
+                    "submitted_data": dict(submitted),
                 }
             },
         )
-        return action, {"__action_id": action, "__action_value": title, "__rendered_content": rendered}
+        return action, {**submitted, "__action_id": action, "__action_value": title, "__rendered_content": rendered}
 
     def pause(self, n: Node) -> None:
         data = {

@@ -29,6 +29,7 @@ class RunInput:
     query: str = ""
     system: Mapping[str, Any] = field(default_factory=dict)  # sys.<name> -> value (user_id, app_id, ...)
     conversation: Mapping[str, Any] | None = None  # conversation variables' current values by name
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # submitted, by node id
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def plan_run(
 ) -> RunPlan:
     """The events of one run, workflow_started to the terminal event."""
     chatflow = given.mode == "advanced-chat"
-    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label))
+    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label), forms=given.forms)
     run.emit("workflow_started", {})
     root = graph.root
     if root is None:
