@@ -217,6 +217,7 @@ def _listed(a: App, built_in: str) -> dict[str, Any]:
         "source": "built-in" if not a.source or a.source.startswith(built_in) else a.source,
         "dsl": a.dsl or None,
         "warnings": list(a.warnings),
+        "notes": list(a.notes),
     }
 
 

@@ -324,3 +324,18 @@ def test_an_edge_no_branch_selects_and_an_unreachable_node_are_warnings() -> Non
         "app.yml:8:7: edge 'e-maybe' leaves 'if' by handle 'maybe', which no branch of it selects: it is never taken",
         "app.yml:11:7: node 'lost' (code) is reached by no edge from a start node: it never runs",
     ]
+
+
+def test_a_selector_to_no_node_is_a_warning() -> None:
+    nodes = (
+        START + "    - {id: t, data: {type: template-transform, title: T, template: '{{ x }}',"
+        " variables: [{variable: x, value_selector: [gone, text]}]}}\n"
+        "    - {id: agg, data: {type: variable-aggregator, title: Agg, variables: [[t, output], [ghost, out]]}}\n"
+        "    - {id: a, data: {type: answer, title: A, answer: '{{#sys.query#}} {{#env.k#}} {{#nobody.text#}}'}}\n"
+    )
+    edges = "    - {source: s, target: t}\n    - {source: t, target: agg}\n    - {source: agg, target: a}\n"
+    assert warnings(graph_doc(nodes, edges)) == [
+        "app.yml:8:7: node 't' refers to 'gone', which is no node: the value is empty",
+        "app.yml:9:7: node 'agg' refers to 'ghost', which is no node: the value is empty",
+        "app.yml:10:7: node 'a' refers to 'nobody', which is no node: the value is empty",
+    ]

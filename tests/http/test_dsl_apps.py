@@ -267,6 +267,17 @@ async def test_a_chatflow_s_conversation_variables_and_warnings_come_from_the_ds
         f"{source}:19:7: unknown node type 'my-plugin-node' of node 'custom': Dify fails it at run time "
         "(No class mapping found for node type: my-plugin-node)"
     ]
+    assert apps[key]["notes"] == []  # an answer node is emulated, not imitated
+
+
+async def test_what_a_dsl_app_only_imitates_is_listed_in_its_notes(make_client: Any) -> None:
+    source = str(example(TOD_AGENT))
+    client = await make_client(dsl=(f"{source}=app-tod",))
+    apps = {a["key"]: a for a in (await (await client.get("/_mock/apps")).json())["data"]}
+    assert apps["app-tod"]["notes"] == [
+        f"{source}: outputs synthesised, not computed (set them with graph: outputs): llm (LLM); agent (Agent)",
+        f"{source}: feature retriever_resource is reported in /v1/parameters but not simulated",
+    ]
 
 
 async def test_the_app_record_keeps_the_parsed_graph(make_client: Any) -> None:

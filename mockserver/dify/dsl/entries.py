@@ -51,7 +51,8 @@ def app_from(key: str, loaded: Loaded, overrides: dict[str, Any] | None = None, 
             entry[name] = value
     app = build_app(key, entry, source or loaded.source)
     warnings = [str(w) for w in loaded.warnings] + _unknown_knobs(key, overrides, loaded)
-    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(warnings))
+    notes = tuple(f"{loaded.source}: {note}" for note in loaded.notes)
+    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(warnings), notes=notes)
 
 
 def _unknown_knobs(key: str, overrides: dict[str, Any] | None, loaded: Loaded) -> list[str]:

@@ -39,6 +39,7 @@ class Loaded:
     graph: Graph | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is only imitated (DSL.md §A.2.5 "info")
 
 
 def load_file(
@@ -81,6 +82,7 @@ def load_text(text: str, name: str, *, accept_version: bool = False, current: st
         if out.errors:
             return out
         _graph_warnings(doc, mode, out)
+        out.notes = checks.imitation_notes(out.graph, data["workflow"].get("features"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     out.entry = entry_for(app, data, mode in GRAPH_MODES)
     # Two loads of the same bytes give the same workflow (DSL.md §A.2.4); the seed is the server's, not
@@ -238,7 +240,8 @@ def _graph_warnings(doc: Marked, mode: str, out: Loaded) -> None:
                 f"(No class mapping found for node type: {node.type})"
             )
             out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
-    for node, message in checks.branch_warnings(out.graph) + checks.unreachable_warnings(out.graph):
+    found = checks.branch_warnings(out.graph) + checks.unreachable_warnings(out.graph)
+    for node, message in found + checks.selector_warnings(out.graph):
         out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
     for extra in starts[1:]:
         out.warnings.append(
