@@ -3,7 +3,7 @@
 node_started/node_finished); each pass runs its children in a child engine rooted at `start_node_id`,
 whose node events carry `iteration_id`/`loop_id`. `iteration_next` comes before every pass (all of them
 first in parallel mode, whose passes then follow in index order: Dify's completion order, made fixed);
-`loop_next` after a pass when another follows."""
+`loop_next` after each pass that no loop-end or break condition ended (the last one included)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def _child(outer: Engine, n: Node, kind: str, index: int) -> Engine:
         metadata={f"{kind}_id": n.id, f"{kind}_index": index},
     )
     root = str(n.data.get("start_node_id") or f"{n.id}start")
+    # Each pass starts without the children's values of the last one: Dify clears them before a loop
+    # pass (`_clear_loop_subgraph_variables`) and gives an iteration pass a copy of the outer pool.
+    outer.pool.forget(c.id for c in children)
     return Engine(outer.run, children, root, outer.pool, frame)
 
 
@@ -125,12 +128,12 @@ def _loop(outer: Engine, n: Node) -> dict[str, Any]:
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
                 run.emit("loop_completed", {"data": done})
             return {}
-        stop = child.ended_by is not None or (not steered and _broken(n, outer.pool))
-        if rounds < count and not stop:
-            current = {k: outer.pool.get((n.id, k)) for k in names}
-            run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
-        if stop:
+        if child.ended_by is not None or (not steered and _broken(n, outer.pool)):
             break
+        # graphon emits loop_next after every pass that neither a loop-end nor the break conditions ended,
+        # the last of loop_count included (`nodes/loop/loop_node.py` at v0.4.0 and v0.5.1).
+        current = {k: outer.pool.get((n.id, k)) for k in names}
+        run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
     outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}
     run.emit("loop_completed", {"data": {**_head(n), "outputs": outputs, "inputs": inputs, "steps": rounds}})
     return outputs
