@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node
+from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node, thaw
 from mockserver.dify.dsl.knobs import Knobs, elapsed_ms, lookup
 from mockserver.dify.dsl.outputs import node_inputs, synthesize
 from mockserver.dify.dsl.streams import Sessions, chunk_event
@@ -293,8 +293,9 @@ class Engine:
             "node_id": n.id,
             "node_title": n.title,
             "form_content": render(str(n.data.get("form_content") or ""), self.pool),
-            "inputs": [dict(i) for i in n.data.get("inputs") or ()],
-            "actions": [dict(a) for a in n.data.get("user_actions") or ()],
+            # thaw: a form input's `default` is a nested mapping, read-only in the graph, not JSON as is
+            "inputs": [thaw(i) for i in n.data.get("inputs") or ()],
+            "actions": [thaw(a) for a in n.data.get("user_actions") or ()],
         }
         self.run.emit("human_input_required", {"data": data})
         self.run.emit("workflow_paused", {"data": {}})
