@@ -633,3 +633,17 @@ def test_question_classifier_by_keyword_or_steered(query: str, knobs: dict[str, 
     assert done["outputs"]["class_name"] == done["outputs"]["class_label"] == expected
     with pytest.raises(ValueError, match=r"graph\.classify"):
         Knobs.of({"classify": "llm"})
+
+
+def test_sessions_open_in_taken_edge_order_and_by_node_id_within_one_edge() -> None:
+    # graphon calls on_edge_taken per edge: the answer whose edge is taken first streams first, whatever
+    # the file order of the answer nodes.
+    cases = [case("go", "start.x", "not empty")]
+    first, second = node("x1", "answer", "First in file", answer="one "), node("x2", "answer", "Second", answer="two ")
+    g = graph([START, node("if", "if-else", "If", cases=cases), first, second], "start>if if:go>x2 if:go>x1")
+    plan = plan_run(g, RunInput("advanced-chat", {"x": "y"}))
+    assert chunks(plan) == ["two ", "one "]
+    assert [line for line in outline(plan, g) if line.startswith("started")][2:] == [
+        "started Second",
+        "started First in file",
+    ]

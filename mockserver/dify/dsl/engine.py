@@ -178,10 +178,9 @@ class Engine:
             if e not in taken:
                 self.state[e.index] = "skipped"
                 self.skip_from(e)
-        for e in taken:
+        for e in taken:  # each taken edge may open sessions (on_edge_taken) and ready its target, in edge order
             self.state[e.index] = "taken"
-        self.sessions.update()
-        for e in taken:
+            self.sessions.update()
             self.enqueue_if_ready(e.target)
         self.flush()
 
