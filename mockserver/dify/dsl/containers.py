@@ -3,7 +3,7 @@
 node_started/node_finished); each pass runs its children in a child engine rooted at `start_node_id`,
 whose node events carry `iteration_id`/`loop_id`. `iteration_next` comes before every pass (all of them
 first in parallel mode, whose passes then follow in index order: Dify's completion order, made fixed);
-`loop_next` after each pass that no loop-end or break condition ended (the last one included)."""
+`loop_next` after a pass when another follows."""
 
 from __future__ import annotations
 
@@ -128,10 +128,11 @@ def _loop(outer: Engine, n: Node) -> dict[str, Any]:
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
                 run.emit("loop_completed", {"data": done})
             return {}
-        if child.ended_by is not None or (not steered and _broken(n, outer.pool)):
+        if child.ended_by is not None or (not steered and _broken(n, outer.pool)) or rounds >= count:
             break
-        # graphon emits loop_next after every pass that neither a loop-end nor the break conditions ended,
-        # the last of loop_count included (`nodes/loop/loop_node.py` at v0.4.0 and v0.5.1).
+        # loop_next only when another pass follows: graphon 0.7.0 (Dify 1.16) asks for the next frame
+        # (`graph_engine/loop_container_handler.py`); graphon <= 0.5 (Dify <= 1.15) also sent one after
+        # the last pass of loop_count (`nodes/loop/loop_node.py`).
         current = {k: outer.pool.get((n.id, k)) for k in names}
         run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
     outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}
