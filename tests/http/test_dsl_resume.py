@@ -83,6 +83,8 @@ async def test_a_workflow_pauses_at_its_form_and_resumes_down_the_chosen_edge(
         "workflow_paused",
     ]
     run_id = first[0]["workflow_run_id"]
+    # Dify's node events all carry index 1: the runner never sets QueueNodeStartedEvent.node_run_index.
+    assert {e["data"]["index"] for e in first if e["event"].startswith("node_")} == {1}
     form = form_of(first)
     assert form["form_content"] == "Please review: [Draft] A note about tea"
     assert [a["id"] for a in form["actions"]] == ["approve", "reject"]
