@@ -175,6 +175,7 @@ async def test_a_graph_without_a_start_node_cannot_run(client: TestClient) -> No
     [
         ("loops: {x: many}", "apps.app-steered.graph.loops.x: 'many' is not of type 'integer'"),
         ("parallel: random", "apps.app-steered.graph.parallel: 'random' is not one of"),
+        ("classify: llm", "apps.app-steered.graph.classify: 'llm' is not one of"),
         ("branchs: {x: y}", "unknown key 'branchs' (did you mean 'branches'?)"),
     ],
 )

@@ -44,6 +44,9 @@ def _child(outer: Engine, n: Node, kind: str, index: int) -> Engine:
         metadata={f"{kind}_id": n.id, f"{kind}_index": index},
     )
     root = str(n.data.get("start_node_id") or f"{n.id}start")
+    # Each pass starts without the children's values of the last one: Dify clears them before a loop
+    # pass (`_clear_loop_subgraph_variables`) and gives an iteration pass a copy of the outer pool.
+    outer.pool.forget(c.id for c in children)
     return Engine(outer.run, children, root, outer.pool, frame)
 
 
@@ -139,12 +142,13 @@ def _loop(outer: Engine, n: Node) -> dict[str, Any]:
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
                 run.emit("loop_completed", {"data": done})
             return {}
-        stop = child.ended_by is not None or (not steered and _broken(n, outer.pool))
-        if rounds < count and not stop:
-            current = {k: outer.pool.get((n.id, k)) for k in names}
-            run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
-        if stop:
+        if child.ended_by is not None or (not steered and _broken(n, outer.pool)) or rounds >= count:
             break
+        # loop_next only when another pass follows: graphon 0.7.0 (Dify 1.16) asks for the next frame
+        # (`graph_engine/loop_container_handler.py`); graphon <= 0.5 (Dify <= 1.15) also sent one after
+        # the last pass of loop_count (`nodes/loop/loop_node.py`).
+        current = {k: outer.pool.get((n.id, k)) for k in names}
+        run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
     outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}
     run.emit("loop_completed", {"data": {**_head(n), "outputs": outputs, "inputs": inputs, "steps": rounds}})
     return outputs

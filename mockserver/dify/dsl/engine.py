@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.dify.dsl.graph_model import Edge, Graph, Node
+from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node, thaw
 from mockserver.dify.dsl.knobs import Knobs, elapsed_ms, lookup
 from mockserver.dify.dsl.outputs import node_inputs, synthesize
 from mockserver.dify.dsl.streams import Sessions, chunk_event
-from mockserver.dify.dsl.values import Pool, if_else_handle, render
+from mockserver.dify.dsl.values import Pool, if_else_handle, question_class, render
 
 PlanEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms (None: default)
 STARTS = frozenset({"iteration-start", "loop-start"})  # run silently: graphon drops their events
@@ -65,6 +65,19 @@ class Engine:
             self.nodes, root, self.edges, pool, lambda e: self.state[e.index] == "taken", lambda n: n in self.done
         )
         self.ended_by: str | None = None  # a loop-end node that ran
+        self.skip_inactive_roots()
+
+    def skip_inactive_roots(self) -> None:
+        """Other root-type nodes (a trigger or datasource beside the start node) are skipped with their
+        edges before anything runs, so a join they feed still runs (graphon `graph/graph.py`
+        `_mark_inactive_root_branches` at v0.4.0, DSL.md §A.1.7)."""
+        for n in self.nodes.values():
+            if n.type in ROOT_TYPES and n.id != self.root:
+                self.done[n.id] = "skipped"
+                for e in self.edges:
+                    if e.source == n.id:
+                        self.state[e.index] = "skipped"
+                        self.skip_from(e)
 
     # -- the main loop -----------------------------------------------------------------------------
     def execute(self) -> str:
@@ -141,31 +154,34 @@ class Engine:
         if not n.is_branch:
             return None
         chosen = lookup(self.run.graph, self.run.knobs.branches, n)
+        if n.type == "question-classifier":
+            # The class outputs follow the class taken, whether steered or classified (DSL.md §A.2.9).
+            picked = question_class(n.data, self.pool, self.run.knobs.classify, None if chosen is None else str(chosen))
+            if picked:
+                name = picked.get("name")
+                outputs.update(class_name=name, class_id=picked.get("id"), class_label=name)
+            return str(chosen) if chosen is not None else str(picked.get("id") or "")
         if chosen is not None:
             return str(chosen)
         if n.type == "if-else":
             return if_else_handle(n.data, self.pool)
-        if n.type == "question-classifier":
-            classes = n.data.get("classes") or ()
-            first = classes[0] if classes else {}
-            if classes:
-                outputs.update(class_name=first.get("name"), class_id=first.get("id"), class_label=first.get("name"))
-            return str(first.get("id") or "")
         return "success-branch"
 
     # -- edges, skips and readiness ----------------------------------------------------------------------
     def finish_edges(self, n: Node, handle: str | None) -> None:
         self.done[n.id] = "ran"
         out = [e for e in self.edges if e.source == n.id]
+        taken = [e for e in out if handle is None or e.source_handle == handle]
+        # graphon's edge_processor skips the unselected edges (propagating each) before it takes the selected
+        # ones, so a join fed by both waits for the taken edge and is queued in taken-edge order.
         for e in out:
-            self.state[e.index] = "taken" if handle is None or e.source_handle == handle else "skipped"
-        for e in out:
-            if self.state[e.index] == "skipped":
+            if e not in taken:
+                self.state[e.index] = "skipped"
                 self.skip_from(e)
-        self.sessions.update()
-        for e in out:
-            if self.state[e.index] == "taken":
-                self.enqueue_if_ready(e.target)
+        for e in taken:  # each taken edge may open sessions (on_edge_taken) and ready its target, in edge order
+            self.state[e.index] = "taken"
+            self.sessions.update()
+            self.enqueue_if_ready(e.target)
         self.flush()
 
     def skip_from(self, edge: Edge) -> None:
@@ -276,8 +292,9 @@ class Engine:
             "node_id": n.id,
             "node_title": n.title,
             "form_content": render(str(n.data.get("form_content") or ""), self.pool),
-            "inputs": [dict(i) for i in n.data.get("inputs") or ()],
-            "actions": [dict(a) for a in n.data.get("user_actions") or ()],
+            # thaw: a form input's `default` is a nested mapping, read-only in the graph, not JSON as is
+            "inputs": [thaw(i) for i in n.data.get("inputs") or ()],
+            "actions": [thaw(a) for a in n.data.get("user_actions") or ()],
         }
         self.run.emit("human_input_required", {"data": data})
         self.run.emit("workflow_paused", {"data": {}})

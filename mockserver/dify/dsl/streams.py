@@ -109,8 +109,9 @@ class Sessions:
                     self.queue.remove(s)
 
     def update(self) -> None:
-        """Queue every waiting session that one of its paths now opens."""
-        for s in self.all:
+        """Queue every waiting session that one of its paths now opens, by node id as graphon's
+        ResponseStreamFilter._handle_edge_taken walks them (v0.5.1; v0.4.0 walked a set)."""
+        for s in sorted(self.all, key=lambda s: s.node.id):
             if s.state == "waiting" and any(all(self.taken(e) for e in b) for b in s.blockers):
                 s.state = "queued"
                 self.queue.append(s)
