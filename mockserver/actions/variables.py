@@ -34,6 +34,25 @@ def seed(conversation: Conversation, definitions: Any, now: int) -> None:
             conversation.variables.append(ConversationVariable(item["id"], name, stored, value, about, now, now))
 
 
+def current(ctx: ActContext) -> dict[str, Any] | None:
+    """The values a chatflow turn starts from, by name: the continued conversation's stored variables
+    (after a PUT, after earlier turns' assigners); None for a new conversation (its declared values)."""
+    if ctx.bound.get("new_conversation", True):
+        return None
+    conversation = Conversations(ctx.tenant.state).store.conversations.get(
+        str(ctx.bound.get("conversation_id")), app=owner(ctx)[0], user=owner(ctx)[1]
+    )
+    return None if conversation is None else {v.name: v.value for v in conversation.variables}
+
+
+def assign(conversation: Conversation, assigned: Any, now: int) -> None:
+    """An assigner's writes of the turn (name -> value): ConversationVariableUpdater.update sets the
+    row's data; `updated_at` moves (onupdate), the type stays (the variable's model_copy keeps it)."""
+    for variable in conversation.variables:
+        if isinstance(assigned, dict) and variable.name in assigned:
+            variable.value, variable.updated_at = assigned[variable.name], now
+
+
 def _conversation(ctx: ActContext) -> Conversation:
     return Conversations(ctx.tenant.state).find(ctx.call.path["conversation_id"].lower(), *owner(ctx))
 
