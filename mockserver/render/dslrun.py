@@ -11,6 +11,7 @@ from mockserver.actions import ActContext, variables
 from mockserver.dify.dsl.knobs import Knobs
 from mockserver.dify.dsl.plan import NO_ROOT, RunInput, plan_run
 from mockserver.errors import DifyError
+from mockserver.render.resume import DslRun
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms (render/generate.py)
 FALLBACK_SCENARIOS: Final = frozenset({"default", "chatflow"})
@@ -53,6 +54,8 @@ def raw_events(ctx: ActContext) -> list[RawEvent]:
         raise DifyError("invalid_param", NO_ROOT)
     conversation = variables.current(ctx) if app.mode == "advanced-chat" else None
     given = RunInput(app.mode, dict(call.inputs), str(call.payload.get("query") or ""), system, conversation)
-    plan = plan_run(app.graph, given, knobs(ctx), ids=ctx.draws.uuid)
+    steer = knobs(ctx)
+    ctx.bound["dsl_run"] = DslRun(app.graph, given, steer)  # planned again if the run pauses and resumes
+    plan = plan_run(app.graph, given, steer, ids=ctx.draws.uuid)
     ctx.bound["assigned"] = plan.assigned  # the commit stores them on the conversation (actions/chat.py)
     return [(name, fields, None, delay) for name, fields, delay in plan.events]

@@ -83,7 +83,7 @@ async def reload_once(
     `changed` names the files whose edit prompted it, for the log."""
     loop = asyncio.get_running_loop()
     try:
-        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions, dsl)
+        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions, dsl, ref.current_dsl)
     except FixtureError as exc:
         count = len(exc.problems)
         log.error("fixtures not reloaded (%d problem%s); the last good fixtures stay", count, "s" if count != 1 else "")
@@ -93,7 +93,7 @@ async def reload_once(
     except Exception:  # a watcher that dies would silently stop reloading
         log.exception("fixtures not reloaded; the last good fixtures stay")
         return False
-    ref.current = book  # one assignment: the swap is atomic
+    ref.current = ref.with_posted(book)  # one assignment: the swap is atomic
     log.info("fixtures reloaded%s", f" after a change to {', '.join(changed)}" if changed else "")
     return True
 

@@ -279,3 +279,35 @@ async def test_the_app_record_keeps_the_parsed_graph(make_client: Any) -> None:
     assert [n.type for n in app.graph.nodes].count("llm") == 4
     assert app.graph.by_title("COUNTRY IS NULL") is not None
     assert app.graph.by_title("COUNTRY IS NULL").type == "if-else"
+
+
+@pytest.mark.parametrize(
+    ("release", "version", "outcome"),
+    [
+        ("1.16", "0.7.0", "ok"),
+        ("1.16", "0.6.0", "warned"),
+        ("1.14", "0.6.0", "ok"),
+        ("1.14", "0.7.0", "pending"),
+        ("1.12", "0.6.0", "pending"),
+        ("1.12", "0.5.0", "ok"),
+    ],
+)
+async def test_the_current_dsl_version_is_the_emulated_releases(
+    make_client: Any, release: str, version: str, outcome: str
+) -> None:
+    """Release.dsl_version: 1.12 imports 0.5.x, 1.14 0.6.0, 1.16 0.7.0 without a warning (VERSIONS.md V14)."""
+    client = await make_client(dify_version=release)
+    text = (FILES / "review_gate.yml").read_text(encoding="utf-8").replace("version: 0.7.0", f"version: {version}")
+    resp = await client.post("/_mock/apps", json={"key": "app-gate", "dsl": text})
+    current = {"1.12": "0.5.0", "1.14": "0.6.0", "1.16": "0.7.0"}[release]
+    if outcome == "pending":
+        assert resp.status == 400
+        assert (
+            f'DSL {version} needs confirmation (Dify status "pending"; current {current})'
+            in (await resp.json())["message"]
+        )
+        return
+    assert resp.status == 200, await resp.text()
+    warnings = (await resp.json())["warnings"]
+    expected = [f"completed-with-warnings: DSL {version} is older than {current}"] if outcome == "warned" else []
+    assert [w.split(": ", 1)[1] for w in warnings] == expected

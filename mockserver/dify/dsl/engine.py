@@ -7,7 +7,7 @@ graph, knobs and inputs always give the same events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ class Run:
     exceptions: int = 0
     responses: list[tuple[Node, dict[str, Any]]] = field(default_factory=list)  # response nodes' outputs
     assigned: dict[str, Any] = field(default_factory=dict)  # conversation variables an assigner changed
+    # Human input nodes whose forms were submitted (a resumed run): node id -> (action id, submitted data).
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     def emit(self, name: str, fields: dict[str, Any], delay: int | None = None) -> None:
         self.events.append((name, fields, delay))
@@ -113,11 +115,11 @@ class Engine:
             assigner.apply(self.pool, done, run.assigned)
             shown = {"inputs": done.inputs, "process_data": done.process_data}
         if n.type == "human-input":
-            action = lookup(run.graph, run.knobs.human_input, n)
+            action, submitted = run.forms.get(n.id) or (lookup(run.graph, run.knobs.human_input, n), {})
             if action is None:
                 self.pause(n)
                 return
-            handle, filled = self.form_filled(n, str(action))
+            handle, filled = self.form_filled(n, str(action), submitted)
         outputs = {**self.outputs_of(n), **filled}
         if handle is None:
             handle = self.handle_of(n, outputs)
@@ -269,7 +271,9 @@ class Engine:
         self.finished(n, {}, "failed", message, inputs)
         run.status, run.error = "failed", message
 
-    def form_filled(self, n: Node, action: str) -> tuple[str, dict[str, Any]]:
+    def form_filled(self, n: Node, action: str, submitted: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The node's form, filled: by the `human_input` knob (no data: the declared outputs are
+        synthesized) or by a submission that resumed the run (its inputs are the node's outputs)."""
         actions = {str(a.get("id")): a for a in n.data.get("user_actions") or ()}
         rendered = render(str(n.data.get("form_content") or ""), self.pool)
         title = (actions.get(action) or {}).get("title", action)
@@ -282,11 +286,11 @@ class Engine:
                     "rendered_content": rendered,
                     "action_id": action,
                     "action_text": title,
-                    "submitted_data": {},
+                    "submitted_data": dict(submitted),
                 }
             },
         )
-        return action, {"__action_id": action, "__action_value": title, "__rendered_content": rendered}
+        return action, {**submitted, "__action_id": action, "__action_value": title, "__rendered_content": rendered}
 
     def pause(self, n: Node) -> None:
         data = {

@@ -41,18 +41,21 @@ class Loaded:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def load_file(path: Path, display: str | None = None, *, accept_version: bool = False) -> Loaded:
+def load_file(
+    path: Path, display: str | None = None, *, accept_version: bool = False, current: str = CURRENT_DSL
+) -> Loaded:
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Loaded(name, "", errors=[Problem(name, 1, 1, f"cannot read DSL file: {exc}")])
-    return load_text(text, name, accept_version=accept_version)
+    return load_text(text, name, accept_version=accept_version, current=current)
 
 
-def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
-    """Read DSL YAML `text` (named `name` in messages). `accept_version` takes a version Dify would
-    only import after a confirmation (newer than CURRENT_DSL, or an older major)."""
+def load_text(text: str, name: str, *, accept_version: bool = False, current: str = CURRENT_DSL) -> Loaded:
+    """Read DSL YAML `text` (named `name` in messages). `current` is the emulated release's DSL version
+    (Release.dsl_version); `accept_version` takes a version Dify would only import after a confirmation
+    (newer than `current`, or an older major)."""
     doc, found = parse_marked(text, name)
     out = Loaded(name, "")
     if doc is None or found:
@@ -63,7 +66,7 @@ def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
     if not isinstance(data, dict):
         out.errors.append(doc.at((), "Invalid YAML format: content must be a mapping"))
         return out
-    _check_header(doc, data, out, accept_version)
+    _check_header(doc, data, out, accept_version, current)
     if out.errors:
         return out
     app = data["app"]
@@ -94,7 +97,7 @@ def _yaml_text(message: str) -> str:
     return "Invalid YAML format: " + message.removeprefix("invalid YAML: ")
 
 
-def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version: bool) -> None:
+def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version: bool, current: str) -> None:
     """version, kind, app and the mode's body, in the order Dify checks them (import_app)."""
     raw = data.get("version")
     if raw is None or raw == "":
@@ -104,7 +107,7 @@ def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version
         out.errors.append(doc.at(("version",), f"Invalid version type, expected str, got {type(raw)}"))
         return
     out.version = raw
-    _check_version(doc, raw, out, accept_version)
+    _check_version(doc, raw, out, accept_version, current)
     kind = data.get("kind")
     if kind is None or kind == "":
         out.warnings.append(doc.at((), "DSL kind missing: assumed app, as Dify does"))
@@ -144,21 +147,21 @@ def version_status(imported: str, current: str = CURRENT_DSL) -> str:
     return "completed"
 
 
-def _check_version(doc: Marked, version: str, out: Loaded, accept_version: bool) -> None:
+def _check_version(doc: Marked, version: str, out: Loaded, accept_version: bool, current: str) -> None:
     where = ("version",) if "version" in doc.data else ()
-    status = version_status(version)
+    status = version_status(version, current)
     if status == "failed":
         out.errors.append(doc.at(where, f'Invalid DSL version {version!r} (Dify status "failed")'))
     elif status == "pending" and not accept_version:
         out.errors.append(
             doc.at(
                 where,
-                f'DSL {version} needs confirmation (Dify status "pending"; current {CURRENT_DSL}); '
+                f'DSL {version} needs confirmation (Dify status "pending"; current {current}); '
                 "set graph: {accept_version: true} in the app entry to load it",
             )
         )
     elif status == "completed-with-warnings":
-        out.warnings.append(doc.at(where, f"completed-with-warnings: DSL {version} is older than {CURRENT_DSL}"))
+        out.warnings.append(doc.at(where, f"completed-with-warnings: DSL {version} is older than {current}"))
 
 
 def _check_graph(doc: Marked, workflow: dict[str, Any], out: Loaded) -> None:

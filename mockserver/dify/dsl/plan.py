@@ -32,6 +32,7 @@ class RunInput:
     # The conversation's stored variable values by name (None: a new conversation); a declared
     # variable it lacks starts at its declared value, as the runner's sync adds it.
     conversation: Mapping[str, Any] | None = None
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # submitted, by node id
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def plan_run(
 ) -> RunPlan:
     """The events of one run, workflow_started to the terminal event."""
     chatflow = given.mode == "advanced-chat"
-    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label))
+    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label), forms=given.forms)
     run.emit("workflow_started", {})
     root = graph.root
     if root is None:
