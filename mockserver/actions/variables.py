@@ -4,6 +4,7 @@ conversation's first run, listed and updated as ConversationService does (dify 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -51,6 +52,19 @@ def assign(conversation: Conversation, assigned: Any, now: int) -> None:
     for variable in conversation.variables:
         if isinstance(assigned, dict) and variable.name in assigned:
             variable.value, variable.updated_at = assigned[variable.name], now
+
+
+def storer(ctx: ActContext) -> Callable[[dict[str, Any], int], None]:
+    """Stores writes on this turn's conversation later: those of the turn's resumed part, once its
+    forms are submitted (render/resume.py); the conversation is looked up then."""
+    state, conversation_id, (app, user) = ctx.tenant.state, str(ctx.bound.get("conversation_id")), owner(ctx)
+
+    def store(assigned: dict[str, Any], now: int) -> None:
+        conversation = Conversations(state).store.conversations.get(conversation_id, app=app, user=user)
+        if conversation is not None:
+            assign(conversation, assigned, now)
+
+    return store
 
 
 def _conversation(ctx: ActContext) -> Conversation:

@@ -7,6 +7,7 @@ the query for the next turn."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,35 @@ async def test_a_failed_turn_keeps_the_writes_made_before_it_failed(
     stored = await variables(client, cid)
     # Count ran and its writes were stored at once; Remember failed before writing.
     assert [stored[n]["value"] for n in ("memory", "turns", "history")] == ["nothing yet", "1", "['lost']"]
+
+
+async def test_a_paused_turn_stores_its_writes_and_the_resumed_part_its_own(make_client: Any, parse_sse: Any) -> None:
+    key = "app-memory-form"
+    client = await make_client(dsl=(f"{FILES / 'memory_form.yml'}={key}",), dify_version="1.16")
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"inputs": {}, "query": "the plan", "user": "u", "response_mode": "streaming"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=headers)
+    events = list(parse_sse(await resp.read()))
+    assert events[-1]["event"] == "workflow_paused"
+    cid, run_id = events[0]["conversation_id"], events[0]["workflow_run_id"]
+    token = next(e["data"]["form_token"] for e in events if e["event"] == "human_input_required")
+
+    async def stored() -> dict[str, dict[str, Any]]:
+        resp = await client.get(f"/v1/conversations/{cid}/variables", params={"user": "u"}, headers=headers)
+        return {v["name"]: v for v in (await resp.json())["data"]}
+
+    paused = await stored()
+    assert (paused["turns"]["value"], paused["memory"]["value"]) == ("1", "nothing yet")  # Count ran, Keep not yet
+    form = {"inputs": {"note": "buy milk"}, "action": "keep", "user": "u"}
+    resp = await client.post(f"/v1/form/human_input/{token}", json=form, headers=headers)
+    assert resp.status == 200, await resp.text()
+    resumed = await stored()
+    assert (resumed["turns"]["value"], resumed["memory"]["value"]) == ("1", "buy milk")
+    # Only the resumed part's write is new: Count's is not made again.
+    assert resumed["turns"]["updated_at"] == paused["turns"]["updated_at"]
+    assert resumed["memory"]["updated_at"] > paused["memory"]["updated_at"]
+    resp = await client.get(f"/v1/workflow/{run_id}/events", params={"user": "u"}, headers=headers)
+    text = (await resp.read()).decode()
+    assert "Kept buy milk at turn 1." in "".join(
+        json.loads(line[6:]).get("answer", "") for line in text.split("\n") if line.startswith("data: ")
+    )
