@@ -403,6 +403,30 @@ def test_a_parallel_iteration_announces_every_pass_first_and_the_knob_sets_the_c
     assert shape(empty, g)[3:5] == ["iteration_started", "iteration_completed"]
 
 
+@pytest.mark.parametrize(
+    ("mode", "status", "output"),
+    [
+        (None, "failed", None),  # terminated, the default: the first failed pass fails the iteration and run
+        ("terminated", "failed", None),
+        ("continue-on-error", "succeeded", [None, None]),
+        ("remove-abnormal-output", "succeeded", []),
+    ],
+)
+def test_a_failed_pass_follows_the_iterations_error_handle_mode(mode: str | None, status: str, output: Any) -> None:
+    g = iteration_graph(**({"error_handle_mode": mode} if mode else {}))
+    plan = plan_run(g, RunInput("workflow", {"items": ["a", "b"]}), Knobs.of({"fail": {"T": "boom"}}))
+    assert plan.status == status
+    completed = next(f["data"] for n, f, _ in plan.events if n == "iteration_completed")
+    failed = [f["data"] for n, f, _ in plan.events if n == "node_finished" and f["data"]["node_id"] == "t"]
+    assert {d["status"] for d in failed} == {"failed"} and {d["error"] for d in failed} == {"boom"}
+    if status == "failed":
+        assert len(failed) == 1 and (completed["status"], completed["error"]) == ("failed", "boom")
+        assert [n for n, _, _ in plan.events][-1] == "workflow_finished" and plan.error == "boom"
+        return
+    assert len(failed) == 2 and completed["outputs"] == {"output": output}
+    assert plan.outputs == {"output0": output}
+
+
 def loop_graph(**data: Any) -> Graph:
     loop = node(
         "lp",

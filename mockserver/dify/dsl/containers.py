@@ -3,12 +3,13 @@
 node_started/node_finished); each pass runs its children in a child engine rooted at `start_node_id`,
 whose node events carry `iteration_id`/`loop_id`. `iteration_next` comes before every pass (all of them
 first in parallel mode, whose passes then follow in index order: Dify's completion order, made fixed);
-`loop_next` after a pass when another follows."""
+`loop_next` after a pass when another follows. A failed pass fails the iteration and the run unless the
+node's `error_handle_mode` is continue-on-error (its output None) or remove-abnormal-output (left out)."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.dify.dsl.knobs import lookup
 from mockserver.dify.dsl.outputs import ARRAY_LENGTH
@@ -17,6 +18,11 @@ from mockserver.dify.dsl.values import Pool, conditions_hold
 if TYPE_CHECKING:
     from mockserver.dify.dsl.engine import Engine
     from mockserver.dify.dsl.graph_model import Node
+
+
+# error_handle_mode values under which a failed pass does not fail the iteration (graphon
+# graph_engine/iteration_container_handler.py _complete_failed_iteration_frame).
+TOLERANT: Final = frozenset({"continue-on-error", "remove-abnormal-output"})
 
 
 def run_container(outer: Engine, n: Node) -> None:
@@ -70,12 +76,20 @@ def _iteration(outer: Engine, n: Node) -> dict[str, Any]:
             run.emit("iteration_next", {"data": {**_head(n), "index": i}})
     collected: list[Any] = []
     selector = n.data.get("output_selector") or ()
+    mode = str(n.data.get("error_handle_mode") or "terminated")
     for i, item in enumerate(items):
         if not parallel:
             run.emit("iteration_next", {"data": {**_head(n), "index": i}})
         outer.pool.set(n.id, "item", item)
         outer.pool.set(n.id, "index", i)
         if _child(outer, n, "iteration", i).execute() != "succeeded":
+            if run.status == "failed" and mode in TOLERANT:
+                # The pass failed, the iteration goes on: its output is None (continue-on-error) or left
+                # out (remove-abnormal-output); the run does not fail.
+                run.status, run.error = "succeeded", None
+                if mode == "continue-on-error":
+                    collected.append(None)
+                continue
             if run.status == "failed":
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": i + 1}
                 run.emit("iteration_completed", {"data": done})
