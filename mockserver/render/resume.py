@@ -11,7 +11,8 @@ forms were given, as the mock has no graph to run."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +30,14 @@ RawEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields,
 
 @dataclass(frozen=True, slots=True)
 class DslRun:
-    """What a DSL run was planned from, so it can be planned again."""
+    """What a DSL run was planned from, so it can be planned again; the conversation variables its
+    first part wrote, and where a resumed part's writes go (a chatflow's conversation)."""
 
     graph: Graph
     given: RunInput
     knobs: Knobs
+    assigned: Mapping[str, Any] = field(default_factory=dict)
+    store: Callable[[dict[str, Any], int], None] | None = None
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class Resumer:
     builder: EventBuilder
     dsl: DslRun | None = None
     forms: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # decided so far
+    stored: dict[str, Any] | None = None  # the conversation variables written so far (first part on)
 
     def __call__(self, forms: Sequence[HumanInputForm], since_start_s: float) -> list[dict[str, Any]]:
         """The resumed run's events once its waiting `forms` are submitted, `workflow_started` (reason
@@ -50,7 +55,7 @@ class Resumer:
         fresh = [f for f in forms if f.node_id not in self.forms]  # the forms of the latest pause
         submitted = {f.node_id: (str(f.action), dict(f.submitted_data or {})) for f in fresh}
         self.forms.update(submitted)
-        raw = self._dsl_events(submitted) if self.dsl is not None else self._filled(fresh)
+        raw = self._dsl_events(submitted, since_start_s) if self.dsl is not None else self._filled(fresh)
         started: dict[str, Any] = {"data": {"reason": "resumption"}} if self.env.release.workflow_started_reason else {}
         raw = [("workflow_started", started, None), *raw]
         times = Timing().schedule([delay for _, _, delay in raw], self.env.draws)
@@ -66,12 +71,13 @@ class Resumer:
             last["data"]["elapsed_time"] = round(times[-1] / 1000.0 + start, 6)
         return events
 
-    def _dsl_events(self, submitted: Submitted) -> list[RawEvent]:
+    def _dsl_events(self, submitted: Submitted, since_start_s: float) -> list[RawEvent]:
         """The run planned again with every form so far decided, from the submitted node's start on."""
         dsl = self.dsl
         assert dsl is not None
         given = dataclasses.replace(dsl.given, forms=dict(self.forms))
         plan = plan_run(dsl.graph, given, dsl.knobs, ids=self.env.draws.uuid)
+        self._store(dsl, plan.assigned, self.env.created_at + int(since_start_s))
         events = plan.events
         filled = next(
             i
@@ -86,6 +92,15 @@ class Resumer:
         )
         # The waiting node starts again on resume; nodes started beside it (interleaved) are not repeated.
         return [events[start], *events[filled:]]
+
+    def _store(self, dsl: DslRun, assigned: Mapping[str, Any], now: int) -> None:
+        """The writes of the resumed part: what the whole plan wrote beyond what is stored already
+        (Dify's pool comes back from the pause's snapshot, so earlier writes are not made again)."""
+        stored = self.stored = dict(dsl.assigned) if self.stored is None else self.stored
+        fresh = {k: v for k, v in assigned.items() if k not in stored or _text(stored[k]) != _text(v)}
+        stored.update(fresh)
+        if fresh and dsl.store is not None:
+            dsl.store(fresh, now)
 
     def _filled(self, forms: Sequence[HumanInputForm]) -> list[RawEvent]:
         """Each form filled, then the finish: its outputs every submitted input of the run."""
@@ -108,3 +123,7 @@ class Resumer:
             out.append(("human_input_form_filled", fields, None))
         out.append(("workflow_finished", {"data": {"outputs": outputs}}, None))
         return out
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

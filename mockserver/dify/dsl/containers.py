@@ -8,6 +8,7 @@ node's `error_handle_mode` is continue-on-error (its output None) or remove-abno
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.dify.dsl.knobs import lookup
@@ -106,12 +107,29 @@ def _iteration(outer: Engine, n: Node) -> dict[str, Any]:
     return outputs
 
 
+def _constant(var_type: str, value: Any) -> Any:
+    """A constant loop variable as LoopNode._get_segment_for_constant reads it: an array[number|object|
+    string] from its JSON text (anything else is []), other types as written unless they are text of
+    another type, then as JSON (the form saves a number as "1")."""
+    array = var_type in ("array[number]", "array[object]", "array[string]")
+    if array and not (value and isinstance(value, str)):
+        return []
+    if isinstance(value, str) and (array or var_type not in ("string", "secret")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return [] if array else value  # Dify fails the loop node; the mock runs on
+    return value
+
+
 def _loop_variables(outer: Engine, n: Node) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for var in n.data.get("loop_variables") or ():
         value = var.get("value")
         if var.get("value_type") == "variable" and isinstance(value, list | tuple):
             value = outer.pool.get(value)
+        elif var.get("value_type") == "constant":
+            value = _constant(str(var.get("var_type") or "string"), value)
         out[str(var.get("label"))] = value
     return out
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.dify.dsl import assigner
 from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node, thaw
 from mockserver.dify.dsl.knobs import Knobs, elapsed_ms, lookup
 from mockserver.dify.dsl.outputs import node_inputs, synthesize
@@ -34,6 +35,7 @@ class Run:
     error: str | None = None
     exceptions: int = 0
     responses: list[tuple[Node, dict[str, Any]]] = field(default_factory=list)  # response nodes' outputs
+    assigned: dict[str, Any] = field(default_factory=dict)  # conversation variables an assigner changed
     # Human input nodes whose forms were submitted (a resumed run): node id -> (action id, submitted data).
     forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
@@ -117,6 +119,14 @@ class Engine:
             return
         handle: str | None = None
         filled: dict[str, Any] = {}
+        shown: dict[str, Any] = {}  # node_finished's inputs and process_data, when not the default
+        if n.type == "assigner":
+            done = assigner.run(n, self.pool)
+            if done.error is not None:
+                self.fail(n, done.error, done.inputs)
+                return
+            assigner.apply(self.pool, done, run.assigned)
+            shown = {"inputs": done.inputs, "process_data": done.process_data}
         if n.type == "human-input":
             action, submitted = run.forms.get(n.id) or (lookup(run.graph, run.knobs.human_input, n), {})
             if action is None:
@@ -131,7 +141,7 @@ class Engine:
         self.pool.set_outputs(n.id, outputs)
         self.flush()  # a streaming node's text while it runs
         self.finish_edges(n, handle)
-        self.finished(n, outputs)
+        self.finished(n, outputs, **shown)
         if n.type == "loop-end":
             self.ended_by = n.id
             self.queue.clear()
@@ -231,21 +241,32 @@ class Engine:
             data["agent_strategy"] = {"name": n.data.get("agent_strategy_name"), "icon": None}
         self.run.emit("node_started", {"data": data})
 
-    def finished(self, n: Node, outputs: dict[str, Any], status: str = "succeeded", error: str | None = None) -> None:
+    def finished(
+        self,
+        n: Node,
+        outputs: dict[str, Any],
+        status: str = "succeeded",
+        error: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        process_data: dict[str, Any] | None = None,
+    ) -> None:
         data = {
             **self.head(n),
-            "inputs": node_inputs(n, self.pool),
+            "inputs": node_inputs(n, self.pool) if inputs is None else inputs,
             "outputs": outputs,
             "status": status,
             "error": error,
             **self.tail(),
         }
+        if process_data is not None:
+            data["process_data"] = process_data
         if self.frame.metadata:
             data["execution_metadata"] = dict(self.frame.metadata)
         self.run.emit("node_finished", {"data": data}, elapsed_ms(self.run.knobs, n.type))
 
-    def fail(self, n: Node, message: str) -> None:
-        """The `fail` knob: retries first (retry_config), then the node's error strategy decides."""
+    def fail(self, n: Node, message: str, inputs: dict[str, Any] | None = None) -> None:
+        """A node that fails (the `fail` knob, an assigner's refusal): retries first (retry_config),
+        then the node's error strategy decides."""
         run = self.run
         retry = n.data.get("retry_config") or {}
         if retry.get("retry_enabled"):
@@ -261,9 +282,9 @@ class Engine:
             outputs.update(error_message=message, error_type="MockNodeError")
             self.pool.set_outputs(n.id, outputs)
             self.finish_edges(n, "fail-branch" if strategy == "fail-branch" else None)
-            self.finished(n, outputs, "exception", message)
+            self.finished(n, outputs, "exception", message, inputs)
             return
-        self.finished(n, {}, "failed", message)
+        self.finished(n, {}, "failed", message, inputs)
         run.status, run.error = "failed", message
 
     def form_filled(self, n: Node, action: str, submitted: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

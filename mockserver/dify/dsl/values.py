@@ -21,13 +21,21 @@ class Pool:
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Any] = {}
+        # Segment types that are declared rather than inferred from the value (conversation variables;
+        # a variable an assigner wrote keeps its type, graphon's `model_copy`): assigner.py reads them.
+        self.types: dict[tuple[str, str], str] = {}
 
-    def set(self, node_id: str, name: str, value: Any) -> None:
+    def set(self, node_id: str, name: str, value: Any, type_: str | None = None) -> None:
+        """A value; its type is inferred again unless `type_` declares it (VariablePool.add)."""
         self.values[(node_id, name)] = value
+        if type_ is None:
+            self.types.pop((node_id, name), None)
+        else:
+            self.types[(node_id, name)] = type_
 
     def set_outputs(self, node_id: str, outputs: Mapping[str, Any]) -> None:
         for name, value in outputs.items():
-            self.values[(node_id, name)] = value
+            self.set(node_id, name, value)
 
     def has(self, selector: Iterable[Any]) -> bool:
         sel = [str(s) for s in selector]
@@ -52,10 +60,12 @@ class Pool:
         """Drop every value of these nodes (a loop clears its children before each pass)."""
         gone = set(node_ids)
         self.values = {k: v for k, v in self.values.items() if k[0] not in gone}
+        self.types = {k: v for k, v in self.types.items() if k[0] not in gone}
 
     def copy(self) -> Pool:
         out = Pool()
         out.values = dict(self.values)
+        out.types = dict(self.types)
         return out
 
 
