@@ -53,7 +53,14 @@ def raw_events(ctx: ActContext) -> list[RawEvent]:
         # A trigger-only app loads (a warning), but Dify cannot run it here (DSL.md §A.2.5).
         raise DifyError("invalid_param", NO_ROOT)
     conversation = variables.current(ctx) if app.mode == "advanced-chat" else None
-    given = RunInput(app.mode, dict(call.inputs), str(call.payload.get("query") or ""), system, conversation)
+    given = RunInput(
+        app.mode,
+        dict(call.inputs),
+        str(call.payload.get("query") or ""),
+        system,
+        conversation,
+        stream_at_start=call.release.stream_at_run_start,
+    )
     steer = knobs(ctx)
     plan = plan_run(app.graph, given, steer, ids=ctx.draws.uuid)
     ctx.bound["assigned"] = plan.assigned  # the commit stores them on the conversation (actions/chat.py)

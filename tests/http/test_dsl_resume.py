@@ -179,8 +179,8 @@ async def test_a_chatflow_resumes_and_its_answer_grows(client: TestClient, parse
     first = await run(client, parse_sse, "/v1/chat-messages", CHAT, {"inputs": {}, "query": "a table"})
     assert outline(first) == [
         "workflow_started",
+        "chunk*",  # 1.16: Plan's session is open from the start: its text goes out at GraphRunStarted
         "started Start",
-        "chunk*",  # Plan's session is open from the start: its text goes before Start's finish
         "finished Start",
         "started Plan",
         "finished Plan",
@@ -222,3 +222,27 @@ async def test_the_resumed_part_is_the_same_bytes_on_another_server(make_client:
         )
         seen.append(await resp.read())
     assert seen[0] == seen[1] and b"human_input_form_filled" in seen[0]
+
+
+@pytest.mark.parametrize(("release", "at"), [("1.12", 2), ("1.14", 2), ("1.16", 1)])
+async def test_where_ready_text_first_streams_depends_on_the_release(
+    make_client: Any, parse_sse: Any, release: str, at: int
+) -> None:
+    """Release.stream_at_run_start: 1.16's response filter flushes at GraphRunStarted, earlier engines
+    inside the start node's run (before its finish)."""
+    client = await make_client(dify_version=release)
+    dsl = (
+        "version: 0.5.0\nkind: app\napp: {name: Hi, mode: advanced-chat}\nworkflow:\n  graph:\n    nodes:\n"
+        "    - {id: start, data: {type: start, title: Start, variables: []}}\n"
+        "    - {id: hi, data: {type: answer, title: Hi, answer: 'Hi {{#sys.query#}}!'}}\n"
+        "    edges:\n    - {id: e1, source: start, target: hi}\n"
+    )
+    assert (await client.post("/_mock/apps", json={"key": "app-hi", "dsl": dsl})).status == 200
+    events = await run(client, parse_sse, "/v1/chat-messages", "app-hi", {"inputs": {}, "query": "Bo"})
+    assert "".join(e["answer"] for e in events if e["event"] == "message") == "Hi Bo!"
+    shape = outline(events)
+    assert shape.index("chunk*") == at and shape[:4] == [
+        "workflow_started",
+        *(["chunk*", "started Start"] if at == 1 else ["started Start", "chunk*"]),
+        "finished Start",
+    ]

@@ -33,6 +33,7 @@ class RunInput:
     # variable it lacks starts at its declared value, as the runner's sync adds it.
     conversation: Mapping[str, Any] | None = None
     forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # submitted, by node id
+    stream_at_start: bool = False  # flush ready response text before the root runs (Release.stream_at_run_start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,10 @@ def plan_run(
             pool.set(root.id, name, given.inputs[name])
     # Other root types (triggers, datasource) are inactive roots: never queued, so what only they feed
     # never becomes ready (Dify marks it skipped; the stream shows nothing for it either way).
-    Engine(run, list(graph.top_level), root.id, pool, Frame()).execute()
+    top = Engine(run, list(graph.top_level), root.id, pool, Frame())
+    if given.stream_at_start:
+        top.flush()  # GraphRunStarted: sessions no blocking edge holds send what is ready
+    top.execute()
     outputs = merged_outputs(run.responses)
     if run.status == "paused":
         return RunPlan(run.events, "paused", outputs, assigned=run.assigned)
