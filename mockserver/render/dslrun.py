@@ -60,6 +60,7 @@ def raw_events(ctx: ActContext) -> list[RawEvent]:
         system,
         conversation,
         stream_at_start=call.release.stream_at_run_start,
+        loop_next_after_last=call.release.loop_next_after_last,
     )
     steer = knobs(ctx)
     plan = plan_run(app.graph, given, steer, ids=ctx.draws.uuid)

@@ -467,6 +467,19 @@ def test_a_loop_runs_loop_count_passes_with_loop_next_after_each_but_the_last() 
     assert [d["id"] for d in inner] == ["node:c:loop:lp[0]", "node:c:loop:lp[1]", "node:c:loop:lp[2]"]
 
 
+def test_before_1_16_a_loop_also_sends_loop_next_after_its_last_pass() -> None:
+    """1.12's loop node and graphon 0.4 (1.14) yield LoopNext after every pass no break ended."""
+    g = loop_graph()
+    plan = plan_run(g, RunInput("workflow", {}, loop_next_after_last=True))
+    assert [line for line in outline(plan, g) if line.startswith("loop_")] == [
+        "loop_started",
+        "loop_next 1",
+        "loop_next 2",
+        "loop_next 3",
+        "loop_completed",
+    ]
+
+
 def test_a_loop_stops_on_its_break_conditions_or_the_knobs_count() -> None:
     broken = loop_graph(break_conditions=[case("", "lp.n", "=", 1)["conditions"][0]], logical_operator="and")
     plan = plan_run(broken, RunInput("workflow", {}))

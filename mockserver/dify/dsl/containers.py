@@ -160,11 +160,13 @@ def _loop(outer: Engine, n: Node) -> dict[str, Any]:
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
                 run.emit("loop_completed", {"data": done})
             return {}
-        if child.ended_by is not None or (not steered and _broken(n, outer.pool)) or rounds >= count:
+        if child.ended_by is not None or (not steered and _broken(n, outer.pool)):
             break
         # loop_next only when another pass follows: graphon 0.7.0 (Dify 1.16) asks for the next frame
-        # (`graph_engine/loop_container_handler.py`); graphon <= 0.5 (Dify <= 1.15) also sent one after
-        # the last pass of loop_count (`nodes/loop/loop_node.py`).
+        # (`graph_engine/loop_container_handler.py`); graphon <= 0.5 (Dify 1.14) and 1.12's in-tree loop
+        # node also send one after the last pass of loop_count (`nodes/loop/loop_node.py`).
+        if rounds >= count and not run.loop_next_after_last:
+            break
         current = {k: outer.pool.get((n.id, k)) for k in names}
         run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
     outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}

@@ -38,6 +38,7 @@ class Run:
     assigned: dict[str, Any] = field(default_factory=dict)  # conversation variables an assigner changed
     # Human input nodes whose forms were submitted (a resumed run): node id -> (action id, submitted data).
     forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    loop_next_after_last: bool = False  # Release.loop_next_after_last
 
     def emit(self, name: str, fields: dict[str, Any], delay: int | None = None) -> None:
         self.events.append((name, fields, delay))

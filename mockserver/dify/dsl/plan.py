@@ -34,6 +34,7 @@ class RunInput:
     conversation: Mapping[str, Any] | None = None
     forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # submitted, by node id
     stream_at_start: bool = False  # flush ready response text before the root runs (Release.stream_at_run_start)
+    loop_next_after_last: bool = False  # a loop_next after a loop's last counted pass (Release.loop_next_after_last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,14 @@ def plan_run(
 ) -> RunPlan:
     """The events of one run, workflow_started to the terminal event."""
     chatflow = given.mode == "advanced-chat"
-    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label), forms=given.forms)
+    run = Run(
+        graph,
+        knobs or Knobs(),
+        chatflow,
+        ids or (lambda label: label),
+        forms=given.forms,
+        loop_next_after_last=given.loop_next_after_last,
+    )
     run.emit("workflow_started", {})
     root = graph.root
     if root is None:
