@@ -322,3 +322,22 @@ async def test_the_current_dsl_version_is_the_emulated_releases(
     warnings = (await resp.json())["warnings"]
     expected = [f"completed-with-warnings: DSL {version} is older than {current}"] if outcome == "warned" else []
     assert [w.split(": ", 1)[1] for w in warnings] == expected
+
+
+async def test_an_agent_app_from_a_dsl_is_served_like_the_built_in_agent(make_client: Any, parse_sse: Any) -> None:
+    """DSL 0.7.0's `agent` mode (Dify 1.16): the record from the DSL, answers from the agent scenarios;
+    a request without response_mode streams (DSL.md §B.2)."""
+    client = await make_client()
+    dsl = (
+        "version: 0.7.0\nkind: app\napp: {name: Trip Agent, mode: agent, description: Plans trips}\n"
+        "agent: {package_ref: trips}\nagent_packages: {trips: {schema_version: 1, metadata: {name: trips}}}\n"
+    )
+    resp = await client.post("/_mock/apps", json={"key": "app-trips", "dsl": dsl})
+    assert resp.status == 200 and (await resp.json())["mode"] == "agent"
+    info = await get(client, "/v1/info", "app-trips")
+    assert (info["name"], info["mode"], info["description"]) == ("Trip Agent", "agent", "Plans trips")
+    body = {"inputs": {}, "query": "Lisbon?", "user": "u"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth("app-trips"))
+    assert resp.status == 200 and resp.content_type == "text/event-stream"
+    events = parse_sse(await resp.read())
+    assert events[-1]["event"] == "message_end" and any(e["event"] == "agent_message" for e in events)

@@ -21,6 +21,7 @@ from mockserver.marks import Marked, parse_marked
 
 # The newest DSL version modelled: Dify 1.16's CURRENT_APP_DSL_VERSION (DSL.md §A.1.2).
 CURRENT_DSL: Final = "0.7.0"
+AGENT_DSL: Final = "0.7.0"  # the DSL version (Dify 1.16) that brought the `agent` app mode
 GRAPH_MODES: Final = frozenset({"workflow", "advanced-chat"})
 EASY_MODES: Final = frozenset({"chat", "agent-chat", "completion"})
 # AppMode values (models/model.py) that Dify's import refuses as "Invalid app mode".
@@ -125,14 +126,32 @@ def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version
         return
     if mode in _REFUSED_MODES:
         out.errors.append(doc.at(("app", "mode"), "Invalid app mode"))
-    elif mode not in GRAPH_MODES | EASY_MODES | {"agent"}:
+    elif mode not in GRAPH_MODES | EASY_MODES | {"agent"} or (mode == "agent" and _older(current, AGENT_DSL)):
         out.errors.append(doc.at(("app", "mode"), f"invalid mode value {mode}"))  # AppMode.value_of
+    elif mode == "agent":
+        _check_agent(doc, data, out)
     elif mode in GRAPH_MODES and not isinstance(data.get("workflow"), dict):
         where = ("workflow",) if "workflow" in data else ()
         out.errors.append(doc.at(where, "Missing workflow data for workflow/advanced chat app"))
     elif mode in EASY_MODES and not isinstance(data.get("model_config"), dict):
         where = ("model_config",) if "model_config" in data else ()
         out.errors.append(doc.at(where, "Missing model_config for chat/agent-chat/completion app"))
+
+
+def _older(version: str, than: str) -> bool:
+    return [int(p) for p in version.split(".")] < [int(p) for p in than.split(".")]
+
+
+def _check_agent(doc: Marked, data: dict[str, Any], out: Loaded) -> None:
+    """An `agent` app's package (AppDslService._create_or_update_app, dify 1.16.1): `agent` and
+    `agent_packages` mappings, and a `package_ref` among the packages."""
+    agent, packages = data.get("agent"), data.get("agent_packages")
+    if not isinstance(agent, dict) or not isinstance(packages, dict):
+        where: tuple[str, ...] = ("agent",) if "agent" in data and not isinstance(agent, dict) else ()
+        out.errors.append(doc.at(where, "Missing Agent package data"))
+    elif not isinstance(agent.get("package_ref"), str) or agent["package_ref"] not in packages:
+        where = ("agent", "package_ref") if "package_ref" in agent else ("agent",)
+        out.errors.append(doc.at(where, "Agent package_ref is missing or invalid"))
 
 
 def version_status(imported: str, current: str = CURRENT_DSL) -> str:
