@@ -56,17 +56,25 @@ async def watch_and_swap(
     dsl: Sequence[str] = (),
 ) -> None:
     """Reload on every batch of changes to a fixture file until `stop` is set. The DSL files the apps were
-    made from are watched too, by their directories (an editor's save often replaces the file)."""
+    made from are watched too, by their directories (an editor's save often replaces the file); a reload
+    that names a DSL file in another directory restarts the watch with it."""
     from watchfiles import awatch  # only `--reload` pays for the import
 
     quiet = logging.getLogger("watchfiles")
     if quiet.level == logging.NOTSET:
         quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
     watched = [*dirs, *_dsl_dirs(ref, dirs)]
-    log.info("watching %s for fixture changes", ", ".join(map(str, watched)))
     try:
-        async for changes in awatch(*watched, watch_filter=_is_fixture, stop_event=stop, step=50):
-            await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}), dsl)
+        while not stop.is_set():
+            log.info("watching %s for fixture changes", ", ".join(map(str, watched)))
+            async for changes in awatch(*watched, watch_filter=_is_fixture, stop_event=stop, step=50):
+                await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}), dsl)
+                now = [*dirs, *_dsl_dirs(ref, dirs)]
+                if now != watched:
+                    watched = now
+                    break
+            else:
+                return  # stopped
     except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
         log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 

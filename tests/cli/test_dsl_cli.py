@@ -206,3 +206,24 @@ def test_reload_picks_up_an_edited_dsl_file_outside_the_fixture_dirs(start_serve
     flow.write_text("version: 0.6\n")
     time.sleep(1.0)
     assert call(f"{url}/v1/info", "app-flow")[1]["name"] == "Edited"
+
+
+def test_reload_watches_a_dsl_file_an_edited_apps_yaml_newly_names(start_serve, tmp_path: Path) -> None:
+    fixtures, exports = tmp_path / "fixtures", tmp_path / "exports"
+    fixtures.mkdir()
+    exports.mkdir()
+    flow = exports / "flow.yml"
+    flow.write_text((FILES / "every_input.yml").read_text())
+    server = start_serve("--port", "0", "--reload", "--fixtures", str(fixtures))
+    url = server.wait_ready()
+    assert call(f"{url}/v1/info", "app-flow")[0] == 401
+    (fixtures / "_apps.yaml").write_text("apps:\n  app-flow: {dsl: ../exports/flow.yml}\n")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while call(f"{url}/v1/info", "app-flow")[0] != 200:
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.1)
+    # The DSL file's directory is watched from then on: an edit there is served without a restart.
+    flow.write_text(flow.read_text().replace("name: Every Input", "name: Edited"))
+    while call(f"{url}/v1/info", "app-flow")[1]["name"] != "Edited":
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.1)
