@@ -118,7 +118,9 @@ def test_f2_course_iterates_over_the_code_nodes_array() -> None:
         "finished 结束",
         "workflow_finished",
     ]
-    assert chunks(plan) == ["Python", "\n", "[{}, {}]"]  # ⚠ Dify's array[object] text unconfirmed
+    # An array streams as its segment's markdown, "- item" per line with str() of each item
+    # (graphon filters/response_stream.py `value.markdown`, variables/segments.py ArraySegment).
+    assert chunks(plan) == ["Python", "\n", "- {}\n- {}"]
     inner = [f["data"] for n, f, _ in plan.events if n == "node_finished" and f["data"]["iteration_id"]]
     assert len(inner) == 6 and {d["iteration_id"] for d in inner} == {"1728217105363"}
     assert inner[0]["id"] == "node:1728218846720:iter:1728217105363[0]"
@@ -681,3 +683,25 @@ def test_sessions_open_in_taken_edge_order_and_by_node_id_within_one_edge() -> N
         "started Second",
         "started First in file",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "markdown"),
+    [
+        (None, "", ""),
+        ("plain", "plain", "plain"),
+        (True, "True", "True"),
+        (1.5, "1.5", "1.5"),
+        ({"a": "é", "b": [1]}, '{"a": "é", "b": [1]}', '{\n  "a": "é",\n  "b": [\n    1\n  ]\n}'),
+        ([], "", ""),
+        (["x", "y"], '["x", "y"]', "- x\n- y"),
+        ([1, True], "[1, True]", "- 1\n- True"),
+        ([{"k": "v"}], "[{'k': 'v'}]", "- {'k': 'v'}"),
+    ],
+)
+def test_values_print_as_difys_segments_do(value: Any, text: str, markdown: str) -> None:
+    """`text` fills prompts and forms, `markdown` is what an answer or End streams (graphon
+    variables/segments.py: Segment.text / .markdown by segment type)."""
+    from mockserver.dify.dsl.values import markdown_of, text_of
+
+    assert (text_of(value), markdown_of(value)) == (text, markdown)

@@ -44,7 +44,8 @@ async def variables(client: TestClient, conversation: str) -> dict[str, dict[str
 async def test_a_turn_s_writes_reach_the_next_turn_and_the_variables(client: TestClient) -> None:
     first = await turn(client, "hello")
     # Written before the answer: this turn's count and history; the memory is written after it.
-    assert first["answer"] == 'Turn 1. Before: nothing yet. History: ["hello"]'
+    # An array streams as its segment's markdown: one "- item" line per item (graphon response_stream.py).
+    assert first["answer"] == "Turn 1. Before: nothing yet. History: - hello"
     cid = first["conversation_id"]
     stored = await variables(client, cid)
     assert [(v["id"], v["value_type"], v["value"]) for v in stored.values()] == [
@@ -54,7 +55,7 @@ async def test_a_turn_s_writes_reach_the_next_turn_and_the_variables(client: Tes
     ]
 
     second = await turn(client, "again", cid)
-    assert second["answer"] == 'Turn 2. Before: hello. History: ["hello", "again"]'
+    assert second["answer"] == "Turn 2. Before: hello. History: - hello\n- again"
     later = await variables(client, cid)
     assert (later["memory"]["value"], later["turns"]["value"]) == ("again", "2")
     assert later["history"]["value"] == "['hello', 'again']"
@@ -67,7 +68,7 @@ async def test_a_new_conversation_starts_from_the_declared_values(client: TestCl
     cid = (await turn(client, "one"))["conversation_id"]
     await turn(client, "two", cid)
     other = await turn(client, "elsewhere")
-    assert other["answer"] == 'Turn 1. Before: nothing yet. History: ["elsewhere"]'
+    assert other["answer"] == "Turn 1. Before: nothing yet. History: - elsewhere"
 
 
 async def test_a_put_value_is_what_the_next_turn_reads(client: TestClient) -> None:
@@ -77,7 +78,7 @@ async def test_a_put_value_is_what_the_next_turn_reads(client: TestClient) -> No
         resp = await client.put(f"{url}/{variable}", json={"value": value, "user": "u"}, headers=auth())
         assert resp.status == 200, await resp.text()
     answer = (await turn(client, "after", cid))["answer"]
-    assert answer == 'Turn 42. Before: set by PUT. History: ["x", "after"]'
+    assert answer == "Turn 42. Before: set by PUT. History: - x\n- after"
 
 
 async def test_the_stream_shows_the_assigners_updates(client: TestClient, parse_sse: Any) -> None:

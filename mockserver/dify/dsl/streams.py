@@ -14,7 +14,7 @@ from typing import Any, Final
 from mockserver.dify.dsl import assigner
 from mockserver.dify.dsl.graph_model import CONTAINER_TYPES, RESPONSE_TYPES, Edge, Node
 from mockserver.dify.dsl.outputs import STREAMING
-from mockserver.dify.dsl.values import SPECIAL_ROOTS, Pool, segments, text_of
+from mockserver.dify.dsl.values import SPECIAL_ROOTS, Pool, markdown_of, segments
 
 MAX_PATHS: Final = 512  # simple paths kept per response node: enough for any hand-made graph
 _WORD: Final = re.compile(r"\s*\S+\s*$|\s*\S+")
@@ -149,7 +149,7 @@ class Sessions:
         return out
 
     def _pieces(self, selector: tuple[str, ...]) -> list[str]:
-        text = text_of(self.pool.get(selector))
+        text = markdown_of(self.pool.get(selector))
         source = self.nodes.get(selector[0])
         if source is not None and source.type in STREAMING and selector[1:] == ("text",):
             return words(text)

@@ -70,25 +70,54 @@ class Pool:
 
 
 def text_of(value: Any) -> str:
-    """A value as a response chunk or template shows it: strings as they are, None empty, numbers and
-    booleans as text, objects and arrays as JSON (⚠ DSL.md §A.3: Dify's array rendering unconfirmed)."""
+    """A value as a `{{#node.var#}}` in a prompt or form shows it: its segment's `text` (graphon
+    variables/segments.py, the same at 0.4 and 0.7): None empty, an object JSON, an empty array empty,
+    an array of strings JSON, any other array and every scalar Python's str() (True, 1.5, [1, 2])."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(_plain(value), ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return json.dumps(_plain(value), ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        if not value:
+            return ""
+        if all(isinstance(v, str) for v in value):
+            return json.dumps(list(value), ensure_ascii=False)
+        return str(_plain(value))
+    return str(value)
+
+
+def markdown_of(value: Any) -> str:
+    """A value as an answer or End streams it: its segment's `markdown` (graphon filters/response_stream.py
+    sends `value.markdown`): an object indented JSON, an array one `- item` line per item (each item
+    Python's str()), None empty, anything else str()."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return json.dumps(_plain(value), ensure_ascii=False, indent=2)
+    if isinstance(value, list | tuple):
+        return "\n".join(f"- {_plain(item)}" for item in value)
+    return str(value)
 
 
 def _plain(value: Any) -> Any:
+    """Mappings as dicts and sequences as lists (what json.loads gives), so json.dumps and str() print
+    what Dify's print."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def _compared(value: Any) -> str:
+    """A value as `is` / `is not` compare it: a boolean as the condition's "true"/"false" text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return text_of(value)
 
 
 def render(template: str, pool: Pool) -> str:
@@ -143,9 +172,9 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     if op == "end with":
         return isinstance(actual, str) and actual.endswith(str(expected))
     if op == "is":
-        return actual is not None and text_of(actual) == text_of(expected)
+        return actual is not None and _compared(actual) == _compared(expected)
     if op == "is not":
-        return actual is None or text_of(actual) != text_of(expected)
+        return actual is None or _compared(actual) != _compared(expected)
     if op in ("in", "not in"):
         inside = actual is not None and actual in (expected if isinstance(expected, list | tuple) else [expected])
         return inside if op == "in" else not inside
