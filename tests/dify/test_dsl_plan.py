@@ -705,3 +705,13 @@ def test_values_print_as_difys_segments_do(value: Any, text: str, markdown: str)
     from mockserver.dify.dsl.values import markdown_of, text_of
 
     assert (text_of(value), markdown_of(value)) == (text, markdown)
+
+
+def test_an_end_s_separator_chunks_name_the_end_s_answer() -> None:
+    """Text segments carry [response node, "answer"], End nodes included (1.12's coordinator; graphon's
+    filter falls back to it, End having no get_streaming_text_selector)."""
+    start = node("start", "start", "Start", variables=[{"variable": "a"}, {"variable": "b"}])
+    g = graph([start, end("start.a", "start.b")], "start>end")
+    plan = plan_run(g, RunInput("workflow", {"a": "x", "b": "y"}))
+    sent = [(f["data"]["text"], f["data"]["from_variable_selector"]) for n, f, _ in plan.events if n == "text_chunk"]
+    assert sent == [("x", ["start", "a"]), ("\n", ["end", "answer"]), ("y", ["start", "b"])]

@@ -138,7 +138,9 @@ class Sessions:
             while s.at < len(s.template):
                 seg = s.template[s.at]
                 if isinstance(seg, str):
-                    out.append((s.node, (seg, [s.node.id, "answer" if s.node.type == "answer" else "output"])))
+                    # An End's "\n" separators too: [node, "answer"] (1.12's coordinator, graphon's
+                    # filter when the node has no get_streaming_text_selector, as End has none).
+                    out.append((s.node, (seg, [s.node.id, "answer"])))
                 elif self._available(seg):
                     out.extend((s.node, (t, list(seg))) for t in self._pieces(seg))
                 else:
