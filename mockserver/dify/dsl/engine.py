@@ -261,8 +261,11 @@ class Engine:
         }
         if process_data is not None:
             data["process_data"] = process_data
-        if self.frame.metadata:
-            data["execution_metadata"] = dict(self.frame.metadata)
+        # An error strategy that carried the node through is in its metadata, before a container's
+        # (error_handler.py @1.12.0; graphon's iteration handler adds its keys after the event's).
+        strategy = {"error_strategy": n.data.get("error_strategy")} if status == "exception" else {}
+        if self.frame.metadata or strategy:
+            data["execution_metadata"] = {**strategy, **(self.frame.metadata or {})}
         self.run.emit("node_finished", {"data": data}, elapsed_ms(self.run.knobs, n.type))
 
     def fail(self, n: Node, message: str, inputs: dict[str, Any] | None = None) -> None:

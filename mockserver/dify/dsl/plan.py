@@ -40,7 +40,7 @@ class RunInput:
 @dataclass(frozen=True, slots=True)
 class RunPlan:
     events: list[PlanEvent]
-    status: str  # succeeded | failed | paused
+    status: str  # succeeded | partial-succeeded | failed | paused
     outputs: dict[str, Any]  # what workflow_finished reports
     error: str | None = None
     # Conversation variables an assigner changed (name -> value), whatever the status: Dify stores each
@@ -124,9 +124,12 @@ def plan_run(
         return RunPlan(run.events, "failed", {}, run.error, run.assigned)
     if chatflow:
         run.emit("message_end", {})
-    finished = {"status": "succeeded", "outputs": outputs, "error": None, "exceptions_count": run.exceptions}
+    # A run some node's error strategy carried through ends GraphRunPartialSucceeded (graph_engine.py
+    # @1.12.0, graphon's the same): workflow_finished "partial-succeeded".
+    status = "partial-succeeded" if run.exceptions else "succeeded"
+    finished = {"status": status, "outputs": outputs, "error": None, "exceptions_count": run.exceptions}
     run.emit("workflow_finished", {"data": finished})
-    return RunPlan(run.events, "succeeded", outputs, assigned=run.assigned)
+    return RunPlan(run.events, status, outputs, assigned=run.assigned)
 
 
 def outline(plan: RunPlan, graph: Graph) -> list[str]:
