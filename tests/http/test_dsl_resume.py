@@ -11,28 +11,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from dify_facts import auth
+from sse_outline import outline
 
 FILES = Path(__file__).parent.parent / "dify" / "dsl_files"
 REVIEW = "app-review"
 CHAT = "app-confirm"
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def outline(events: list[dict[str, Any]]) -> list[str]:
-    out: list[str] = []
-    for e in events:
-        name, data = e["event"], e.get("data") or {}
-        if name in ("node_started", "node_finished"):
-            out.append(f"{name.split('_')[1]} {data['title']}")
-        elif name in ("text_chunk", "message"):
-            if out[-1:] != ["chunk*"]:
-                out.append("chunk*")
-        else:
-            out.append(name)
-    return out
 
 
 @pytest.fixture
