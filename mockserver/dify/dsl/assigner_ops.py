@@ -31,7 +31,9 @@ class AssignError(Exception):
 
 
 def segment_type(value: Any) -> str:
-    """graphon's build_segment: the type of a value the pool holds without a declared type."""
+    """graphon's build_segment: the type of a value the pool holds without a declared type. Not
+    dify/variables.py `inferred` (SegmentType.infer_segment_type, the PUT check): the two disagree
+    where Dify's do, e.g. [] is array[any] here and array[number] there."""
     if value is None:
         return "none"
     if isinstance(value, str):
