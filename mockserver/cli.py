@@ -77,6 +77,15 @@ def main(ctx: click.Context) -> None:
     help="Upload size limit of image, video, audio or other files (repeatable).  "
     "[default: image=10 video=100 audio=50 other=15]",
 )
+@click.option(
+    "--header-timeout",
+    "header_timeout",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Close a connection that sends no whole request head within SECONDS of connecting or of its "
+    "last response (slow or idle clients).  [default: 60]",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -90,6 +99,7 @@ def serve(
     log_level: str | None,
     admin_token: str | None,
     upload_limit: tuple[str, ...],
+    header_timeout: float | None,
 ) -> None:
     """Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.
 
@@ -98,7 +108,7 @@ def serve(
       DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated), DIFY_MOCK_DSL (likewise),
       DIFY_MOCK_DIFY_VERSION, DIFY_MOCK_SEED, DIFY_MOCK_RELOAD, DIFY_MOCK_STRICT,
       DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN,
-      DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200').
+      DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200'), DIFY_MOCK_HEADER_TIMEOUT_S.
     Settings with no flag:
       DIFY_MOCK_PACE_SCALE      1 = the fixtures' timing, 0 = nothing sleeps
       DIFY_MOCK_PING_INTERVAL_S seconds between keep-alive pings (10)
@@ -126,6 +136,7 @@ def serve(
         "reload": reload,
         "dify_version": dify_version,
         "log_level": log_level.upper() if log_level else None,
+        "header_timeout_s": header_timeout,
     }
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
     if fixture_dirs:

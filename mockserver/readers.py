@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -82,9 +83,23 @@ async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings
     try:
         return Received(body=orjson.loads(raw))
     except orjson.JSONDecodeError:
-        # Flask (debug off) turns every JSON decoding failure, an empty body included, into a bare
-        # BadRequest: werkzeug's generic text (flask/wrappers.py on_json_loading_failed).
+        return Received(body=flask_json(raw))
+
+
+def flask_json(raw: bytes) -> Any:
+    """A body orjson refuses, read as Flask's get_json reads every body: the stdlib parser, which also
+    takes NaN, Infinity, integers beyond 64 bits, duplicate keys (the last wins, as in orjson) and
+    UTF-16/32 text. Flask (debug off) turns every ValueError of it (broken JSON, an empty body,
+    invalid UTF-8) into a bare BadRequest: werkzeug's generic text (flask/wrappers.py
+    on_json_loading_failed). Nesting deeper than the interpreter's recursion limit raises
+    RecursionError, which no Flask handler catches: Dify's generic handler answers 500 `unknown`
+    (libs/external_api.py handle_general_exception)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
         raise DifyError("bad_request") from None
+    except RecursionError:
+        raise DifyError("unknown") from None
 
 
 async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:

@@ -12,6 +12,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from mockserver import jsonsafe
 from mockserver.control.verdict import verdict
 from mockserver.dify.apps import App
 from mockserver.dify.dsl.entries import from_text
@@ -19,7 +20,6 @@ from mockserver.errors import MSG_BAD_JSON, DifyError
 from mockserver.keys import ACTIONS, BOOK, CATALOGUE, TENANTS
 from mockserver.nearmiss import did_you_mean
 from mockserver.paths import fixtures_dir
-from mockserver.render.respond import json_response
 from mockserver.scenarios.adhoc import compile_stub
 
 Params = dict[str, Any]
@@ -286,7 +286,8 @@ async def _params(request: web.Request) -> Params:
 def _route(operation: Operation) -> Callable[[web.Request], Any]:
     async def handler(request: web.Request) -> web.Response:
         status, body = operation(request.app, await _params(request))
-        return json_response(body, status)
+        # jsonsafe: a journaled body may hold what orjson alone cannot write (deep nesting, huge integers).
+        return web.Response(body=jsonsafe.dumps(body), status=status, content_type="application/json")
 
     return handler
 
@@ -312,7 +313,7 @@ class LocalControl:
         except DifyError as exc:  # what HttpControl raises for the same answer over HTTP
             raise ControlError(method, path, exc.status, exc.code, exc.message) from None
         # The same JSON a client of the HTTP API gets, never the server's live objects.
-        return orjson.loads(orjson.dumps(body))
+        return orjson.loads(jsonsafe.dumps(body))
 
     def post(self, path: str, body: Params) -> Any:
         return self._run("POST", path, body)

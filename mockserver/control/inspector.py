@@ -10,6 +10,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from mockserver import jsonsafe
 from mockserver.keys import BOOK, TENANTS
 
 BACKLOG: Final = 200  # entries a new inspector starts with
@@ -60,7 +61,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         backlog, _ = request.app[TENANTS].journal(selector)
         for entry in backlog[-BACKLOG:]:
-            await resp.write(b"data: " + orjson.dumps(entry) + b"\n\n")
+            await resp.write(b"data: " + jsonsafe.dumps(entry) + b"\n\n")
         while True:
             try:
                 entry = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
@@ -68,7 +69,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await resp.write(b": keep-alive\n\n")
                 continue
             if selector is None or _selected(entry, selector):
-                await resp.write(b"data: " + orjson.dumps(entry) + b"\n\n")
+                await resp.write(b"data: " + jsonsafe.dumps(entry) + b"\n\n")
     except ConnectionResetError:
         pass  # the inspector tab was closed
     finally:

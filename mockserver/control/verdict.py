@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
+from mockserver import jsonsafe
 
 RETRY_WINDOW_S: Final = 60.0
 FIRST_RETRY_MIN_S: Final = 0.1
@@ -67,7 +67,7 @@ def _ended(entry: dict[str, Any]) -> float:
 
 
 def _identity(entry: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (str(entry.get("tenant")), entry["method"], entry["path"], orjson.dumps(entry.get("body")).decode())
+    return (str(entry.get("tenant")), entry["method"], entry["path"], jsonsafe.dumps(entry.get("body")).decode())
 
 
 def retry_chains(entries: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -12,6 +12,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from mockserver import jsonsafe
 from mockserver.faults.apply import StreamFault
 from mockserver.faults.delivery import NORMAL, Delivery, write
 from mockserver.state.records import RunningTask
@@ -22,8 +23,12 @@ SSE_HEADERS: Final = {"Content-Type": "text/event-stream; charset=utf-8"}
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
-    # Dify serialises with orjson: compact separators and raw UTF-8, one line per event.
-    return b"data: " + orjson.dumps(event) + b"\n\n"
+    # Dify serialises with orjson: compact separators and raw UTF-8, one line per event (jsonsafe:
+    # what a client sent is echoed even where orjson alone would refuse it).
+    try:
+        return b"data: " + orjson.dumps(event) + b"\n\n"
+    except TypeError:
+        return b"data: " + orjson.dumps(jsonsafe.tame(event)) + b"\n\n"
 
 
 def is_ping(event: dict[str, Any]) -> bool:

@@ -8,8 +8,9 @@ import itertools
 import time
 from typing import Any
 
-import orjson
 from aiohttp import web
+
+from mockserver import jsonsafe
 
 _REDACT = frozenset({"authorization"})
 
@@ -64,7 +65,7 @@ BODY_LIMIT = 64 * 1024  # larger bodies are journaled by size and digest, so the
 def journal_body(body: Any, size: int | None) -> Any:
     if size is None or size <= BODY_LIMIT:
         return body
-    digest = hashlib.blake2b(orjson.dumps(body), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(jsonsafe.dumps(body), digest_size=16).hexdigest()
     return {"_omitted": f"a JSON body of {size} bytes", "digest": digest}
 
 

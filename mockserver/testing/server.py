@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.keys import STREAMS
+from mockserver.runner import DifyAppRunner
 from mockserver.settings import Settings
 
 
@@ -26,7 +27,7 @@ class MockServer:
         self.settings = settings or Settings(pace_scale=0.0)
         self.host, self.port = host, port
         self.app: web.Application | None = app
-        self._runner: web.AppRunner | None = None
+        self._runner: DifyAppRunner | None = None
         self.base_url = ""
 
     async def start(self) -> str:
@@ -36,7 +37,13 @@ class MockServer:
         if self.app is None:
             self.app = create_app(self.settings)
         # stop() waits for Dify streams itself; what remains (inspector tabs) is cancelled at once.
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
+        self._runner = DifyAppRunner(
+            self.app,
+            header_timeout_s=self.settings.header_timeout_s,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=0.1,
+        )
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.host, self.port).start()

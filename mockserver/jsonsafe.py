@@ -1,0 +1,42 @@
+"""dumps(value): orjson's bytes for a value that holds what a client sent, which orjson may refuse.
+
+Request bodies are parsed as Flask parses them (readers.flask_json): integers beyond 64 bits and
+nesting down to the interpreter's recursion limit get through, and orjson refuses to write either
+(it writes at most 255 levels). What the mock echoes or journals of such a body (a workflow's inputs
+in its events, a journal entry) is written with the too-deep part cut and the too-large integers as
+their decimal text: the mock never fails on what a client sent. Values orjson takes cost nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+MAX_DEPTH: Final = 200  # below orjson's 255, leaving room for the envelope a value is written inside
+TOO_DEEP: Final = f"(nested deeper than {MAX_DEPTH} levels; not shown)"
+_INT_MIN: Final = -(2**63)
+_INT_MAX: Final = 2**64 - 1
+
+
+def dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return orjson.dumps(tame(value))
+
+
+def tame(value: Any, depth: int = 0) -> Any:
+    """`value` with what orjson cannot write replaced: containers below MAX_DEPTH by TOO_DEEP,
+    integers beyond 64 bits by their text."""
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return TOO_DEEP
+        return {k: tame(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            return TOO_DEEP
+        return [tame(v, depth + 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+        return str(value)
+    return value

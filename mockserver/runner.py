@@ -1,0 +1,111 @@
+"""The HTTP server around the app: aiohttp's runner with two changes for Dify clients.
+
+- A request aiohttp's own parser refuses (a bad request line, an over-long header line, a broken
+  chunked body, a wrong Content-Length) never reaches the app's middlewares: aiohttp answers it from
+  RequestHandler.handle_error as text/plain and logs a traceback. Here it is answered in Dify's
+  envelope, `{"code": "bad_request", "message": <werkzeug's BadRequest text>, "status": 400}` with
+  JSON's content type, and logged as one line (no traceback). aiohttp has no public hook for this
+  (aio-libs/aiohttp#3287), so the runner builds its protocol factory itself: a web.Server whose
+  connections are DifyRequestHandler, made in AppRunner._make_server (the one non-public name used;
+  tests/http/test_malformed.py pins the behaviour, so an aiohttp that changes it fails there first).
+- `header_timeout_s`: a connection that has not sent a whole request head within that many seconds of
+  connecting, or of its last response, is closed. That is aiohttp's keep-alive timer, which aiohttp
+  arms at connect time too: it covers a client that sends its headers a byte a second as well as an
+  idle keep-alive connection (gunicorn, Dify's server, closes those after its own `keepalive`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_request import BaseRequest
+
+from mockserver.errors import CODES
+from mockserver.render.wire import RESTX
+
+log = logging.getLogger("mockserver")
+
+# A parser error is Werkzeug's BadRequest as far as a Dify client can tell.
+_PARSE_ERROR: Final = "bad_request"
+
+
+def error_body(status: int) -> bytes:
+    """The envelope aiohttp's own errors go out in: 400 for what its parser refuses, else Dify's generic
+    500 (a handler that raised past every middleware; the mock's middlewares leave none)."""
+    if status < 500:
+        code = _PARSE_ERROR if status == 400 else "bad_request"
+        body: dict[str, Any] = {"code": code, "message": CODES[code].message, "status": status}
+    else:
+        body = {"message": CODES["unknown"].message, "code": "unknown", "status": status}
+    return RESTX.encode(body)
+
+
+def _one_line(text: str) -> str:
+    """aiohttp's parser messages span lines (the offending bytes, a caret under them): one log line."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip(" ^"))
+
+
+class DifyRequestHandler(web.RequestHandler):
+    """aiohttp's connection protocol, answering its own errors in Dify's envelope without a traceback."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if isinstance(exc, HttpProcessingError):
+            log.warning("refused a malformed request from %s: %s", request.remote, _one_line(exc.message or str(exc)))
+        elif status >= 500:
+            log.error("internal error of the mock on %s %s", request.method, request.path, exc_info=exc)
+        if request.writer.output_size > 0:  # as aiohttp: a response is half sent, the connection is lost
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+        resp = web.Response(body=error_body(status), status=status, content_type="application/json")
+        resp.force_close()
+        return resp
+
+
+class DifyServer(web.Server):
+    """aiohttp's low-level server (the protocol factory) making DifyRequestHandler connections."""
+
+    def __init__(self, plain: web.Server, loop: asyncio.AbstractEventLoop, handler_kwargs: dict[str, Any]) -> None:
+        super().__init__(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=loop,
+            **handler_kwargs,
+        )
+        self._dify_loop, self._dify_kwargs = loop, handler_kwargs
+
+    def __call__(self) -> web.RequestHandler:
+        return DifyRequestHandler(self, loop=self._dify_loop, **self._dify_kwargs)
+
+
+class DifyAppRunner(web.AppRunner):
+    """web.AppRunner whose connections answer parser errors in Dify's envelope and close a connection
+    without a request head after `header_timeout_s`."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        header_timeout_s: float,
+        handle_signals: bool = False,
+        shutdown_timeout: float = 60.0,
+        **handler_kwargs: Any,
+    ) -> None:
+        # keepalive_timeout is RequestHandler's own, documented: armed at connect and after each response.
+        self._handler_kwargs: dict[str, Any] = {**handler_kwargs, "keepalive_timeout": header_timeout_s}
+        super().__init__(app, handle_signals=handle_signals, shutdown_timeout=shutdown_timeout, **self._handler_kwargs)
+
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()
+        return DifyServer(plain, asyncio.get_running_loop(), self._handler_kwargs)
