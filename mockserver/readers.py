@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver.dify.files import MB, category, extension
 from mockserver.endpoint import EndpointSpec
@@ -133,9 +134,10 @@ async def read_multipart(request: web.Request, spec: EndpointSpec, settings: Set
                 files.append(await _read_file(part, name, limit(part.filename or "", settings)))
             else:
                 await _drain(part)
-    except ValueError:
-        # Werkzeug reads a malformed multipart body (no boundary, garbage, no closing line) as an
-        # empty form without a word: the endpoint then finds no file.
+    except (ValueError, HttpProcessingError):
+        # Werkzeug reads a malformed multipart body (no boundary, garbage, no closing line, a part
+        # header line beyond aiohttp's 8190 bytes) as an empty form without a word: the endpoint then
+        # finds no file.
         return Received()
     return Received(form=form, files=tuple(files), file_fields=len(file_names))
 
