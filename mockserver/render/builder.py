@@ -144,6 +144,8 @@ class EventBuilder:
                 return self._paused(base, given, at_s)
             if name == "human_input_required":
                 return self._form(base, given, now)
+            if name == "human_input_form_timeout":
+                base["expiration_time"] = now  # the form's expiry: the moment it timed out
         base.update(given)
         return base
 
