@@ -163,6 +163,10 @@ def serve(
         click.echo(f"dify-mockserver: {count} fixture problem{'s' if count != 1 else ''}; not starting", err=True)
         sys.exit(1)
     _dsl_warnings(app)
+    if not settings.quiet and logging.getLogger("mockserver.requests").isEnabledFor(logging.INFO):
+        from mockserver.middleware import REQUEST_LINES
+
+        app[REQUEST_LINES] = _REQUEST_LINES.add
     from mockserver.tools.reload import watch_fixtures
 
     watch_fixtures(app)
@@ -194,6 +198,41 @@ def _usage(message: str) -> Any:
     sys.exit(2)
 
 
+class _Lines:
+    """The request log's lines on stderr, written once per turn of the event loop rather than once a
+    request (a write and a flush each cost more than the rest of the line's work). Every other log
+    record writes the pending lines first, so stderr keeps the order things happened in."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+
+    def add(self, line: str) -> None:
+        if not self._pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop runs: no turn to wait for
+                self._pending.append(line)
+                self.flush()
+                return
+        self._pending.append(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            text = "\n".join(self._pending) + "\n"
+            self._pending.clear()
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+
+_REQUEST_LINES = _Lines()
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    def emit(self, record: logging.LogRecord) -> None:
+        _REQUEST_LINES.flush()
+        super().emit(record)
+
+
 class _Format(logging.Formatter):
     """Request log lines as they are; everything else with its level and logger."""
 
@@ -204,7 +243,7 @@ class _Format(logging.Formatter):
 
 
 def _configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Handler(sys.stderr)
     handler.setFormatter(_Format("%(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     if settings.quiet:
@@ -278,6 +317,7 @@ async def _run(settings: Settings, app: web.Application) -> None:
     for line in banner.lines(app, base_url):
         click.echo(line, err=True)
     await signals.get()
+    _REQUEST_LINES.flush()
     open_streams = server.open_streams()
     if open_streams:
         click.echo(
@@ -294,4 +334,5 @@ async def _run(settings: Settings, app: web.Application) -> None:
         server.cut_streams()
     again.cancel()
     await stopping
+    _REQUEST_LINES.flush()
     click.echo("dify-mockserver stopped", err=True)
