@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mockserver.actions import ActContext
+from mockserver.dify.events import REPLY_EVENTS
 from mockserver.errors import DifyError
 from mockserver.faults.apply import stream_fault
 from mockserver.faults.spec import FaultSpec
@@ -100,8 +101,14 @@ def build(
     call = ctx.call
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
+    # A blocking chat or completion folds its answer chunks back into one answer: splitting them first
+    # would change nothing but the cost (the New Agent's answer is its last `message`, so it splits).
+    folded = not call.streaming and env.family != "workflow" and not env.chatflow and env.mode != "agent"
     flat: list[tuple[str, dict[str, Any], Any]] = []
     for name, fields, split, delay in raw:
+        if folded and name in REPLY_EVENTS:
+            flat.append((name, fields, delay))
+            continue
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
     if call.streaming or env.family == "workflow" or env.chatflow:
