@@ -16,13 +16,14 @@ def _digest(key: tuple[Any, ...]) -> bytes:
     return blake2b(repr(key).encode(), digest_size=16).digest()
 
 
+_VARIANT = "89ab89ab89ab89ab"  # a hex digit's two low bits under the RFC 4122 variant's high `10`
+
+
 def derive_uuid(key: tuple[Any, ...]) -> str:
-    """A version-4-shaped UUID string from the key (formatted directly: uuid.UUID costs 3x more)."""
-    raw = bytearray(_digest(key))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """A version-4-shaped UUID string from the key (formatted directly: uuid.UUID costs 3x more): the
+    digest's hex with the version nibble set to 4 and the variant's two bits to `10`."""
+    h = blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
 
 
 def derive_int(key: tuple[Any, ...]) -> int:
