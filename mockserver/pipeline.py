@@ -86,7 +86,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
     ctx = ActContext(
-        call, tenant, scope, draws, now, settings, accounts=book.apps.account_names, dataset=request.get(DATASET)
+        call,
+        tenant,
+        scope,
+        draws,
+        now,
+        settings,
+        accounts=book.apps.account_names,
+        dataset=request.get(DATASET) if spec.auth == "dataset" else None,  # only dataset routes find one
     )
     ctx.directives = scenario.directives
     action_name = scenario.action or fixture.action
