@@ -105,9 +105,10 @@ def build(
     # would change nothing but the cost (the New Agent's answer is its last `message`, so it splits).
     folded = not call.streaming and env.family != "workflow" and not env.chatflow and env.mode != "agent"
     flat: list[tuple[str, dict[str, Any], Any]] = []
+    answers: list[str] | None = [] if folded else None  # a folded body's answer chunks, no event built
     for name, fields, split, delay in raw:
-        if folded and name in REPLY_EVENTS:
-            flat.append((name, fields, delay))
+        if answers is not None and name in REPLY_EVENTS:
+            answers.append(str(fields.get("answer", "")))
             continue
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
@@ -120,7 +121,7 @@ def build(
         builder.timing = _chat_timing(times, flat)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
     ctx.bound["events"] = events  # what the commit records beyond the body (an agent's thoughts)
-    body = blocking_body(env, builder, events, blocking)
+    body = blocking_body(env, builder, events, blocking, answers)
     if not call.streaming:
         return Plan(body=body, wire=GENERATE), body
     if relayed(ctx):

@@ -41,7 +41,7 @@ def select(
                 return _chosen(fixture, named, call, scope)
     roots = _Roots(call)
     for scenario in (*adhoc, *fixture.rules) if adhoc else fixture.rules:
-        if scenario.match and not all(holds(p, roots) for p in scenario.match):
+        if scenario.match and not _all_hold(scenario.match, roots):
             continue
         if scenario.times is not None and scope.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
             continue
@@ -138,6 +138,13 @@ def _resolve(value: Any, path: tuple[str | int, ...]) -> list[Any]:
     if isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
         return _resolve(value[step], rest)
     return [None]
+
+
+def _all_hold(match: Sequence[Predicate], roots: _Roots) -> bool:
+    for p in match:  # noqa: SIM110 - all() of a generator costs one generator per rule and request
+        if not holds(p, roots):
+            return False
+    return True
 
 
 def holds(p: Predicate, roots: _Roots | dict[str, Any]) -> bool:
