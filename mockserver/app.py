@@ -29,7 +29,8 @@ log = logging.getLogger("mockserver")
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
     catalogue = load_catalogue(settings.schemas())
-    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry(), settings.dsl)
+    current_dsl = versions.resolve(settings.dify_version)[0].dsl_version
+    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry(), settings.dsl, current_dsl)
     return catalogue, book
 
 
@@ -53,7 +54,7 @@ def create_app(
     app[ACTIONS] = actions.registry()
     app[STREAMS] = {}
     app[CATALOGUE] = catalogue
-    app[BOOK] = BookRef(book)
+    app[BOOK] = BookRef(book, app[RELEASE].dsl_version)
     limits = StoreLimits(file_bytes=settings.max_upload_store_bytes, message_bytes=settings.max_message_store_bytes)
     app[TENANTS] = TenantRegistry(
         settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants, limits

@@ -275,6 +275,8 @@ def lint_command(dirs: tuple[Path, ...], show_list: bool, dsl_files: tuple[str, 
     report = lint.run(dirs, dsl_files)
     for warning in report.warnings:
         click.echo(f"{warning} (warning)")
+    for note in report.notes:
+        click.echo(f"{note} (info)")
     for finding in report.findings:
         for line in finding.lines():
             click.echo(line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from aiohttp import web
 from mockserver.actions import Action
 from mockserver.catalogue import Catalogue
 from mockserver.determinism import FakerSource
+from mockserver.dify.apps import App
 from mockserver.dify.versions import Release
 from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import Delivery
@@ -21,12 +23,21 @@ from mockserver.validation import Principal
 
 
 class BookRef:
-    """The current Book; `--reload` swaps its contents, never the key."""
+    """The current Book; `--reload` swaps its contents, never the key. A reload also needs the emulated
+    release's DSL version and the apps POST /_mock/apps added, which outlive it (`posted`)."""
 
-    __slots__ = ("current",)
+    __slots__ = ("current", "current_dsl", "posted")
 
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, current_dsl: str = "0.7.0") -> None:
         self.current = book
+        self.current_dsl = current_dsl
+        self.posted: dict[str, App] = {}
+
+    def with_posted(self, book: Book) -> Book:
+        """`book` with the posted apps over its own."""
+        if not self.posted:
+            return book
+        return replace(book, apps=replace(book.apps, apps={**book.apps.apps, **self.posted}))
 
 
 SETTINGS: Final = web.AppKey("SETTINGS", Settings)

@@ -39,6 +39,7 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
         )
     if call.app is not None and call.app.mode == "advanced-chat":
         variables.seed(conversation, call.app.extra.get("conversation_variables"), ctx.now)
+        variables.assign(conversation, bound.get("assigned"), ctx.now)  # a DSL run's assigner writes
         workflow_runs.record_run(ctx, logged=False)  # a chatflow turn is a run too, never in the logs
     message = ctx.bound["message"] = message_record(ctx, conversation.id, outcome)
     backend.add_message(conversation, message, ctx.now)

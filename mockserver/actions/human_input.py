@@ -4,61 +4,25 @@ submits it and resumes the run. Facts read at dify 1.14.2 and 1.16.1
 (controllers/service_api/app/human_input_form.py, controllers/common/human_input.py,
 services/human_input_service.py; graphon nodes/human_input/entities.py; research/workflow_runs.md §4).
 
-The mock does not run the rest of the graph after a submission: the run finishes at once, `succeeded`,
-its outputs the inputs submitted (Dify would run the nodes after the form and store what its end node
-gives), its steps and tokens as they were at the pause."""
+Once no form of the run waits, the run resumes at once (render/resume.py): a DSL app's graph goes on
+from the form down the submitted action's edge; a scenario's run finishes `succeeded` with the submitted
+inputs as its outputs. The resumed part's events are kept for GET /v1/workflow/{id}/events, which relays
+them once, as a client that subscribed right after submitting sees them in Dify."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any, Final
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.users import end_user_id, owner
-from mockserver.dify.events import FORM_GLOBAL_TIMEOUT_S, FORM_TIMEOUT_S
+from mockserver.actions.workflow_runs import settle
+from mockserver.dify.events import FORM_GLOBAL_TIMEOUT_S
 from mockserver.errors import DifyError
-from mockserver.state.records import Blob, HumanInputForm, WorkflowRun
+from mockserver.state.records import Blob, HumanInputForm, Message
 
 # Flask's Response(mimetype="application/json"): no charset parameter.
 FORM_HEADERS: Final = {"Content-Type": "application/json"}
-
-
-def record_forms(ctx: ActContext, run: WorkflowRun, events: Iterable[dict[str, Any]]) -> None:
-    """The forms a paused run waits on, one per human_input_required event. A form without a token
-    (Dify's `form_token: null`: no WebApp recipient) cannot be reached through the Service API."""
-    forms = ctx.tenant.state.human_input_forms
-    for event in events:
-        if event.get("event") != "human_input_required":
-            continue
-        data = event.get("data") or {}
-        token = data.get("form_token")
-        if not token:
-            continue
-        expiration = data.get("expiration_time")
-        forms.add(
-            HumanInputForm(
-                id=str(token),
-                form_id=str(data.get("form_id")),
-                app=run.app,
-                workflow_run_id=run.id,
-                node_id=str(data.get("node_id")),
-                node_title=str(data.get("node_title")),
-                form_content=str(data.get("form_content") or ""),
-                inputs=[i for i in data.get("inputs") or () if isinstance(i, dict)],
-                actions=[a for a in data.get("actions") or () if isinstance(a, dict)],
-                resolved_default_values=dict(data.get("resolved_default_values") or {}),
-                expiration_time=int(expiration) if isinstance(expiration, int | float) else ctx.now + FORM_TIMEOUT_S,
-                created_at=ctx.now,
-            )
-        )
-
-
-def drop_forms(ctx: ActContext, run_id: str) -> None:
-    """A run that failed or was stopped before it paused never made its forms."""
-    forms = ctx.tenant.state.human_input_forms
-    for form in [f for f in forms if f.workflow_run_id == run_id and f.status == "waiting"]:
-        forms.remove(form.id)
 
 
 def _active_form(ctx: ActContext) -> None:
@@ -138,25 +102,35 @@ def submit(ctx: ActContext) -> dict[str, Any]:
 
 
 def _commit_submit(ctx: ActContext, _outcome: Any) -> None:
-    """The form is submitted by this end user; once no form of its run waits any more, the run resumes
-    and (in the mock) finishes: `succeeded`, its outputs what its forms were given."""
+    """The form is submitted by this end user; once no form of its run waits any more, the run resumes:
+    its resumed part is built, kept for the events route, and the row settles as that part ends
+    (finished, or paused again at the next form)."""
     form: HumanInputForm = ctx.bound["form"]
     payload = ctx.call.payload
     form.status, form.submitted_by = "submitted", end_user_id(ctx)
     form.action, form.submitted_data = str(payload["action"]), dict(payload["inputs"])
     state = ctx.tenant.state
     run = state.workflow_runs.get(form.workflow_run_id)
-    if run is None or run.status != "paused":
+    if run is None or run.status != "paused" or run.resume is None:
         return
     forms = [f for f in state.human_input_forms if f.workflow_run_id == run.id]
     if any(f.status == "waiting" for f in forms):
         return
-    outputs: dict[str, Any] = {}
-    for done in forms:
-        outputs.update(done.submitted_data or {})
-    run.status, run.outputs, run.error, run.finished_at = "succeeded", outputs, None, ctx.now
-    # Dify's elapsed time after a resume covers the resumed segment only: the mock's is short and seeded.
-    run.elapsed_time = round(ctx.draws.random("resume").uniform(0.05, 0.25), 6)
+    events = run.resume([f for f in forms if f.status == "submitted"], float(ctx.now - run.created_at))
+    run.relay = events
+    settle(ctx, run, events)
+    _answer_grows(ctx, events)
+    state.workflow_runs.reweigh(run)
+
+
+def _answer_grows(ctx: ActContext, events: list[dict[str, Any]]) -> None:
+    """A chatflow turn's stored answer gets what the resumed part says."""
+    said = [e for e in events if e.get("event") == "message"]
+    if not said:
+        return
+    message: Message | None = ctx.tenant.state.messages.get(str(said[0].get("message_id")))
+    if message is not None:
+        message.answer += "".join(str(e.get("answer") or "") for e in said)
 
 
 ACTIONS = (

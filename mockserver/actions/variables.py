@@ -4,6 +4,7 @@ conversation's first run, listed and updated as ConversationService does (dify 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -32,6 +33,38 @@ def seed(conversation: Conversation, definitions: Any, now: int) -> None:
             stored = variables.stored_type(str(item.get("value_type", "string")), value)
             name, about = str(item.get("name", "")), str(item.get("description") or "")
             conversation.variables.append(ConversationVariable(item["id"], name, stored, value, about, now, now))
+
+
+def current(ctx: ActContext) -> dict[str, Any] | None:
+    """The values a chatflow turn starts from, by name: the continued conversation's stored variables
+    (after a PUT, after earlier turns' assigners); None for a new conversation (its declared values)."""
+    if ctx.bound.get("new_conversation", True):
+        return None
+    conversation = Conversations(ctx.tenant.state).store.conversations.get(
+        str(ctx.bound.get("conversation_id")), app=owner(ctx)[0], user=owner(ctx)[1]
+    )
+    return None if conversation is None else {v.name: v.value for v in conversation.variables}
+
+
+def assign(conversation: Conversation, assigned: Any, now: int) -> None:
+    """An assigner's writes of the turn (name -> value): ConversationVariableUpdater.update sets the
+    row's data; `updated_at` moves (onupdate), the type stays (the variable's model_copy keeps it)."""
+    for variable in conversation.variables:
+        if isinstance(assigned, dict) and variable.name in assigned:
+            variable.value, variable.updated_at = assigned[variable.name], now
+
+
+def storer(ctx: ActContext) -> Callable[[dict[str, Any], int], None]:
+    """Stores writes on this turn's conversation later: those of the turn's resumed part, once its
+    forms are submitted (render/resume.py); the conversation is looked up then."""
+    state, conversation_id, (app, user) = ctx.tenant.state, str(ctx.bound.get("conversation_id")), owner(ctx)
+
+    def store(assigned: dict[str, Any], now: int) -> None:
+        conversation = Conversations(state).store.conversations.get(conversation_id, app=app, user=user)
+        if conversation is not None:
+            assign(conversation, assigned, now)
+
+    return store
 
 
 def _conversation(ctx: ActContext) -> Conversation:

@@ -11,9 +11,10 @@ import uuid
 from datetime import UTC
 from typing import Any, Final
 
+import orjson
 from dateutil.parser import isoparse
 
-from mockserver.actions import ActContext, Action, Ending, human_input
+from mockserver.actions import ActContext, Action, Ending, forms
 from mockserver.actions.serialize import body
 from mockserver.actions.users import end_user_id, owner
 from mockserver.dify.events import RUN_TERMINAL
@@ -72,21 +73,23 @@ def record_run(ctx: ActContext, logged: bool) -> WorkflowRun | None:
     ctx.bound["run"] = run
     ctx.tenant.state.workflow_runs.add(run)
     if not ctx.call.streaming:
-        _as_planned(ctx, run, events)
+        settle(ctx, run, events)
     return run
 
 
-def _as_planned(ctx: ActContext, run: WorkflowRun, events: list[dict[str, Any]]) -> None:
+def settle(ctx: ActContext, run: WorkflowRun, events: list[dict[str, Any]]) -> None:
     """The run's row as its events end it: finished, or paused (no outputs, no finish, its steps and
-    tokens so far) with the forms it waits on."""
+    tokens so far) with the forms it waits on and what resumes it (the generate renderer's Resumer)."""
     ending = next((i for i, e in enumerate(events) if e.get("event") in RUN_TERMINAL), len(events))
     if ending < len(events) and events[ending].get("event") == "workflow_paused":
         at_pause = events[ending].get("data") or {}
         run.status = "paused"
         run.total_steps = int(at_pause.get("total_steps") or 0)
         run.total_tokens = int(at_pause.get("total_tokens") or 0)
-        human_input.record_forms(ctx, run, events[:ending])
+        run.resume = ctx.bound.get("resume", run.resume)
+        forms.record_forms(ctx, run, events[:ending])
         return
+    run.resume = None
     finished = next((e for e in reversed(events) if e.get("event") == "workflow_finished"), None)
     if finished is not None:
         _finish(run, finished.get("data") or {})
@@ -120,7 +123,7 @@ def ended(ctx: ActContext, ending: Ending) -> None:
         _finish(run, ending.finished or {"finished_at": run.created_at})
         run.status, run.error = "failed", ending.error
         return
-    _as_planned(ctx, run, list(ctx.bound.get("events") or ()))
+    settle(ctx, run, list(ctx.bound.get("events") or ()))
 
 
 def _the_run(ctx: ActContext) -> WorkflowRun | None:
@@ -242,9 +245,13 @@ def _check_events(ctx: ActContext) -> None:
 
 
 def events(ctx: ActContext) -> dict[str, Any]:
-    """A finished run: one workflow_finished frame (json.dumps, as the route writes it). An unfinished
-    one: the relay's first ping; the mock then ends the stream (Dify would wait for live events)."""
+    """A run resumed by a form submission: its resumed part, relayed once (a ping, then the frames as
+    the worker published them, compact) as a client that subscribed in time sees it. A finished run:
+    one workflow_finished frame (json.dumps, as the route writes it). An unfinished one: the relay's
+    first ping; the mock then ends the stream (Dify would wait for live events)."""
     run: WorkflowRun = ctx.bound["run_found"]
+    if run.relay is not None:
+        return {"result": Blob(_relayed(run.relay), dict(SSE_HEADERS))}
     if run.finished_at is None:
         return {"result": Blob(b"event: ping\n\n", dict(SSE_HEADERS))}
     frame = {
@@ -270,8 +277,18 @@ def events(ctx: ActContext) -> dict[str, Any]:
     return {"result": Blob(f"data: {json.dumps(frame)}\n\n".encode(), dict(SSE_HEADERS))}
 
 
+def _relayed(events: list[dict[str, Any]]) -> bytes:
+    frames = [b"event: ping\n\n"]
+    frames += [b"data: " + orjson.dumps(e) + b"\n\n" for e in events]
+    return b"".join(frames)
+
+
+def _commit_events(ctx: ActContext, _outcome: Any) -> None:
+    ctx.bound["run_found"].relay = None  # relayed once: later readers find the run as it ended
+
+
 ACTIONS = (
     Action("workflow_run.get", detail, checks=(("run", _check_detail),)),
     Action("workflow_run.logs", logs, checks=(("filters", _check_logs),)),
-    Action("workflow_run.events", events, checks=(("run", _check_events),)),
+    Action("workflow_run.events", events, _commit_events, checks=(("run", _check_events),)),
 )

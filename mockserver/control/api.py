@@ -217,6 +217,7 @@ def _listed(a: App, built_in: str) -> dict[str, Any]:
         "source": "built-in" if not a.source or a.source.startswith(built_in) else a.source,
         "dsl": a.dsl or None,
         "warnings": list(a.warnings),
+        "notes": list(a.notes),
     }
 
 
@@ -240,11 +241,11 @@ def add_app(app: web.Application, data: Params) -> tuple[int, Any]:
     book = app[BOOK].current
     if key in book.apps.dataset_keys:
         raise DifyError("invalid_param", f"key {key!r} is a knowledge API key")
-    made, problems = from_text(key, text)
+    made, problems = from_text(key, text, current=app[BOOK].current_dsl)
     if made is None:
         raise DifyError("invalid_param", "\n".join(str(p) for p in problems))
-    apps = replace(book.apps, apps={**book.apps.apps, key: made})
-    app[BOOK].current = replace(book, apps=apps)  # one assignment, as a reload swaps the book
+    app[BOOK].posted[key] = made  # a reload keeps it
+    app[BOOK].current = app[BOOK].with_posted(book)  # one assignment, as a reload swaps the book
     return 200, _listed(made, str(fixtures_dir()))
 
 

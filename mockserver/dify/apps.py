@@ -112,6 +112,7 @@ class App:
     dsl: str = ""  # the DSL file it was made from ("<POST /_mock/apps>" for a posted one); "" otherwise
     graph: Graph | None = None  # a DSL workflow or chatflow's graph (mockserver/dify/dsl/graph_model.py)
     warnings: tuple[str, ...] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
+    notes: tuple[str, ...] = ()  # what the mock only imitates in this DSL app (DSL.md §A.2.5 "info")
     _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def root_for(self, release: Release) -> dict[str, Any]:

@@ -114,6 +114,14 @@ class Release:
     # POST /v1/datasets/pipeline/file-upload: a file over its limit is the service's FileTooLargeError,
     # a 400 invalid_param, at 1.14; the controller's 413 file_too_large from 1.15 (both with no text).
     pipeline_upload_too_large: str = "file_too_large"
+    # A DSL run's response streams: 1.16's graphon 0.7.0 ResponseStreamFilter opens the sessions no
+    # blocking edge holds at GraphRunStarted and flushes what is ready (text, sys values) before the
+    # start node's events; graphon 0.4 (1.14) and the in-tree engine (1.12) first flush inside the
+    # start node's run (api/core/app/apps/workflow/app_generator.py@1.16.1, graphon filters/response_stream.py).
+    stream_at_run_start: bool = True
+    # A DSL loop's loop_next after its last counted pass too: 1.12's loop node and graphon 0.4 (1.14)
+    # yield one after every pass no break ended; graphon 0.7.0 (1.16) only when another pass follows.
+    loop_next_after_last: bool = False
 
     @property
     def root(self) -> dict[str, str]:
@@ -169,6 +177,8 @@ _1_12: Final = Release(
     tag_rename_name_first=True,
     model_type_aliases=True,
     pipeline_upload_too_large="invalid_param",
+    stream_at_run_start=False,
+    loop_next_after_last=True,
 )
 # Each later release as what changed since the one before.
 _1_14: Final = replace(
@@ -228,6 +238,8 @@ _1_16: Final = replace(
     tag_count_refused=False,
     model_type_aliases=False,
     pipeline_upload_too_large="file_too_large",
+    stream_at_run_start=True,
+    loop_next_after_last=False,
 )
 RELEASES: Final[dict[str, Release]] = {r.name: r for r in (_1_12, _1_14, _1_16)}
 DEFAULT: Final = "1.16"

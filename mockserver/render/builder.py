@@ -212,7 +212,10 @@ class EventBuilder:
             id=env.draws.uuid(f"node:{node_id}"),
             node_id=node_id,
             title=given.get("title", node_id),
-            index=self.node_index,
+            # QueueNodeStartedEvent.node_run_index keeps its default of 1 ("FIXME: may not used"): the
+            # runner never sets it, and node_finished reuses the started snapshot's (dify 1.12.0, 1.14.2,
+            # 1.16.1 core/app/entities/queue_entities.py, core/app/apps/workflow_app_runner.py).
+            index=1,
             created_at=env.created_at + int(started),
         )
         if name == "node_started":

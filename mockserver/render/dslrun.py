@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from mockserver.actions import ActContext
+from mockserver.actions import ActContext, variables
 from mockserver.dify.dsl.knobs import Knobs
 from mockserver.dify.dsl.plan import NO_ROOT, RunInput, plan_run
 from mockserver.errors import DifyError
+from mockserver.render.resume import DslRun
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms (render/generate.py)
 FALLBACK_SCENARIOS: Final = frozenset({"default", "chatflow"})
@@ -51,6 +52,20 @@ def raw_events(ctx: ActContext) -> list[RawEvent]:
     if app.graph.root is None:
         # A trigger-only app loads (a warning), but Dify cannot run it here (DSL.md §A.2.5).
         raise DifyError("invalid_param", NO_ROOT)
-    given = RunInput(app.mode, dict(call.inputs), str(call.payload.get("query") or ""), system)
-    plan = plan_run(app.graph, given, knobs(ctx), ids=ctx.draws.uuid)
+    conversation = variables.current(ctx) if app.mode == "advanced-chat" else None
+    given = RunInput(
+        app.mode,
+        dict(call.inputs),
+        str(call.payload.get("query") or ""),
+        system,
+        conversation,
+        stream_at_start=call.release.stream_at_run_start,
+        loop_next_after_last=call.release.loop_next_after_last,
+    )
+    steer = knobs(ctx)
+    plan = plan_run(app.graph, given, steer, ids=ctx.draws.uuid)
+    ctx.bound["assigned"] = plan.assigned  # the commit stores them on the conversation (actions/chat.py)
+    store = variables.storer(ctx) if app.mode == "advanced-chat" else None
+    # Planned again if the run pauses and resumes; the resumed part's writes are stored then.
+    ctx.bound["dsl_run"] = DslRun(app.graph, given, steer, plan.assigned, store)
     return [(name, fields, None, delay) for name, fields, delay in plan.events]

@@ -13,6 +13,7 @@ from mockserver.render.builder import EventBuilder
 from mockserver.render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
 from mockserver.render.envelope import Envelope, expand_splits, family_of
 from mockserver.render.respond import Plan
+from mockserver.render.resume import Resumer
 from mockserver.render.sse import StreamPlan
 from mockserver.render.wire import GENERATE
 from mockserver.scenarios.model import Timing
@@ -20,22 +21,6 @@ from mockserver.settings import Settings
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # the modes whose streams 1.14+ relays
-
-
-def schedule(timing: Timing, delays: list[float | None], draws: Any) -> list[float]:
-    """Scheduled ms of each event since the request started; jitter is seeded, so bytes never vary."""
-    rng = draws.random("timing")
-    times, t = [], 0.0
-    for i, delay in enumerate(delays):
-        if delay is not None:
-            step = float(delay)
-        else:
-            base = timing.first_event_ms if i == 0 else timing.interval_ms
-            jitter = rng.uniform(-timing.jitter_ms, timing.jitter_ms) if timing.jitter_ms else 0.0
-            step = max(0.0, base + jitter)
-        t += step
-        times.append(round(t, 3))
-    return times
 
 
 def default_events(family: str, blocking: Any) -> list[RawEvent]:
@@ -113,7 +98,7 @@ def build(
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
     if call.streaming or env.family == "workflow" or env.chatflow:
-        times = schedule(timing, [d for _, _, d in flat], ctx.draws)
+        times = timing.schedule([d for _, _, d in flat], ctx.draws)
     else:
         times = [0.0] * len(flat)  # a blocking chat or completion shows no timing: skip the seeded draws
     builder = EventBuilder(env)
@@ -121,6 +106,8 @@ def build(
         builder.timing = _chat_timing(times, flat)
     events = [builder.build(name, fields, t / 1000.0) for (name, fields, _), t in zip(flat, times, strict=True)]
     ctx.bound["events"] = events  # what the commit records beyond the body (an agent's thoughts)
+    if (env.family == "workflow" or env.chatflow) and any(e.get("event") == "workflow_paused" for e in events):
+        ctx.bound["resume"] = Resumer(env, builder, ctx.bound.get("dsl_run"))  # stored with the paused run
     body = blocking_body(env, builder, events, blocking, answers)
     if not call.streaming:
         return Plan(body=body, wire=GENERATE), body

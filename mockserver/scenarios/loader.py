@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import App, AppsBook, build_app
 from mockserver.dify.dsl import entries
+from mockserver.dify.dsl.load import CURRENT_DSL
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
@@ -34,10 +35,17 @@ def fixture_files(root: Path) -> list[tuple[Path, str]]:
     )
 
 
-def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str], dsl: Sequence[str] = ()) -> Book:
+def load_book(
+    catalogue: Catalogue,
+    dirs: list[Path],
+    actions: Collection[str],
+    dsl: Sequence[str] = (),
+    current_dsl: str = CURRENT_DSL,
+) -> Book:
     """Load the fixture directories in order (later ones win), then the DSL apps of `dsl` (`FILE[=KEY]`
-    each, over the directories' apps); `actions` are the action names fixtures may use. Raises
-    FixtureError listing every problem."""
+    each, over the directories' apps); `actions` are the action names fixtures may use; DSL files are
+    checked against `current_dsl`, the emulated release's DSL version. Raises FixtureError listing
+    every problem."""
     problems: list[Problem] = []
     validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
     fixture_meta = catalogue.validator_for("_meta/fixture.json")
@@ -101,7 +109,7 @@ def load_book(catalogue: Catalogue, dirs: list[Path], actions: Collection[str], 
             loaded[id(synthetic)] = -1  # before every directory's files
             rel = f"{spec.id.replace('.', '/', 1)}.yaml"
             layers.setdefault(spec.id, Layers(rel, str(spec.schema_file))).own.insert(0, synthetic)
-    apps = _build_apps(apps_raw, app_docs, problems, dsl)
+    apps = _build_apps(apps_raw, app_docs, problems, dsl, current_dsl)
     known_aliases = {k: v for k, v in aliases.items() if v is not None}
     compiler = make_compiler(catalogue, known_aliases, actions, problems)
     resolved = resolve(layers, {s.id: s.response for s in catalogue}, problems, lambda doc: loaded[id(doc)])
@@ -182,21 +190,26 @@ def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
 
 
 def _build_apps(
-    raw: dict[str, dict[str, Any]], docs: dict[str, Source], problems: list[Problem], dsl: Sequence[str]
+    raw: dict[str, dict[str, Any]],
+    docs: dict[str, Source],
+    problems: list[Problem],
+    dsl: Sequence[str],
+    current_dsl: str,
 ) -> AppsBook:
     made: dict[str, App] = {}
     for key, value in raw["apps"].items():
         if value is None:
             continue
         if "dsl" in value:
-            made_app, found = entries.from_entry(key, value, docs[key].doc.file, docs[key].at(("dsl",), ""))
+            where = docs[key].at(("dsl",), "")
+            made_app, found = entries.from_entry(key, value, docs[key].doc.file, where, current_dsl)
             problems.extend(found)
             if made_app is not None:
                 made[key] = made_app
         else:
             made[key] = build_app(key, value, docs[key].doc.file if key in docs else "")
     for spec in dsl:  # `serve --dsl`: over the directories' apps
-        made_app, found = entries.from_spec(spec)
+        made_app, found = entries.from_spec(spec, current_dsl)
         problems.extend(found)
         if made_app is not None:
             made[made_app.key] = made_app

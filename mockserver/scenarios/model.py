@@ -33,6 +33,22 @@ class Timing:
     interval_ms: float = 0.0  # between events
     jitter_ms: float = 0.0  # uniform, seeded, added to each interval (floored at 0)
 
+    def schedule(self, delays: list[Any], draws: Any) -> list[float]:
+        """Scheduled ms of each event since the first one's start; an event's own delay (ms) wins over
+        the spacing. The jitter is seeded from the request's draws, so bytes never vary."""
+        rng = draws.random("timing")
+        times, t = [], 0.0
+        for i, delay in enumerate(delays):
+            if delay is not None:
+                step = float(delay)
+            else:
+                base = self.first_event_ms if i == 0 else self.interval_ms
+                jitter = rng.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0
+                step = max(0.0, base + jitter)
+            t += step
+            times.append(round(t, 3))
+        return times
+
     def over(self, raw: dict[str, Any] | None) -> Timing:
         if not raw:
             return self

@@ -5,6 +5,7 @@ per-field code; `owner` keys (app, user) are what the store filters on."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +189,11 @@ class WorkflowRun:
     exceptions_count: int = 0
     log_id: str | None = None
     created_seq: int = 0
+    # A paused run: what builds its resumed part once its forms are submitted (render/resume.py
+    # Resumer: called with the submitted forms and the seconds since the run began, returns events).
+    resume: Callable[[list[HumanInputForm], float], list[dict[str, Any]]] | None = None
+    # A resumed run's events, until GET /v1/workflow/{id}/events has relayed them once.
+    relay: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)

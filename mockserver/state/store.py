@@ -128,7 +128,9 @@ class Store:
             "workflow_runs",
             "Workflow run not found.",
             limits.workflow_runs,
-            lambda r: len(r.inputs) + 1024,
+            # A paused run also holds its resumer (envelope, builder: a few KiB), a resumed one its
+            # events until they are relayed (about half a KiB each).
+            lambda r: len(r.inputs) + 1024 + (4096 if r.resume else 0) + 512 * len(r.relay or ()),
             text,
             owners=("app",),
         )

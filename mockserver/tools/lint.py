@@ -59,6 +59,7 @@ class Report:
     scenarios: int
     findings: list[Finding]
     warnings: tuple[str, ...] = ()  # DSL apps' load warnings (`FILE:LINE:COLUMN: text`); they fail nothing
+    notes: tuple[str, ...] = ()  # what DSL apps only imitate (`FILE: text`); informational
 
 
 def run(dirs: Sequence[Path], dsl: Sequence[str] = ()) -> Report:
@@ -75,7 +76,8 @@ def run(dirs: Sequence[Path], dsl: Sequence[str] = ()) -> Report:
         return Report(files, 0, [Finding(p) for p in exc.problems])
     scenarios = sum(len(f.names) for f in book.fixtures.values())
     warnings = tuple(w for app in book.apps.apps.values() for w in app.warnings)
-    return Report(files, scenarios, asyncio.run(deep_check(settings, catalogue, book)), warnings)
+    notes = tuple(n for app in book.apps.apps.values() for n in app.notes)
+    return Report(files, scenarios, asyncio.run(deep_check(settings, catalogue, book)), warnings, notes)
 
 
 def endpoint_lines(catalogue: Catalogue | None = None) -> list[str]:

@@ -56,17 +56,25 @@ async def watch_and_swap(
     dsl: Sequence[str] = (),
 ) -> None:
     """Reload on every batch of changes to a fixture file until `stop` is set. The DSL files the apps were
-    made from are watched too, by their directories (an editor's save often replaces the file)."""
+    made from are watched too, by their directories (an editor's save often replaces the file); a reload
+    that names a DSL file in another directory restarts the watch with it."""
     from watchfiles import awatch  # only `--reload` pays for the import
 
     quiet = logging.getLogger("watchfiles")
     if quiet.level == logging.NOTSET:
         quiet.setLevel(logging.WARNING)  # its "N changes detected" at INFO would echo every save
     watched = [*dirs, *_dsl_dirs(ref, dirs)]
-    log.info("watching %s for fixture changes", ", ".join(map(str, watched)))
     try:
-        async for changes in awatch(*watched, watch_filter=_is_fixture, stop_event=stop, step=50):
-            await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}), dsl)
+        while not stop.is_set():
+            log.info("watching %s for fixture changes", ", ".join(map(str, watched)))
+            async for changes in awatch(*watched, watch_filter=_is_fixture, stop_event=stop, step=50):
+                await reload_once(dirs, catalogue, ref, actions, sorted({path for _, path in changes}), dsl)
+                now = [*dirs, *_dsl_dirs(ref, dirs)]
+                if now != watched:
+                    watched = now
+                    break
+            else:
+                return  # stopped
     except Exception:  # e.g. a watched directory removed: say so rather than stop reloading silently
         log.exception("the fixture watcher stopped; fixtures will not reload until a restart")
 
@@ -83,7 +91,7 @@ async def reload_once(
     `changed` names the files whose edit prompted it, for the log."""
     loop = asyncio.get_running_loop()
     try:
-        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions, dsl)
+        book = await loop.run_in_executor(None, load_book, catalogue, list(dirs), actions, dsl, ref.current_dsl)
     except FixtureError as exc:
         count = len(exc.problems)
         log.error("fixtures not reloaded (%d problem%s); the last good fixtures stay", count, "s" if count != 1 else "")
@@ -93,7 +101,7 @@ async def reload_once(
     except Exception:  # a watcher that dies would silently stop reloading
         log.exception("fixtures not reloaded; the last good fixtures stay")
         return False
-    ref.current = book  # one assignment: the swap is atomic
+    ref.current = ref.with_posted(book)  # one assignment: the swap is atomic
     log.info("fixtures reloaded%s", f" after a change to {', '.join(changed)}" if changed else "")
     return True
 

@@ -62,6 +62,11 @@ def test_serve_dsl_with_a_default_key_and_a_named_one(start_serve) -> None:
         "source": str(translation),
         "dsl": str(translation),
         "warnings": [warning],
+        "notes": [
+            f"{translation}: outputs synthesised, not computed (set them with graph: outputs): "
+            "llm (TRANSLATION, EXPERT_SUGGESTIONS, EXPERT_SUGGESTIONS_WITH_COUNTRY, IMPORVE_TRANSLATE)",
+            f"{translation}: feature retriever_resource is reported in /v1/parameters but not simulated",
+        ],
     }
     assert apps["app-mine"]["mode"] == "chat" and apps["app-mine"]["warnings"] == [
         f"{FILES / 'basic_chat.yml'}:10:10: completed-with-warnings: DSL 0.6.0 is older than 0.7.0"
@@ -148,6 +153,12 @@ def test_lint_dsl_reports_errors_with_file_line_column_and_prints_warnings(tmp_p
     assert good.stdout.splitlines()[0] == (
         f"{FILES / 'every_input.yml'}:10:10: completed-with-warnings: DSL 0.6.0 is older than 0.7.0 (warning)"
     )
+    # What is only imitated is information (DSL.md §A.2.5 "info"), listed once per app.
+    gate = run_cli("lint", "--dsl", str(FILES / "review_gate.yml"))
+    assert gate.returncode == 0 and gate.stdout.splitlines()[0] == (
+        f"{FILES / 'review_gate.yml'}: outputs synthesised, not computed (set them with graph: outputs): "
+        "llm (Draft) (info)"
+    )
 
 
 def test_post_apps_adds_an_app_from_dsl_text_and_refuses_a_broken_one(start_serve) -> None:
@@ -162,6 +173,7 @@ def test_post_apps_adds_an_app_from_dsl_text_and_refuses_a_broken_one(start_serv
         "source": "<POST /_mock/apps>",
         "dsl": "<POST /_mock/apps>",
         "warnings": ["<POST /_mock/apps>:10:10: completed-with-warnings: DSL 0.6.0 is older than 0.7.0"],
+        "notes": [],
     }
     assert call(f"{url}/v1/info", "app-posted")[1]["name"] == "Basic Chat"
     # Replacing by key
@@ -194,3 +206,24 @@ def test_reload_picks_up_an_edited_dsl_file_outside_the_fixture_dirs(start_serve
     flow.write_text("version: 0.6\n")
     time.sleep(1.0)
     assert call(f"{url}/v1/info", "app-flow")[1]["name"] == "Edited"
+
+
+def test_reload_watches_a_dsl_file_an_edited_apps_yaml_newly_names(start_serve, tmp_path: Path) -> None:
+    fixtures, exports = tmp_path / "fixtures", tmp_path / "exports"
+    fixtures.mkdir()
+    exports.mkdir()
+    flow = exports / "flow.yml"
+    flow.write_text((FILES / "every_input.yml").read_text())
+    server = start_serve("--port", "0", "--reload", "--fixtures", str(fixtures))
+    url = server.wait_ready()
+    assert call(f"{url}/v1/info", "app-flow")[0] == 401
+    (fixtures / "_apps.yaml").write_text("apps:\n  app-flow: {dsl: ../exports/flow.yml}\n")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while call(f"{url}/v1/info", "app-flow")[0] != 200:
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.1)
+    # The DSL file's directory is watched from then on: an edit there is served without a restart.
+    flow.write_text(flow.read_text().replace("name: Every Input", "name: Edited"))
+    while call(f"{url}/v1/info", "app-flow")[1]["name"] != "Edited":
+        assert time.monotonic() < deadline, server.stderr()
+        time.sleep(0.1)

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.app import create_app
+from mockserver.keys import ACTIONS, BOOK, CATALOGUE
+from mockserver.paths import fixtures_dir
 from mockserver.settings import Settings
-from mockserver.tools.reload import fixture_reloader, watch_fixtures
+from mockserver.tools.reload import fixture_reloader, reload_once, watch_fixtures
 
 POLL_S = 10.0
 BROKEN = "scenarios:\n  default:\n    repsond:\n      blocking: {name: Broken}\n"
@@ -107,3 +109,22 @@ def test_without_reload_no_watcher_is_registered() -> None:
     assert fixture_reloader not in watch_fixtures(create_app(Settings())).cleanup_ctx
     assert fixture_reloader not in create_app(Settings(reload=True)).cleanup_ctx  # the app alone never watches
     assert watch_fixtures(create_app(Settings(reload=True))).cleanup_ctx.count(fixture_reloader) == 1
+
+
+async def test_a_reload_keeps_the_apps_posted_at_run_time(aiohttp_client: Any, tmp_path: Path) -> None:
+    target = write(tmp_path / "service" / "get_app_info.yaml", info_fixture("Before"))
+    app = create_app(Settings(pace_scale=0.0, fixtures=(tmp_path,)))
+    client = await aiohttp_client(app)
+    dsl = (Path(__file__).parent.parent / "dify" / "dsl_files" / "review_gate.yml").read_text(encoding="utf-8")
+    resp = await client.post("/_mock/apps", json={"key": "app-posted", "dsl": dsl})
+    assert resp.status == 200, await resp.text()
+
+    write(target, info_fixture("After"))
+    book = app[BOOK]
+    assert await reload_once([fixtures_dir(), tmp_path], app[CATALOGUE], book, frozenset(app[ACTIONS]))
+    headers = {"Authorization": "Bearer app-chat"}
+    assert (await (await client.get("/v1/info", headers=headers)).json())["name"] == "After"  # reloaded
+    listed = {a["key"]: a for a in (await (await client.get("/_mock/apps")).json())["data"]}
+    assert listed["app-posted"]["name"] == "Review Gate"  # and the posted app stays
+    info = await client.get("/v1/info", headers={"Authorization": "Bearer app-posted"})
+    assert info.status == 200 and (await info.json())["mode"] == "workflow"

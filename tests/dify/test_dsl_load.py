@@ -324,3 +324,42 @@ def test_an_edge_no_branch_selects_and_an_unreachable_node_are_warnings() -> Non
         "app.yml:8:7: edge 'e-maybe' leaves 'if' by handle 'maybe', which no branch of it selects: it is never taken",
         "app.yml:11:7: node 'lost' (code) is reached by no edge from a start node: it never runs",
     ]
+
+
+def test_a_selector_to_no_node_is_a_warning() -> None:
+    nodes = (
+        START + "    - {id: t, data: {type: template-transform, title: T, template: '{{ x }}',"
+        " variables: [{variable: x, value_selector: [gone, text]}]}}\n"
+        "    - {id: agg, data: {type: variable-aggregator, title: Agg, variables: [[t, output], [ghost, out]]}}\n"
+        "    - {id: a, data: {type: answer, title: A, answer: '{{#sys.query#}} {{#env.k#}} {{#nobody.text#}}'}}\n"
+    )
+    edges = "    - {source: s, target: t}\n    - {source: t, target: agg}\n    - {source: agg, target: a}\n"
+    assert warnings(graph_doc(nodes, edges)) == [
+        "app.yml:8:7: node 't' refers to 'gone', which is no node: the value is empty",
+        "app.yml:9:7: node 'agg' refers to 'ghost', which is no node: the value is empty",
+        "app.yml:10:7: node 'a' refers to 'nobody', which is no node: the value is empty",
+    ]
+
+
+AGENT = "version: '0.7.0'\nkind: app\napp: {name: Helper, mode: agent}\n"
+PACKAGES = "agent_packages: {helper: {schema_version: 1, metadata: {name: helper}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("agent: {package_ref: helper}\n" + PACKAGES, None),
+        (PACKAGES, "app.yml:1:1: Missing Agent package data"),
+        ("agent: helper\n" + PACKAGES, "app.yml:4:8: Missing Agent package data"),
+        ("agent: {package_ref: other}\n" + PACKAGES, "app.yml:4:22: Agent package_ref is missing or invalid"),
+        ("agent: {}\n" + PACKAGES, "app.yml:4:8: Agent package_ref is missing or invalid"),
+    ],
+)
+def test_an_agent_app_needs_its_package_as_dify_1_16_does(body: str, message: str | None) -> None:
+    assert errors(AGENT + body) == ([message] if message else [])
+
+
+def test_before_dsl_0_7_0_there_is_no_agent_mode() -> None:
+    text = AGENT.replace("0.7.0", "0.6.0") + "agent: {package_ref: helper}\n" + PACKAGES
+    found = load_text(text, "app.yml", current="0.6.0").errors
+    assert [str(p) for p in found] == ["app.yml:3:27: invalid mode value agent"]

@@ -403,6 +403,30 @@ def test_a_parallel_iteration_announces_every_pass_first_and_the_knob_sets_the_c
     assert shape(empty, g)[3:5] == ["iteration_started", "iteration_completed"]
 
 
+@pytest.mark.parametrize(
+    ("mode", "status", "output"),
+    [
+        (None, "failed", None),  # terminated, the default: the first failed pass fails the iteration and run
+        ("terminated", "failed", None),
+        ("continue-on-error", "succeeded", [None, None]),
+        ("remove-abnormal-output", "succeeded", []),
+    ],
+)
+def test_a_failed_pass_follows_the_iterations_error_handle_mode(mode: str | None, status: str, output: Any) -> None:
+    g = iteration_graph(**({"error_handle_mode": mode} if mode else {}))
+    plan = plan_run(g, RunInput("workflow", {"items": ["a", "b"]}), Knobs.of({"fail": {"T": "boom"}}))
+    assert plan.status == status
+    completed = next(f["data"] for n, f, _ in plan.events if n == "iteration_completed")
+    failed = [f["data"] for n, f, _ in plan.events if n == "node_finished" and f["data"]["node_id"] == "t"]
+    assert {d["status"] for d in failed} == {"failed"} and {d["error"] for d in failed} == {"boom"}
+    if status == "failed":
+        assert len(failed) == 1 and (completed["status"], completed["error"]) == ("failed", "boom")
+        assert [n for n, _, _ in plan.events][-1] == "workflow_finished" and plan.error == "boom"
+        return
+    assert len(failed) == 2 and completed["outputs"] == {"output": output}
+    assert plan.outputs == {"output0": output}
+
+
 def loop_graph(**data: Any) -> Graph:
     loop = node(
         "lp",
@@ -441,6 +465,19 @@ def test_a_loop_runs_loop_count_passes_with_loop_next_after_each_but_the_last() 
     assert completed["outputs"] == {"n": 1, "loop_round": 3}
     inner = [f["data"] for n, f, _ in plan.events if n == "node_started" and f["data"]["loop_id"]]
     assert [d["id"] for d in inner] == ["node:c:loop:lp[0]", "node:c:loop:lp[1]", "node:c:loop:lp[2]"]
+
+
+def test_before_1_16_a_loop_also_sends_loop_next_after_its_last_pass() -> None:
+    """1.12's loop node and graphon 0.4 (1.14) yield LoopNext after every pass no break ended."""
+    g = loop_graph()
+    plan = plan_run(g, RunInput("workflow", {}, loop_next_after_last=True))
+    assert [line for line in outline(plan, g) if line.startswith("loop_")] == [
+        "loop_started",
+        "loop_next 1",
+        "loop_next 2",
+        "loop_next 3",
+        "loop_completed",
+    ]
 
 
 def test_a_loop_stops_on_its_break_conditions_or_the_knobs_count() -> None:
@@ -563,3 +600,84 @@ def test_aggregator_takes_the_first_branch_that_ran() -> None:
     g = graph(nodes, "start>if if:yes>l1 if:false>l2 l1>agg l2>agg agg>end")
     assert plan_run(g, RunInput("workflow", {})).outputs == {"output0": "[L2] "}
     assert plan_run(g, RunInput("workflow", {"x": "y"})).outputs == {"output0": "[L1] "}
+
+
+# -- graphon details the conformance cases rely on -------------------------------------------------------------
+
+
+def test_an_inactive_root_is_skipped_so_the_join_it_feeds_still_runs() -> None:
+    # graphon's _mark_inactive_root_branches: a trigger beside the start node is skipped with its edges.
+    hook = node("hook", "trigger-webhook", "Hook")
+    join = node("t", "template-transform", "Join", template="x", variables=[])
+    g = graph([START, hook, join, end("t.output")], "start>t hook>t t>end")
+    plan = plan_run(g, RunInput("workflow", {}))
+    assert [line for line in outline(plan, g) if line.startswith("started")] == [
+        "started Start",
+        "started Join",
+        "started End",
+    ]
+    assert plan.outputs == {"output0": "x"}
+
+
+def test_a_branch_skips_its_other_edges_before_it_takes_the_chosen_ones() -> None:
+    # edge_processor: unselected edges are skipped first, then the selected ones taken in file order, so a
+    # join fed by both handles is queued when its taken edge comes, after the targets of earlier edges.
+    cases = [case("go", "start.x", "not empty")]
+    nodes = [START, node("if", "if-else", "If", cases=cases), node("a", "code", "A"), node("j", "code", "Join")]
+    g = graph(nodes, "start>if if:go>a if:go>j if:false>j")
+    started = [line for line in outline(plan_run(g, RunInput("workflow", {"x": "y"})), g) if "started" in line]
+    assert started == ["workflow_started", "started Start", "started If", "started A", "started Join"]
+
+
+def test_a_loop_pass_starts_without_the_last_passs_values() -> None:
+    # Dify clears the loop's children before each pass: an answer inside the loop streams each pass's
+    # LLM text while that LLM runs, never the previous pass's text up front.
+    loop = node("lp", "loop", "Loop", start_node_id="lpstart", loop_count=2)
+    llm = node("llm", "llm", "Idea", parent="lp", prompt_template=[{"role": "user", "text": "{{#sys.query#}}"}])
+    say = node("say", "answer", "Say", parent="lp", answer="{{#llm.text#}}")
+    g = graph([START, loop, node("lpstart", "loop-start", "", parent="lp"), llm, say], "start>lp lpstart>llm llm>say")
+    lines = shape(plan_run(g, RunInput("advanced-chat", {}, query="q")), g)
+    one_pass = ["started Idea", "chunk*", "finished Idea", "started Say", "finished Say"]
+    assert lines[3:-2] == ["loop_started", *one_pass, "loop_next 1", *one_pass, "loop_completed"]
+
+
+def classifier_graph() -> Graph:
+    classes = [{"id": "c1", "name": "Orders"}, {"id": "c2", "name": "Returns"}]
+    qc = node("qc", "question-classifier", "Classify", classes=classes, query_variable_selector=["sys", "query"])
+    answer = node("a", "answer", "A", answer="{{#qc.class_name#}}")
+    return graph([START, qc, answer], "start>qc qc:c1>a qc:c2>a")
+
+
+@pytest.mark.parametrize(
+    ("query", "knobs", "expected"),
+    [
+        ("where are my RETURNS", {"classify": "keyword"}, "Returns"),  # case-insensitive name match
+        ("orders and returns", {"classify": "keyword"}, "Orders"),  # the first class named wins
+        ("hello", {"classify": "keyword"}, "Orders"),  # none named: the first class
+        ("where are my returns", {}, "Orders"),  # default: the first class
+        ("where are my returns", {"classify": "keyword", "branches": {"qc": "c1"}}, "Orders"),  # steering wins
+        ("hello", {"branches": {"Classify": "c2"}}, "Returns"),  # a steered class gives its outputs
+    ],
+)
+def test_question_classifier_by_keyword_or_steered(query: str, knobs: dict[str, Any], expected: str) -> None:
+    g = classifier_graph()
+    plan = plan_run(g, RunInput("advanced-chat", {}, query=query), Knobs.of(knobs))
+    assert plan.outputs["answer"] == expected
+    done = next(f["data"] for n, f, _ in plan.events if n == "node_finished" and f["data"]["node_id"] == "qc")
+    assert done["outputs"]["class_name"] == done["outputs"]["class_label"] == expected
+    with pytest.raises(ValueError, match=r"graph\.classify"):
+        Knobs.of({"classify": "llm"})
+
+
+def test_sessions_open_in_taken_edge_order_and_by_node_id_within_one_edge() -> None:
+    # graphon calls on_edge_taken per edge: the answer whose edge is taken first streams first, whatever
+    # the file order of the answer nodes.
+    cases = [case("go", "start.x", "not empty")]
+    first, second = node("x1", "answer", "First in file", answer="one "), node("x2", "answer", "Second", answer="two ")
+    g = graph([START, node("if", "if-else", "If", cases=cases), first, second], "start>if if:go>x2 if:go>x1")
+    plan = plan_run(g, RunInput("advanced-chat", {"x": "y"}))
+    assert chunks(plan) == ["two ", "one "]
+    assert [line for line in outline(plan, g) if line.startswith("started")][2:] == [
+        "started Second",
+        "started First in file",
+    ]

@@ -86,9 +86,19 @@ def test_scripts_run_against_a_server(start_serve, source: str):
         assert expected.strip() in result.stdout
 
 
+def _serve_args(source: str) -> list[str]:
+    """A block whose first line is `# with: serve ARGS` runs against a server started with ARGS (paths
+    relative to the repository)."""
+    first = source.strip().splitlines()[0]
+    if not first.startswith("# with: serve "):
+        return []
+    root = README.parent
+    return [str(root / a) if "/" in a and not a.startswith("-") else a for a in first.split()[3:]]
+
+
 @pytest.mark.parametrize("source", CURLS, ids=_ids(CURLS))
 def test_curl_commands_succeed_against_a_server(start_serve, source: str):
-    url = start_serve("--port", "0").wait_ready()
+    url = start_serve("--port", "0", *_serve_args(source)).wait_ready()
     script = "set -e -o pipefail\n" + _live(source, url).replace("curl -s", "curl -sf")
     result = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, timeout=60, env={**os.environ, "LC_ALL": "C.UTF-8"}

@@ -83,6 +83,7 @@ async def test_apps_lists_the_built_in_apps_and_dataset_keys(client):
         "source": "built-in",
         "dsl": None,
         "warnings": [],
+        "notes": [],
     }
     assert {a["mode"] for a in listed["data"]} >= {"chat", "advanced-chat", "agent-chat", "completion", "workflow"}
     assert listed["dataset_keys"] == ["dataset-demo"]
@@ -111,6 +112,7 @@ async def test_apps_name_the_user_file_they_come_from(make_client, tmp_path: Pat
         "source": user_file,
         "dsl": None,
         "warnings": [],
+        "notes": [],
     }
     assert by_key["app-workflow"]["source"] == user_file and by_key["app-workflow"]["name"] == "My pipeline"
     assert by_key["app-chat"]["source"] == "built-in"

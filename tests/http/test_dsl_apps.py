@@ -267,6 +267,17 @@ async def test_a_chatflow_s_conversation_variables_and_warnings_come_from_the_ds
         f"{source}:19:7: unknown node type 'my-plugin-node' of node 'custom': Dify fails it at run time "
         "(No class mapping found for node type: my-plugin-node)"
     ]
+    assert apps[key]["notes"] == []  # an answer node is emulated, not imitated
+
+
+async def test_what_a_dsl_app_only_imitates_is_listed_in_its_notes(make_client: Any) -> None:
+    source = str(example(TOD_AGENT))
+    client = await make_client(dsl=(f"{source}=app-tod",))
+    apps = {a["key"]: a for a in (await (await client.get("/_mock/apps")).json())["data"]}
+    assert apps["app-tod"]["notes"] == [
+        f"{source}: outputs synthesised, not computed (set them with graph: outputs): llm (LLM); agent (Agent)",
+        f"{source}: feature retriever_resource is reported in /v1/parameters but not simulated",
+    ]
 
 
 async def test_the_app_record_keeps_the_parsed_graph(make_client: Any) -> None:
@@ -279,3 +290,54 @@ async def test_the_app_record_keeps_the_parsed_graph(make_client: Any) -> None:
     assert [n.type for n in app.graph.nodes].count("llm") == 4
     assert app.graph.by_title("COUNTRY IS NULL") is not None
     assert app.graph.by_title("COUNTRY IS NULL").type == "if-else"
+
+
+@pytest.mark.parametrize(
+    ("release", "version", "outcome"),
+    [
+        ("1.16", "0.7.0", "ok"),
+        ("1.16", "0.6.0", "warned"),
+        ("1.14", "0.6.0", "ok"),
+        ("1.14", "0.7.0", "pending"),
+        ("1.12", "0.6.0", "pending"),
+        ("1.12", "0.5.0", "ok"),
+    ],
+)
+async def test_the_current_dsl_version_is_the_emulated_releases(
+    make_client: Any, release: str, version: str, outcome: str
+) -> None:
+    """Release.dsl_version: 1.12 imports 0.5.x, 1.14 0.6.0, 1.16 0.7.0 without a warning (VERSIONS.md V14)."""
+    client = await make_client(dify_version=release)
+    text = (FILES / "review_gate.yml").read_text(encoding="utf-8").replace("version: 0.7.0", f"version: {version}")
+    resp = await client.post("/_mock/apps", json={"key": "app-gate", "dsl": text})
+    current = {"1.12": "0.5.0", "1.14": "0.6.0", "1.16": "0.7.0"}[release]
+    if outcome == "pending":
+        assert resp.status == 400
+        assert (
+            f'DSL {version} needs confirmation (Dify status "pending"; current {current})'
+            in (await resp.json())["message"]
+        )
+        return
+    assert resp.status == 200, await resp.text()
+    warnings = (await resp.json())["warnings"]
+    expected = [f"completed-with-warnings: DSL {version} is older than {current}"] if outcome == "warned" else []
+    assert [w.split(": ", 1)[1] for w in warnings] == expected
+
+
+async def test_an_agent_app_from_a_dsl_is_served_like_the_built_in_agent(make_client: Any, parse_sse: Any) -> None:
+    """DSL 0.7.0's `agent` mode (Dify 1.16): the record from the DSL, answers from the agent scenarios;
+    a request without response_mode streams (DSL.md §B.2)."""
+    client = await make_client()
+    dsl = (
+        "version: 0.7.0\nkind: app\napp: {name: Trip Agent, mode: agent, description: Plans trips}\n"
+        "agent: {package_ref: trips}\nagent_packages: {trips: {schema_version: 1, metadata: {name: trips}}}\n"
+    )
+    resp = await client.post("/_mock/apps", json={"key": "app-trips", "dsl": dsl})
+    assert resp.status == 200 and (await resp.json())["mode"] == "agent"
+    info = await get(client, "/v1/info", "app-trips")
+    assert (info["name"], info["mode"], info["description"]) == ("Trip Agent", "agent", "Plans trips")
+    body = {"inputs": {}, "query": "Lisbon?", "user": "u"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth("app-trips"))
+    assert resp.status == 200 and resp.content_type == "text/event-stream"
+    events = parse_sse(await resp.read())
+    assert events[-1]["event"] == "message_end" and any(e["event"] == "agent_message" for e in events)

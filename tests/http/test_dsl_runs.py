@@ -175,6 +175,7 @@ async def test_a_graph_without_a_start_node_cannot_run(client: TestClient) -> No
     [
         ("loops: {x: many}", "apps.app-steered.graph.loops.x: 'many' is not of type 'integer'"),
         ("parallel: random", "apps.app-steered.graph.parallel: 'random' is not one of"),
+        ("classify: llm", "apps.app-steered.graph.classify: 'llm' is not one of"),
         ("branchs: {x: y}", "unknown key 'branchs' (did you mean 'branches'?)"),
     ],
 )
@@ -205,3 +206,18 @@ async def test_a_knob_that_names_no_node_is_a_load_warning(make_client: Any, tmp
         f"app-steered: graph: 'COUNTRY IS NUL' names no node of {dsl} (a node id or a unique title); "
         "the knob is ignored"
     ]
+
+
+@pytest.mark.parametrize(("release", "nexts"), [("1.14", [1, 2, 3]), ("1.16", [1, 2])])
+async def test_loop_next_after_the_last_pass_depends_on_the_release(
+    make_client: Any, parse_sse: Any, release: str, nexts: list[int]
+) -> None:
+    """Release.loop_next_after_last: graphon 0.4 (1.14) sends loop_next after the last counted pass too."""
+    client = await make_client(dify_version=release)
+    text = (Path(__file__).parents[1] / "dify" / "dsl_files" / "translate_review_loop.yml").read_text(encoding="utf-8")
+    text = text.replace("version: 0.7.0", "version: 0.6.0")
+    assert (await client.post("/_mock/apps", json={"key": "app-loop", "dsl": text})).status == 200
+    body = {"inputs": {"text": "Good morning", "target_lang": "French"}}
+    events = await stream(client, "/v1/workflows/run", "app-loop", body, parse_sse)
+    assert [e["data"]["index"] for e in events if e["event"] == "loop_next"] == nexts
+    assert events[-1]["data"]["status"] == "succeeded"

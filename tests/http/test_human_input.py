@@ -277,6 +277,22 @@ async def test_a_submission_resumes_the_run_once(client, expect_error):
     logs = await (await client.get("/v1/workflows/logs", params={"status": "succeeded"}, headers=auth())).json()
     assert [i["workflow_run"]["id"] for i in logs["data"]] == [run_id]
     assert logs["data"][0]["workflow_run"]["finished_at"] == detail["finished_at"]
+    # The first reader after the submission sees the resumed part as the worker published it.
+    resp = await client.get(f"/v1/workflow/{run_id}/events", params={"user": "alice"}, headers=auth())
+    raw = await resp.read()
+    assert raw.startswith(b"event: ping\n\n")
+    live = [json.loads(f.removeprefix(b"data: ")) for f in raw.split(b"\n\n")[1:] if f]
+    assert [e["event"] for e in live] == ["workflow_started", "human_input_form_filled", "workflow_finished"]
+    assert {e["workflow_run_id"] for e in live} == {run_id} and live[0]["data"]["reason"] == "resumption"
+    filled = live[1]["data"]
+    assert (filled["action_id"], filled["action_text"], filled["submitted_data"]) == (
+        "approve",
+        "Approve",
+        {"comment": "Looks good ✓"},
+    )
+    assert live[2]["data"]["outputs"] == {"comment": "Looks good ✓"}
+    assert live[2]["data"]["finished_at"] == detail["finished_at"]
+    # Later readers find a finished run: one frame from the stored row.
     resp = await client.get(f"/v1/workflow/{run_id}/events", params={"user": "alice"}, headers=auth())
     raw = await resp.read()
     frame = json.loads(raw.removeprefix(b"data: "))

@@ -1,5 +1,6 @@
 """Graph checks after the structural ones (DSL.md §A.2.5): containers and cycles are errors (Dify cannot run
-them), a branch edge no case selects and an unreachable node are warnings (Dify runs the rest).
+them), a branch edge no case selects, an unreachable node and a selector to no node are warnings (Dify
+runs the rest).
 
 Branch handles: if-else `cases[].case_id` or "false" (graphon `nodes/if_else`), question-classifier
 `classes[].id`, human-input `user_actions[].id` and `__timeout`, a `fail-branch` node `success-branch` /
@@ -7,9 +8,11 @@ Branch handles: if-else `cases[].case_id` or "false" (graphon `nodes/if_else`), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from mockserver.dify.dsl.graph_model import CONTAINER_TYPES, ROOT_TYPES, Edge, Graph, Node
+from mockserver.dify.dsl.values import REFERENCE, SPECIAL_ROOTS
 
 Located = tuple[Node, str]  # a problem at a node
 
@@ -80,6 +83,71 @@ def branch_warnings(graph: Graph) -> list[Located]:
                 message = f"edge {_name(edge)} leaves '{node.id}' by handle '{edge.source_handle}'"
                 out.append((node, message + ", which no branch of it selects: it is never taken"))
     return out
+
+
+def selector_warnings(graph: Graph) -> list[Located]:
+    """A variable selector (a `*selector` list, or `{{#node.var#}}` in a text) whose first part names no
+    node of the graph and is not sys, env or conversation: Dify finds no value there (DSL.md §A.2.5)."""
+    ids = {n.id for n in graph.nodes}
+    out: list[Located] = []
+    for node in graph.nodes:
+        unknown = sorted({root for root in _roots(node.data) if root not in ids and root not in SPECIAL_ROOTS})
+        for root in unknown:
+            out.append((node, f"node '{node.id}' refers to '{root}', which is no node: the value is empty"))
+    return out
+
+
+def _roots(value: Any, key: str = "") -> Iterable[str]:
+    """The first part of every selector in a node's data."""
+    if isinstance(value, str):
+        yield from (m.group(1).split(".", 1)[0] for m in REFERENCE.finditer(value))
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _roots(v, str(k))
+    elif isinstance(value, list | tuple):
+        selects = key.endswith("selector") or key == "variables"  # an aggregator's variables are selectors
+        if selects and len(value) >= 2 and all(isinstance(p, str) for p in value):
+            yield value[0]
+            return
+        for item in value:
+            yield from _roots(item, key if key == "variables" else "")
+
+
+# Node types whose outputs the mock makes up in Dify's shape (DSL.md §A.2.9 tier 2).
+IMITATED: Final = (
+    "llm",
+    "agent",
+    "tool",
+    "http-request",
+    "code",
+    "parameter-extractor",
+    "knowledge-retrieval",
+    "document-extractor",
+)
+# Features /v1/parameters reports that runs do not act on (DSL.md §A.2.5).
+UNSIMULATED: Final = ("sensitive_word_avoidance", "annotation_reply", "retriever_resource")
+
+
+def imitation_notes(graph: Graph, features: Any) -> list[str]:
+    """What a user should know is imitated: the node types whose outputs are synthesised (one line, each
+    type with its nodes' titles) and the switched-on features nothing simulates."""
+    notes: list[str] = []
+    titles: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if node.type in IMITATED:
+            titles.setdefault(node.type, []).append(node.title or node.id)
+    if titles:
+        listed = "; ".join(f"{t} ({', '.join(titles[t])})" for t in IMITATED if t in titles)
+        notes.append(f"outputs synthesised, not computed (set them with graph: outputs): {listed}")
+    features = features if isinstance(features, Mapping) else {}
+    for name in UNSIMULATED:
+        value = features.get(name)
+        if isinstance(value, Mapping) and value.get("enabled"):
+            notes.append(f"feature {name} is reported in /v1/parameters but not simulated")
+    speech = features.get("text_to_speech")
+    if isinstance(speech, Mapping) and speech.get("enabled") and speech.get("autoPlay") == "enabled":
+        notes.append("feature text_to_speech.autoPlay is reported in /v1/parameters but not simulated")
+    return notes
 
 
 def unreachable_warnings(graph: Graph) -> list[Located]:

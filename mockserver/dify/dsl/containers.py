@@ -3,11 +3,13 @@
 node_started/node_finished); each pass runs its children in a child engine rooted at `start_node_id`,
 whose node events carry `iteration_id`/`loop_id`. `iteration_next` comes before every pass (all of them
 first in parallel mode, whose passes then follow in index order: Dify's completion order, made fixed);
-`loop_next` after a pass when another follows."""
+`loop_next` after a pass when another follows. A failed pass fails the iteration and the run unless the
+node's `error_handle_mode` is continue-on-error (its output None) or remove-abnormal-output (left out)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.dify.dsl.knobs import lookup
 from mockserver.dify.dsl.outputs import ARRAY_LENGTH
@@ -16,6 +18,11 @@ from mockserver.dify.dsl.values import Pool, conditions_hold
 if TYPE_CHECKING:
     from mockserver.dify.dsl.engine import Engine
     from mockserver.dify.dsl.graph_model import Node
+
+
+# error_handle_mode values under which a failed pass does not fail the iteration (graphon
+# graph_engine/iteration_container_handler.py _complete_failed_iteration_frame).
+TOLERANT: Final = frozenset({"continue-on-error", "remove-abnormal-output"})
 
 
 def run_container(outer: Engine, n: Node) -> None:
@@ -38,6 +45,9 @@ def _child(outer: Engine, n: Node, kind: str, index: int) -> Engine:
         metadata={f"{kind}_id": n.id, f"{kind}_index": index},
     )
     root = str(n.data.get("start_node_id") or f"{n.id}start")
+    # Each pass starts without the children's values of the last one: Dify clears them before a loop
+    # pass (`_clear_loop_subgraph_variables`) and gives an iteration pass a copy of the outer pool.
+    outer.pool.forget(c.id for c in children)
     return Engine(outer.run, children, root, outer.pool, frame)
 
 
@@ -69,12 +79,20 @@ def _iteration(outer: Engine, n: Node) -> dict[str, Any]:
             run.emit("iteration_next", {"data": {**_head(n), "index": i}})
     collected: list[Any] = []
     selector = n.data.get("output_selector") or ()
+    mode = str(n.data.get("error_handle_mode") or "terminated")
     for i, item in enumerate(items):
         if not parallel:
             run.emit("iteration_next", {"data": {**_head(n), "index": i}})
         outer.pool.set(n.id, "item", item)
         outer.pool.set(n.id, "index", i)
         if _child(outer, n, "iteration", i).execute() != "succeeded":
+            if run.status == "failed" and mode in TOLERANT:
+                # The pass failed, the iteration goes on: its output is None (continue-on-error) or left
+                # out (remove-abnormal-output); the run does not fail.
+                run.status, run.error = "succeeded", None
+                if mode == "continue-on-error":
+                    collected.append(None)
+                continue
             if run.status == "failed":
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": i + 1}
                 run.emit("iteration_completed", {"data": done})
@@ -89,12 +107,29 @@ def _iteration(outer: Engine, n: Node) -> dict[str, Any]:
     return outputs
 
 
+def _constant(var_type: str, value: Any) -> Any:
+    """A constant loop variable as LoopNode._get_segment_for_constant reads it: an array[number|object|
+    string] from its JSON text (anything else is []), other types as written unless they are text of
+    another type, then as JSON (the form saves a number as "1")."""
+    array = var_type in ("array[number]", "array[object]", "array[string]")
+    if array and not (value and isinstance(value, str)):
+        return []
+    if isinstance(value, str) and (array or var_type not in ("string", "secret")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return [] if array else value  # Dify fails the loop node; the mock runs on
+    return value
+
+
 def _loop_variables(outer: Engine, n: Node) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for var in n.data.get("loop_variables") or ():
         value = var.get("value")
         if var.get("value_type") == "variable" and isinstance(value, list | tuple):
             value = outer.pool.get(value)
+        elif var.get("value_type") == "constant":
+            value = _constant(str(var.get("var_type") or "string"), value)
         out[str(var.get("label"))] = value
     return out
 
@@ -125,12 +160,15 @@ def _loop(outer: Engine, n: Node) -> dict[str, Any]:
                 done = {**_head(n), "inputs": inputs, "status": "failed", "error": run.error, "steps": rounds}
                 run.emit("loop_completed", {"data": done})
             return {}
-        stop = child.ended_by is not None or (not steered and _broken(n, outer.pool))
-        if rounds < count and not stop:
-            current = {k: outer.pool.get((n.id, k)) for k in names}
-            run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
-        if stop:
+        if child.ended_by is not None or (not steered and _broken(n, outer.pool)):
             break
+        # loop_next only when another pass follows: graphon 0.7.0 (Dify 1.16) asks for the next frame
+        # (`graph_engine/loop_container_handler.py`); graphon <= 0.5 (Dify 1.14) and 1.12's in-tree loop
+        # node also send one after the last pass of loop_count (`nodes/loop/loop_node.py`).
+        if rounds >= count and not run.loop_next_after_last:
+            break
+        current = {k: outer.pool.get((n.id, k)) for k in names}
+        run.emit("loop_next", {"data": {**_head(n), "index": rounds, "pre_loop_output": current}})
     outputs = {**{k: outer.pool.get((n.id, k)) for k in names}, "loop_round": rounds}
     run.emit("loop_completed", {"data": {**_head(n), "outputs": outputs, "inputs": inputs, "steps": rounds}})
     return outputs

@@ -7,15 +7,16 @@ graph, knobs and inputs always give the same events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.dify.dsl.graph_model import Edge, Graph, Node
+from mockserver.dify.dsl import assigner
+from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node, thaw
 from mockserver.dify.dsl.knobs import Knobs, elapsed_ms, lookup
 from mockserver.dify.dsl.outputs import node_inputs, synthesize
 from mockserver.dify.dsl.streams import Sessions, chunk_event
-from mockserver.dify.dsl.values import Pool, if_else_handle, render
+from mockserver.dify.dsl.values import Pool, if_else_handle, question_class, render
 
 PlanEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms (None: default)
 STARTS = frozenset({"iteration-start", "loop-start"})  # run silently: graphon drops their events
@@ -34,6 +35,10 @@ class Run:
     error: str | None = None
     exceptions: int = 0
     responses: list[tuple[Node, dict[str, Any]]] = field(default_factory=list)  # response nodes' outputs
+    assigned: dict[str, Any] = field(default_factory=dict)  # conversation variables an assigner changed
+    # Human input nodes whose forms were submitted (a resumed run): node id -> (action id, submitted data).
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    loop_next_after_last: bool = False  # Release.loop_next_after_last
 
     def emit(self, name: str, fields: dict[str, Any], delay: int | None = None) -> None:
         self.events.append((name, fields, delay))
@@ -63,6 +68,19 @@ class Engine:
             self.nodes, root, self.edges, pool, lambda e: self.state[e.index] == "taken", lambda n: n in self.done
         )
         self.ended_by: str | None = None  # a loop-end node that ran
+        self.skip_inactive_roots()
+
+    def skip_inactive_roots(self) -> None:
+        """Other root-type nodes (a trigger or datasource beside the start node) are skipped with their
+        edges before anything runs, so a join they feed still runs (graphon `graph/graph.py`
+        `_mark_inactive_root_branches` at v0.4.0, DSL.md §A.1.7)."""
+        for n in self.nodes.values():
+            if n.type in ROOT_TYPES and n.id != self.root:
+                self.done[n.id] = "skipped"
+                for e in self.edges:
+                    if e.source == n.id:
+                        self.state[e.index] = "skipped"
+                        self.skip_from(e)
 
     # -- the main loop -----------------------------------------------------------------------------
     def execute(self) -> str:
@@ -102,12 +120,20 @@ class Engine:
             return
         handle: str | None = None
         filled: dict[str, Any] = {}
+        shown: dict[str, Any] = {}  # node_finished's inputs and process_data, when not the default
+        if n.type == "assigner":
+            done = assigner.run(n, self.pool)
+            if done.error is not None:
+                self.fail(n, done.error, done.inputs)
+                return
+            assigner.apply(self.pool, done, run.assigned)
+            shown = {"inputs": done.inputs, "process_data": done.process_data}
         if n.type == "human-input":
-            action = lookup(run.graph, run.knobs.human_input, n)
+            action, submitted = run.forms.get(n.id) or (lookup(run.graph, run.knobs.human_input, n), {})
             if action is None:
                 self.pause(n)
                 return
-            handle, filled = self.form_filled(n, str(action))
+            handle, filled = self.form_filled(n, str(action), submitted)
         outputs = {**self.outputs_of(n), **filled}
         if handle is None:
             handle = self.handle_of(n, outputs)
@@ -116,7 +142,7 @@ class Engine:
         self.pool.set_outputs(n.id, outputs)
         self.flush()  # a streaming node's text while it runs
         self.finish_edges(n, handle)
-        self.finished(n, outputs)
+        self.finished(n, outputs, **shown)
         if n.type == "loop-end":
             self.ended_by = n.id
             self.queue.clear()
@@ -139,31 +165,34 @@ class Engine:
         if not n.is_branch:
             return None
         chosen = lookup(self.run.graph, self.run.knobs.branches, n)
+        if n.type == "question-classifier":
+            # The class outputs follow the class taken, whether steered or classified (DSL.md §A.2.9).
+            picked = question_class(n.data, self.pool, self.run.knobs.classify, None if chosen is None else str(chosen))
+            if picked:
+                name = picked.get("name")
+                outputs.update(class_name=name, class_id=picked.get("id"), class_label=name)
+            return str(chosen) if chosen is not None else str(picked.get("id") or "")
         if chosen is not None:
             return str(chosen)
         if n.type == "if-else":
             return if_else_handle(n.data, self.pool)
-        if n.type == "question-classifier":
-            classes = n.data.get("classes") or ()
-            first = classes[0] if classes else {}
-            if classes:
-                outputs.update(class_name=first.get("name"), class_id=first.get("id"), class_label=first.get("name"))
-            return str(first.get("id") or "")
         return "success-branch"
 
     # -- edges, skips and readiness ----------------------------------------------------------------------
     def finish_edges(self, n: Node, handle: str | None) -> None:
         self.done[n.id] = "ran"
         out = [e for e in self.edges if e.source == n.id]
+        taken = [e for e in out if handle is None or e.source_handle == handle]
+        # graphon's edge_processor skips the unselected edges (propagating each) before it takes the selected
+        # ones, so a join fed by both waits for the taken edge and is queued in taken-edge order.
         for e in out:
-            self.state[e.index] = "taken" if handle is None or e.source_handle == handle else "skipped"
-        for e in out:
-            if self.state[e.index] == "skipped":
+            if e not in taken:
+                self.state[e.index] = "skipped"
                 self.skip_from(e)
-        self.sessions.update()
-        for e in out:
-            if self.state[e.index] == "taken":
-                self.enqueue_if_ready(e.target)
+        for e in taken:  # each taken edge may open sessions (on_edge_taken) and ready its target, in edge order
+            self.state[e.index] = "taken"
+            self.sessions.update()
+            self.enqueue_if_ready(e.target)
         self.flush()
 
     def skip_from(self, edge: Edge) -> None:
@@ -213,21 +242,32 @@ class Engine:
             data["agent_strategy"] = {"name": n.data.get("agent_strategy_name"), "icon": None}
         self.run.emit("node_started", {"data": data})
 
-    def finished(self, n: Node, outputs: dict[str, Any], status: str = "succeeded", error: str | None = None) -> None:
+    def finished(
+        self,
+        n: Node,
+        outputs: dict[str, Any],
+        status: str = "succeeded",
+        error: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        process_data: dict[str, Any] | None = None,
+    ) -> None:
         data = {
             **self.head(n),
-            "inputs": node_inputs(n, self.pool),
+            "inputs": node_inputs(n, self.pool) if inputs is None else inputs,
             "outputs": outputs,
             "status": status,
             "error": error,
             **self.tail(),
         }
+        if process_data is not None:
+            data["process_data"] = process_data
         if self.frame.metadata:
             data["execution_metadata"] = dict(self.frame.metadata)
         self.run.emit("node_finished", {"data": data}, elapsed_ms(self.run.knobs, n.type))
 
-    def fail(self, n: Node, message: str) -> None:
-        """The `fail` knob: retries first (retry_config), then the node's error strategy decides."""
+    def fail(self, n: Node, message: str, inputs: dict[str, Any] | None = None) -> None:
+        """A node that fails (the `fail` knob, an assigner's refusal): retries first (retry_config),
+        then the node's error strategy decides."""
         run = self.run
         retry = n.data.get("retry_config") or {}
         if retry.get("retry_enabled"):
@@ -243,12 +283,14 @@ class Engine:
             outputs.update(error_message=message, error_type="MockNodeError")
             self.pool.set_outputs(n.id, outputs)
             self.finish_edges(n, "fail-branch" if strategy == "fail-branch" else None)
-            self.finished(n, outputs, "exception", message)
+            self.finished(n, outputs, "exception", message, inputs)
             return
-        self.finished(n, {}, "failed", message)
+        self.finished(n, {}, "failed", message, inputs)
         run.status, run.error = "failed", message
 
-    def form_filled(self, n: Node, action: str) -> tuple[str, dict[str, Any]]:
+    def form_filled(self, n: Node, action: str, submitted: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The node's form, filled: by the `human_input` knob (no data: the declared outputs are
+        synthesized) or by a submission that resumed the run (its inputs are the node's outputs)."""
         actions = {str(a.get("id")): a for a in n.data.get("user_actions") or ()}
         rendered = render(str(n.data.get("form_content") or ""), self.pool)
         title = (actions.get(action) or {}).get("title", action)
@@ -261,19 +303,20 @@ class Engine:
                     "rendered_content": rendered,
                     "action_id": action,
                     "action_text": title,
-                    "submitted_data": {},
+                    "submitted_data": dict(submitted),
                 }
             },
         )
-        return action, {"__action_id": action, "__action_value": title, "__rendered_content": rendered}
+        return action, {**submitted, "__action_id": action, "__action_value": title, "__rendered_content": rendered}
 
     def pause(self, n: Node) -> None:
         data = {
             "node_id": n.id,
             "node_title": n.title,
             "form_content": render(str(n.data.get("form_content") or ""), self.pool),
-            "inputs": [dict(i) for i in n.data.get("inputs") or ()],
-            "actions": [dict(a) for a in n.data.get("user_actions") or ()],
+            # thaw: a form input's `default` is a nested mapping, read-only in the graph, not JSON as is
+            "inputs": [thaw(i) for i in n.data.get("inputs") or ()],
+            "actions": [thaw(a) for a in n.data.get("user_actions") or ()],
         }
         self.run.emit("human_input_required", {"data": data})
         self.run.emit("workflow_paused", {"data": {}})

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from mockserver.dify.apps import App, build_app
 from mockserver.dify.dsl.knobs import Knobs, unknown_names
-from mockserver.dify.dsl.load import Loaded, load_file, load_text
+from mockserver.dify.dsl.load import CURRENT_DSL, Loaded, load_file, load_text
 from mockserver.errors import Problem
 
 # Entry keys that go into the DSL's own mapping rather than replace it.
@@ -51,7 +51,8 @@ def app_from(key: str, loaded: Loaded, overrides: dict[str, Any] | None = None, 
             entry[name] = value
     app = build_app(key, entry, source or loaded.source)
     warnings = [str(w) for w in loaded.warnings] + _unknown_knobs(key, overrides, loaded)
-    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(warnings))
+    notes = tuple(f"{loaded.source}: {note}" for note in loaded.notes)
+    return replace(app, dsl=loaded.source, graph=loaded.graph, warnings=tuple(warnings), notes=notes)
 
 
 def _unknown_knobs(key: str, overrides: dict[str, Any] | None, loaded: Loaded) -> list[str]:
@@ -72,7 +73,9 @@ def _accepts(overrides: dict[str, Any] | None) -> bool:
     return isinstance(graph, dict) and graph.get("accept_version") is True
 
 
-def from_entry(key: str, entry: dict[str, Any], apps_file: str, where: Problem) -> tuple[App | None, list[Problem]]:
+def from_entry(
+    key: str, entry: dict[str, Any], apps_file: str, where: Problem, current: str = CURRENT_DSL
+) -> tuple[App | None, list[Problem]]:
     """The App of an `_apps.yaml` entry with `dsl: PATH` (PATH relative to `apps_file`); `where` locates
     the `dsl` value for a file that cannot be read."""
     path = Path(entry["dsl"])
@@ -80,13 +83,13 @@ def from_entry(key: str, entry: dict[str, Any], apps_file: str, where: Problem) 
         path = Path(os.path.normpath(Path(apps_file).parent / path))
     if not path.is_file():
         return None, [replace(where, message=f"DSL file not found: {path}")]
-    loaded = load_file(path, str(path), accept_version=_accepts(entry))
+    loaded = load_file(path, str(path), accept_version=_accepts(entry), current=current)
     if loaded.errors:
         return None, loaded.errors
     return app_from(key, loaded, entry, apps_file), []
 
 
-def from_spec(spec: str) -> tuple[App | None, list[Problem]]:
+def from_spec(spec: str, current: str = CURRENT_DSL) -> tuple[App | None, list[Problem]]:
     """The App of one `--dsl FILE[=KEY]`."""
     try:
         path, key = parse_spec(spec)
@@ -94,15 +97,17 @@ def from_spec(spec: str) -> tuple[App | None, list[Problem]]:
         return None, [Problem(spec, 1, 1, str(exc))]
     if not path.is_file():
         return None, [Problem(str(path), 1, 1, "DSL file not found")]
-    loaded = load_file(path, str(path))
+    loaded = load_file(path, str(path), current=current)
     if loaded.errors:
         return None, loaded.errors
     return app_from(key, loaded), []
 
 
-def from_text(key: str, text: str, name: str = "<POST /_mock/apps>") -> tuple[App | None, list[Problem]]:
+def from_text(
+    key: str, text: str, name: str = "<POST /_mock/apps>", current: str = CURRENT_DSL
+) -> tuple[App | None, list[Problem]]:
     """The App of DSL YAML text posted at run time."""
-    loaded = load_text(text, name)
+    loaded = load_text(text, name, current=current)
     if loaded.errors:
         return None, loaded.errors
     return app_from(key, loaded), []

@@ -1,5 +1,5 @@
 """The `graph:` knobs that steer a DSL run (INTERFACE "Apps from Dify DSL exports", DSL.md §A.2.8):
-`branches`, `iterations`, `loops`, `outputs`, `fail`, `human_input`, `parallel`, `timing`. A node is
+`branches`, `iterations`, `loops`, `outputs`, `fail`, `human_input`, `parallel`, `classify`, `timing`. A node is
 named by its id or by its title when no other node has that title."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any, Final
 from mockserver.dify.dsl.graph_model import Graph, Node
 
 PARALLEL: Final = ("sequential", "interleaved")
+CLASSIFY: Final = ("first", "keyword")  # how a question classifier picks its class (DSL.md §A.2.8)
 # Elapsed ms of a node by type (DSL.md §A.2.8 `timing`); every other type takes OTHER_MS.
 TIMING_MS: Final = {"llm": 800, "agent": 1500, "http-request": 300, "knowledge-retrieval": 200, "tool": 300}
 OTHER_MS: Final = 10
@@ -25,6 +26,7 @@ class Knobs:
     fail: Mapping[str, str] = field(default_factory=dict)
     human_input: Mapping[str, str] = field(default_factory=dict)
     parallel: str = "sequential"
+    classify: str = "first"
     timing: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -34,6 +36,9 @@ class Knobs:
         parallel = str(g.get("parallel") or "sequential")
         if parallel not in PARALLEL:
             raise ValueError(f"graph.parallel must be one of {', '.join(PARALLEL)}, not {parallel!r}")
+        classify = str(g.get("classify") or "first")
+        if classify not in CLASSIFY:
+            raise ValueError(f"graph.classify must be one of {', '.join(CLASSIFY)}, not {classify!r}")
         return cls(
             branches={str(k): str(v) for k, v in (g.get("branches") or {}).items()},
             iterations={str(k): int(v) for k, v in (g.get("iterations") or {}).items()},
@@ -42,6 +47,7 @@ class Knobs:
             fail={str(k): str(v) for k, v in (g.get("fail") or {}).items()},
             human_input={str(k): str(v) for k, v in (g.get("human_input") or {}).items()},
             parallel=parallel,
+            classify=classify,
             timing={str(k): int(v) for k, v in (g.get("timing") or {}).items()},
         )
 

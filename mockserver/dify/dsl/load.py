@@ -21,6 +21,7 @@ from mockserver.marks import Marked, parse_marked
 
 # The newest DSL version modelled: Dify 1.16's CURRENT_APP_DSL_VERSION (DSL.md §A.1.2).
 CURRENT_DSL: Final = "0.7.0"
+AGENT_DSL: Final = "0.7.0"  # the DSL version (Dify 1.16) that brought the `agent` app mode
 GRAPH_MODES: Final = frozenset({"workflow", "advanced-chat"})
 EASY_MODES: Final = frozenset({"chat", "agent-chat", "completion"})
 # AppMode values (models/model.py) that Dify's import refuses as "Invalid app mode".
@@ -39,20 +40,24 @@ class Loaded:
     graph: Graph | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is only imitated (DSL.md §A.2.5 "info")
 
 
-def load_file(path: Path, display: str | None = None, *, accept_version: bool = False) -> Loaded:
+def load_file(
+    path: Path, display: str | None = None, *, accept_version: bool = False, current: str = CURRENT_DSL
+) -> Loaded:
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Loaded(name, "", errors=[Problem(name, 1, 1, f"cannot read DSL file: {exc}")])
-    return load_text(text, name, accept_version=accept_version)
+    return load_text(text, name, accept_version=accept_version, current=current)
 
 
-def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
-    """Read DSL YAML `text` (named `name` in messages). `accept_version` takes a version Dify would
-    only import after a confirmation (newer than CURRENT_DSL, or an older major)."""
+def load_text(text: str, name: str, *, accept_version: bool = False, current: str = CURRENT_DSL) -> Loaded:
+    """Read DSL YAML `text` (named `name` in messages). `current` is the emulated release's DSL version
+    (Release.dsl_version); `accept_version` takes a version Dify would only import after a confirmation
+    (newer than `current`, or an older major)."""
     doc, found = parse_marked(text, name)
     out = Loaded(name, "")
     if doc is None or found:
@@ -63,7 +68,7 @@ def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
     if not isinstance(data, dict):
         out.errors.append(doc.at((), "Invalid YAML format: content must be a mapping"))
         return out
-    _check_header(doc, data, out, accept_version)
+    _check_header(doc, data, out, accept_version, current)
     if out.errors:
         return out
     app = data["app"]
@@ -78,6 +83,7 @@ def load_text(text: str, name: str, *, accept_version: bool = False) -> Loaded:
         if out.errors:
             return out
         _graph_warnings(doc, mode, out)
+        out.notes = checks.imitation_notes(out.graph, data["workflow"].get("features"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     out.entry = entry_for(app, data, mode in GRAPH_MODES)
     # Two loads of the same bytes give the same workflow (DSL.md §A.2.4); the seed is the server's, not
@@ -94,7 +100,7 @@ def _yaml_text(message: str) -> str:
     return "Invalid YAML format: " + message.removeprefix("invalid YAML: ")
 
 
-def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version: bool) -> None:
+def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version: bool, current: str) -> None:
     """version, kind, app and the mode's body, in the order Dify checks them (import_app)."""
     raw = data.get("version")
     if raw is None or raw == "":
@@ -104,7 +110,7 @@ def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version
         out.errors.append(doc.at(("version",), f"Invalid version type, expected str, got {type(raw)}"))
         return
     out.version = raw
-    _check_version(doc, raw, out, accept_version)
+    _check_version(doc, raw, out, accept_version, current)
     kind = data.get("kind")
     if kind is None or kind == "":
         out.warnings.append(doc.at((), "DSL kind missing: assumed app, as Dify does"))
@@ -120,14 +126,32 @@ def _check_header(doc: Marked, data: dict[str, Any], out: Loaded, accept_version
         return
     if mode in _REFUSED_MODES:
         out.errors.append(doc.at(("app", "mode"), "Invalid app mode"))
-    elif mode not in GRAPH_MODES | EASY_MODES | {"agent"}:
+    elif mode not in GRAPH_MODES | EASY_MODES | {"agent"} or (mode == "agent" and _older(current, AGENT_DSL)):
         out.errors.append(doc.at(("app", "mode"), f"invalid mode value {mode}"))  # AppMode.value_of
+    elif mode == "agent":
+        _check_agent(doc, data, out)
     elif mode in GRAPH_MODES and not isinstance(data.get("workflow"), dict):
         where = ("workflow",) if "workflow" in data else ()
         out.errors.append(doc.at(where, "Missing workflow data for workflow/advanced chat app"))
     elif mode in EASY_MODES and not isinstance(data.get("model_config"), dict):
         where = ("model_config",) if "model_config" in data else ()
         out.errors.append(doc.at(where, "Missing model_config for chat/agent-chat/completion app"))
+
+
+def _older(version: str, than: str) -> bool:
+    return [int(p) for p in version.split(".")] < [int(p) for p in than.split(".")]
+
+
+def _check_agent(doc: Marked, data: dict[str, Any], out: Loaded) -> None:
+    """An `agent` app's package (AppDslService._create_or_update_app, dify 1.16.1): `agent` and
+    `agent_packages` mappings, and a `package_ref` among the packages."""
+    agent, packages = data.get("agent"), data.get("agent_packages")
+    if not isinstance(agent, dict) or not isinstance(packages, dict):
+        where: tuple[str, ...] = ("agent",) if "agent" in data and not isinstance(agent, dict) else ()
+        out.errors.append(doc.at(where, "Missing Agent package data"))
+    elif not isinstance(agent.get("package_ref"), str) or agent["package_ref"] not in packages:
+        where = ("agent", "package_ref") if "package_ref" in agent else ("agent",)
+        out.errors.append(doc.at(where, "Agent package_ref is missing or invalid"))
 
 
 def version_status(imported: str, current: str = CURRENT_DSL) -> str:
@@ -144,21 +168,21 @@ def version_status(imported: str, current: str = CURRENT_DSL) -> str:
     return "completed"
 
 
-def _check_version(doc: Marked, version: str, out: Loaded, accept_version: bool) -> None:
+def _check_version(doc: Marked, version: str, out: Loaded, accept_version: bool, current: str) -> None:
     where = ("version",) if "version" in doc.data else ()
-    status = version_status(version)
+    status = version_status(version, current)
     if status == "failed":
         out.errors.append(doc.at(where, f'Invalid DSL version {version!r} (Dify status "failed")'))
     elif status == "pending" and not accept_version:
         out.errors.append(
             doc.at(
                 where,
-                f'DSL {version} needs confirmation (Dify status "pending"; current {CURRENT_DSL}); '
+                f'DSL {version} needs confirmation (Dify status "pending"; current {current}); '
                 "set graph: {accept_version: true} in the app entry to load it",
             )
         )
     elif status == "completed-with-warnings":
-        out.warnings.append(doc.at(where, f"completed-with-warnings: DSL {version} is older than {CURRENT_DSL}"))
+        out.warnings.append(doc.at(where, f"completed-with-warnings: DSL {version} is older than {current}"))
 
 
 def _check_graph(doc: Marked, workflow: dict[str, Any], out: Loaded) -> None:
@@ -235,7 +259,8 @@ def _graph_warnings(doc: Marked, mode: str, out: Loaded) -> None:
                 f"(No class mapping found for node type: {node.type})"
             )
             out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
-    for node, message in checks.branch_warnings(out.graph) + checks.unreachable_warnings(out.graph):
+    found = checks.branch_warnings(out.graph) + checks.unreachable_warnings(out.graph)
+    for node, message in found + checks.selector_warnings(out.graph):
         out.warnings.append(Problem(doc.file, node.line or 1, node.column or 1, message))
     for extra in starts[1:]:
         out.warnings.append(

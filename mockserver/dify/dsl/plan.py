@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.dify import variables
 from mockserver.dify.dsl.engine import Engine, Frame, PlanEvent, Run
-from mockserver.dify.dsl.graph_model import Graph, Node
+from mockserver.dify.dsl.graph_model import Graph, Node, thaw
 from mockserver.dify.dsl.knobs import Knobs
 from mockserver.dify.dsl.values import Pool
 
@@ -28,7 +29,12 @@ class RunInput:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     query: str = ""
     system: Mapping[str, Any] = field(default_factory=dict)  # sys.<name> -> value (user_id, app_id, ...)
-    conversation: Mapping[str, Any] | None = None  # conversation variables' current values by name
+    # The conversation's stored variable values by name (None: a new conversation); a declared
+    # variable it lacks starts at its declared value, as the runner's sync adds it.
+    conversation: Mapping[str, Any] | None = None
+    forms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)  # submitted, by node id
+    stream_at_start: bool = False  # flush ready response text before the root runs (Release.stream_at_run_start)
+    loop_next_after_last: bool = False  # a loop_next after a loop's last counted pass (Release.loop_next_after_last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,9 @@ class RunPlan:
     status: str  # succeeded | failed | paused
     outputs: dict[str, Any]  # what workflow_finished reports
     error: str | None = None
+    # Conversation variables an assigner changed (name -> value), whatever the status: Dify stores each
+    # write as its node runs (ConversationVariablePersistenceLayer), so a later failure or pause keeps it.
+    assigned: dict[str, Any] = field(default_factory=dict)
 
 
 def _pool(graph: Graph, given: RunInput) -> Pool:
@@ -47,10 +56,15 @@ def _pool(graph: Graph, given: RunInput) -> Pool:
     pool.values.setdefault(("sys", "files"), [])
     for var in graph.environment_variables:
         pool.set("env", str(var.get("name")), var.get("value"))
+    current = given.conversation or {}
     for var in graph.conversation_variables:
-        pool.set("conversation", str(var.get("name")), var.get("value"))
-    for name, value in (given.conversation or {}).items():
-        pool.set("conversation", str(name), value)
+        # Declared types: a number is an integer or a float after its declared value (variable_factory).
+        name, declared = str(var.get("name")), thaw(var.get("value"))
+        kind = variables.stored_type(str(var.get("value_type") or "string"), declared)
+        pool.set("conversation", name, thaw(current[name]) if name in current else declared, kind)
+    for name, value in current.items():
+        if not pool.has(("conversation", name)):  # stored, no longer declared: the runner loads it too
+            pool.set("conversation", str(name), thaw(value))
     return pool
 
 
@@ -71,7 +85,14 @@ def plan_run(
 ) -> RunPlan:
     """The events of one run, workflow_started to the terminal event."""
     chatflow = given.mode == "advanced-chat"
-    run = Run(graph, knobs or Knobs(), chatflow, ids or (lambda label: label))
+    run = Run(
+        graph,
+        knobs or Knobs(),
+        chatflow,
+        ids or (lambda label: label),
+        forms=given.forms,
+        loop_next_after_last=given.loop_next_after_last,
+    )
     run.emit("workflow_started", {})
     root = graph.root
     if root is None:
@@ -83,10 +104,13 @@ def plan_run(
             pool.set(root.id, name, given.inputs[name])
     # Other root types (triggers, datasource) are inactive roots: never queued, so what only they feed
     # never becomes ready (Dify marks it skipped; the stream shows nothing for it either way).
-    Engine(run, list(graph.top_level), root.id, pool, Frame()).execute()
+    top = Engine(run, list(graph.top_level), root.id, pool, Frame())
+    if given.stream_at_start:
+        top.flush()  # GraphRunStarted: sessions no blocking edge holds send what is ready
+    top.execute()
     outputs = merged_outputs(run.responses)
     if run.status == "paused":
-        return RunPlan(run.events, "paused", outputs)
+        return RunPlan(run.events, "paused", outputs, assigned=run.assigned)
     if run.status == "failed":
         finished: dict[str, Any] = {
             "status": "failed",
@@ -97,12 +121,12 @@ def plan_run(
         run.emit("workflow_finished", {"data": finished})
         if chatflow:
             run.emit("error", {"code": "invalid_param", "status": 400, "message": f"Run failed: {run.error}"})
-        return RunPlan(run.events, "failed", {}, run.error)
+        return RunPlan(run.events, "failed", {}, run.error, run.assigned)
     if chatflow:
         run.emit("message_end", {})
     finished = {"status": "succeeded", "outputs": outputs, "error": None, "exceptions_count": run.exceptions}
     run.emit("workflow_finished", {"data": finished})
-    return RunPlan(run.events, "succeeded", outputs)
+    return RunPlan(run.events, "succeeded", outputs, assigned=run.assigned)
 
 
 def outline(plan: RunPlan, graph: Graph) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from mockserver.dify.dsl import assigner
 from mockserver.dify.dsl.graph_model import CONTAINER_TYPES, RESPONSE_TYPES, Edge, Node
 from mockserver.dify.dsl.outputs import STREAMING
 from mockserver.dify.dsl.values import SPECIAL_ROOTS, Pool, segments, text_of
@@ -39,9 +40,15 @@ def template_of(node: Node) -> list[Segment]:
     return out
 
 
-def blocking(edge: Edge, nodes: dict[str, Node]) -> bool:
+def blocking(edge: Edge, nodes: dict[str, Node], shown: frozenset[tuple[str, ...]] = frozenset()) -> bool:
+    """Out of a branch, container or response node, or an assigner that writes a variable the template
+    shows (`shown`: its selectors' first two parts; `blocks_variable_output`)."""
     source = nodes.get(edge.source)
-    return source is not None and (source.is_branch or source.type in CONTAINER_TYPES or source.type in RESPONSE_TYPES)
+    if source is None:
+        return False
+    if source.is_branch or source.type in CONTAINER_TYPES or source.type in RESPONSE_TYPES:
+        return True
+    return source.type == "assigner" and bool(assigner.writes(source) & shown)
 
 
 def paths(root: str, target: str, edges: Iterable[Edge]) -> list[list[Edge]]:
@@ -92,9 +99,10 @@ class Sessions:
     def __post_init__(self) -> None:
         for node in self.nodes.values():
             if node.type in ("answer", "end"):
-                found = paths(self.root, node.id, self.edges)
-                blockers = [[e for e in p if blocking(e, self.nodes)] for p in found]
-                self.all.append(Session(node, template_of(node), blockers))
+                found, template = paths(self.root, node.id, self.edges), template_of(node)
+                shown = frozenset(seg[:2] for seg in template if isinstance(seg, tuple))
+                blockers = [[e for e in p if blocking(e, self.nodes, shown)] for p in found]
+                self.all.append(Session(node, template, blockers))
         initial = sorted((s for s in self.all if any(not b for b in s.blockers)), key=lambda s: s.node.id)
         for s in initial:
             s.state = "queued"
@@ -109,8 +117,9 @@ class Sessions:
                     self.queue.remove(s)
 
     def update(self) -> None:
-        """Queue every waiting session that one of its paths now opens."""
-        for s in self.all:
+        """Queue every waiting session that one of its paths now opens, by node id as graphon's
+        ResponseStreamFilter._handle_edge_taken walks them (v0.5.1; v0.4.0 walked a set)."""
+        for s in sorted(self.all, key=lambda s: s.node.id):
             if s.state == "waiting" and any(all(self.taken(e) for e in b) for b in s.blockers):
                 s.state = "queued"
                 self.queue.append(s)

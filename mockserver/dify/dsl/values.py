@@ -21,13 +21,21 @@ class Pool:
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Any] = {}
+        # Segment types that are declared rather than inferred from the value (conversation variables;
+        # a variable an assigner wrote keeps its type, graphon's `model_copy`): assigner.py reads them.
+        self.types: dict[tuple[str, str], str] = {}
 
-    def set(self, node_id: str, name: str, value: Any) -> None:
+    def set(self, node_id: str, name: str, value: Any, type_: str | None = None) -> None:
+        """A value; its type is inferred again unless `type_` declares it (VariablePool.add)."""
         self.values[(node_id, name)] = value
+        if type_ is None:
+            self.types.pop((node_id, name), None)
+        else:
+            self.types[(node_id, name)] = type_
 
     def set_outputs(self, node_id: str, outputs: Mapping[str, Any]) -> None:
         for name, value in outputs.items():
-            self.values[(node_id, name)] = value
+            self.set(node_id, name, value)
 
     def has(self, selector: Iterable[Any]) -> bool:
         sel = [str(s) for s in selector]
@@ -48,9 +56,16 @@ class Pool:
                 return None
         return value
 
+    def forget(self, node_ids: Iterable[str]) -> None:
+        """Drop every value of these nodes (a loop clears its children before each pass)."""
+        gone = set(node_ids)
+        self.values = {k: v for k, v in self.values.items() if k[0] not in gone}
+        self.types = {k: v for k, v in self.types.items() if k[0] not in gone}
+
     def copy(self) -> Pool:
         out = Pool()
         out.values = dict(self.values)
+        out.types = dict(self.types)
         return out
 
 
@@ -171,3 +186,21 @@ def if_else_handle(data: Mapping[str, Any], pool: Pool) -> str:
         if conds and conditions_hold(conds, str(case.get("logical_operator") or "and"), pool):
             return str(case.get("case_id") or case.get("id") or "true")
     return "false"
+
+
+def question_class(data: Mapping[str, Any], pool: Pool, how: str, chosen: str | None) -> Mapping[str, Any]:
+    """The class a question classifier takes: the steered one (`branches` knob, by class id); else with
+    `classify: keyword` the first class whose name occurs in the query (case-insensitive), else the
+    first class (DSL.md §A.2.8). The query is the node's `query_variable_selector` value, else sys.query.
+    {} when the node has no classes or the steered handle names none."""
+    classes = [c for c in data.get("classes") or () if isinstance(c, Mapping)]
+    if chosen is not None:
+        return next((c for c in classes if str(c.get("id")) == chosen), {})
+    if how == "keyword":
+        selector = data.get("query_variable_selector") or ("sys", "query")
+        query = text_of(pool.get(selector)).casefold()
+        for c in classes:
+            name = str(c.get("name") or "").casefold()
+            if name and name in query:
+                return c
+    return classes[0] if classes else {}
