@@ -97,6 +97,16 @@ def build(
             continue
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
+    if answers is not None and all(name == "message_end" for name, _, _ in flat):
+        # A plain blocking chat or completion (answer chunks, then message_end): the body needs the
+        # answer and the first message_end's metadata, not the events built around them.
+        builder = EventBuilder(env)
+        ends = [
+            {"event": name, "metadata": builder.end_metadata(fields.get("metadata"))} for name, fields, _ in flat[:1]
+        ]
+        ctx.bound["events"] = ends
+        body = blocking_body(env, builder, ends, blocking, answers)
+        return Plan(body=body, wire=GENERATE), body
     if call.streaming or env.family == "workflow" or env.chatflow:
         times = timing.schedule([d for _, _, d in flat], ctx.draws)
     else:
