@@ -149,7 +149,7 @@ def serve(
         except ValueError as exc:
             _usage(f"--upload-limit: {exc}")
         settings = replace(settings, upload_limit=tuple(limits.items()))
-    _configure_logging(settings)
+    lines = _configure_logging(settings)
     if settings.host not in LOOPBACK and not settings.admin_token:
         _usage(
             f"--host {settings.host} is not loopback: the /_mock/ control plane would be open to the "
@@ -174,13 +174,17 @@ def serve(
         click.echo(f"dify-mockserver: {count} fixture problem{'s' if count != 1 else ''}; not starting", err=True)
         sys.exit(1)
     _dsl_warnings(app)
+    if not settings.quiet and logging.getLogger("mockserver.requests").isEnabledFor(logging.INFO):
+        from mockserver.middleware import REQUEST_LINES
+
+        app[REQUEST_LINES] = lines.add
     from mockserver.tools.reload import watch_fixtures
 
     watch_fixtures(app)
     # Everything loaded so far (catalogue, fixtures, apps, libraries) lives as long as the server: out of
     # the collector's sight, a full collection no longer walks it on the request path.
     gc.freeze()
-    asyncio.run(_run(settings, app))
+    asyncio.run(_run(settings, app, lines))
 
 
 def _dsl_warnings(app: web.Application) -> None:
@@ -205,6 +209,42 @@ def _usage(message: str) -> Any:
     sys.exit(2)
 
 
+class _Lines:
+    """The request log's lines on stderr, written once per turn of the event loop rather than once a
+    request (a write and a flush each cost more than the rest of the line's work). Every other log
+    record writes the pending lines first, so stderr keeps the order things happened in."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+
+    def add(self, line: str) -> None:
+        if not self._pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop runs: no turn to wait for
+                self._pending.append(line)
+                self.flush()
+                return
+        self._pending.append(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            text = "\n".join(self._pending) + "\n"
+            self._pending.clear()
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, lines: _Lines) -> None:
+        super().__init__(sys.stderr)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.flush()
+        super().emit(record)
+
+
 class _Format(logging.Formatter):
     """Request log lines as they are; everything else with its level and logger."""
 
@@ -214,12 +254,15 @@ class _Format(logging.Formatter):
         return f"{record.levelname} {record.name}: {super().format(record)}"
 
 
-def _configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def _configure_logging(settings: Settings) -> _Lines:
+    """stderr's log handler; returns where `serve` puts its request lines (written in its turns)."""
+    lines = _Lines()
+    handler = _Handler(lines)
     handler.setFormatter(_Format("%(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     if settings.quiet:
         logging.getLogger("mockserver.requests").setLevel(logging.WARNING)
+    return lines
 
 
 @main.command("lint", context_settings={"help_option_names": ["-h", "--help"]})
@@ -273,7 +316,7 @@ def openapi_command(control: bool) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-async def _run(settings: Settings, app: web.Application) -> None:
+async def _run(settings: Settings, app: web.Application, lines: _Lines) -> None:
     from mockserver.testing.server import MockServer
     from mockserver.tools import banner
 
@@ -291,6 +334,7 @@ async def _run(settings: Settings, app: web.Application) -> None:
     for line in banner.lines(app, base_url):
         click.echo(line, err=True)
     await signals.get()
+    lines.flush()
     open_streams = server.open_streams()
     if open_streams:
         click.echo(
@@ -307,4 +351,5 @@ async def _run(settings: Settings, app: web.Application) -> None:
         server.cut_streams()
     again.cancel()
     await stopping
+    lines.flush()
     click.echo("dify-mockserver stopped", err=True)

@@ -1,4 +1,5 @@
-"""The middlewares, outermost first: journal -> errors -> auth."""
+"""The one middleware: journal -> errors -> auth, in stage order, in one pass (each stage a function
+call, not a middleware layer of its own)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import difflib
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
@@ -38,6 +40,9 @@ requests_log = logging.getLogger("mockserver.requests")  # one line per Dify req
 CONTROL_PREFIX: Final = "/_mock/"
 ADMIN_HEADER: Final = "X-Mock-Admin-Token"
 JOURNAL_CLOCK: Final = web.AppKey("JOURNAL_CLOCK", JournalClock)
+# Where `serve` takes the request log lines (batched onto stderr, no log record each); without it they go
+# to the `mockserver.requests` logger.
+REQUEST_LINES: Final = web.AppKey[Callable[[str], None]]("REQUEST_LINES")
 
 _HTTP_CODES: Final = {
     404: "not_found",
@@ -53,14 +58,15 @@ def _is_control(request: web.Request) -> bool:
 
 
 @web.middleware
-async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Journal (Dify requests only) around errors around auth around the handler."""
     if _is_control(request):
-        return await handler(request)
+        return await _answered(request, handler, control=True)
     entry = request.app[JOURNAL_CLOCK].open(request)
     request[ENTRY] = entry
     status, retry_after = 500, None
     try:
-        response = await handler(request)
+        response = await _answered(request, handler, control=False)
         status, retry_after = response.status, response.headers.get("Retry-After")
         return response
     finally:
@@ -76,14 +82,23 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         if HUB in request.app:
             request.app[HUB].publish(entry)
         if not request.app[SETTINGS].quiet:
-            requests_log.info("%s", request_line(entry))
+            lines = request.app.get(REQUEST_LINES)
+            if lines is not None:
+                lines(request_line(entry))
+            elif requests_log.isEnabledFor(logging.INFO):
+                requests_log.info("%s", request_line(entry))
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _answered(request: web.Request, handler: Handler, *, control: bool) -> web.StreamResponse:
     """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page)."""
     crash = False
     try:
+        if control:
+            _admit_control(request)
+        else:
+            refused = _authenticated(request)
+            if refused is not None:
+                return refused
         return await handler(request)
     except DifyError as exc:
         error = exc
@@ -148,23 +163,25 @@ def _restx_404_help(request: web.Request, message: str) -> str:
     )
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if _is_control(request):
-        _guard_control(request)
-        token = request.app[SETTINGS].admin_token
-        # A browser (the inspector, EventSource) cannot send headers: `?token=` works too.
-        given = request.headers.get(ADMIN_HEADER) or request.query.get("token", "")
-        if token and not hmac.compare_digest(given.encode(), token.encode()):
-            raise DifyError("mock_admin_token_required")
-        return await handler(request)
+def _admit_control(request: web.Request) -> None:
+    _guard_control(request)
+    token = request.app[SETTINGS].admin_token
+    # A browser (the inspector, EventSource) cannot send headers: `?token=` works too.
+    given = request.headers.get(ADMIN_HEADER) or request.query.get("token", "")
+    if token and not hmac.compare_digest(given.encode(), token.encode()):
+        raise DifyError("mock_admin_token_required")
+
+
+def _authenticated(request: web.Request) -> web.StreamResponse | None:
+    """Auth of a Dify request: sets its principal and tenant, or raises Dify's refusal; returns the
+    answer itself where the emulated release has no such route (Flask's HTML 404)."""
     # aiohttp routes before middlewares run: an unknown path or method is 404/405 with no auth check,
     # as in Flask.
     if request.match_info.http_exception is not None:
-        return await handler(request)
+        return None
     spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
     if spec is None:
-        return await handler(request)
+        return None
     if spec.since is not None and not versions.compare(request.app[RELEASE].name, f">={spec.since}"):
         allowed = _older_methods(request)
         if allowed:  # the path has other methods in this release: Flask's 405, before auth
@@ -184,7 +201,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[TENANT_ID] = tenant_of(request, authenticated=True)
     if spec.auth == "dataset" and not request.app[RELEASE].dataset_before_token:
         _dataset_first(request)  # the token's decorator finds the dataset before the handler reads the body
-    return await handler(request)
+    return None
 
 
 def _older_methods(request: web.Request) -> list[str]:
@@ -245,4 +262,4 @@ def _guard_control(request: web.Request) -> None:
         )
 
 
-MIDDLEWARES: Final = (journal_middleware, error_middleware, auth_middleware)
+MIDDLEWARES: Final = (middleware,)

@@ -17,7 +17,7 @@ from mockserver.endpoint import EndpointSpec
 from mockserver.errors import DifyError
 from mockserver.faults import apply as injection
 from mockserver.faults import draw as faults
-from mockserver.faults.delivery import drop_connection
+from mockserver.faults.delivery import NORMAL, drop_connection
 from mockserver.keys import (
     ACTIONS,
     BOOK,
@@ -86,7 +86,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # The action's checks (an unknown conversation's 404) and Dify's generation rules come before the
     # faults are drawn: a request Dify refuses never uses up a queued fault.
     ctx = ActContext(
-        call, tenant, scope, draws, now, settings, accounts=book.apps.account_names, dataset=request.get(DATASET)
+        call,
+        tenant,
+        scope,
+        draws,
+        now,
+        settings,
+        accounts=book.apps.account_names,
+        dataset=request.get(DATASET) if spec.auth == "dataset" else None,  # only dataset routes find one
     )
     ctx.directives = scenario.directives
     action_name = scenario.action or fixture.action
@@ -113,14 +120,19 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if dslrun.applies(ctx, scenario.name):
         blocking, events = None, dslrun.raw_events(ctx)  # a DSL app's graph runs instead (DESIGN §11)
 
-    key = (tenant.seed, tenant.id, scope.id, spec.id, n)
-    elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
-    candidates = faults.header_candidates(header_faults, spec.id, call.streaming, key)
-    if settings.inject_faults:
-        candidates += registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key) + selection.faults
-    drawn = faults.choose(candidates)
-    entry["fault"] = drawn.journal()
-    delivery = injection.delivery(drawn, lambda: draws.random("fault:latency"))
+    if header_faults or (settings.inject_faults and (registry.queue.entries or selection.faults)):
+        key = (tenant.seed, tenant.id, scope.id, spec.id, n)
+        elapsed = (scope.elapsed("mock"), scope.elapsed("wall"))
+        candidates = faults.header_candidates(header_faults, spec.id, call.streaming, key)
+        if settings.inject_faults:
+            queued = registry.queue.candidates(tenant.id, spec.id, call.streaming, elapsed, key)
+            candidates += queued + selection.faults
+        drawn = faults.choose(candidates)
+        entry["fault"] = drawn.journal()
+        delivery = injection.delivery(drawn, lambda: draws.random("fault:latency"))
+    else:  # no fault anywhere to draw from: none fires, nothing counts
+        drawn, delivery = faults.Drawn(), NORMAL
+        entry["fault"] = None
     request[DELIVERY] = delivery
     error = injection.http_error(drawn)
     if error is not None or delivery.abort is not None:

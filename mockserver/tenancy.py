@@ -80,6 +80,8 @@ class Tenant:
     scopes: dict[str, Scope] = field(default_factory=dict)
     state: Store = field(default_factory=Store)
     dropped: int = 0  # journal entries dropped because the journal was full
+    # Derived ids asked for again and again (an app's end user by `user` string): a bounded memo
+    memo: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def scope(self, scope_id: str) -> Scope:
         scope = self.scopes.get(scope_id)

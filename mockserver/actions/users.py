@@ -12,6 +12,8 @@ from mockserver.determinism import derive_uuid
 from mockserver.state.conversations import DEFAULT_USER
 from mockserver.state.records import EndUser
 
+MEMO_SIZE: Final = 4096  # end-user ids a tenant keeps at hand (more are derived anew)
+
 
 def end_user_id(ctx: ActContext) -> str:
     """The end user's id, stable for the tenant and app."""
@@ -19,7 +21,14 @@ def end_user_id(ctx: ActContext) -> str:
     if known is not None:
         return str(known)
     app_key = ctx.call.app.key if ctx.call.app else "-"
-    return derive_uuid((ctx.tenant.seed, ctx.tenant.id, "end_user", app_key, ctx.call.user or DEFAULT_USER))
+    user = ctx.call.user or DEFAULT_USER
+    memo, tenant = ctx.tenant.memo, ctx.tenant
+    found = memo.get(("end_user", app_key, user))
+    if found is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo["end_user", app_key, user] = derive_uuid((tenant.seed, tenant.id, "end_user", app_key, user))
+    return found
 
 
 def workspace_id(ctx: ActContext) -> str:

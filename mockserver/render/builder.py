@@ -101,10 +101,14 @@ class EventBuilder:
             out = {}
         out.update(fields)
         if name == "message_end":
-            metadata = self.metadata(out.get("metadata"))
-            easy_ui = not env.chatflow
-            out["metadata"] = drop_none(metadata) if easy_ui and release.message_end_exclude_none else metadata
+            out["metadata"] = self.end_metadata(out.get("metadata"))
         return out
+
+    def end_metadata(self, given: Any) -> dict[str, Any]:
+        """message_end's metadata as the event carries it: 1.16 drops an easy-UI app's nulls."""
+        metadata = self.metadata(given)
+        easy_ui = not self.env.chatflow
+        return drop_none(metadata) if easy_ui and self.env.release.message_end_exclude_none else metadata
 
     def metadata(self, given: Any) -> dict[str, Any]:
         """TaskStateMetadata dumped in full: annotation_reply, retriever_resources, usage, [reasoning]."""
@@ -144,6 +148,8 @@ class EventBuilder:
                 return self._paused(base, given, at_s)
             if name == "human_input_required":
                 return self._form(base, given, now)
+            if name == "human_input_form_timeout":
+                base["expiration_time"] = now  # the form's expiry: the moment it timed out
         base.update(given)
         return base
 

@@ -22,8 +22,11 @@ def relay_cut(events: list[Event]) -> list[Event]:
     return events
 
 
-def blocking_body(env: Envelope, builder: EventBuilder, events: list[Event], given: Any) -> dict[str, Any]:
-    """Dify's blocking body: `given` (fixture fields minus envelope) over what the stream folds to."""
+def blocking_body(
+    env: Envelope, builder: EventBuilder, events: list[Event], given: Any, answers: list[str] | None = None
+) -> dict[str, Any]:
+    """Dify's blocking body: `given` (fixture fields minus envelope) over what the stream folds to.
+    `answers`: the answer chunks of a chat or completion whose reply events were not built."""
     given = given if isinstance(given, dict) else {}
     if env.family == "workflow":
         ending = next((e for e in events if e["event"] in RUN_TERMINAL), None)
@@ -35,7 +38,10 @@ def blocking_body(env: Envelope, builder: EventBuilder, events: list[Event], giv
             data.pop(key, None)
         data.update(given.get("data") or {})
         return {"task_id": env.task_id, "workflow_run_id": env.workflow_run_id, "data": data}
-    answer = "".join(str(e.get("answer", "")) for e in events if e["event"] in REPLY_EVENTS)
+    if answers is not None:
+        answer = "".join(answers)
+    else:
+        answer = "".join(str(e.get("answer", "")) for e in events if e["event"] in REPLY_EVENTS)
     if env.mode == "agent":
         # The New Agent's closing `message` carries the whole answer, replacing the deltas.
         closing = [e for e in events if e["event"] == "message"]

@@ -134,7 +134,7 @@ def full_usage(given: Any, timing: tuple[float | None, float | None]) -> dict[st
 def drop_none(value: Any) -> Any:
     """pydantic's model_dump(exclude_none=True), recursively: what 1.16 easy-UI message_end sends."""
     if isinstance(value, dict):
-        return {k: drop_none(v) for k, v in value.items() if v is not None}
+        return {k: drop_none(v) if isinstance(v, dict | list) else v for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [drop_none(v) for v in value]
+        return [drop_none(v) if isinstance(v, dict | list) else v for v in value]
     return value

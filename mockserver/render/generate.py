@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mockserver.actions import ActContext
+from mockserver.dify.events import REPLY_EVENTS
 from mockserver.errors import DifyError
 from mockserver.faults.apply import stream_fault
 from mockserver.faults.spec import FaultSpec
@@ -85,10 +86,27 @@ def build(
     call = ctx.call
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
+    # A blocking chat or completion folds its answer chunks back into one answer: splitting them first
+    # would change nothing but the cost (the New Agent's answer is its last `message`, so it splits).
+    folded = not call.streaming and env.family != "workflow" and not env.chatflow and env.mode != "agent"
     flat: list[tuple[str, dict[str, Any], Any]] = []
+    answers: list[str] | None = [] if folded else None  # a folded body's answer chunks, no event built
     for name, fields, split, delay in raw:
+        if answers is not None and name in REPLY_EVENTS:
+            answers.append(str(fields.get("answer", "")))
+            continue
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
+    if answers is not None and all(name == "message_end" for name, _, _ in flat):
+        # A plain blocking chat or completion (answer chunks, then message_end): the body needs the
+        # answer and the first message_end's metadata, not the events built around them.
+        builder = EventBuilder(env)
+        ends = [
+            {"event": name, "metadata": builder.end_metadata(fields.get("metadata"))} for name, fields, _ in flat[:1]
+        ]
+        ctx.bound["events"] = ends
+        body = blocking_body(env, builder, ends, blocking, answers)
+        return Plan(body=body, wire=GENERATE), body
     if call.streaming or env.family == "workflow" or env.chatflow:
         times = timing.schedule([d for _, _, d in flat], ctx.draws)
     else:
@@ -100,7 +118,7 @@ def build(
     ctx.bound["events"] = events  # what the commit records beyond the body (an agent's thoughts)
     if (env.family == "workflow" or env.chatflow) and any(e.get("event") == "workflow_paused" for e in events):
         ctx.bound["resume"] = Resumer(env, builder, ctx.bound.get("dsl_run"))  # stored with the paused run
-    body = blocking_body(env, builder, events, blocking)
+    body = blocking_body(env, builder, events, blocking, answers)
     if not call.streaming:
         return Plan(body=body, wire=GENERATE), body
     if relayed(ctx):

@@ -14,7 +14,7 @@ from mockserver.validation import Call
 class RequestContext:
     """Implements the template Context protocol for one admitted request."""
 
-    __slots__ = ("_roots", "_var_cache", "_vars", "draws", "missing")
+    __slots__ = ("_call", "_now", "_roots", "_var_cache", "_vars", "draws", "missing")
 
     def __init__(self, call: Call, fixture: Fixture, draws: Draws, now: int, n: int, action: dict[str, Any]) -> None:
         self.draws = draws
@@ -23,19 +23,29 @@ class RequestContext:
         self.missing: list[str] = []
         self._vars = fixture.vars
         self._var_cache: dict[str, Any] = {}
-        self._roots: dict[str, Any] = {
-            "request": call.view(),
-            "app": call.app.root_for(call.release) if call.app is not None else {},
-            "dify": call.release.root,
-            "vars": self,
-            "clock": {"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")},
-            "n": n,
-            "action": action,
-            "ids": draws,
-        }
+        self._call, self._now = call, now
+        # request, app, dify and clock are made when a template first reads them (_made)
+        self._roots: dict[str, Any] = {"vars": self, "n": n, "action": action, "ids": draws}
 
     def root(self, name: str) -> Any:
-        return self._roots.get(name)
+        roots = self._roots
+        if name in roots:
+            return roots[name]
+        value = roots[name] = self._made(name)
+        return value
+
+    def _made(self, name: str) -> Any:
+        call = self._call
+        if name == "request":
+            return call.view()
+        if name == "app":
+            return call.app.root_for(call.release) if call.app is not None else {}
+        if name == "dify":
+            return call.release.root
+        if name == "clock":
+            now = self._now
+            return {"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")}
+        return None
 
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return self.draws.fake(label, provider, args, kwargs)

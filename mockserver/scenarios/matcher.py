@@ -39,9 +39,9 @@ def select(
             named = next((s for s in adhoc if s.name == name), None) or fixture.named(name)
             if named is not None:
                 return _chosen(fixture, named, call, scope)
-    roots = _roots(call)
-    for scenario in (*adhoc, *fixture.rules):
-        if scenario.match and not all(holds(p, roots) for p in scenario.match):
+    roots = _Roots(call)
+    for scenario in (*adhoc, *fixture.rules) if adhoc else fixture.rules:
+        if scenario.match and not _all_hold(scenario.match, roots):
             continue
         if scenario.times is not None and scope.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
             continue
@@ -61,7 +61,7 @@ def _chosen(fixture: Fixture, scenario: Scenario, call: Call, scope: Scope) -> S
 def _take(fixture: Fixture, scenario: Scenario, call: Call, scope: Scope, *, forced: bool) -> Selection | None:
     """The Selection for `scenario`, or None when it is a fault-only rule whose fault does not fire."""
     endpoint = fixture.endpoint
-    fired = _fixture_faults(endpoint, scenario, call, scope)
+    fired = _fixture_faults(endpoint, scenario, call, scope) if scenario.faults else []
     # A scenario of directives alone (`indexing`) answers with the default's respond block; it is no fault rule.
     fault_only = scenario.respond is None and scenario.sequence is None and not scenario.directives
     if fault_only and not fired and not forced:
@@ -103,11 +103,25 @@ def _fixture_faults(endpoint: str, scenario: Scenario, call: Call, scope: Scope)
     return [c for c in found if c is not None]
 
 
-def _roots(call: Call) -> dict[str, Any]:
-    view = call.view()
-    view["app"] = call.app.root_for(call.release) if call.app is not None else {}
-    view["dify"] = call.release.root
-    return view
+class _Roots:
+    """The roots of `match` (the request view's keys, `app`, `dify`), each made when a predicate first
+    reads it: most rules test `app.mode` alone and never need the request's view."""
+
+    __slots__ = ("_call", "_view")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._view: dict[str, Any] | None = None
+
+    def get(self, name: Any) -> Any:
+        call = self._call
+        if name == "app":
+            return call.app.root_for(call.release) if call.app is not None else {}
+        if name == "dify":
+            return call.release.root
+        if self._view is None:
+            self._view = call.view()
+        return self._view.get(name)
 
 
 def _resolve(value: Any, path: tuple[str | int, ...]) -> list[Any]:
@@ -126,8 +140,32 @@ def _resolve(value: Any, path: tuple[str | int, ...]) -> list[Any]:
     return [None]
 
 
-def holds(p: Predicate, roots: dict[str, Any]) -> bool:
-    result = any(_test(p, v) for v in _resolve(roots, p.path))
+def _all_hold(match: Sequence[Predicate], roots: _Roots) -> bool:
+    for p in match:  # noqa: SIM110 - all() of a generator costs one generator per rule and request
+        if not holds(p, roots):
+            return False
+    return True
+
+
+def holds(p: Predicate, roots: _Roots | dict[str, Any]) -> bool:
+    path = p.path
+    if not path:
+        values = [roots]
+    else:
+        head = roots.get(path[0]) if isinstance(path[0], str) else None
+        if ANY not in path:  # one value at most: no fan-out to walk
+            value = head
+            for step in path[1:]:
+                if isinstance(value, dict) and isinstance(step, str):
+                    value = value.get(step)
+                elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
+                    value = value[step]
+                else:
+                    value = None
+                    break
+            return _test(p, value) != p.negate
+        values = _resolve(head, path[1:])
+    result = any(_test(p, v) for v in values)
     return result != p.negate
 
 

@@ -20,6 +20,15 @@ def redact(name: str, value: str) -> str:
     return "…" + value[-4:] if name.lower() in _REDACT else value
 
 
+def _headers(request: web.Request) -> dict[str, str]:
+    headers = {str(k): v for k, v in request.headers.items()}  # istr keys: orjson wants str
+    if "Authorization" in request.headers:  # any case
+        for name, value in headers.items():
+            if name.lower() in _REDACT:
+                headers[name] = redact(name, value)
+    return headers
+
+
 class JournalClock:
     """Entry ids and wall times; journal timing is real time (it measures the client), never a body."""
 
@@ -34,7 +43,7 @@ class JournalClock:
             "method": request.method,
             "path": request.path,
             "query": {k: request.query.getone(k) for k in request.query},
-            "headers": {str(k): redact(k, v) for k, v in request.headers.items()},  # istr keys: orjson wants str
+            "headers": _headers(request),
             "body": None,
             "endpoint": None,
             "scenario": None,

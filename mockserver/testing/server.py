@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
 from mockserver.keys import STREAMS
 from mockserver.runner import DifyAppRunner
 from mockserver.settings import Settings
+
+LISTEN_BACKLOG: Final = 2048
 
 
 class MockServer:
@@ -46,7 +48,10 @@ class MockServer:
         )
         await self._runner.setup()
         try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
+            # A burst of clients (a load test opening thousands of streams) must not overflow the
+            # listen queue: dropped SYNs wait for the kernel's 1 s, 3 s, 7 s ... retries. 2048 is
+            # gunicorn's default backlog, which Dify's API container runs under (capped by somaxconn).
+            await web.TCPSite(self._runner, self.host, self.port, backlog=LISTEN_BACKLOG).start()
         except OSError:
             await self._runner.cleanup()
             raise

@@ -719,3 +719,22 @@ def test_an_end_s_separator_chunks_name_the_end_s_answer() -> None:
     plan = plan_run(g, RunInput("workflow", {"a": "x", "b": "y"}))
     sent = [(f["data"]["text"], f["data"]["from_variable_selector"]) for n, f, _ in plan.events if n == "text_chunk"]
     assert sent == [("x", ["start", "a"]), ("\n", ["end", "answer"]), ("y", ["start", "b"])]
+
+
+def test_a_human_input_timeout_takes_the_timeout_edge() -> None:
+    """`human_input: {node: __timeout}`: human_input_form_timeout, empty action outputs, the `__timeout`
+    edge (core/workflow/nodes/human_input/callback.py @1.16.1; the editor's handle id)."""
+    form = node(
+        "hi",
+        "human-input",
+        "Review",
+        form_content="Check {{#sys.query#}}",
+        user_actions=[{"id": "ok", "title": "OK"}],
+    )
+    ok, late = node("ok", "answer", "OK", answer="fine"), node("late", "answer", "Late", answer="too late")
+    g = graph([START, form, ok, late], "start>hi hi:ok>ok hi:__timeout>late")
+    plan = plan_run(g, RunInput("advanced-chat", {}, query="q"), Knobs.of({"human_input": {"Review": "__timeout"}}))
+    assert plan.status == "succeeded" and plan.outputs["answer"] == "too late"
+    assert "human_input_form_timeout" in outline(plan, g) and "human_input_form_filled" not in outline(plan, g)
+    done = next(f["data"] for n, f, _ in plan.events if n == "node_finished" and f["data"]["node_id"] == "hi")
+    assert done["outputs"] == {"__action_id": "", "__action_value": "", "__rendered_content": "Check q"}

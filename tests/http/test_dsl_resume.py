@@ -230,3 +230,15 @@ async def test_where_ready_text_first_streams_depends_on_the_release(
         *(["chunk*", "started Start"] if at == 1 else ["started Start", "chunk*"]),
         "finished Start",
     ]
+
+
+async def test_a_timed_out_form_streams_its_timeout_event(client: TestClient, parse_sse: Any) -> None:
+    scenario = {"graph": {"human_input": {"Confirm": "__timeout"}}}
+    resp = await client.post("/_mock/scenarios", json={"endpoint": "service.send_chat_message", "scenario": scenario})
+    assert resp.status == 201, await resp.text()
+    events = await run(client, parse_sse, "/v1/chat-messages", CHAT, {"inputs": {}, "query": "a table"})
+    timeout = next(e for e in events if e["event"] == "human_input_form_timeout")
+    assert (timeout["data"]["node_id"], timeout["data"]["node_title"]) == ("confirm", "Confirm")
+    assert isinstance(timeout["data"]["expiration_time"], int)
+    # No edge leaves Confirm by `__timeout` here: Done never runs and the run ends after Confirm.
+    assert "started Done" not in outline(events) and events[-1]["data"]["status"] == "succeeded"

@@ -20,6 +20,7 @@ from mockserver.dify.dsl.values import Pool, if_else_handle, question_class, ren
 
 PlanEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms (None: default)
 STARTS = frozenset({"iteration-start", "loop-start"})  # run silently: graphon drops their events
+TIMEOUT_HANDLE = "__timeout"  # a Human Input node's timeout edge (web/.../human-input/node.tsx handleId)
 
 
 @dataclass(slots=True)
@@ -133,8 +134,12 @@ class Engine:
             if action is None:
                 self.pause(n)
                 return
-            handle, filled = self.form_filled(n, str(action), submitted)
-        outputs = {**self.outputs_of(n), **filled}
+            if action == TIMEOUT_HANDLE:
+                handle, filled = self.form_timed_out(n)
+            else:
+                handle, filled = self.form_filled(n, str(action), submitted)
+        # A timed-out form has only its action outputs (empty); a filled one its declared outputs too.
+        outputs = filled if handle == TIMEOUT_HANDLE else {**self.outputs_of(n), **filled}
         if handle is None:
             handle = self.handle_of(n, outputs)
         if n.type == "if-else":
@@ -311,6 +316,14 @@ class Engine:
             },
         )
         return action, {**submitted, "__action_id": action, "__action_value": title, "__rendered_content": rendered}
+
+    def form_timed_out(self, n: Node) -> tuple[str, dict[str, Any]]:
+        """The node's form ran out of time (`human_input: {node: __timeout}`): human_input_form_timeout,
+        empty action outputs, and the timeout edge (core/workflow/nodes/human_input/callback.py @1.16.1;
+        the editor names that handle `__timeout`)."""
+        rendered = render(str(n.data.get("form_content") or ""), self.pool)
+        self.run.emit("human_input_form_timeout", {"data": {"node_id": n.id, "node_title": n.title}})
+        return TIMEOUT_HANDLE, {"__action_id": "", "__action_value": "", "__rendered_content": rendered}
 
     def pause(self, n: Node) -> None:
         data = {
