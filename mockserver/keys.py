@@ -54,4 +54,6 @@ TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
 PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)
 ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled
 DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)
+# Set by the runner (mockserver/runner.py) when a stream's client hangs up, before it cancels the stream.
+CLIENT_LEFT: Final = web.RequestKey("CLIENT_LEFT", bool)
 DATASET: Final = web.RequestKey("DATASET", Dataset)  # a `{dataset_id}` route's, found before the handler

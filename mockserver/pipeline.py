@@ -22,6 +22,7 @@ from mockserver.keys import (
     ACTIONS,
     BOOK,
     CATALOGUE,
+    CLIENT_LEFT,
     DATASET,
     DELIVERY,
     ENTRY,
@@ -276,7 +277,12 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action
             act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
         return response
     except asyncio.CancelledError:
-        plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
+        if request.get(CLIENT_LEFT):  # the runner stopped it the moment its client hung up
+            plan.stream.outcome = "client_left"
+            if act is not None and act.ended is not None:  # the run still ends as planned
+                act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
+        else:
+            plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
         raise
     finally:
         streams.pop(id(request), None)

@@ -25,6 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 
 from mockserver.errors import CODES
+from mockserver.keys import CLIENT_LEFT, STREAMS
 from mockserver.render.wire import RESTX
 
 log = logging.getLogger("mockserver")
@@ -70,6 +71,18 @@ class DifyRequestHandler(web.RequestHandler):
         resp = web.Response(body=error_body(status), status=status, content_type="application/json")
         resp.force_close()
         return resp
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """A Dify stream whose client hung up stops at once instead of at its next write (a stalled
+        stream pings only every few seconds; a slow first token sleeps before the head). Other
+        handlers run on, as a gunicorn worker would: a blocking call whose client left still commits."""
+        request = getattr(self, "_current_request", None)  # the request being handled, if any
+        if isinstance(request, web.Request):
+            task = request.app[STREAMS].get(id(request))
+            if task is not None and not task.done():
+                request[CLIENT_LEFT] = True
+                task.cancel()
+        super().connection_lost(exc)
 
 
 class DifyServer(web.Server):
