@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import datetime
 import random
+import uuid
 from hashlib import blake2b
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -41,11 +43,12 @@ class FakerSource:
     """One Faker per app, created on first use: importing Faker costs a tenth of a second, which
     stays out of startup for fixtures that never draw from it."""
 
-    __slots__ = ("_faker", "locale")
+    __slots__ = ("_faker", "_providers", "locale")
 
     def __init__(self, locale: str = "en_US") -> None:
         self.locale = locale
         self._faker: Faker | None = None
+        self._providers: frozenset[str] | None = None
 
     def _instance(self) -> Faker:
         if self._faker is None:
@@ -55,14 +58,47 @@ class FakerSource:
         return self._faker
 
     def draw(self, seed: int, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not self.has_provider(provider):  # checked at load too; never a Faker or generator method
+            raise ValueError(f"'fake.{provider}' is not a Faker data provider")
         faker = self._instance()
         # Seed and draw with no await in between, so concurrent requests cannot interleave here.
         faker.seed_instance(seed)
         method = getattr(faker, provider)
-        return method(*args, **kwargs)
+        return plain(method(*args, **kwargs))
 
     def has_provider(self, provider: str) -> bool:
-        return callable(getattr(self._instance(), provider, None)) and not provider.startswith("_")
+        """A method of one of Faker's data providers: not the proxy's or the generator's own
+        (`provider`, `get_providers`, `add_provider`, `set_formatter`, `parse`, ...), which would hand
+        a template Python objects or change the shared Faker, and none of the few that make files or
+        objects (NOT_DATA)."""
+        if self._providers is None:
+            names = {
+                name
+                for source in self._instance().providers
+                for name in dir(source)
+                if not name.startswith("_") and callable(getattr(source, name, None))
+            }
+            self._providers = frozenset(names - NOT_DATA)
+        return provider in self._providers
+
+
+# Data providers whose values are files, images or Python objects rather than text and numbers.
+NOT_DATA: Final = frozenset({"binary", "enum", "image", "json_bytes", "pyobject", "tar", "xml", "zip"})
+_PLAIN: Final = (str, int, float, bool, type(None), datetime.date, datetime.time, uuid.UUID)  # orjson writes these
+
+
+def plain(value: Any) -> Any:
+    """A Faker value as JSON data: sets and tuples as lists, other non-JSON values (a Decimal, a
+    timedelta, bytes) as their text; str, numbers, dates and uuids as they are (orjson writes them)."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
 
 
 class Draws:

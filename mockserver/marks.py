@@ -69,13 +69,49 @@ def parse_marked(text: str, name: str) -> tuple[Marked | None, list[Problem]]:
     return doc, problems
 
 
+_YAML_TAGS = "tag:yaml.org,2002:"  # the YAML types: str, int, float, bool, null, map, seq, timestamp, ...
+_MERGE = _YAML_TAGS + "merge"
+_PLAIN = frozenset(_YAML_TAGS + name for name in ("str", "int", "float", "bool", "null", "map", "seq"))
+
+
+def _refused(node: yaml.Node, file: str) -> Problem | None:
+    """Fixtures and DSL files are data: a tag that would make an object (`!!python/object`,
+    `!!python/name`, an application's `!tag`) is a problem where it stands, never constructed."""
+    tag = node.tag
+    if tag in _PLAIN:
+        return None
+    where = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if tag == _MERGE:
+        return Problem(file, *where, "YAML merge keys (<<) are not supported")
+    if tag.startswith(_YAML_TAGS) and not tag.startswith(_YAML_TAGS + "python/"):
+        return None
+    shown = "!!" + tag.removeprefix(_YAML_TAGS) if tag.startswith(_YAML_TAGS) else tag
+    return Problem(file, *where, f"YAML tag {shown} is not allowed: only plain data")
+
+
+def _scalar(node: yaml.Node, file: str, problems: list[Problem], scalars: SafeConstructor) -> Any:
+    """A scalar as the safe loader reads it, or a located problem (a text its tag cannot read: !!int abc)."""
+    try:
+        return scalars.construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        where = (node.start_mark.line + 1, node.start_mark.column + 1)
+        problems.append(Problem(file, *where, f"invalid YAML: {str(exc).splitlines()[0]}"))
+        return None
+
+
 def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem], scalars: SafeConstructor) -> Any:
     doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if (refused := _refused(node, doc.file)) is not None:
+        problems.append(refused)
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = scalars.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if (refused := _refused(key_node, doc.file)) is not None:
+                problems.append(refused)
+                continue
+            key = _scalar(key_node, doc.file, problems, scalars) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(Problem(doc.file, *where, "mapping keys must be scalars"))
                 continue
@@ -88,7 +124,7 @@ def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem]
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, problems, scalars) for i, item in enumerate(node.value)]
-    value = scalars.construct_object(node)
+    value = _scalar(node, doc.file, problems, scalars)
     # Timestamps and binary scalars have no JSON form; keep their text.
     if not isinstance(value, str | int | float | bool) and value is not None:
         return node.value

@@ -63,12 +63,18 @@ def load_book(
             problems.append(Problem(str(root), 1, 1, what))
             continue
         seen: dict[str, Path] = {}
+        inside = root.resolve()
         for file, rel in fixture_files(root):
             if rel in seen:
                 other = seen[rel].relative_to(root).as_posix()
                 problems.append(Problem(str(file), 1, 1, f"{other} is the same fixture in this directory: keep one"))
                 continue
             seen[rel] = file
+            if not file.resolve().is_relative_to(inside):
+                # A fixture directory is read from inside only: a link out of it (to /etc/passwd, to
+                # another project's files) is refused unread.
+                problems.append(Problem(str(file), 1, 1, "links outside its fixture directory: not read"))
+                continue
             doc, found = load_marked(file, str(file))
             problems.extend(found)
             if doc is None or found:
