@@ -125,6 +125,8 @@ async def _answered(request: web.Request, handler: Handler, *, control: bool) ->
     if error.code == "not_found" and not crash:
         error.message = _restx_404_help(request, error.message)
     _journal_error(request, error, crash)
+    if request.writer.output_size:  # a stream's head went out: cut its connection, never a second response
+        raise ConnectionResetError("the response had begun")
     # An injected error still comes out as the faults shape it (e.g. dribbled).
     return await send_json(request, error.body(), error.status, error.headers or None, request.get(DELIVERY, NORMAL))
 

@@ -62,12 +62,12 @@ class DifyRequestHandler(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # as aiohttp: a response is half sent, the connection is cut
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
         if isinstance(exc, HttpProcessingError):
             log.warning("refused a malformed request from %s: %s", request.remote, _one_line(exc.message or str(exc)))
         elif status >= 500:
             log.error("internal error of the mock on %s %s", request.method, request.path, exc_info=exc)
-        if request.writer.output_size > 0:  # as aiohttp: a response is half sent, the connection is lost
-            raise ConnectionError("Response is sent already, cannot send another response with the error message")
         resp = web.Response(body=error_body(status), status=status, content_type="application/json")
         resp.force_close()
         return resp

@@ -226,3 +226,31 @@ async def test_broken_multipart_on_upload_is_no_file(
     assert (await client.get("/_mock/health")).status == 200
     entries, _ = client.app[TENANTS].journal(None)
     assert not [e for e in entries if (e.get("error") or {}).get("crash")]
+
+
+async def test_a_crash_after_a_streams_head_cuts_it_without_a_second_response(
+    monkeypatch: pytest.MonkeyPatch, served: tuple[str, int]
+) -> None:
+    """The mock's own failure mid-stream (here forced) ends the stream early, as a dropped server
+    would: no second HTTP response written into the open body, and the server answers on."""
+    from mockserver.render import sse
+
+    real = sse.encode_event
+    sent = 0
+
+    def failing(event: dict[str, Any]) -> bytes:
+        nonlocal sent
+        sent += 1
+        if sent > 1:
+            raise RuntimeError("forced")
+        return real(event)
+
+    monkeypatch.setattr(sse, "encode_event", failing)
+    url, port = served
+    body = BODY.replace(b"blocking", b"streaming")
+    raw = await exchange(port, HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert raw.startswith(b"HTTP/1.1 200 OK")
+    assert raw.count(b"HTTP/1.") == 1, raw[-300:]
+    assert b"data: " in raw and not raw.endswith(b"0\r\n\r\n")  # cut: no last chunk
+    monkeypatch.undo()
+    await assert_healthy(url)
