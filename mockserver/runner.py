@@ -1,24 +1,29 @@
-"""The HTTP server around the app: aiohttp's runner with two changes for Dify clients.
+"""The HTTP server around the app: aiohttp's runner with three changes for Dify clients.
 
 - A request aiohttp's own parser refuses (a bad request line, an over-long header line, a broken
   chunked body, a wrong Content-Length) never reaches the app's middlewares: aiohttp answers it from
   RequestHandler.handle_error as text/plain and logs a traceback. Here it is answered in Dify's
   envelope, `{"code": "bad_request", "message": <werkzeug's BadRequest text>, "status": 400}` with
-  JSON's content type, and logged as one line (no traceback). aiohttp has no public hook for this
-  (aio-libs/aiohttp#3287), so the runner builds its protocol factory itself: a web.Server whose
-  connections are DifyRequestHandler, made in AppRunner._make_server (the one non-public name used;
-  tests/http/test_malformed.py pins the behaviour, so an aiohttp that changes it fails there first).
+  JSON's content type, and logged as one line (no traceback).
 - `header_timeout_s`: a connection that has not sent a whole request head within that many seconds of
   connecting, or of its last response, is closed. That is aiohttp's keep-alive timer, which aiohttp
   arms at connect time too: it covers a client that sends its headers a byte a second as well as an
   idle keep-alive connection (gunicorn, Dify's server, closes those after its own `keepalive`).
+- A Dify stream whose client hangs up is cancelled at once (the pipeline ends it as `client_left`),
+  where aiohttp would let it run to its next write.
+
+aiohttp has no public hook for the first and the last (aio-libs/aiohttp#3287), so the runner builds
+its protocol factory itself: a web.Server whose connections are DifyRequestHandler, made in
+AppRunner._make_server. That and RequestHandler._current_request are the non-public names used (both
+in aiohttp 3.x for years); tests/http/test_malformed.py and test_slow_clients.py pin the behaviour, so
+an aiohttp that changes them fails there first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -30,16 +35,13 @@ from mockserver.render.wire import RESTX
 
 log = logging.getLogger("mockserver")
 
-# A parser error is Werkzeug's BadRequest as far as a Dify client can tell.
-_PARSE_ERROR: Final = "bad_request"
-
 
 def error_body(status: int) -> bytes:
-    """The envelope aiohttp's own errors go out in: 400 for what its parser refuses, else Dify's generic
-    500 (a handler that raised past every middleware; the mock's middlewares leave none)."""
+    """The envelope aiohttp's own errors go out in: what its parser refuses (always 400) is Werkzeug's
+    BadRequest as far as a Dify client can tell; anything else is Dify's generic 500 (a handler that
+    raised past every middleware; the mock's middlewares leave none)."""
     if status < 500:
-        code = _PARSE_ERROR if status == 400 else "bad_request"
-        body: dict[str, Any] = {"code": code, "message": CODES[code].message, "status": status}
+        body: dict[str, Any] = {"code": "bad_request", "message": CODES["bad_request"].message, "status": status}
     else:
         body = {"message": CODES["unknown"].message, "code": "unknown", "status": status}
     return RESTX.encode(body)

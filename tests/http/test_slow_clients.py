@@ -58,6 +58,8 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_after_the_timeout(slow_serv
         await asyncio.sleep(0.2)  # five bytes a second: the head never completes
         # Only aiohttp's per-connection reader exists meanwhile: no handler task.
         assert len(asyncio.all_tasks()) <= baseline + 1
+        if byte == ord("X"):  # meanwhile the server answers everyone else
+            assert await healthy(slow_server.base_url)
         if reader.at_eof() or writer.is_closing():
             break
         try:
@@ -113,6 +115,7 @@ async def test_200_abandoned_streams_free_their_tasks_at_once(slow_server: MockS
 
         responses = await asyncio.gather(*(start(i) for i in range(200)))
         assert len(slow_server.app[STREAMS]) == 200
+        assert await healthy(slow_server.base_url)
         for resp in responses:
             resp.close()
         took = await settle(baseline, within=1.0)
