@@ -108,7 +108,7 @@ def serve(
       DIFY_MOCK_HOST, DIFY_MOCK_PORT, DIFY_MOCK_FIXTURES (':'-separated), DIFY_MOCK_DSL (likewise),
       DIFY_MOCK_DIFY_VERSION, DIFY_MOCK_SEED, DIFY_MOCK_RELOAD, DIFY_MOCK_STRICT,
       DIFY_MOCK_QUIET, DIFY_MOCK_LOG_LEVEL, DIFY_MOCK_ADMIN_TOKEN,
-      DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200'), DIFY_MOCK_HEADER_TIMEOUT_S.
+      DIFY_MOCK_UPLOAD_LIMIT ('image=20,video=200'), DIFY_MOCK_HEADER_TIMEOUT.
     Settings with no flag:
       DIFY_MOCK_PACE_SCALE      1 = the fixtures' timing, 0 = nothing sleeps
       DIFY_MOCK_PING_INTERVAL_S seconds between keep-alive pings (10)
@@ -136,7 +136,7 @@ def serve(
         "reload": reload,
         "dify_version": dify_version,
         "log_level": log_level.upper() if log_level else None,
-        "header_timeout_s": header_timeout,
+        "header_timeout": header_timeout,
     }
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
     if fixture_dirs:

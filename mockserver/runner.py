@@ -5,7 +5,7 @@
   RequestHandler.handle_error as text/plain and logs a traceback. Here it is answered in Dify's
   envelope, `{"code": "bad_request", "message": <werkzeug's BadRequest text>, "status": 400}` with
   JSON's content type, and logged as one line (no traceback).
-- `header_timeout_s`: a connection that has not sent a whole request head within that many seconds of
+- `header_timeout`: a connection that has not sent a whole request head within that many seconds of
   connecting, or of its last response, is closed. That is aiohttp's keep-alive timer, which aiohttp
   arms at connect time too: it covers a client that sends its headers a byte a second as well as an
   idle keep-alive connection (gunicorn, Dify's server, closes those after its own `keepalive`).
@@ -106,19 +106,19 @@ class DifyServer(web.Server):
 
 class DifyAppRunner(web.AppRunner):
     """web.AppRunner whose connections answer parser errors in Dify's envelope and close a connection
-    without a request head after `header_timeout_s`."""
+    without a request head after `header_timeout`."""
 
     def __init__(
         self,
         app: web.Application,
         *,
-        header_timeout_s: float,
+        header_timeout: float,
         handle_signals: bool = False,
         shutdown_timeout: float = 60.0,
         **handler_kwargs: Any,
     ) -> None:
         # keepalive_timeout is RequestHandler's own, documented: armed at connect and after each response.
-        self._handler_kwargs: dict[str, Any] = {**handler_kwargs, "keepalive_timeout": header_timeout_s}
+        self._handler_kwargs: dict[str, Any] = {**handler_kwargs, "keepalive_timeout": header_timeout}
         super().__init__(app, handle_signals=handle_signals, shutdown_timeout=shutdown_timeout, **self._handler_kwargs)
 
     async def _make_server(self) -> web.Server:

@@ -46,7 +46,7 @@ class Settings:
     # A connection that has not sent a whole request head this many seconds after connecting or after
     # its last response is closed: a client dribbling its headers, or an idle keep-alive connection
     # (`serve --header-timeout`; nginx's client_header_timeout in front of Dify is 60 s).
-    header_timeout_s: float = 60.0
+    header_timeout: float = 60.0
     # Upload size limits in MB by category (image, video, audio, other) over Dify's defaults
     # (UPLOAD_IMAGE_FILE_SIZE_LIMIT and its siblings): `serve --upload-limit image=20`.
     upload_limit: tuple[tuple[str, int], ...] = ()
@@ -163,7 +163,7 @@ _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "dsl": lambda raw: tuple(p for p in raw.split(os.pathsep) if p),
     "schemas_dir": lambda raw: Path(raw) if raw else None,
     "log_level": _level,
-    "header_timeout_s": _positive,
+    "header_timeout": _positive,
     "admin_token": lambda raw: raw or None,
     "dify_version": _version,
     "upload_limit": upload_limits,

@@ -41,7 +41,7 @@ class MockServer:
         # stop() waits for Dify streams itself; what remains (inspector tabs) is cancelled at once.
         self._runner = DifyAppRunner(
             self.app,
-            header_timeout_s=self.settings.header_timeout_s,
+            header_timeout=self.settings.header_timeout,
             handle_signals=False,
             access_log=None,
             shutdown_timeout=0.1,

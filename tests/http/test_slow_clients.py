@@ -1,5 +1,5 @@
 """Slow and vanishing clients (issue 13, robustness): a connection that dribbles its headers is closed
-after `header_timeout_s` (`serve --header-timeout`), holding no handler task meanwhile; streams whose
+after `header_timeout` (`serve --header-timeout`), holding no handler task meanwhile; streams whose
 clients hang up free their tasks at once, whatever they were waiting for."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ CHAT = {"query": "tell me a story", "user": "u", "inputs": {}, "response_mode": 
 
 @pytest.fixture
 async def slow_server() -> AsyncIterator[MockServer]:
-    server = MockServer(Settings(pace_scale=1.0, header_timeout_s=1.0))
+    server = MockServer(Settings(pace_scale=1.0, header_timeout=1.0))
     await server.start()
     try:
         yield server
@@ -70,7 +70,7 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_after_the_timeout(slow_serv
             continue
     elapsed = (closed_at or time.perf_counter()) - start
     writer.close()
-    assert 0.9 <= elapsed < 2.5, f"closed after {elapsed:.2f} s with header_timeout_s=1.0"
+    assert 0.9 <= elapsed < 2.5, f"closed after {elapsed:.2f} s with header_timeout=1.0"
     await settle(baseline, within=1.0)
     assert await healthy(slow_server.base_url)
 
@@ -144,8 +144,8 @@ async def test_serve_header_timeout_option(start_serve: Any) -> None:
     "args, env, message",
     [
         (["--header-timeout", "0"], {}, "--header-timeout"),
-        ([], {"DIFY_MOCK_HEADER_TIMEOUT_S": "soon"}, "DIFY_MOCK_HEADER_TIMEOUT_S"),
-        ([], {"DIFY_MOCK_HEADER_TIMEOUT_S": "0"}, "DIFY_MOCK_HEADER_TIMEOUT_S"),
+        ([], {"DIFY_MOCK_HEADER_TIMEOUT": "soon"}, "DIFY_MOCK_HEADER_TIMEOUT"),
+        ([], {"DIFY_MOCK_HEADER_TIMEOUT": "0"}, "DIFY_MOCK_HEADER_TIMEOUT"),
     ],
 )
 def test_a_bad_header_timeout_is_one_usage_line(args: list[str], env: dict[str, str], message: str) -> None:
