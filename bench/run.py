@@ -1,9 +1,10 @@
 """Run every benchmark and write one Markdown table of their results (date, machine, ratios).
 
-Runs bench/blocking.py, bench/startup.py and bench/streams.py one after another (each bounded in time
-and count, loopback only), reads the JSON line each prints last, and writes the table to stdout and,
-with `--out FILE`, to that file (the README's Performance section shows it). `--smoke` passes
---smoke to each: tiny counts, no thresholds. Exit 1 when a benchmark fails or prints no result.
+Runs bench/blocking.py, bench/startup.py, bench/streams.py and bench/soak.py (ten minutes) one after
+another (each bounded in time and count, loopback only), reads the JSON line each prints last, and
+writes the table to stdout and, with `--out FILE`, to that file (the README's Performance section shows
+it). `--smoke` passes --smoke to each: tiny counts, no thresholds. Exit 1 when a benchmark fails or
+prints no result.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("blocking", "startup", "streams")
+BENCHES = ("blocking", "startup", "streams", "soak")
 LIMIT_S = 1800  # a benchmark still running after this is stopped and counts as failed
 
 
@@ -73,6 +74,16 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
                         "all, all, < 300 MiB",
                     )
                 )
+    so = results.get("soak")
+    if so:
+        out.append(
+            (
+                f"soak ({so['seconds'] / 60:.0f} min, {so['calls']} calls): RSS and open files after warm-up",
+                f"{so['rss_after_warmup_mib']:.0f} -> {so['rss_end_mib']:.0f} MiB ({so['rss_growth']:+.0%}), "
+                f"{so['fds_after_warmup']} -> {so['fds_end']} fds, {so['unexpected']} unexpected answers",
+                "< +10%, 0",
+            )
+        )
     return out
 
 
