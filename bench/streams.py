@@ -4,7 +4,9 @@ The mock runs as a subprocess pinned to one core (`python -m mockserver serve`);
 client processes on the other core(s), each an asyncio loop of aiohttp clients, over loopback only.
 Every client is its own tenant (`X-Mock-Session: b<i>`) and sends the same streaming
 `POST /v1/chat-messages`, reads the whole stream and keeps its SHA-256. Two phases: the fixtures'
-own spacing (`--pace-scale 1`, the default) and zero spacing (`--pace-scale 0`).
+own spacing (`--pace-scale 1`, the default) and zero spacing (`--pace-scale 0`). A third phase, `held`
+(`--phases held`, pace scale 20: each stream lasts about 6 s), keeps every stream in flight at once
+whatever the server's speed; its replays last as long, so give it a small `--verify`.
 
 What is checked: every stream completes (200, SSE, ends with `message_end`); a sample of them
 (`--verify`) is replayed alone after `POST /_mock/reset` and must be byte-identical; the server's
@@ -225,14 +227,14 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=1, help="client processes (split the load)")
     parser.add_argument("--verify", type=int, default=200, help="streams replayed alone and compared")
     parser.add_argument("--timeout", type=float, default=300.0, help="hard limit per phase, seconds")
-    parser.add_argument("--phases", default="spaced,zero", help="spaced (pace 1) and/or zero (pace 0)")
+    parser.add_argument("--phases", default="spaced,zero", help="spaced (pace 1), zero (pace 0), held (pace 20)")
     parser.add_argument("--smoke", action="store_true", help="200 clients, no thresholds")
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.verify = min(args.clients, 200), min(args.verify, 20)
     server_core, client_cores = pin_cores()
     cores = sorted(client_cores)
-    paces = {"spaced": "1", "zero": "0"}
+    paces = {"spaced": "1", "zero": "0", "held": "20"}
     phases = [run_phase(name, paces[name], args, server_core, cores) for name in args.phases.split(",")]
 
     problems: list[str] = []

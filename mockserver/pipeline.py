@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from aiohttp import web
 
@@ -52,7 +52,24 @@ SCENARIO_HEADER: Final = "X-Mock-Scenario"
 log = logging.getLogger("mockserver.templates")
 
 
+class _Streaming(NamedTuple):
+    """A stream to write: what the writer needs, and nothing the decision needed before it."""
+
+    plan: Plan
+    ctx: ActContext
+    act: Action | None = None
+
+
 async def handle(request: web.Request) -> web.StreamResponse:
+    decided = await _decide(request)
+    if isinstance(decided, _Streaming):
+        # The request's body, its rendered scenario and template roots went with _decide's frame: a
+        # stream in flight keeps only its plan and the action's context (10,000 streams at once).
+        return await _stream(request, *decided)
+    return decided
+
+
+async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     app = request.app
     settings, book, registry = app[SETTINGS], app[BOOK].current, app[TENANTS]
     spec = app[ROUTE_SPECS][request.match_info.route.name or ""]
@@ -113,7 +130,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         # Dify's worker found the problem after the stream began (VERSIONS.md V4): no fault, no effect.
         entry["error"] = {"code": deferred.code, "message": deferred.message, "in_stream": True}
         users.remember(ctx)
-        return await _stream(request, generation.worker_failure(ctx, settings, deferred), ctx)
+        return _Streaming(generation.worker_failure(ctx, settings, deferred), ctx)
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
@@ -164,7 +181,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         tenant.state.reweigh(ctx.bound.values())  # what the commit changed counts against the caps anew
     if plan.stream is None:
         return await respond(request, plan)
-    return await _stream(request, plan, ctx, act)
+    return _Streaming(plan, ctx, act)
 
 
 def _known_scenario(entry: dict[str, Any], fixture: Fixture, adhoc: list[Scenario], requested: str) -> None:

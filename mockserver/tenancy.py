@@ -75,7 +75,9 @@ class Tenant:
     id: str
     seed: int
     clock_start: int
-    journal: deque[dict[str, Any]]
+    journal_size: int
+    # Made at the tenant's first entry: a stream in flight keeps its tenant alive, journal still empty.
+    journal: deque[dict[str, Any]] | tuple[()] = ()
     advanced: float = 0.0  # seconds POST /_mock/clock moved this tenant (every scope, later ones too)
     scopes: dict[str, Scope] = field(default_factory=dict)
     state: Store = field(default_factory=Store)
@@ -105,9 +107,12 @@ class Tenant:
         }
 
     def record(self, entry: dict[str, Any]) -> None:
-        if self.journal.maxlen is not None and len(self.journal) == self.journal.maxlen:
+        journal = self.journal
+        if not isinstance(journal, deque):
+            journal = self.journal = deque(maxlen=self.journal_size)
+        if journal.maxlen is not None and len(journal) == journal.maxlen:
             self.dropped += 1
-        self.journal.append(entry)
+        journal.append(entry)
 
 
 class TenantRegistry:
@@ -137,7 +142,7 @@ class TenantRegistry:
             tenant_id,
             self._seed_for(tenant_id),
             self.clock_start,
-            deque(maxlen=self.journal_size),
+            self.journal_size,
             state=Store(self.limits),
         )
         self._tenants[tenant_id] = tenant
@@ -251,7 +256,7 @@ class TenantRegistry:
 
     def clear_journal(self, selector: str | None) -> None:
         for tenant in self.select(selector):
-            tenant.journal.clear()
+            tenant.journal = ()
             tenant.dropped = 0
 
     def __len__(self) -> int:

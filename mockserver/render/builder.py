@@ -22,6 +22,8 @@ def form_token(draws: Any, form_id: str) -> str:
 class EventBuilder:
     """Turns (event name, fixture fields) into complete events, tracking nodes, steps and tokens."""
 
+    __slots__ = ("env", "forms", "node_index", "node_start", "steps", "thoughts", "timing", "titles", "tokens")
+
     def __init__(self, env: Envelope) -> None:
         self.env = env
         self.node_index = 0

@@ -4,7 +4,6 @@ and the stream faults (cut, in-band error, malformed frame, stall)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -15,7 +14,7 @@ from aiohttp import web
 from mockserver import jsonsafe
 from mockserver.faults.apply import StreamFault
 from mockserver.faults.delivery import NORMAL, Delivery, write
-from mockserver.state.records import RunningTask
+from mockserver.state.records import RunningTask, StopFlag
 
 PING: Final = b"event: ping\n\n"
 # Dify's generate endpoints set only the content type (libs/helper.py compact_generate_response).
@@ -41,7 +40,7 @@ class StreamPlan:
     times_ms: list[float]  # scheduled time of each event since the request started
     pace_scale: float
     ping_interval_ms: float
-    stopped: asyncio.Event | None = None
+    stopped: StopFlag | None = None
     task: RunningTask | None = None  # the stop flag's owner record (who stopped it)
     # Given the index of the first unsent event, its scheduled time and whether the task's own user
     # stopped it, the terminal events to send.
@@ -60,6 +59,8 @@ class StreamPlan:
 class _Clock:
     """Scheduled time, advanced by sleeping the scaled difference; wakes early on a stop."""
 
+    __slots__ = ("now_ms", "plan")
+
     def __init__(self, plan: StreamPlan) -> None:
         self.plan = plan
         self.now_ms = 0.0
@@ -72,13 +73,14 @@ class _Clock:
             if stopped is None:
                 await asyncio.sleep(wait)
             else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopped.wait(), wait)
+                await stopped.sleep(wait)
         self.now_ms = max(self.now_ms, target_ms)
         return stopped is None or not stopped.is_set()
 
 
 class _Writer:
+    __slots__ = ("data_sent", "glue_next", "plan", "resp")
+
     def __init__(self, resp: web.StreamResponse, plan: StreamPlan) -> None:
         self.resp, self.plan = resp, plan
         self.data_sent = 0

@@ -231,6 +231,44 @@ class Blob:
     chunked: bool = False
 
 
+class StopFlag:
+    """A running generation's stop flag: set once by `POST .../stop`; the stream writer's sleep ends
+    the moment it is set. (asyncio.Event with wait_for made a task, a deque and a future for every
+    sleep of every stream in flight; this is a plain sleep's timer and future.) One sleeper at a time:
+    the stream's writer."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        _wake(self._waiter)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep `seconds`, or until the flag is set (not at all if it is already)."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 @dataclass(slots=True)
 class RunningTask:
     """A generation in progress; `POST .../stop` sets `stopped`, the stream writer notices it."""
@@ -239,5 +277,5 @@ class RunningTask:
     app_key: str
     user: str
     mode: str  # the app's mode
-    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: StopFlag = field(default_factory=StopFlag)
     by_owner: bool = True  # False: a chatflow stopped by another end user (only the graph stop applies)

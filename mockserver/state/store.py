@@ -3,9 +3,9 @@ delete and caps (oldest first out, by count and by bytes); a reset drops the ten
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.state.collection import Collection
 from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
@@ -76,15 +76,35 @@ class Store:
     # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
     reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
-    # The collection of each record type whose records change after they are kept (reweigh()).
-    weighed: dict[type, Collection[Any]] = field(init=False)
 
-    def __post_init__(self) -> None:
-        limits = self.limits
-        self.conversations = Collection(
-            "conversations", "Conversation Not Exists.", limits.conversations, on_drop=self.drop_thread
+    # The collections are made on first use (`__getattr__`): a tenant that only chats never pays for the
+    # Knowledge API's, and a stream in flight keeps its tenant alive (10,000 streams, 10,000 tenants).
+    if not TYPE_CHECKING:  # mypy keeps checking attribute names: only the collections come from here
+
+        def __getattr__(self, name: str) -> Any:
+            make = _MAKERS.get(name)
+            if make is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            made = make(self)
+            setattr(self, name, made)
+            return made
+
+    def made(self, name: str) -> Collection[Any] | None:
+        """The collection if it exists yet, without making it (a missing one holds no record)."""
+        try:
+            found: Collection[Any] = _SLOTS[name].__get__(self, Store)
+        except AttributeError:
+            return None
+        return found
+
+    def _conversations(self) -> Collection[Conversation]:
+        return Collection(
+            "conversations", "Conversation Not Exists.", self.limits.conversations, on_drop=self.drop_thread
         )
-        self.messages = Collection(
+
+    def _messages(self) -> Collection[Message]:
+        limits = self.limits
+        return Collection(
             "messages",
             "Message Not Exists.",
             limits.messages,
@@ -92,71 +112,79 @@ class Store:
             limits.message_bytes,
             on_drop=self._unthread,
         )
-        self.files = Collection(
+
+    def _files(self) -> Collection[StoredFile]:
+        limits = self.limits
+        return Collection(
             "files", "The requested file was not found.", limits.files, lambda f: len(f.data), limits.file_bytes
         )
-        # Every collection whose records hold text a client sent is capped by bytes too (TEXT_BYTES
-        # each), so a tenant's memory stays bounded whatever the requests carry.
-        text = limits.text_bytes
-        self.annotations = Collection(
+
+    # Every collection whose records hold text a client sent is capped by bytes too (text_bytes each),
+    # so a tenant's memory stays bounded whatever the requests carry.
+    def _annotations(self) -> Collection[Annotation]:
+        limits = self.limits
+        return Collection(
             "annotations",
             "Annotation not found",
             limits.annotations,
             lambda a: len(a.question) + len(a.answer) + 256,
-            text,
+            limits.text_bytes,
             owners=("app",),
         )
-        self.annotation_jobs = Collection("annotation_jobs", "The job does not exist.", limits.jobs, owners=("app",))
-        self.end_users = Collection(
+
+    def _annotation_jobs(self) -> Collection[AnnotationJob]:
+        return Collection("annotation_jobs", "The job does not exist.", self.limits.jobs, owners=("app",))
+
+    def _end_users(self) -> Collection[EndUser]:
+        limits = self.limits
+        return Collection(
             "end_users",
             "End user not found.",
             limits.end_users,
             lambda u: len(u.user) + 256,
-            text,
+            limits.text_bytes,
             owners=("app",),
             missing_code="end_user_not_found",
         )
-        self.feedbacks = Collection(
+
+    def _feedbacks(self) -> Collection[Feedback]:
+        limits = self.limits
+        return Collection(
             "feedbacks",
             "Message Not Exists.",
             limits.feedbacks,
             lambda f: len(f.content or "") + 256,
-            text,
+            limits.text_bytes,
             owners=("app",),
         )
-        self.workflow_runs = Collection(
+
+    def _workflow_runs(self) -> Collection[WorkflowRun]:
+        limits = self.limits
+        return Collection(
             "workflow_runs",
             "Workflow run not found.",
             limits.workflow_runs,
             # A paused run also holds its resumer (envelope, builder: a few KiB), a resumed one its
             # events until they are relayed (about half a KiB each).
             lambda r: len(r.inputs) + 1024 + (4096 if r.resume else 0) + 512 * len(r.relay or ()),
-            text,
+            limits.text_bytes,
             owners=("app",),
         )
-        self.human_input_forms = Collection(
+
+    def _human_input_forms(self) -> Collection[HumanInputForm]:
+        limits = self.limits
+        return Collection(
             "human_input_forms",
             "Form not found",
             limits.human_input_forms,
             lambda f: len(f.form_content) + 2048,
-            text,
+            limits.text_bytes,
             owners=("app",),
         )
 
-        self._knowledge_collections()
-        self.weighed = {
-            Dataset: self.datasets,
-            Document: self.documents,
-            Segment: self.segments,
-            Tag: self.tags,
-            Annotation: self.annotations,
-            Feedback: self.feedbacks,
-            WorkflowRun: self.workflow_runs,
-        }
-
-    def _knowledge_collections(self) -> None:
+    def _datasets(self) -> Collection[Dataset]:
         limits = self.limits
-        self.datasets = Collection(
+        return Collection(
             "datasets",
             "Dataset not found.",
             limits.datasets,
@@ -165,7 +193,10 @@ class Store:
             on_drop=self._drop_dataset,
             owners=(),
         )
-        self.documents = Collection(
+
+    def _documents(self) -> Collection[Document]:
+        limits = self.limits
+        return Collection(
             "documents",
             "Document not found.",
             limits.documents,
@@ -174,7 +205,10 @@ class Store:
             on_drop=self._drop_document,
             owners=("dataset_id",),
         )
-        self.segments = Collection(
+
+    def _segments(self) -> Collection[Segment]:
+        limits = self.limits
+        return Collection(
             "segments",
             "Segment not found.",
             limits.segments,
@@ -183,7 +217,10 @@ class Store:
             on_drop=self._unchapter,
             owners=("document_id",),
         )
-        self.tags = Collection(
+
+    def _tags(self) -> Collection[Tag]:
+        limits = self.limits
+        return Collection(
             "tags",
             "Tag not found",
             limits.tags,
@@ -191,7 +228,10 @@ class Store:
             limits.text_bytes,
             owners=(),
         )
-        self.metadata_fields = Collection(
+
+    def _metadata_fields(self) -> Collection[MetadataField]:
+        limits = self.limits
+        return Collection(
             "metadata_fields",
             "Metadata not found.",
             limits.metadata_fields,
@@ -238,9 +278,10 @@ class Store:
     def drop_thread(self, conversation: Conversation) -> None:
         """A conversation's messages leave the store (its eviction or deletion), and their feedback
         (Dify's delete_conversation_related_data removes it too)."""
-        if len(self.feedbacks):
-            for gone in [f for f in self.feedbacks if f.conversation_id == conversation.id]:
-                self.feedbacks.remove(gone.id)
+        feedbacks = self.made("feedbacks")
+        if feedbacks is not None and len(feedbacks):
+            for gone in [f for f in feedbacks if f.conversation_id == conversation.id]:
+                feedbacks.remove(gone.id)
         for message in self.threads.pop(conversation.id, ()):
             self.messages.remove(message.id)
 
@@ -256,12 +297,13 @@ class Store:
         action's commit changed, whatever it was."""
         for value in values:
             for record in value if isinstance(value, list | tuple) else (value,):
-                found = self.weighed.get(type(record))
+                name = WEIGHED.get(type(record))
+                found = self.made(name) if name is not None else None
                 if found is not None:
                     found.reweigh(record)
 
     def collection(self, name: str) -> Collection[Any]:
-        found = getattr(self, name, None)
+        found = getattr(self, name) if name in _MAKERS else None
         if not isinstance(found, Collection):
             raise KeyError(f"no collection {name!r}")
         return found
@@ -314,3 +356,16 @@ COLLECTIONS = (
     "tags",
     "metadata_fields",
 )
+
+# The collection of each record type whose records change after they are kept (reweigh()).
+WEIGHED: Final[dict[type, str]] = {
+    Dataset: "datasets",
+    Document: "documents",
+    Segment: "segments",
+    Tag: "tags",
+    Annotation: "annotations",
+    Feedback: "feedbacks",
+    WorkflowRun: "workflow_runs",
+}
+_MAKERS: Final[dict[str, Callable[[Store], Collection[Any]]]] = {n: getattr(Store, f"_{n}") for n in COLLECTIONS}
+_SLOTS: Final[dict[str, Any]] = {name: Store.__dict__[name] for name in COLLECTIONS}
