@@ -78,7 +78,7 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     if so:
         out.append(
             (
-                f"soak ({so['seconds'] / 60:.0f} min, {so['calls']} calls): RSS and open files after warm-up",
+                f"soak ({so['seconds']:.0f} s, {so['calls']} calls): RSS and open files after warm-up",
                 f"{so['rss_after_warmup_mib']:.0f} -> {so['rss_end_mib']:.0f} MiB ({so['rss_growth']:+.0%}), "
                 f"{so['fds_after_warmup']} -> {so['fds_end']} fds, {so['unexpected']} unexpected answers",
                 "< +10%, 0",
