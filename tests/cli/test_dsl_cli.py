@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli_process import run_cli
 from tests.support.dsl_examples import TRANSLATION, example
 
 FILES = Path(__file__).parents[1] / "dify" / "dsl_files"
@@ -36,17 +35,6 @@ def call(url: str, key: str | None = None, body: dict[str, Any] | None = None) -
 
 def apps_of(url: str) -> dict[str, dict[str, Any]]:
     return {a["key"]: a for a in call(f"{url}/_mock/apps")[1]["data"]}
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mockserver", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-    )
 
 
 def test_serve_dsl_with_a_default_key_and_a_named_one(start_serve) -> None:

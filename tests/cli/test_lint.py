@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from mockserver.catalogue import load_catalogue
 from mockserver.cli import main
 from mockserver.paths import schemas_dir
 from mockserver.tools import lint
+from tests.support.cli_process import run_cli
 
 CASES = Path(__file__).resolve().parent.parent / "lint_cases"
 SUMMARY = re.compile(r"^(\d+) fixture files, (\d+) scenarios OK$")
@@ -73,17 +72,6 @@ def assert_lines(found: list[str], target: Path, expect: tuple[str, ...]) -> Non
             assert got.startswith(want[: -len(" ...")]), got
         else:
             assert got == want
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mockserver", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-    )
 
 
 def test_every_case_file_is_well_formed() -> None:

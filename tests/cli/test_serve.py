@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli_process import run_cli as _run_cli
+
 LISTENING = re.compile(r"^dify-mockserver listening on http://127\.0\.0\.1:(\d+)$")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return _run_cli(*args, timeout=30)  # these commands end or refuse at once
 
 
 def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -25,16 +31,6 @@ def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
             return resp.status, json.load(resp)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
-
-
-def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mockserver", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_port_0_prints_the_listening_line_and_serves(start_serve):
