@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from dify_facts import auth
 from sse_outline import outline
 
-from tests.support.dsl_examples import COURSE, TOD_AGENT, TRANSLATION, example
+from tests.support.dsl_examples import COURSE, TOD_AGENT, TOD_AGENT_OUTLINE, TRANSLATION, example
 
 INPUTS = {"target_lang": "fr", "source_text": "hello", "source_lang": "en"}
 
@@ -81,20 +81,7 @@ async def test_an_iteration_streams_its_container_events(shared: TestClient, par
 
 async def test_a_dsl_chatflow_answers_with_message_events(shared: TestClient, parse_sse: Any) -> None:
     events = await stream(shared, "/v1/chat-messages", "app-tod", {"inputs": {}, "query": "hi"}, parse_sse)
-    assert outline(events) == [
-        "workflow_started",
-        "started 开始",
-        "finished 开始",
-        "started Agent",
-        "finished Agent",
-        "started 条件分支",
-        "chunk*",
-        "finished 条件分支",
-        "started 直接回复",
-        "finished 直接回复",
-        "message_end",
-        "workflow_finished",
-    ]
+    assert outline(events) == TOD_AGENT_OUTLINE
     answer = "".join(e["answer"] for e in events if e["event"] == "message")
     assert answer == "[Agent] hi"
     body = {"inputs": {}, "query": "hi", "user": "u", "response_mode": "blocking"}
