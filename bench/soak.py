@@ -6,7 +6,11 @@ core; client tasks on the other core loop over a seeded mix of every endpoint fa
 frame), completions, workflow runs, conversation and message reads, renames, feedback, file uploads,
 Knowledge datasets, documents by text and their lists, injected faults (429s, cut and failing
 streams), tenant resets, and `/_mock/health`. Sessions cycle over more tenants than the server keeps,
-so tenant eviction, the journal's cap and the stores' caps are all reached.
+and a tenth of the calls go to a few hot sessions; the server runs with caps scaled to the soak
+(CAPS, as DIFY_MOCK_* variables), so tenant eviction, the journal's cap and the stores' caps are
+all reached, and after the run the script checks that they were and held: every hot session's
+journal is full with entries dropped, no more tenants are kept than the cap, and each hot session's
+first conversation and first upload are gone (evicted, oldest first).
 
 Every `--sample` seconds the server's RSS and open file descriptors are read from /proc. After the
 warm-up (the first fifth of the run), neither may grow by more than 10% to the end. Any 5xx the
@@ -33,7 +37,19 @@ from mockserver.determinism import derive_random
 
 GROWTH_LIMIT = 0.10
 WORKERS = 24
-SESSIONS = 1500  # more than the server's 1,000 tenants: eviction is part of the soak
+SESSIONS = 1500  # more than the server keeps (CAPS): eviction is part of the soak
+HOT = 4  # sessions that get a tenth of the calls, so their journals and stores reach their caps
+HOT_SHARE = 0.1
+JOURNAL_CAP = 200
+TENANT_CAP = 1000
+# The server's caps for the soak (what `serve` reads from the environment): the byte caps small enough
+# for a hot session to pass them within minutes (uploads of 100 B to 200 kB, chat turns of ~100 B).
+CAPS = {
+    "DIFY_MOCK_JOURNAL_SIZE": str(JOURNAL_CAP),
+    "DIFY_MOCK_MAX_TENANTS": str(TENANT_CAP),
+    "DIFY_MOCK_MAX_UPLOAD_STORE_BYTES": str(1024 * 1024),
+    "DIFY_MOCK_MAX_MESSAGE_STORE_BYTES": str(64 * 1024),
+}
 APP = {"Authorization": "Bearer app-chat"}
 COMPLETION = {"Authorization": "Bearer app-completion"}
 WORKFLOW = {"Authorization": "Bearer app-workflow"}
@@ -56,6 +72,7 @@ class Load:
         self.tally = Tally()
         self.datasets: dict[str, str] = {}  # session -> its dataset id
         self.conversations: dict[str, str] = {}  # session -> a conversation id
+        self.firsts: dict[str, dict[str, str]] = {}  # hot session -> its first conversation and upload
 
     async def call(
         self, method: str, path: str, headers: dict[str, str], *, expect_5xx: bool = False, **kwargs: Any
@@ -71,9 +88,16 @@ class Load:
         except ValueError:
             return status, None
 
-    def who(self) -> tuple[str, dict[str, str]]:
-        sid = f"soak{self.rng.randrange(SESSIONS)}"
+    def who(self, hot: bool = True) -> tuple[str, dict[str, str]]:
+        if hot and self.rng.random() < HOT_SHARE:
+            sid = f"hot{self.rng.randrange(HOT)}"
+        else:
+            sid = f"soak{self.rng.randrange(SESSIONS)}"
         return sid, {"X-Mock-Session": sid}
+
+    def first(self, sid: str, kind: str, value: Any) -> None:
+        if sid.startswith("hot") and isinstance(value, str):
+            self.firsts.setdefault(sid, {}).setdefault(kind, value)
 
     async def chat(self) -> None:
         sid, extra = self.who()
@@ -83,6 +107,7 @@ class Load:
         status, data = await self.call("POST", "/v1/chat-messages", {**APP, **extra}, json=body)
         if status == 200 and isinstance(data, dict) and data.get("conversation_id"):
             self.conversations[sid] = data["conversation_id"]
+            self.first(sid, "conversation", data["conversation_id"])
         elif status == 404:
             self.conversations.pop(sid, None)  # its tenant was reset or evicted
 
@@ -123,12 +148,14 @@ class Load:
             await self.call("POST", f"/v1/conversations/{conversation}/name", {**APP, **extra}, json=name)
 
     async def upload(self) -> None:
-        _, extra = self.who()
+        sid, extra = self.who()
         form = aiohttp.FormData()
         form.add_field("user", "soaker")
         size = self.rng.choice([100, 10_000, 200_000])
         form.add_field("file", b"x" * size, filename="notes.txt", content_type="text/plain")
-        await self.call("POST", "/v1/files/upload", {**APP, **extra}, data=form)
+        status, data = await self.call("POST", "/v1/files/upload", {**APP, **extra}, data=form)
+        if status in (200, 201) and isinstance(data, dict):
+            self.first(sid, "file", data.get("id"))
 
     async def knowledge(self) -> None:
         sid, extra = self.who()
@@ -159,7 +186,7 @@ class Load:
             self.tally.statuses[200] += 1  # a cut stream ends without its last chunk, as asked
 
     async def reset(self) -> None:
-        sid, _ = self.who()
+        sid, _ = self.who(hot=False)  # a hot session keeps its state: its caps are checked at the end
         await self.call("POST", "/_mock/reset", {}, json={"tenant": f"s:{sid}"})
         self.conversations.pop(sid, None)
         self.datasets.pop(sid, None)
@@ -221,13 +248,63 @@ async def soak(url: str, pid: int, seconds: float, sample_s: float, cores: list[
                 await asyncio.sleep(sample_s)
 
         await asyncio.gather(sampler(), *(worker(load) for load in loads))
+        caps = await check_caps(url, session, loads)
     total = Tally()
     for load in loads:
         total.calls.update(load.tally.calls)
         total.statuses.update(load.tally.statuses)
         total.unexpected += load.tally.unexpected
         total.health_failures += load.tally.health_failures
-    return total, samples
+    return total, samples, caps
+
+
+async def check_caps(url: str, session: aiohttp.ClientSession, loads: list[Load]) -> dict[str, Any]:
+    """What the caps did by the end: each hot session's journal (kept, dropped), whether its first
+    conversation's messages and its first upload are still there, and how many tenants the server kept."""
+    firsts: dict[str, dict[str, str]] = {}
+    for load in loads:
+        for sid, seen in load.firsts.items():
+            for kind, value in seen.items():
+                firsts.setdefault(sid, {}).setdefault(kind, value)
+    hot: dict[str, dict[str, Any]] = {}
+    for n in range(HOT):
+        sid = f"hot{n}"
+        headers = {**APP, "X-Mock-Session": sid}
+        async with session.get(url + "/_mock/journal", params={"tenant": f"s:{sid}"}) as resp:
+            journal = await resp.json()
+        facts: dict[str, Any] = {"journal": len(journal["data"]), "dropped": journal["dropped"]}
+        conversation = firsts.get(sid, {}).get("conversation")
+        if conversation:
+            query = {"user": "soaker", "conversation_id": conversation}
+            async with session.get(url + "/v1/messages", params=query, headers=headers) as resp:
+                kept = (await resp.json()).get("data") if resp.status == 200 else None
+            facts["first_conversation"] = "kept" if kept else "gone"
+        file_id = firsts.get(sid, {}).get("file")
+        if file_id:
+            async with session.get(url + f"/v1/files/{file_id}/preview", headers=headers) as resp:
+                facts["first_upload"] = "kept" if resp.status == 200 else "gone"
+        hot[sid] = facts
+    # Last, as it drops them: a reset of every session says how many tenants the server still kept.
+    async with session.post(url + "/_mock/reset", json={"tenant": "s:*"}) as resp:
+        kept_tenants = (await resp.json())["tenants"]
+    return {"hot": hot, "tenants_kept": kept_tenants}
+
+
+def cap_problems(caps: dict[str, Any]) -> list[str]:
+    problems = []
+    if caps["tenants_kept"] > TENANT_CAP:
+        problems.append(f"{caps['tenants_kept']} tenants kept, over the cap of {TENANT_CAP}")
+    for sid, facts in caps["hot"].items():
+        if facts["journal"] != JOURNAL_CAP or not facts["dropped"]:
+            problems.append(
+                f"{sid}'s journal holds {facts['journal']} entries, {facts['dropped']} dropped: not at its cap"
+            )
+        for kind in ("first_conversation", "first_upload"):
+            if facts.get(kind) != "gone":
+                problems.append(
+                    f"{sid}'s {kind.replace('_', ' ')} is {facts.get(kind, 'never made')}: its store's cap never struck"
+                )
+    return problems
 
 
 def main() -> int:
@@ -239,10 +316,10 @@ def main() -> int:
     seconds = 20.0 if args.smoke else args.minutes * 60
     sample_s = min(args.sample, seconds / 10)
     server_core, client_cores = pin_cores()
-    server = Server([*COMMANDS["mock"], "--quiet"], server_core)
+    server = Server([*COMMANDS["mock"], "--quiet"], server_core, env={**os.environ, **CAPS})
     try:
         url = server.wait_listening()
-        tally, samples = asyncio.run(soak(url, server.proc.pid, seconds, sample_s, sorted(client_cores)))
+        tally, samples, caps = asyncio.run(soak(url, server.proc.pid, seconds, sample_s, sorted(client_cores)))
     finally:
         server.stop()
     warm = [s for s in samples if s[0] >= seconds / 5] or samples
@@ -259,6 +336,8 @@ def main() -> int:
         problems.append(f"RSS grew {rss_growth:.0%} after warm-up (limit {GROWTH_LIMIT:.0%})")
     if not args.smoke and fds_growth > GROWTH_LIMIT:
         problems.append(f"open files grew {fds_growth:.0%} after warm-up (limit {GROWTH_LIMIT:.0%})")
+    if not args.smoke:  # 20 seconds is too short for the hot sessions to reach every cap
+        problems += cap_problems(caps)
     calls = sum(tally.calls.values())
     print(f"soak: {seconds:.0f} s, {WORKERS} workers, {SESSIONS} sessions, {calls} calls ({calls / seconds:.0f}/s)")
     print("calls: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.calls.items())))
@@ -267,6 +346,10 @@ def main() -> int:
     for t, rss, fds in samples:
         print(f"{t:>7.1f} {rss:>8.1f} {fds:>5}")
     print(f"after warm-up: RSS {rss0:.1f} -> {rss_end:.1f} MiB ({rss_growth:+.1%}), fds {fds0} -> {fds_end}")
+    caps_line = "; ".join(
+        f"{sid} " + ", ".join(f"{k} {v}" for k, v in facts.items()) for sid, facts in caps["hot"].items()
+    )
+    print(f"caps: {caps['tenants_kept']} tenants kept (cap {TENANT_CAP}); journal cap {JOURNAL_CAP}: {caps_line}")
     for problem in problems:
         print(f"FAIL: {problem}")
     report = {
@@ -280,6 +363,7 @@ def main() -> int:
         "fds_after_warmup": fds0,
         "fds_end": fds_end,
         "unexpected": len(tally.unexpected),
+        "caps": caps,
         "ok": not problems,
     }
     print(json.dumps(report))
