@@ -227,7 +227,7 @@ def _run_checks(ctx: ActContext, act: Action | None) -> DifyError | None:
     """Dify's refusals in Dify's order. A generation runs the action's checks (conversation,
     workflow_id) among validation's rules in the release's order; on a relayed streaming workflow or
     chatflow run, a check that Dify runs in its worker comes back instead of raising (V4)."""
-    checks = dict(act.checks) if act is not None else {}
+    checks = act.check_map if act is not None else {}
     call = ctx.call
     if call.spec.response != "generate":
         for check in checks.values():

@@ -59,6 +59,10 @@ class Action:
     # Called when the committed generation's stream has ended, with how it ended: what Dify records
     # of a turn that failed or was stopped half way.
     ended: Callable[[ActContext, Ending], None] | None = None
+    check_map: dict[str, Check] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check_map", dict(self.checks))
 
 
 def registry() -> dict[str, Action]:

@@ -185,8 +185,10 @@ def ordered(
 ) -> list[tuple[str, dict[str, Any], Any, Any]]:
     """A chatflow's closing pair in the release's order: 1.12 finishes the run before saving the
     message; from 1.14 message_end comes first, so it survives the relay's cut at workflow_finished."""
+    if not env.chatflow:
+        return raw
     names = [name for name, *_ in raw]
-    if not env.chatflow or "message_end" not in names or "workflow_finished" not in names:
+    if "message_end" not in names or "workflow_finished" not in names:
         return raw
     end, finished = names.index("message_end"), names.index("workflow_finished")
     if (end < finished) == env.release.chatflow_message_end_first:
