@@ -21,9 +21,17 @@ _INT_MAX: Final = 2**64 - 1
 
 def dumps(value: Any) -> bytes:
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=_shown)
     except TypeError:
-        return orjson.dumps(tame(value))
+        return orjson.dumps(tame(value), default=_shown)
+
+
+def _shown(value: Any) -> Any:
+    """An object that says how it is written (`__json__`, e.g. a journal entry's headers)."""
+    show = getattr(type(value), "__json__", None)
+    if show is None:
+        raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+    return show(value)
 
 
 def tame(value: Any, depth: int = 0) -> Any:

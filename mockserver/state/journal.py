@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import itertools
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -20,13 +21,27 @@ def redact(name: str, value: str) -> str:
     return "…" + value[-4:] if name.lower() in _REDACT else value
 
 
-def _headers(request: web.Request) -> dict[str, str]:
-    headers = {str(k): v for k, v in request.headers.items()}  # istr keys: orjson wants str
-    if "Authorization" in request.headers:  # any case
-        for name, value in headers.items():
-            if name.lower() in _REDACT:
-                headers[name] = redact(name, value)
-    return headers
+class Headers(Mapping[str, str]):
+    """A request's headers as the journal shows them (credentials redacted): a read-only view of the
+    request's own, copied out only when an entry is written out (jsonsafe calls `__json__`). Most
+    entries never are, and a stream in flight would otherwise hold the copy beside the original."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Mapping[str, str]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, name: str) -> str:
+        return redact(name, self._raw[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(k) for k in self._raw)  # istr keys: orjson wants str
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __json__(self) -> dict[str, str]:
+        return {str(k): redact(k, v) for k, v in self._raw.items()}
 
 
 class JournalClock:
@@ -43,7 +58,7 @@ class JournalClock:
             "method": request.method,
             "path": request.path,
             "query": {k: request.query.getone(k) for k in request.query},
-            "headers": _headers(request),
+            "headers": Headers(request.headers),
             "body": None,
             "endpoint": None,
             "scenario": None,
