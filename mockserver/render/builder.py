@@ -7,6 +7,7 @@ import string
 from typing import Any, Final
 
 from mockserver.dify import events as dify_events
+from mockserver.dify.versions import Release
 from mockserver.errors import CODES
 from mockserver.render.envelope import Envelope, drop_none, full_usage
 
@@ -108,19 +109,10 @@ class EventBuilder:
 
     def end_metadata(self, given: Any) -> dict[str, Any]:
         """message_end's metadata as the event carries it: 1.16 drops an easy-UI app's nulls."""
-        metadata = self.metadata(given)
-        easy_ui = not self.env.chatflow
-        return drop_none(metadata) if easy_ui and self.env.release.message_end_exclude_none else metadata
+        return end_metadata(given, self.env.release, self.timing if self.env.chatflow else None)
 
     def metadata(self, given: Any) -> dict[str, Any]:
-        """TaskStateMetadata dumped in full: annotation_reply, retriever_resources, usage, [reasoning]."""
-        given = given if isinstance(given, dict) else {}
-        out: dict[str, Any] = {"annotation_reply": None, "retriever_resources": [], "usage": None}
-        out.update(given)
-        out["usage"] = full_usage(out.get("usage"), self.timing if self.env.chatflow else (None, None))
-        if self.env.release.metadata_reasoning:
-            out.setdefault("reasoning", {})
-        return out
+        return metadata(given, self.env.release, self.timing if self.env.chatflow else (None, None))
 
     def _data(self, name: str, given: dict[str, Any], at_s: float) -> dict[str, Any]:
         env = self.env
@@ -316,3 +308,25 @@ class EventBuilder:
             {"event": "workflow_finished", "task_id": task_id, "workflow_run_id": env.workflow_run_id, "data": finished}
         )
         return out
+
+
+def metadata(given: Any, release: Release, timing: tuple[float | None, float | None]) -> dict[str, Any]:
+    """TaskStateMetadata dumped in full: annotation_reply, retriever_resources, usage, [reasoning]."""
+    given = given if isinstance(given, dict) else {}
+    out: dict[str, Any] = {"annotation_reply": None, "retriever_resources": [], "usage": None}
+    out.update(given)
+    out["usage"] = full_usage(out.get("usage"), timing)
+    if release.metadata_reasoning:
+        out.setdefault("reasoning", {})
+    return out
+
+
+def end_metadata(
+    given: Any, release: Release, chatflow_timing: tuple[float | None, float | None] | None
+) -> dict[str, Any]:
+    """message_end's metadata: a chatflow's (its timing given) in full; an easy-UI app's without its
+    nulls from 1.16 on."""
+    if chatflow_timing is not None:
+        return metadata(given, release, chatflow_timing)
+    found = metadata(given, release, (None, None))
+    return drop_none(found) if release.message_end_exclude_none else found

@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
-from mockserver.render.builder import EventBuilder
+from mockserver.dify.versions import Release
+from mockserver.render.builder import EventBuilder, end_metadata, metadata
 from mockserver.render.envelope import Envelope
 
 Event = dict[str, Any]
+RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
 
 
 def relay_cut(events: list[Event]) -> list[Event]:
@@ -63,6 +65,63 @@ def blocking_body(
     body["metadata"] = builder.metadata(given["metadata"]) if "metadata" in given else metadata
     body["created_at"] = env.created_at
     return body
+
+
+_ENDS: dict[int, tuple[Any, str, dict[str, Any]]] = {}  # id(given metadata) -> (it, release, the body's metadata)
+
+
+def plain_body(
+    ctx_bound: dict[str, Any], mode: str, release: Release, now: int, raw: list[RawEvent], given: Any
+) -> dict[str, Any] | None:
+    """The blocking body of a chat or completion whose events are answer chunks and message_ends only
+    (no split on a message_end): what blocking_body gives for it, without the envelope and builder a
+    stream needs. None for any other shape. The body's metadata is that of the first message_end, in
+    full; a scenario's constant message_end (the usual `usage(...)`) is the same object on every
+    request, so its metadata is worked out once per release and shared (bodies and stored messages
+    only ever read it)."""
+    answers: list[str] = []
+    end: Any = None
+    ended = False
+    for name, fields, split, _ in raw:
+        if name in REPLY_EVENTS:
+            answers.append(str(fields.get("answer", "")))
+        elif name != "message_end" or split:
+            return None
+        elif not ended:
+            end, ended = fields.get("metadata"), True
+    given = given if isinstance(given, dict) else {}
+    if "metadata" in given:
+        shown = metadata(given["metadata"], release, (None, None))
+    elif not ended:
+        shown = metadata(None, release, (None, None))
+    else:
+        shown = _end_metadata(end, release)
+    body: dict[str, Any] = {
+        "event": "message",
+        "task_id": ctx_bound["task_id"],
+        "id": ctx_bound.get("message_id"),
+        "message_id": ctx_bound.get("message_id"),
+    }
+    if mode != "completion":
+        body["conversation_id"] = ctx_bound.get("conversation_id")
+    body["mode"] = mode
+    body["answer"] = given.get("answer", "".join(answers))
+    body["metadata"] = shown
+    body["created_at"] = now
+    return body
+
+
+def _end_metadata(end: Any, release: Release) -> dict[str, Any]:
+    """metadata(end_metadata(end)): the blocking body's metadata from a message_end's, memoised by the
+    given object's identity (the entry holds the object, so its id is never reused while cached)."""
+    cached = _ENDS.get(id(end))
+    if cached is not None and cached[0] is end and cached[1] == release.name:
+        return cached[2]
+    shown = metadata(end_metadata(end, release, None), release, (None, None))
+    if len(_ENDS) >= 256:  # templates that build a new object each request: keep the memo small
+        _ENDS.clear()
+    _ENDS[id(end)] = (end, release.name, shown)
+    return shown
 
 
 def _paused_body(env: Envelope, paused: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,15 @@ from mockserver.errors import DifyError
 from mockserver.faults.apply import stream_fault
 from mockserver.faults.spec import FaultSpec
 from mockserver.render.builder import EventBuilder
-from mockserver.render.endings import blocking_body, failure_events, ordered, relay_cut, stop_events
+from mockserver.render.endings import (
+    RawEvent,
+    blocking_body,
+    failure_events,
+    ordered,
+    plain_body,
+    relay_cut,
+    stop_events,
+)
 from mockserver.render.envelope import Envelope, expand_splits, family_of
 from mockserver.render.respond import Plan
 from mockserver.render.resume import Resumer
@@ -19,8 +27,9 @@ from mockserver.render.wire import GENERATE
 from mockserver.scenarios.model import Timing
 from mockserver.settings import Settings
 
-RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # the modes whose streams 1.14+ relays
+# Blocking modes whose body is more than answer and usage: a run's data, a chatflow's, the New Agent's last message.
+_UNFOLDED: Final = frozenset({*RUN_MODES, "agent"})
 
 
 def default_events(family: str, blocking: Any) -> list[RawEvent]:
@@ -84,6 +93,13 @@ def build(
 ) -> tuple[Plan, dict[str, Any]]:
     """The Plan and the blocking body (what the action's commit records: answer, usage, ...)."""
     call = ctx.call
+    assert call.app is not None  # generate endpoints always authenticate an app
+    if not call.streaming and call.app.mode not in _UNFOLDED:
+        given = raw if raw is not None else default_events(family_of(call.app.mode), blocking)
+        body = plain_body(ctx.bound, call.app.mode, call.release, ctx.now, given, blocking)
+        if body is not None:  # the usual blocking chat or completion: no envelope, builder or events
+            ctx.bound["events"] = []
+            return Plan(body=body, wire=GENERATE), body
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
     # A blocking chat or completion folds its answer chunks back into one answer: splitting them first
@@ -97,16 +113,6 @@ def build(
             continue
         for i, part in enumerate(expand_splits(name, fields, split)):
             flat.append((name, part, delay if i == 0 else None))
-    if answers is not None and all(name == "message_end" for name, _, _ in flat):
-        # A plain blocking chat or completion (answer chunks, then message_end): the body needs the
-        # answer and the first message_end's metadata, not the events built around them.
-        builder = EventBuilder(env)
-        ends = [
-            {"event": name, "metadata": builder.end_metadata(fields.get("metadata"))} for name, fields, _ in flat[:1]
-        ]
-        ctx.bound["events"] = ends
-        body = blocking_body(env, builder, ends, blocking, answers)
-        return Plan(body=body, wire=GENERATE), body
     if call.streaming or env.family == "workflow" or env.chatflow:
         times = timing.schedule([d for _, _, d in flat], ctx.draws)
     else:

@@ -33,6 +33,7 @@ class Context(Protocol):
 
 
 Getter = Callable[[Context], Any]
+_NO_CONTEXT: Any = None  # what a constant template is rendered with at load: it reads nothing
 Where = Callable[[tuple[str | int, ...]], str]  # the source position (FILE:LINE:COLUMN) of the string at a path
 
 
@@ -170,14 +171,14 @@ def _compile(value: Any, path: tuple[str | int, ...], c: _Compiling) -> Template
             raise
     if isinstance(value, dict):
         parts = {k: _compile(v, (*path, k), c) for k, v in value.items()}
-        if all(t.constant for t in parts.values()):
-            return Template(_const(value), True)
+        if all(t.constant for t in parts.values()):  # rendered once (a constant string renders as itself)
+            return Template(_const({k: t.render(_NO_CONTEXT) for k, t in parts.items()}), True)
         items = [(k, t.render) for k, t in parts.items()]
         return Template(lambda ctx: {k: r(ctx) for k, r in items}, False)
     if isinstance(value, list):
         elems = [_compile(v, (*path, i), c) for i, v in enumerate(value)]
         if all(t.constant for t in elems):
-            return Template(_const(value), True)
+            return Template(_const([t.render(_NO_CONTEXT) for t in elems]), True)
         renders = [t.render for t in elems]
         return Template(lambda ctx: [r(ctx) for r in renders], False)
     return Template(_const(value), True)
@@ -207,7 +208,10 @@ def _compile_string(text: str, label: str, fakes: Fakes, position: str | None = 
     if tail:
         pieces.append(tail)
     if len(pieces) == 1 and callable(pieces[0]):
-        return Template(pieces[0], False)  # a whole-string expression keeps its JSON type
+        only = pieces[0]
+        if isinstance(only, _Fixed):  # `{{ usage(...) }}`: one value, the same object every request
+            return Template(only, True)
+        return Template(only, False)  # a whole-string expression keeps its JSON type
     parts = pieces
 
     def render(ctx: Context) -> str:
@@ -298,6 +302,19 @@ def _hint(word: str, options: frozenset[str] | dict[str, Any]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(sorted(options))})"
 
 
+class _Fixed:
+    """A getter whose value was worked out at load (a function of literal arguments): a template made
+    of it alone is constant, so the objects around it are built once, not on every request."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, ctx: Context) -> Any:
+        return self.value
+
+
 def _call(node: ast.Call, source: str, label: str, fakes: Fakes) -> Getter:
     args = tuple(_literal(a, source) for a in node.args)
     kwargs = {k.arg: _literal(k.value, source) for k in node.keywords if k.arg}
@@ -316,7 +333,7 @@ def _call(node: ast.Call, source: str, label: str, fakes: Fakes) -> Getter:
             fixed = fn(*args, **kwargs)
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateSyntaxError(f"bad arguments in '{source}': {exc}") from None
-        return lambda ctx: fixed  # literal arguments only, so the result is fixed at load
+        return _Fixed(fixed)  # literal arguments only, so the result is fixed at load
     name = ast.unparse(func)
     raise TemplateSyntaxError(f"unknown function '{name}' in '{source}' (known: usage, fake.<provider>)")
 

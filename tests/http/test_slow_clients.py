@@ -21,7 +21,9 @@ CHAT = {"query": "tell me a story", "user": "u", "inputs": {}, "response_mode": 
 
 @pytest.fixture
 async def slow_server() -> AsyncIterator[MockServer]:
-    server = MockServer(Settings(pace_scale=1.0, header_timeout=1.0))
+    # Streams spaced eight times the fixtures' own (about 3 s each): all 200 are still in flight when
+    # the last has started, even on a busy machine.
+    server = MockServer(Settings(pace_scale=8.0, header_timeout=1.0))
     await server.start()
     try:
         yield server
