@@ -120,6 +120,8 @@ def message_record(ctx: ActContext, conversation_id: str, outcome: Any) -> Messa
 
 def _thoughts(events: Any) -> tuple[dict[str, Any], ...]:
     """The agent_thought events as Dify stores them: the last version of each step, by position."""
+    if not events:
+        return ()
     steps: dict[Any, dict[str, Any]] = {}
     for event in events:
         if event.get("event") == "agent_thought":

@@ -76,6 +76,7 @@ class Store:
     # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
     reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
+    made_names: set[str] = field(default_factory=set)  # the collections made so far
 
     # The collections are made on first use (`__getattr__`): a tenant that only chats never pays for the
     # Knowledge API's, and a stream in flight keeps its tenant alive (10,000 streams, 10,000 tenants).
@@ -86,15 +87,15 @@ class Store:
             if make is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             made = make(self)
+            self.made_names.add(name)
             setattr(self, name, made)
             return made
 
     def made(self, name: str) -> Collection[Any] | None:
         """The collection if it exists yet, without making it (a missing one holds no record)."""
-        try:
-            found: Collection[Any] = _SLOTS[name].__get__(self, Store)
-        except AttributeError:
+        if name not in self.made_names:  # cheaper than the AttributeError of an unset slot
             return None
+        found: Collection[Any] = _SLOTS[name].__get__(self, Store)
         return found
 
     def _conversations(self) -> Collection[Conversation]:
