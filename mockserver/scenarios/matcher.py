@@ -41,7 +41,7 @@ def select(
                 return _chosen(fixture, named, call, scope)
     roots = _Roots(call)
     for scenario in (*adhoc, *fixture.rules) if adhoc else fixture.rules:
-        if scenario.match and not _all_hold(scenario.match, roots):
+        if scenario.match and not _holds_for(scenario, call, roots):
             continue
         if scenario.times is not None and scope.cursors.get((fixture.endpoint, scenario.name), 0) >= scenario.times:
             continue
@@ -138,6 +138,19 @@ def _resolve(value: Any, path: tuple[str | int, ...]) -> list[Any]:
     if isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
         return _resolve(value[step], rest)
     return [None]
+
+
+def _holds_for(scenario: Scenario, call: Call, roots: _Roots) -> bool:
+    """_all_hold, remembered for a match that reads only the app and the release (`app.mode`)."""
+    if not scenario.static_match:
+        return _all_hold(scenario.match, roots)
+    key = (id(call.app), call.release.name)
+    known = scenario.held_for.get(key)
+    if known is not None and known[0] is call.app:
+        return known[1]
+    held = _all_hold(scenario.match, roots)
+    scenario.held_for[key] = (call.app, held)
+    return held
 
 
 def _all_hold(match: Sequence[Predicate], roots: _Roots) -> bool:

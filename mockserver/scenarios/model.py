@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from mockserver.dify.apps import AppsBook
 from mockserver.faults.spec import FaultSpec
@@ -83,6 +83,9 @@ class SequenceItem:
     faults: tuple[FaultSpec, ...] = ()  # fire whenever this item comes up
 
 
+STATIC_ROOTS: Final = frozenset({"app", "dify"})  # `match` roots that are the same for all of an app's requests
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
@@ -99,6 +102,18 @@ class Scenario:
     times: int | None = None
     # What the action is told beyond the request: `indexing` (how a Knowledge API document is indexed).
     directives: Mapping[str, Any] = field(default_factory=dict)
+    # Whether `match` reads only the app and the release, so holds or fails alike for every request of an
+    # app (the matcher remembers its answer).
+    static_match: bool = field(init=False, repr=False, compare=False)
+    # (id(app), release) -> (app, whether a static match holds for it): the matcher's memory; the app is
+    # held, so its id is not reused while remembered, and the memory goes with the scenario on a reload.
+    held_for: dict[tuple[int, str], tuple[Any, bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        static = bool(self.match) and all(p.path and p.path[0] in STATIC_ROOTS for p in self.match)
+        object.__setattr__(self, "static_match", static)
 
 
 @dataclass(frozen=True, slots=True)

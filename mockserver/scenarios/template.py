@@ -47,6 +47,8 @@ class Template:
 
 def holds(obj: Any, key: str | int) -> bool:
     """Whether `obj` has `key` at all: a key present with a null value was found."""
+    if type(obj) is dict:  # the usual case, without the ABC check below
+        return key in obj
     if isinstance(obj, Mapping):
         return key in obj
     if isinstance(obj, list):
@@ -57,6 +59,8 @@ def holds(obj: Any, key: str | int) -> bool:
 
 def get(obj: Any, key: str | int) -> Any:
     """Template lookup: dict keys, list indexes, or a Lookup object; anything missing is None."""
+    if type(obj) is dict:  # the usual case, without the ABC check below
+        return obj.get(key) if isinstance(key, str) else None
     if isinstance(obj, Mapping):
         return obj.get(key) if isinstance(key, str) else None
     if isinstance(obj, list):
@@ -257,12 +261,12 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes, report: str | N
             raise TemplateSyntaxError(f"call the Faker provider: 'fake.{node.attr}()' in '{source}'")
         if node.attr.startswith("_"):
             raise TemplateSyntaxError(f"private name '{node.attr}' in '{source}'")
-        return _lookup(_node(node.value, source, label, fakes), node.attr, report)
+        return _path(node, source, report) or _lookup(_node(node.value, source, label, fakes), node.attr, report)
     if isinstance(node, ast.Subscript):
         key = _literal(node.slice, source)
         if not isinstance(key, str | int):
             raise TemplateSyntaxError(f"subscripts must be a string or an integer in '{source}'")
-        return _lookup(_node(node.value, source, label, fakes), key, report)
+        return _path(node, source, report) or _lookup(_node(node.value, source, label, fakes), key, report)
     if isinstance(node, ast.Call):
         return _call(node, source, label, fakes)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
@@ -273,6 +277,44 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes, report: str | N
         value = _literal(node, source)
         return lambda ctx: value
     raise TemplateSyntaxError(f"unsupported expression '{source}'")
+
+
+def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
+    """`root.a[0].b` as one getter walking its keys (the nested lookups it replaces cost a call each);
+    None when the chain does not start at a root name or holds anything but names and literal keys."""
+    keys: list[str | int] = []
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        if isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                return None
+            keys.append(node.attr)
+        else:
+            try:
+                key = ast.literal_eval(node.slice)
+            except ValueError:
+                return None
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                return None
+            keys.append(key)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in ROOTS or node.id == "fake" or len(keys) < 2:
+        return None
+    name, path = node.id, tuple(reversed(keys))
+    last = len(path) - 1
+
+    def walk(ctx: Context) -> Any:
+        obj = ctx.root(name)
+        for i, key in enumerate(path):
+            value = get(obj, key)
+            if value is None:
+                # Only the outermost lookup reports: a missing step makes every later one miss too.
+                if report is not None and (i < last or not holds(obj, key)) and report not in ctx.missing:
+                    ctx.missing.append(report)
+                return None
+            obj = value
+        return obj
+
+    return walk
 
 
 def _lookup(inner: Getter, key: str | int, report: str | None) -> Getter:

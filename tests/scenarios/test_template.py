@@ -46,6 +46,16 @@ def test_nested_structures_and_constants_are_shared() -> None:
     assert t.constant and t.render(Ctx()) == {"a": [1, {"b": "c"}]}
 
 
+def test_a_function_of_literals_is_constant_and_built_once() -> None:
+    """`usage(...)` is worked out at load: the object around it is built once and is the same on every
+    render (the blocking body's metadata is memoised on it)."""
+    t = compile_value({"metadata": {"usage": "{{ usage(prompt_tokens=12) }}"}, "a": ["{{ usage() }}"]}, lambda p: "")
+    first = t.render(Ctx())
+    assert t.constant and first is t.render(Ctx())
+    assert first == {"metadata": {"usage": usage(prompt_tokens=12)}, "a": [usage()]}
+    assert not compile_value({"u": "{{ usage() }}", "n": "{{ n }}"}, lambda p: "").constant
+
+
 def test_filters() -> None:
     assert render("{{ request.s | length }}", request={"s": "abcd"}) == 4
     assert render("{{ request.s | truncate(2) }}", request={"s": "abcd"}) == "ab"
