@@ -11,6 +11,7 @@ from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
 from mockserver.dify.versions import Release
 from mockserver.render.builder import EventBuilder, end_metadata, metadata
 from mockserver.render.envelope import Envelope
+from mockserver.render.wire import generate_text
 
 Event = dict[str, Any]
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
@@ -67,18 +68,20 @@ def blocking_body(
     return body
 
 
-_ENDS: dict[int, tuple[Any, str, dict[str, Any]]] = {}  # id(given metadata) -> (it, release, the body's metadata)
+# id(given metadata) -> (it, release, the body's metadata, its JSON text)
+_ENDS: dict[int, tuple[Any, str, dict[str, Any], str]] = {}
 
 
 def plain_body(
-    ctx_bound: dict[str, Any], mode: str, release: Release, now: int, raw: list[RawEvent], given: Any
-) -> dict[str, Any] | None:
+    bound: dict[str, Any], mode: str, release: Release, now: int, raw: list[RawEvent], given: Any
+) -> tuple[dict[str, Any], bytes] | None:
     """The blocking body of a chat or completion whose events are answer chunks and message_ends only
-    (no split on a message_end): what blocking_body gives for it, without the envelope and builder a
-    stream needs. None for any other shape. The body's metadata is that of the first message_end, in
-    full; a scenario's constant message_end (the usual `usage(...)`) is the same object on every
-    request, so its metadata is worked out once per release and shared (bodies and stored messages
-    only ever read it)."""
+    (no split on a message_end), and its bytes: what blocking_body gives for it, without the envelope
+    and builder a stream needs. None for any other shape. The body's metadata is that of the first
+    message_end, in full; a scenario's constant message_end (the usual `usage(...)`) is the same object
+    on every request, so its metadata and that metadata's JSON text are worked out once per release and
+    shared (bodies and stored messages only ever read it). The bytes are the body's json.dumps, put
+    together from its parts: encoding the whole body costs more than the rest of this function."""
     answers: list[str] = []
     end: Any = None
     ended = False
@@ -90,38 +93,36 @@ def plain_body(
         elif not ended:
             end, ended = fields.get("metadata"), True
     given = given if isinstance(given, dict) else {}
-    if "metadata" in given:
-        shown = metadata(given["metadata"], release, (None, None))
-    elif not ended:
-        shown = metadata(None, release, (None, None))
+    if "metadata" in given or not ended:
+        shown = metadata(given.get("metadata"), release, (None, None))
+        shown_text = generate_text(shown)
     else:
-        shown = _end_metadata(end, release)
-    body: dict[str, Any] = {
-        "event": "message",
-        "task_id": ctx_bound["task_id"],
-        "id": ctx_bound.get("message_id"),
-        "message_id": ctx_bound.get("message_id"),
-    }
+        shown, shown_text = _end_metadata(end, release)
+    answer = given.get("answer", "".join(answers))
+    task_id, message_id = bound["task_id"], bound.get("message_id")
+    body: dict[str, Any] = {"event": "message", "task_id": task_id, "id": message_id, "message_id": message_id}
+    head = f'{{"event": "message", "task_id": {generate_text(task_id)}, "id": {generate_text(message_id)}'
+    parts = [head, ', "message_id": ', generate_text(message_id)]
     if mode != "completion":
-        body["conversation_id"] = ctx_bound.get("conversation_id")
-    body["mode"] = mode
-    body["answer"] = given.get("answer", "".join(answers))
-    body["metadata"] = shown
-    body["created_at"] = now
-    return body
+        body["conversation_id"] = bound.get("conversation_id")
+        parts += [', "conversation_id": ', generate_text(body["conversation_id"])]
+    body["mode"], body["answer"], body["metadata"], body["created_at"] = mode, answer, shown, now
+    parts += [', "mode": ', generate_text(mode), ', "answer": ', generate_text(answer)]
+    parts += [', "metadata": ', shown_text, ', "created_at": ', generate_text(now), "}"]
+    return body, "".join(parts).encode()
 
 
-def _end_metadata(end: Any, release: Release) -> dict[str, Any]:
-    """metadata(end_metadata(end)): the blocking body's metadata from a message_end's, memoised by the
-    given object's identity (the entry holds the object, so its id is never reused while cached)."""
+def _end_metadata(end: Any, release: Release) -> tuple[dict[str, Any], str]:
+    """metadata(end_metadata(end)) and its text: the blocking body's metadata from a message_end's,
+    memoised by the given object's identity (the entry holds the object, so its id is not reused)."""
     cached = _ENDS.get(id(end))
     if cached is not None and cached[0] is end and cached[1] == release.name:
-        return cached[2]
+        return cached[2], cached[3]
     shown = metadata(end_metadata(end, release, None), release, (None, None))
     if len(_ENDS) >= 256:  # templates that build a new object each request: keep the memo small
         _ENDS.clear()
-    _ENDS[id(end)] = (end, release.name, shown)
-    return shown
+    _ENDS[id(end)] = (end, release.name, shown, generate_text(shown))
+    return shown, _ENDS[id(end)][3]
 
 
 def _paused_body(env: Envelope, paused: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:

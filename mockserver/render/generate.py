@@ -96,10 +96,10 @@ def build(
     assert call.app is not None  # generate endpoints always authenticate an app
     if not call.streaming and call.app.mode not in _UNFOLDED:
         given = raw if raw is not None else default_events(family_of(call.app.mode), blocking)
-        body = plain_body(ctx.bound, call.app.mode, call.release, ctx.now, given, blocking)
-        if body is not None:  # the usual blocking chat or completion: no envelope, builder or events
+        plain = plain_body(ctx.bound, call.app.mode, call.release, ctx.now, given, blocking)
+        if plain is not None:  # the usual blocking chat or completion: no envelope, builder or events
             ctx.bound["events"] = []
-            return Plan(body=body, wire=GENERATE), body
+            return Plan(body=plain[0], wire=GENERATE, encoded=plain[1]), plain[0]
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
     # A blocking chat or completion folds its answer chunks back into one answer: splitting them first

@@ -31,6 +31,7 @@ class Plan:
     wire: Wire = RESTX  # the JSON dialect of the body: a resource's, or a blocking generation's
     content: bytes | None = None  # raw bytes (a file): sent as they are, `headers` say what they are
     chunked: bool = False  # the content goes out in chunks, without a Content-Length
+    encoded: bytes | None = None  # `body` already in its wire's bytes (a plain blocking generation's)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -89,5 +90,10 @@ async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
     if plan.content is not None:
         return await send_body(
             request, plan.content, plan.status, plan.headers, plan.delivery, None, chunked=plan.chunked
+        )
+    if plan.encoded is not None:
+        wire = plan.wire
+        return await send_body(
+            request, plan.encoded, plan.status, plan.headers or None, plan.delivery, wire.content_type, wire.charset
         )
     return await send_json(request, plan.body, plan.status, plan.headers or None, plan.delivery, plan.wire)

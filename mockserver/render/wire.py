@@ -56,6 +56,13 @@ class _Generate(Wire):
         return "".join(_DEFAULTS(body, 0)).encode()
 
 
+def generate_text(value: Any) -> str:
+    """One value as the generate dialect writes it (json.dumps), for a body put together from parts."""
+    if type(value) is str:
+        return str(encode_basestring_ascii(value))
+    return "".join(_DEFAULTS(value, 0))
+
+
 RESTX: Final[Wire] = _Restx("application/json", None)
 GENERATE: Final[Wire] = _Generate("application/json", "utf-8")
 

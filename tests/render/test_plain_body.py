@@ -1,10 +1,12 @@
 """A blocking chat or completion's body, worked out without events (endings.plain_body), is the body the
 event builder folds the same scenario events to (blocking_body), in every release and mode, whatever the
-message_end's metadata holds, and the same on a second request that reuses the scenario's objects."""
+message_end's metadata holds, and the same on a second request that reuses the scenario's objects; its
+bytes are json.dumps of it."""
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -46,6 +48,15 @@ def folded(mode: str, release: str, raw: list[Any], given: Any) -> dict[str, Any
     return blocking_body(env, builder, ends, given, answers)
 
 
+def plain(mode: str, release: str, raw: list[Any], given: Any) -> dict[str, Any]:
+    """plain_body's body, once its bytes are checked to be json.dumps of it (the generate dialect)."""
+    made = plain_body(BOUND, mode, RELEASES[release], 1000, raw, given)
+    assert made is not None
+    body, encoded = made
+    assert encoded == json.dumps(body).encode()
+    return body
+
+
 @pytest.mark.parametrize("release", sorted(RELEASES))
 @pytest.mark.parametrize("mode", ["chat", "agent-chat", "completion"])
 @pytest.mark.parametrize("metadata", range(len(METADATA)))
@@ -55,7 +66,7 @@ def test_plain_body_is_the_folded_body(release: str, mode: str, metadata: int) -
     raw += [("message_end", end, None, None), ("message_end", {"metadata": {"usage": None}}, None, None)]
     expected = folded(mode, release, copy.deepcopy(raw), None)
     for _ in range(2):  # the second time from the memo, as a constant scenario's next request
-        assert plain_body(BOUND, mode, RELEASES[release], 1000, raw, None) == expected
+        assert plain(mode, release, raw, None) == expected
     assert raw[2][1] == ({} if METADATA[metadata] is None else {"metadata": METADATA[metadata]})  # never changed
 
 
@@ -63,8 +74,10 @@ def test_plain_body_is_the_folded_body(release: str, mode: str, metadata: int) -
 def test_given_body_fields_and_no_message_end(release: str) -> None:
     raw = [("message", {"answer": "a"}, None, None)]
     given = {"answer": "replaced", "metadata": {"usage": USAGE}}
-    assert plain_body(BOUND, "chat", RELEASES[release], 1000, raw, given) == folded("chat", release, raw, given)
-    assert plain_body(BOUND, "chat", RELEASES[release], 1000, raw, None) == folded("chat", release, raw, None)
+    assert plain("chat", release, raw, given) == folded("chat", release, raw, given)
+    assert plain("chat", release, raw, None) == folded("chat", release, raw, None)
+    odd = {"answer": ["not", "text", "é/\u2028"], "metadata": {"usage": {"latency": float("nan")}}}
+    assert plain("completion", release, raw, odd) == folded("completion", release, raw, odd)
 
 
 def test_other_shapes_take_the_event_path() -> None:
