@@ -297,11 +297,17 @@ class Store:
         """Count anew the bytes of the kept records among `values` (and in lists of them): what an
         action's commit changed, whatever it was."""
         for value in values:
-            for record in value if isinstance(value, list | tuple) else (value,):
-                name = WEIGHED.get(type(record))
-                found = self.made(name) if name is not None else None
-                if found is not None:
-                    found.reweigh(record)
+            if type(value) in WEIGHED:
+                self._reweigh_one(value)
+            elif isinstance(value, list | tuple):  # a NamedTuple too (document_save's Save)
+                for record in value:
+                    self._reweigh_one(record)
+
+    def _reweigh_one(self, record: Any) -> None:
+        name = WEIGHED.get(type(record))
+        found = self.made(name) if name is not None else None
+        if found is not None:
+            found.reweigh(record)
 
     def collection(self, name: str) -> Collection[Any]:
         found = getattr(self, name) if name in _MAKERS else None
