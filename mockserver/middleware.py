@@ -62,7 +62,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     """Journal (Dify requests only) around errors around auth around the handler."""
     if _is_control(request):
         return await _answered(request, handler, control=True)
-    entry = request.app[JOURNAL_CLOCK].open(request)
+    app = request.app  # a property that walks the match info: read once
+    entry = app[JOURNAL_CLOCK].open(request)
     request[ENTRY] = entry
     status, retry_after = 500, None
     try:
@@ -78,11 +79,12 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if request.match_info.http_exception is not None:
             entry["unmatched"] = True
             entry.setdefault("unmatched_reason", "route")
-        request.app[TENANTS].get(tenant_id).record(entry)
-        if HUB in request.app:
-            request.app[HUB].publish(entry)
-        if not request.app[SETTINGS].quiet:
-            lines = request.app.get(REQUEST_LINES)
+        app[TENANTS].get(tenant_id).record(entry)
+        hub = app.get(HUB)
+        if hub is not None:
+            hub.publish(entry)
+        if not app[SETTINGS].quiet:
+            lines = app.get(REQUEST_LINES)
             if lines is not None:
                 lines(request_line(entry))
             elif requests_log.isEnabledFor(logging.INFO):
@@ -181,10 +183,12 @@ def _authenticated(request: web.Request) -> web.StreamResponse | None:
     # as in Flask.
     if request.match_info.http_exception is not None:
         return None
-    spec = request.app[ROUTE_SPECS].get(request.match_info.route.name or "")
+    app = request.app
+    spec = app[ROUTE_SPECS].get(request.match_info.route.name or "")
     if spec is None:
         return None
-    if spec.since is not None and not versions.compare(request.app[RELEASE].name, f">={spec.since}"):
+    release = app[RELEASE]
+    if spec.since is not None and not versions.compare(release.name, f">={spec.since}"):
         allowed = _older_methods(request)
         if allowed:  # the path has other methods in this release: Flask's 405, before auth
             raise DifyError("method_not_allowed", headers={"Allow": ", ".join(allowed)})
@@ -193,15 +197,15 @@ def _authenticated(request: web.Request) -> web.StreamResponse | None:
             request[ENTRY]["unmatched"], request[ENTRY]["unmatched_reason"] = True, "route"
         return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
     try:
-        if spec.auth == "dataset" and request.app[RELEASE].dataset_before_token:
+        if spec.auth == "dataset" and release.dataset_before_token:
             _dataset_first(request)
-        principal = authenticate(request, spec, request.app[BOOK].current.apps, request.app[RELEASE])
+        principal = authenticate(request, spec, app[BOOK].current.apps, release)
     except DifyError:
         request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
         raise
     request[PRINCIPAL] = principal
     request[TENANT_ID] = tenant_of(request, authenticated=True)
-    if spec.auth == "dataset" and not request.app[RELEASE].dataset_before_token:
+    if spec.auth == "dataset" and not release.dataset_before_token:
         _dataset_first(request)  # the token's decorator finds the dataset before the handler reads the body
     return None
 
