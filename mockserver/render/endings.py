@@ -52,24 +52,29 @@ def blocking_body(
     end = next((e for e in events if e["event"] == "message_end"), None)
     # The blocking body dumps the metadata in full in every release (easy_ui pipeline
     # _to_blocking_response), even where 1.16's message_end drops its nulls.
-    metadata = builder.metadata(end["metadata"] if end else None)
-    body: dict[str, Any] = {
-        "event": "message",
-        "task_id": env.task_id,
-        "id": env.message_id,
-        "message_id": env.message_id,
-    }
-    if env.family == "chat":
-        body["conversation_id"] = env.conversation_id
-    body["mode"] = env.mode
-    body["answer"] = given.get("answer", answer)
-    body["metadata"] = builder.metadata(given["metadata"]) if "metadata" in given else metadata
-    body["created_at"] = env.created_at
+    shown = builder.metadata(given["metadata"] if "metadata" in given else end["metadata"] if end else None)
+    conversation = env.conversation_id if env.family == "chat" else _NO_CONVERSATION
+    return _message_body(
+        env.task_id, env.message_id, conversation, env.mode, given.get("answer", answer), shown, env.created_at
+    )
+
+
+_NO_CONVERSATION: Any = object()  # a completion's body has no conversation_id key at all
+
+
+def _message_body(
+    task_id: str, message_id: Any, conversation_id: Any, mode: str, answer: Any, shown: Any, created_at: int
+) -> dict[str, Any]:
+    """A chat's or completion's blocking body, its keys in Dify's order."""
+    body: dict[str, Any] = {"event": "message", "task_id": task_id, "id": message_id, "message_id": message_id}
+    if conversation_id is not _NO_CONVERSATION:
+        body["conversation_id"] = conversation_id
+    body.update(mode=mode, answer=answer, metadata=shown, created_at=created_at)
     return body
 
 
-# id(given metadata) -> (it, release, the body's metadata, its JSON text)
-_ENDS: dict[int, tuple[Any, str, dict[str, Any], str]] = {}
+# (id(given metadata), release) -> (it, the body's metadata, its JSON text)
+_ENDS: dict[tuple[int, str], tuple[Any, dict[str, Any], str]] = {}
 
 
 def plain_body(
@@ -98,31 +103,26 @@ def plain_body(
         shown_text = generate_text(shown)
     else:
         shown, shown_text = _end_metadata(end, release)
+    conversation = bound.get("conversation_id") if mode != "completion" else _NO_CONVERSATION
     answer = given.get("answer", "".join(answers))
-    task_id, message_id = bound["task_id"], bound.get("message_id")
-    body: dict[str, Any] = {"event": "message", "task_id": task_id, "id": message_id, "message_id": message_id}
-    head = f'{{"event": "message", "task_id": {generate_text(task_id)}, "id": {generate_text(message_id)}'
-    parts = [head, ', "message_id": ', generate_text(message_id)]
-    if mode != "completion":
-        body["conversation_id"] = bound.get("conversation_id")
-        parts += [', "conversation_id": ', generate_text(body["conversation_id"])]
-    body["mode"], body["answer"], body["metadata"], body["created_at"] = mode, answer, shown, now
-    parts += [', "mode": ', generate_text(mode), ', "answer": ', generate_text(answer)]
-    parts += [', "metadata": ', shown_text, ', "created_at": ', generate_text(now), "}"]
-    return body, "".join(parts).encode()
+    body = _message_body(bound["task_id"], bound.get("message_id"), conversation, mode, answer, shown, now)
+    text = ", ".join(f'"{k}": {shown_text if k == "metadata" else generate_text(v)}' for k, v in body.items())
+    return body, ("{" + text + "}").encode()
 
 
 def _end_metadata(end: Any, release: Release) -> tuple[dict[str, Any], str]:
     """metadata(end_metadata(end)) and its text: the blocking body's metadata from a message_end's,
     memoised by the given object's identity (the entry holds the object, so its id is not reused)."""
-    cached = _ENDS.get(id(end))
-    if cached is not None and cached[0] is end and cached[1] == release.name:
-        return cached[2], cached[3]
+    key = (id(end), release.name)
+    cached = _ENDS.get(key)
+    if cached is not None and cached[0] is end:
+        return cached[1], cached[2]
     shown = metadata(end_metadata(end, release, None), release, (None, None))
+    text = generate_text(shown)
     if len(_ENDS) >= 256:  # templates that build a new object each request: keep the memo small
         _ENDS.clear()
-    _ENDS[id(end)] = (end, release.name, shown, generate_text(shown))
-    return shown, _ENDS[id(end)][3]
+    _ENDS[key] = (end, shown, text)
+    return shown, text
 
 
 def _paused_body(env: Envelope, paused: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
