@@ -25,6 +25,22 @@ def test_the_oldest_conversation_goes_and_takes_its_messages() -> None:
     assert set(store.threads) == {"c1", "c2"}
 
 
+def test_a_large_collection_keeps_its_order_through_many_evictions() -> None:
+    """Past a few hundred rows a collection changes how it keeps them (a queue that stays fast at its
+    cap): the order, the lookups and what a cap drops are the same on both sides of that change."""
+    store = Store(StoreLimits(conversations=1000))
+    for i in range(2500):
+        store.conversations.add(conversation(i))
+        if i == 300:
+            store.conversations.remove("c7")  # removed from the middle, before the change
+    assert [c.id for c in store.conversations] == [f"c{i}" for i in range(1500, 2500)]
+    assert store.conversations.get("c1499") is None and store.conversations.get("c1500") is not None
+    small = Store(StoreLimits(conversations=3))
+    for i in range(5):
+        small.conversations.add(conversation(i))
+    assert [c.id for c in small.conversations] == ["c2", "c3", "c4"]
+
+
 def test_an_evicted_message_leaves_its_thread() -> None:
     store = Store(StoreLimits(messages=2))
     store.conversations.add(conversation(0))
