@@ -44,7 +44,8 @@ class Call:
     method: str
     path: dict[str, str]
     query: dict[str, Any]  # text; a list for a parameter declared as an array (its repeated keys)
-    headers: dict[str, str]  # lower-cased names
+    # The request's own headers (a stream in flight holds no copy): `headers` gives them lower-cased.
+    raw_headers: Mapping[str, str]
     body: Any
     user: str | None
     form: Mapping[str, str] = NO_FORM  # a multipart body's fields
@@ -58,6 +59,11 @@ class Call:
     @property
     def streaming(self) -> bool:
         return self.response_mode == "streaming"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers by lower-cased name, made anew on each read (view() reads it once per request)."""
+        return {k.lower(): v for k, v in self.raw_headers.items()}
 
     def view(self) -> dict[str, Any]:
         """The `request` root of templates and the roots of `match`."""
@@ -89,7 +95,7 @@ def check_call(
         method=request.method,
         path=dict(request.match_info),
         query=query,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        raw_headers=request.headers,
         body=received.body,
         user=None,
         form=received.form,

@@ -10,6 +10,7 @@ from mockserver.dify import events as dify_events
 from mockserver.dify.versions import Release
 from mockserver.errors import CODES
 from mockserver.render.envelope import Envelope, drop_none, full_usage
+from mockserver.render.memo import ByIdentity
 
 _TOKEN_ALPHABET: Final = string.ascii_letters + string.digits  # libs/helper.py generate_string
 
@@ -328,5 +329,13 @@ def end_metadata(
     nulls from 1.16 on."""
     if chatflow_timing is not None:
         return metadata(given, release, chatflow_timing)
+    known = _END_METADATA.get(given, release.name)
+    if known is not None:
+        return known
     found = metadata(given, release, (None, None))
-    return drop_none(found) if release.message_end_exclude_none else found
+    return _END_METADATA.put(given, release.name, drop_none(found) if release.message_end_exclude_none else found)
+
+
+# An easy-UI message_end's metadata: a scenario's constant message_end is the same object on every
+# request, so every stream of it shares one (events are only read once built).
+_END_METADATA: ByIdentity[dict[str, Any]] = ByIdentity()

@@ -11,6 +11,7 @@ from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
 from mockserver.dify.versions import Release
 from mockserver.render.builder import EventBuilder, end_metadata, metadata
 from mockserver.render.envelope import Envelope
+from mockserver.render.memo import ByIdentity
 from mockserver.render.wire import generate_text
 
 Event = dict[str, Any]
@@ -73,8 +74,8 @@ def _message_body(
     return body
 
 
-# (id(given metadata), release) -> (it, the body's metadata, its JSON text)
-_ENDS: dict[tuple[int, str], tuple[Any, dict[str, Any], str]] = {}
+# A message_end's metadata as a blocking body shows it, and its JSON text.
+_ENDS: ByIdentity[tuple[dict[str, Any], str]] = ByIdentity()
 
 
 def plain_body(
@@ -111,18 +112,12 @@ def plain_body(
 
 
 def _end_metadata(end: Any, release: Release) -> tuple[dict[str, Any], str]:
-    """metadata(end_metadata(end)) and its text: the blocking body's metadata from a message_end's,
-    memoised by the given object's identity (the entry holds the object, so its id is not reused)."""
-    key = (id(end), release.name)
-    cached = _ENDS.get(key)
-    if cached is not None and cached[0] is end:
-        return cached[1], cached[2]
+    """metadata(end_metadata(end)) and its text, remembered for a constant message_end."""
+    known = _ENDS.get(end, release.name)
+    if known is not None:
+        return known
     shown = metadata(end_metadata(end, release, None), release, (None, None))
-    text = generate_text(shown)
-    if len(_ENDS) >= 256:  # templates that build a new object each request: keep the memo small
-        _ENDS.clear()
-    _ENDS[key] = (end, shown, text)
-    return shown, text
+    return _ENDS.put(end, release.name, (shown, generate_text(shown)))
 
 
 def _paused_body(env: Envelope, paused: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
