@@ -1,10 +1,10 @@
 """Run every benchmark and write one Markdown table of their results (date, machine, ratios).
 
-Runs bench/blocking.py, bench/startup.py, bench/streams.py and bench/soak.py (ten minutes) one after
-another (each bounded in time and count, loopback only), reads the JSON line each prints last, and
-writes the table to stdout and, with `--out FILE`, to that file (the README's Performance section shows
-it). `--smoke` passes --smoke to each: tiny counts, no thresholds. Exit 1 when a benchmark fails or
-prints no result.
+Runs bench/blocking.py, bench/startup.py, bench/streams.py (its spaced and zero phases, then its held
+phase: 10,000 streams in flight at once) and bench/soak.py (ten minutes) one after another (each bounded
+in time and count, loopback only), reads the JSON line each prints last, and writes the table to stdout
+and, with `--out FILE`, to that file (the README's Performance section shows it). `--smoke` passes
+--smoke to each: tiny counts, no thresholds. Exit 1 when a benchmark fails or prints no result.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("blocking", "startup", "streams", "soak")
+BENCHES = ("blocking", "startup", "streams", "streams-held", "soak")
+# A bench that is one of the scripts with arguments of its own (outside --smoke).
+VARIANTS: dict[str, tuple[str, list[str]]] = {"streams-held": ("streams", ["--phases", "held", "--verify", "2"])}
 LIMIT_S = 1800  # a benchmark still running after this is stopped and counts as failed
 
 
 def run(name: str, smoke: bool) -> tuple[dict[str, Any] | None, str]:
-    argv = [sys.executable, str(HERE / f"{name}.py"), *(["--smoke"] if smoke else [])]
+    script, extra = VARIANTS.get(name, (name, []))
+    argv = [sys.executable, str(HERE / f"{script}.py"), *(["--smoke"] if smoke else []), *extra]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=LIMIT_S, cwd=HERE.parent)
     except subprocess.TimeoutExpired:
@@ -61,10 +64,9 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
             out.append(("start-up with 150 schemas / real catalogue", f"{s['synthetic_ratio']:.2f}", "<= 1.2"))
         idle = s["mock"]["idle_rss_mib"] / s["bare"]["idle_rss_mib"]
         out.append(("idle RSS, mock / bare aiohttp", f"{idle:.2f}", "<= 1.2"))
-    st = results.get("streams")
-    if st:
-        for phase in ("spaced", "zero"):
-            p = st.get(phase)
+    for st in (results.get("streams"), results.get("streams-held")):
+        for phase in ("spaced", "zero", "held"):
+            p = (st or {}).get(phase)
             if p:
                 out.append(
                     (
@@ -84,6 +86,18 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
                 "< +10%, 0",
             )
         )
+        caps = so.get("caps")
+        if caps:
+            hot = caps["hot"].values()
+            full = sum(1 for f in hot if f["journal"] and f["dropped"])
+            gone = sum(1 for f in hot if f.get("first_conversation") == f.get("first_upload") == "gone")
+            out.append(
+                (
+                    "soak: caps reached and held (hot sessions' journals full, their first turns and uploads evicted)",
+                    f"{full}/{len(hot)} journals full, {gone}/{len(hot)} evicted, {caps['tenants_kept']} tenants kept",
+                    "all, all, <= the cap",
+                )
+            )
     return out
 
 

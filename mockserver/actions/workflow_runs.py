@@ -12,7 +12,6 @@ from datetime import UTC
 from typing import Any, Final
 
 import orjson
-from dateutil.parser import isoparse
 
 from mockserver.actions import ActContext, Action, Ending, forms
 from mockserver.actions.serialize import body
@@ -172,6 +171,9 @@ def _match(run: WorkflowRun, keyword: str) -> bool:
 def _when(text: str | None) -> int | None:
     if not text:
         return None
+    # Imported here: dateutil costs start-up time and memory, and only the logs' date filters use it.
+    from dateutil.parser import isoparse
+
     try:
         moment = isoparse(text)
     except ValueError as exc:  # dateutil's text is Dify's message (it parses outside any try)
