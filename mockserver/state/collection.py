@@ -22,6 +22,22 @@ _ORDERED = 256  # rows from which a collection keeps them in an OrderedDict
 class Collection(Generic[R]):
     """Records by id in insertion order. `missing` is Dify's 404 text for an id it cannot find."""
 
+    # Slots: a tenant makes a few collections on its first chat, and a stream keeps its tenant alive.
+    __slots__ = (
+        "_budget",
+        "_rows",
+        "_used",
+        "_weight",
+        "_weights",
+        "cap",
+        "missing",
+        "missing_code",
+        "name",
+        "on_drop",
+        "owners",
+        "ticks",
+    )
+
     def __init__(
         self,
         name: str,

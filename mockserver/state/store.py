@@ -76,7 +76,7 @@ class Store:
     # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
     reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
     ticks: int = 0  # updates: a record's updated_seq
-    made_names: set[str] = field(default_factory=set)  # the collections made so far
+    made_names: tuple[str, ...] = ()  # the collections made so far (a tuple: a tenant that chats makes 3)
 
     # The collections are made on first use (`__getattr__`): a tenant that only chats never pays for the
     # Knowledge API's, and a stream in flight keeps its tenant alive (10,000 streams, 10,000 tenants).
@@ -87,7 +87,7 @@ class Store:
             if make is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             made = make(self)
-            self.made_names.add(name)
+            self.made_names += (name,)
             setattr(self, name, made)
             return made
 
