@@ -12,8 +12,21 @@ from mockserver.control import api as control
 from mockserver.control import inspector, openapi
 from mockserver.determinism import FakerSource
 from mockserver.dify import versions
-from mockserver.keys import ACTIONS, BOOK, CATALOGUE, FAKER, RELEASE, ROUTE_SPECS, SETTINGS, STREAMS, TENANTS, BookRef
-from mockserver.middleware import JOURNAL_CLOCK, MIDDLEWARES
+from mockserver.keys import (
+    ACTIONS,
+    BOOK,
+    CATALOGUE,
+    FAKER,
+    RELEASE,
+    ROUTE_SPECS,
+    RUNTIME,
+    SETTINGS,
+    STREAMS,
+    TENANTS,
+    BookRef,
+    Runtime,
+)
+from mockserver.middleware import MIDDLEWARES
 from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
 from mockserver.scenarios.loader import load_book
@@ -32,13 +45,6 @@ def load(settings: Settings) -> tuple[Catalogue, Book]:
     current_dsl = versions.resolve(settings.dify_version)[0].dsl_version
     book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry(), settings.dsl, current_dsl)
     return catalogue, book
-
-
-async def _version_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Dify's after-request hook puts its version on every response (extensions/ext_app_metrics.py)."""
-    if not request.path.startswith("/_mock"):
-        response.headers["X-Version"] = request.app[RELEASE].server_version
-        response.headers["X-Env"] = "PRODUCTION"
 
 
 def create_app(
@@ -60,7 +66,6 @@ def create_app(
         settings.seed, settings.clock_start, settings.journal_size, settings.max_tenants, limits
     )
     app[FAKER] = FakerSource()
-    app[JOURNAL_CLOCK] = JournalClock()
     routes = {}
     for spec in catalogue:
         for i, path in enumerate(spec.all_routes):
@@ -71,7 +76,18 @@ def create_app(
                 app.router.add_route(spec.method, path, handle, name=name)
             routes[name] = spec
     app[ROUTE_SPECS] = routes
-    app.on_response_prepare.append(_version_headers)
+    app[RUNTIME] = Runtime(
+        settings,
+        app[RELEASE],
+        app[BOOK],
+        app[TENANTS],
+        routes,
+        app[ACTIONS],
+        app[FAKER],
+        JournalClock(),
+        # Dify's after-request hook (extensions/ext_app_metrics.py) names the release on every response.
+        {"X-Version": app[RELEASE].server_version, "X-Env": "PRODUCTION"},
+    )
     control.add_routes(app)
     openapi.add_routes(app)
     inspector.add_routes(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
+from mockserver.state.journal import JournalClock
 from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import TenantRegistry
 from mockserver.validation import Principal
@@ -49,6 +50,25 @@ FAKER: Final = web.AppKey("FAKER", FakerSource)
 ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
 ACTIONS: Final = web.AppKey("ACTIONS", dict[str, Action])
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The app's values every Dify request reads, in one object: aiohttp's `app[KEY]` is a Python call,
+    and a request read a dozen. Made once the app is built; the keys above stay for everything else."""
+
+    settings: Settings
+    release: Release
+    book: BookRef
+    tenants: TenantRegistry
+    route_specs: dict[str, EndpointSpec]
+    actions: dict[str, Action]
+    faker: FakerSource
+    clock: JournalClock  # journal entry ids and times
+    dify_headers: dict[str, str]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
+
+
+RUNTIME: Final = web.AppKey("RUNTIME", Runtime)
 
 TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
 PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)

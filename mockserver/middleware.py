@@ -19,18 +19,19 @@ from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
 from mockserver.dify import routes, versions
 from mockserver.errors import CODES, NOT_FOUND_HTML, DifyError
-from mockserver.faults.delivery import NORMAL
+from mockserver.faults.delivery import DIFY_HEADERS, NORMAL
 from mockserver.keys import (
-    BOOK,
     DATASET,
     DELIVERY,
     ENTRY,
     PRINCIPAL,
     RELEASE,
     ROUTE_SPECS,
+    RUNTIME,
     SETTINGS,
     TENANT_ID,
     TENANTS,
+    Runtime,
 )
 from mockserver.render.wire import send_json
 from mockserver.state.journal import JournalClock, request_line
@@ -39,7 +40,6 @@ log = logging.getLogger("mockserver")
 requests_log = logging.getLogger("mockserver.requests")  # one line per Dify request (`--quiet`: none)
 CONTROL_PREFIX: Final = "/_mock/"
 ADMIN_HEADER: Final = "X-Mock-Admin-Token"
-JOURNAL_CLOCK: Final = web.AppKey("JOURNAL_CLOCK", JournalClock)
 # Where `serve` takes the request log lines (batched onto stderr, no log record each); without it they go
 # to the `mockserver.requests` logger.
 REQUEST_LINES: Final = web.AppKey[Callable[[str], None]]("REQUEST_LINES")
@@ -63,11 +63,15 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     if _is_control(request):
         return await _answered(request, handler, control=True)
     app = request.app  # a property that walks the match info: read once
-    entry = app[JOURNAL_CLOCK].open(request)
+    runtime = app[RUNTIME]
+    entry = runtime.clock.open(request)
     request[ENTRY] = entry
+    request[DIFY_HEADERS] = runtime.dify_headers
     status, retry_after = 500, None
     try:
-        response = await _answered(request, handler, control=False)
+        response = await _answered(request, handler, control=False, runtime=runtime)
+        if not response.prepared:  # one prepared already (a stream) took them from the request
+            response.headers.update(runtime.dify_headers)
         status, retry_after = response.status, response.headers.get("Retry-After")
         return response
     finally:
@@ -79,11 +83,11 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if request.match_info.http_exception is not None:
             entry["unmatched"] = True
             entry.setdefault("unmatched_reason", "route")
-        app[TENANTS].get(tenant_id).record(entry)
+        runtime.tenants.get(tenant_id).record(entry)
         hub = app.get(HUB)
         if hub is not None:
             hub.publish(entry)
-        if not app[SETTINGS].quiet:
+        if not runtime.settings.quiet:
             lines = app.get(REQUEST_LINES)
             if lines is not None:
                 lines(request_line(entry))
@@ -91,14 +95,17 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
                 requests_log.info("%s", request_line(entry))
 
 
-async def _answered(request: web.Request, handler: Handler, *, control: bool) -> web.StreamResponse:
+async def _answered(
+    request: web.Request, handler: Handler, *, control: bool, runtime: Runtime | None = None
+) -> web.StreamResponse:
     """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page)."""
     crash = False
     try:
         if control:
             _admit_control(request)
         else:
-            refused = _authenticated(request)
+            assert runtime is not None
+            refused = _authenticated(request, runtime)
             if refused is not None:
                 return refused
         return await handler(request)
@@ -176,18 +183,17 @@ def _admit_control(request: web.Request) -> None:
         raise DifyError("mock_admin_token_required")
 
 
-def _authenticated(request: web.Request) -> web.StreamResponse | None:
+def _authenticated(request: web.Request, runtime: Runtime) -> web.StreamResponse | None:
     """Auth of a Dify request: sets its principal and tenant, or raises Dify's refusal; returns the
     answer itself where the emulated release has no such route (Flask's HTML 404)."""
     # aiohttp routes before middlewares run: an unknown path or method is 404/405 with no auth check,
     # as in Flask.
     if request.match_info.http_exception is not None:
         return None
-    app = request.app
-    spec = app[ROUTE_SPECS].get(request.match_info.route.name or "")
+    spec = runtime.route_specs.get(request.match_info.route.name or "")
     if spec is None:
         return None
-    release = app[RELEASE]
+    release = runtime.release
     if spec.since is not None and not versions.compare(release.name, f">={spec.since}"):
         allowed = _older_methods(request)
         if allowed:  # the path has other methods in this release: Flask's 405, before auth
@@ -199,7 +205,7 @@ def _authenticated(request: web.Request) -> web.StreamResponse | None:
     try:
         if spec.auth == "dataset" and release.dataset_before_token:
             _dataset_first(request)
-        principal = authenticate(request, spec, app[BOOK].current.apps, release)
+        principal = authenticate(request, spec, runtime.book.current.apps, release)
     except DifyError:
         request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
         raise

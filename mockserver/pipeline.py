@@ -19,21 +19,15 @@ from mockserver.faults import apply as injection
 from mockserver.faults import draw as faults
 from mockserver.faults.delivery import NORMAL, drop_connection
 from mockserver.keys import (
-    ACTIONS,
-    BOOK,
     CATALOGUE,
     CLIENT_LEFT,
     DATASET,
     DELIVERY,
     ENTRY,
-    FAKER,
     PRINCIPAL,
-    RELEASE,
-    ROUTE_SPECS,
-    SETTINGS,
+    RUNTIME,
     STREAMS,
     TENANT_ID,
-    TENANTS,
 )
 from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.readers import READERS
@@ -71,8 +65,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     app = request.app
-    settings, book, registry = app[SETTINGS], app[BOOK].current, app[TENANTS]
-    spec = app[ROUTE_SPECS][request.match_info.route.name or ""]
+    runtime = app[RUNTIME]
+    settings, book, registry = runtime.settings, runtime.book.current, runtime.tenants
+    spec = runtime.route_specs[request.match_info.route.name or ""]
     entry = request.get(ENTRY, {})
     entry["endpoint"] = spec.id
     principal = request.get(PRINCIPAL, validation.ANONYMOUS)
@@ -82,7 +77,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         entry["body"] = received.journal()
     else:
         entry["body"] = journal_body(received.body, request.content_length)
-    call = validation.check_call(request, spec, app[RELEASE], principal, received)
+    call = validation.check_call(request, spec, runtime.release, principal, received)
     # The caller's own mistakes in X-Mock-* headers are refused before admission, so they count nothing.
     header_faults = faults.parse_header(request.headers.get(faults.FAULT_HEADER), book.aliases)
     fixture = book.fixtures[spec.id]
@@ -94,7 +89,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
 
     scope = tenant.scope(principal.scope)
     n, now = scope.admit(spec.id, settings.clock_step)
-    draws = Draws(tenant.seed, tenant.id, scope.id, spec.id, n, app[FAKER])
+    draws = Draws(tenant.seed, tenant.id, scope.id, spec.id, n, runtime.faker)
     selection = matcher.select(fixture, call, scope, requested, registry.forced(tenant.id, spec.id), adhoc)
     scenario = selection.scenario
     entry["scenario"] = scenario.name
@@ -115,7 +110,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     )
     ctx.directives = scenario.directives
     action_name = scenario.action or fixture.action
-    act = app[ACTIONS][action_name] if action_name and action_name != NO_ACTION else None
+    act = runtime.actions[action_name] if action_name and action_name != NO_ACTION else None
     try:
         deferred = _run_checks(ctx, act)
         if act is not None:

@@ -8,7 +8,7 @@ import math
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from aiohttp import web
 
@@ -23,6 +23,11 @@ class Delivery:
 
 
 NORMAL = Delivery()
+# The headers every response of a Dify route carries (Dify's after-request hook, extensions/ext_app_metrics.py:
+# X-Version, X-Env), as the middleware hands them to a request. A response made here or by the stream
+# writer and prepared before the middleware sees it takes them from the request; the middleware adds them
+# to any other (an on_response_prepare signal would cost a signal and a coroutine on every response).
+DIFY_HEADERS: Final = web.RequestKey("DIFY_HEADERS", dict[str, str])
 CHUNK = 1024  # a chunked body's chunk: what Dify's plugin daemon yields of a TTS stream
 MAX_LATENCY_MS = 3_600_000.0
 
@@ -68,6 +73,7 @@ async def send_body(
             return web.Response(body=data, status=status, headers=headers)
         return web.Response(body=data, status=status, headers=headers, content_type=content_type, charset=charset)
     resp = web.StreamResponse(status=status, headers=headers)
+    resp.headers.update(request.get(DIFY_HEADERS) or {})
     if content_type is not None:
         resp.content_type = content_type
         if charset:

@@ -5,6 +5,7 @@ workflow_finished or workflow_paused, so what Dify sends after it never reaches 
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from mockserver.dify.events import MODEL_ERROR, REPLY_EVENTS, RUN_TERMINAL
@@ -106,9 +107,19 @@ def plain_body(
         shown, shown_text = _end_metadata(end, release)
     conversation = bound.get("conversation_id") if mode != "completion" else _NO_CONVERSATION
     answer = given.get("answer", "".join(answers))
-    body = _message_body(bound["task_id"], bound.get("message_id"), conversation, mode, answer, shown, now)
-    text = ", ".join(f'"{k}": {shown_text if k == "metadata" else generate_text(v)}' for k, v in body.items())
-    return body, ("{" + text + "}").encode()
+    task_id, message_id = bound["task_id"], bound.get("message_id")
+    body = _message_body(task_id, message_id, conversation, mode, answer, shown, now)
+    if type(task_id) is not str or type(message_id) is not str or type(answer) is not str or type(now) is not int:
+        text = ", ".join(f'"{k}": {shown_text if k == "metadata" else generate_text(v)}' for k, v in body.items())
+        return body, ("{" + text + "}").encode()
+    # The usual body: json.dumps of it written out, its strings through json's own escaper.
+    esc = encode_basestring_ascii
+    text = f'{{"event": "message", "task_id": {esc(task_id)}, "id": {esc(message_id)}, '
+    text += f'"message_id": {esc(message_id)}, '
+    if conversation is not _NO_CONVERSATION:
+        text += f'"conversation_id": {generate_text(conversation)}, '
+    text += f'"mode": {esc(mode)}, "answer": {esc(answer)}, "metadata": {shown_text}, "created_at": {now}}}'
+    return body, text.encode()
 
 
 def _end_metadata(end: Any, release: Release) -> tuple[dict[str, Any], str]:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from mockserver import jsonsafe
 from mockserver.faults.apply import StreamFault
-from mockserver.faults.delivery import NORMAL, Delivery, write
+from mockserver.faults.delivery import DIFY_HEADERS, NORMAL, Delivery, write
 from mockserver.state.records import RunningTask, StopFlag
 
 PING: Final = b"event: ping\n\n"
@@ -193,6 +193,7 @@ async def stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:
     if plan.delivery.latency_s:
         await asyncio.sleep(plan.delivery.latency_s)  # a slow first token: nothing before the head
     resp = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    resp.headers.update(request.get(DIFY_HEADERS) or {})
     resp.enable_chunked_encoding()
     await resp.prepare(request)
     try:

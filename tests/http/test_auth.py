@@ -133,9 +133,27 @@ async def test_a_dify_route_not_emulated_yet_says_so(client, expect_error, metho
 
 
 async def test_every_dify_response_names_the_release(client):
-    # Dify's after-request hook (extensions/ext_app_metrics.py) sends X-Version and X-Env everywhere.
-    for resp in (await client.get("/v1/"), await client.get("/v1/info"), await client.get("/v1/nope")):
-        assert resp.headers["X-Version"] == "1.16.1" and resp.headers["X-Env"] == "PRODUCTION"
+    # Dify's after-request hook (extensions/ext_app_metrics.py) sends X-Version and X-Env everywhere:
+    # answers, errors, Flask's HTML 404, a stream's head, a dribbled body (both sent before the
+    # middleware sees them).
+    chat = {"Authorization": "Bearer app-chat"}
+    body = {"inputs": {}, "query": "hi", "user": "u1"}
+    answers = [
+        await client.get("/v1/"),
+        await client.get("/v1/info", headers=chat),
+        await client.get("/v1/info"),
+        await client.get("/v1/nope"),
+        await client.get("/v1/conversations/", headers=chat),
+        await client.post("/v1/chat-messages", json=body, headers=chat),
+        await client.post("/v1/chat-messages", json={**body, "response_mode": "streaming"}, headers=chat),
+        await client.post("/v1/chat-messages", json=body, headers={**chat, "X-Mock-Fault": "dribble;bytes=64;ms=1"}),
+        await client.post("/v1/chat-messages", json=body, headers={**chat, "X-Mock-Fault": "rate_limit"}),
+    ]
+    for resp in answers:
+        await resp.read()
+        assert (resp.status, resp.headers["X-Version"], resp.headers["X-Env"]) == (resp.status, "1.16.1", "PRODUCTION")
+    assert [r.status for r in answers] == [200, 200, 401, 404, 404, 200, 200, 200, 429]
+    assert answers[6].headers["Content-Type"].startswith("text/event-stream")
     assert "X-Version" not in (await client.get("/_mock/health")).headers
 
 

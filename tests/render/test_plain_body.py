@@ -78,6 +78,8 @@ def test_given_body_fields_and_no_message_end(release: str) -> None:
     assert plain("chat", release, raw, None) == folded("chat", release, raw, None)
     odd = {"answer": ["not", "text", "é/\u2028"], "metadata": {"usage": {"latency": float("nan")}}}
     assert plain("completion", release, raw, odd) == folded("completion", release, raw, odd)
+    escaped = {"answer": 'a "quoted" \\ é\n\u2028\x00 </script>'}  # text json must escape
+    assert plain("chat", release, raw, escaped) == folded("chat", release, raw, escaped)
 
 
 def test_other_shapes_take_the_event_path() -> None:
@@ -87,3 +89,13 @@ def test_other_shapes_take_the_event_path() -> None:
     assert plain_body(BOUND, "chat", release, 1000, split_end, None) is None
     thought = [("agent_thought", {"thought": "t"}, None, None), ("message_end", {}, None, None)]
     assert plain_body(BOUND, "agent-chat", release, 1000, thought, None) is None
+
+
+def test_ids_that_are_not_text_are_written_as_json_writes_them() -> None:
+    """An action that bound no message id (null) takes the general path: the bytes are still json.dumps."""
+    raw = [("message", {"answer": "a"}, None, None), ("message_end", {}, None, None)]
+    made = plain_body({"task_id": "t", "conversation_id": None}, "chat", RELEASES["1.16"], 1000, raw, None)
+    assert made is not None
+    body, encoded = made
+    assert body["message_id"] is None and body["conversation_id"] is None
+    assert encoded == json.dumps(body).encode()
