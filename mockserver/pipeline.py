@@ -222,27 +222,43 @@ def _run_checks(ctx: ActContext, act: Action | None) -> DifyError | None:
     """Dify's refusals in Dify's order. A generation runs the action's checks (conversation,
     workflow_id) among validation's rules in the release's order; on a relayed streaming workflow or
     chatflow run, a check that Dify runs in its worker comes back instead of raising (V4)."""
-    checks = act.check_map if act is not None else {}
     call = ctx.call
     if call.spec.response != "generate":
-        for check in checks.values():
-            check(ctx)
+        if act is not None:
+            for check in act.check_map.values():
+                check(ctx)
         return None
     release = call.release
-    in_worker = (
-        release.relayed_runs and call.streaming and call.app is not None and call.app.mode in generation.RUN_MODES
-    )
-    for name in release.generate_checks:
-        try:
-            if name in checks:
-                checks[name](ctx)
-            elif name in validation.RULES:
-                validation.RULES[name](call)
-        except DifyError as exc:
-            if in_worker and name in release.worker_checks:
-                return exc
-            raise
+    name = ""
+    try:
+        for name, check, on_call in _generate_steps(act, release):  # noqa: B007 - the except reads `name`
+            check(call) if on_call else check(ctx)
+    except DifyError as exc:
+        in_worker = (
+            release.relayed_runs and call.streaming and call.app is not None and call.app.mode in generation.RUN_MODES
+        )
+        if in_worker and name in release.worker_checks:
+            return exc
+        raise
     return None
+
+
+Step = tuple[str, Any, bool]  # a check's name, the check, and whether it takes the call (a rule) or the context
+_RULES_ONLY: dict[str, tuple[Step, ...]] = {}  # by release: a generation without an action
+
+
+def _generate_steps(act: Action | None, release: versions.Release) -> tuple[Step, ...]:
+    """A generation's checks in its release's order, worked out once per action and release."""
+    memo = act.generate_steps if act is not None else _RULES_ONLY
+    known = memo.get(release.name)
+    if known is None:
+        checks = act.check_map if act is not None else {}
+        known = memo[release.name] = tuple(
+            (name, checks[name], False) if name in checks else (name, validation.RULES[name], True)
+            for name in release.generate_checks
+            if name in checks or name in validation.RULES
+        )
+    return known
 
 
 def _over_defaults(fixture: Fixture, scenario: Scenario, given: Any, rctx: RequestContext) -> Any:

@@ -66,15 +66,22 @@ class Call:
         return {k.lower(): v for k, v in self.raw_headers.items()}
 
     def view(self) -> dict[str, Any]:
-        """The `request` root of templates and the roots of `match`."""
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.headers,
-            "body": self.body if self.spec.request != "multipart" else dict(self.form),
-            "inputs": self.inputs,  # as the app's input form validated them (undeclared keys dropped)
-        }
+        """The `request` root of templates (the roots of `match` are its keys, `part`)."""
+        return {name: self.part(name) for name in VIEW}
+
+    def part(self, name: Any) -> Any:
+        """One key of the view, without making the others (the headers' dict above all); None for
+        anything else."""
+        if name == "body":
+            return self.body if self.spec.request != "multipart" else dict(self.form)
+        if name == "headers":
+            return self.headers
+        if name in VIEW:
+            return getattr(self, name)  # method, path, query, inputs (as the app's input form validated them)
+        return None
+
+
+VIEW: Final = ("method", "path", "query", "headers", "body", "inputs")  # the request view's keys, in order
 
 
 def check_call(

@@ -60,9 +60,12 @@ class Action:
     # of a turn that failed or was stopped half way.
     ended: Callable[[ActContext, Ending], None] | None = None
     check_map: dict[str, Check] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
+    # A generation's checks among validation's rules, in each release's order (pipeline._generate_steps).
+    generate_steps: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "check_map", dict(self.checks))
+        object.__setattr__(self, "generate_steps", {})
 
 
 def registry() -> dict[str, Action]:

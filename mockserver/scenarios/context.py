@@ -34,6 +34,13 @@ class RequestContext:
         value = roots[name] = self._made(name)
         return value
 
+    def request_part(self, name: str | int) -> Any:
+        """root("request")[name]: one part of the request's view, without making the rest (its headers)."""
+        view = self._roots.get("request")
+        if view is not None:
+            return view.get(name) if isinstance(name, str) else None
+        return self._call.part(name)
+
     def _made(self, name: str) -> Any:
         call = self._call
         if name == "request":

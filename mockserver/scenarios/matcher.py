@@ -107,11 +107,11 @@ class _Roots:
     """The roots of `match` (the request view's keys, `app`, `dify`), each made when a predicate first
     reads it: most rules test `app.mode` alone and never need the request's view."""
 
-    __slots__ = ("_call", "_view")
+    __slots__ = ("_call", "_parts")
 
     def __init__(self, call: Call) -> None:
         self._call = call
-        self._view: dict[str, Any] | None = None
+        self._parts: dict[Any, Any] = {}
 
     def get(self, name: Any) -> Any:
         call = self._call
@@ -119,9 +119,10 @@ class _Roots:
             return call.app.root_for(call.release) if call.app is not None else {}
         if name == "dify":
             return call.release.root
-        if self._view is None:
-            self._view = call.view()
-        return self._view.get(name)
+        parts = self._parts
+        if name not in parts:
+            parts[name] = call.part(name)
+        return parts[name]
 
 
 def _resolve(value: Any, path: tuple[str | int, ...]) -> list[Any]:

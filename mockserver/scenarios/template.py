@@ -29,6 +29,7 @@ class Context(Protocol):
     missing: list[str]
 
     def root(self, name: str) -> Any: ...
+    def request_part(self, name: str | int) -> Any: ...  # root("request")[name], without the rest of the view
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
@@ -301,10 +302,21 @@ def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
         return None
     name, path = node.id, tuple(reversed(keys))
     last = len(path) - 1
+    from_request = name == "request"  # `request.body.x`: the body alone, not the whole view (its headers)
+
+    first, rest = path[0], path[1:]
 
     def walk(ctx: Context) -> Any:
-        obj = ctx.root(name)
-        for i, key in enumerate(path):
+        if from_request:
+            obj = ctx.request_part(first)
+            if obj is None:  # as the view's missing key: the outermost lookup reports
+                if report is not None and report not in ctx.missing:
+                    ctx.missing.append(report)
+                return None
+            keys, start = rest, 1
+        else:
+            obj, keys, start = ctx.root(name), path, 0
+        for i, key in enumerate(keys, start):
             value = get(obj, key)
             if value is None:
                 # Only the outermost lookup reports: a missing step makes every later one miss too.

@@ -297,7 +297,10 @@ class Store:
         """Count anew the bytes of the kept records among `values` (and in lists of them): what an
         action's commit changed, whatever it was."""
         for value in values:
-            if type(value) in WEIGHED:
+            kind = type(value)
+            if kind in _NOT_RECORDS:  # most of what an action binds: ids, counts, flags
+                continue
+            if kind in WEIGHED:
                 self._reweigh_one(value)
             elif isinstance(value, list | tuple):  # a NamedTuple too (document_save's Save)
                 for record in value:
@@ -319,6 +322,9 @@ class Store:
         """The next update sequence number."""
         self.ticks += 1
         return self.ticks
+
+
+_NOT_RECORDS: Final = frozenset({str, int, bool, float, type(None), dict})
 
 
 def _json_bytes(value: Any) -> int:

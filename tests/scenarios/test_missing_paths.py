@@ -23,6 +23,10 @@ class Ctx:
     def root(self, name: str) -> Any:
         return self.roots.get(name)
 
+    def request_part(self, name: str | int) -> Any:
+        request = self.roots.get("request")
+        return request.get(name) if isinstance(request, dict) and isinstance(name, str) else None
+
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return provider
 
@@ -101,8 +105,9 @@ def test_the_loader_gives_each_expression_its_file_line_and_column(tmp_path: Pat
     )
     _, book = load(Settings(fixtures=(tmp_path,)))
     fixture = book.fixtures["service.send_chat_message"]
+    view = {"body": {"inputs": {}}}
     call = SimpleNamespace(
-        view=lambda: {"body": {"inputs": {}}}, app=None, release=SimpleNamespace(root={"version": "1.16"})
+        view=lambda: view, part=view.get, app=None, release=SimpleNamespace(root={"version": "1.16"})
     )
     ctx = RequestContext(call, fixture, SimpleNamespace(), 0, 1, {})  # type: ignore[arg-type]
     assert fixture.rules[0].respond is not None and fixture.rules[0].respond.blocking is not None

@@ -17,6 +17,10 @@ class Ctx:
     def root(self, name: str) -> Any:
         return self.roots.get(name)
 
+    def request_part(self, name: str | int) -> Any:
+        request = self.roots.get("request")
+        return request.get(name) if isinstance(request, dict) and isinstance(name, str) else None
+
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.fakes.append((label, provider))
         return f"<{provider}{args}{sorted(kwargs.items())}>"
