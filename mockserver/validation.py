@@ -237,19 +237,17 @@ def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
     left where no object belongs is 'Invalid input type for [...]'."""
     out: dict[str, Any] = {}
     controls: dict[str, str] = {}
-    for item in app.parameters.get("user_input_form") or []:
-        if not isinstance(item, dict) or len(item) != 1:
-            continue
-        control, entity = next(iter(item.items()))
-        if control == "external_data_tool":
-            # Not an input: Dify makes it an external data variable the tool fills
-            # (BasicVariablesConfigManager.convert, core/app/app_config/easy_ui_based_app/variables/manager.py).
-            continue
-        var = entity.get("variable") if isinstance(entity, dict) else None
-        if var:
-            value = _input_value(control, entity, var, inputs.get(var))
-            out[var] = value.replace("\x00", "") if isinstance(value, str) else value
-            controls[var] = control
+    nested = False  # a value that is an object or a list: the type check below has work to do
+    for control, entity, var in _input_form(app):
+        value = _input_value(control, entity, var, inputs.get(var))
+        if type(value) is str:
+            out[var] = value.replace("\x00", "")
+        else:
+            out[var] = value
+            nested = nested or isinstance(value, dict | list)
+        controls[var] = control
+    if not nested:
+        return out
     wrong = [
         var
         for var, value in out.items()
@@ -259,6 +257,26 @@ def validate_inputs(app: App, inputs: dict[str, Any]) -> dict[str, Any]:
     if wrong:
         raise DifyError("invalid_param", f"Invalid input type for {wrong!r}")
     return out
+
+
+def _input_form(app: App) -> tuple[tuple[str, dict[str, Any], str], ...]:
+    """(control, entity, variable) of each input of the app's user_input_form, worked out once per app."""
+    form = app.memo.get("input_form")
+    if form is None:
+        items = []
+        for item in app.parameters.get("user_input_form") or []:
+            if not isinstance(item, dict) or len(item) != 1:
+                continue
+            control, entity = next(iter(item.items()))
+            if control == "external_data_tool":
+                # Not an input: Dify makes it an external data variable the tool fills
+                # (BasicVariablesConfigManager.convert, core/app/app_config/easy_ui_based_app/variables/manager.py).
+                continue
+            var = entity.get("variable") if isinstance(entity, dict) else None
+            if var:
+                items.append((control, entity, var))
+        form = app.memo["input_form"] = tuple(items)
+    return form
 
 
 def _input_value(control: str, entity: dict[str, Any], var: str, value: Any) -> Any:

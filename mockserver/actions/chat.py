@@ -21,7 +21,12 @@ def _commit_exchange(ctx: ActContext, outcome: Any) -> None:
     call, bound = ctx.call, ctx.bound
     backend = Conversations(ctx.tenant.state)
     app, user = owner(ctx)
-    conversation = backend.store.conversations.get(bound["conversation_id"], app=app, user=user)
+    # A new conversation's id was drawn for this request: no lookup can find it.
+    conversation = (
+        None
+        if bound.get("new_conversation")
+        else backend.store.conversations.get(bound["conversation_id"], app=app, user=user)
+    )
     if conversation is None:
         query = str(call.payload.get("query") or "")
         named = call.payload.get("auto_generate_name", True) is not False

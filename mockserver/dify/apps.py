@@ -114,6 +114,8 @@ class App:
     warnings: tuple[str, ...] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
     notes: tuple[str, ...] = ()  # what the mock only imitates in this DSL app (DSL.md §A.2.5 "info")
     _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    # What requests work out of the app once (validation's input form), by name.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def root_for(self, release: Release) -> dict[str, Any]:
         """What `{{ app.* }}` and `match: {app.*: ...}` see under `release`: every _apps.yaml field,

@@ -39,6 +39,20 @@ def select(
             named = next((s for s in adhoc if s.name == name), None) or fixture.named(name)
             if named is not None:
                 return _chosen(fixture, named, call, scope)
+    if adhoc or not fixture.fixed_choice:
+        return _selected(fixture, call, scope, adhoc)
+    # The same choice for every request of this app: remembered (a Selection is only read).
+    key = (id(call.app), call.release.name)
+    known = fixture.chosen_for.get(key)
+    if known is not None and known[0] is call.app:
+        return known[1]  # type: ignore[no-any-return]
+    selection = _selected(fixture, call, scope, adhoc)
+    fixture.chosen_for[key] = (call.app, selection)
+    return selection
+
+
+def _selected(fixture: Fixture, call: Call, scope: Scope, adhoc: Sequence[Scenario]) -> Selection:
+    """The first rule that holds and is taken, else the default."""
     roots = _Roots(call)
     for scenario in (*adhoc, *fixture.rules) if adhoc else fixture.rules:
         if scenario.match and not _holds_for(scenario, call, roots):

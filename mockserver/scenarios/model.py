@@ -127,6 +127,20 @@ class Fixture:
     # Record endpoints: the blocking bodies of the `default`s a later directory replaced, oldest first.
     # A scenario's partial body goes over the default's, which goes over these.
     bases: tuple[Template, ...] = ()
+    # Whether the scenario a request gets depends on its app and release alone: every `match` static,
+    # no `times`, no faults, no sequence (the matcher then remembers its choice per app and release).
+    fixed_choice: bool = field(init=False, repr=False, compare=False)
+    # (id(app), release) -> (app, the selection): that memory; the app is held, so its id is not reused.
+    chosen_for: dict[tuple[int, str], tuple[Any, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        fixed = all(
+            (not s.match or s.static_match) and s.times is None and not s.faults and not s.sequence
+            for s in (*self.rules, self.default)
+        )
+        object.__setattr__(self, "fixed_choice", fixed)
 
     def named(self, name: str) -> Scenario | None:
         if name == "default":

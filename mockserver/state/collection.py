@@ -78,7 +78,11 @@ class Collection(Generic[R]):
         if self._weight is not None:
             self._weights[record.id] = weight = self._weight(record)
             self._used += weight
-        self._evict()
+            if self._used > self._budget:
+                self._evict()
+                return record
+        if len(rows) > self.cap:
+            self._evict()
         return record
 
     def reweigh(self, record: R) -> None:
@@ -121,7 +125,8 @@ class Collection(Generic[R]):
 
     def _drop(self, record_id: str) -> None:
         record = self._rows.pop(record_id)
-        self._used -= self._weights.pop(record_id, 0)
+        if self._weight is not None:
+            self._used -= self._weights.pop(record_id, 0)
         if self.on_drop is not None:
             self.on_drop(record)
 
