@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +131,50 @@ def _build(node: yaml.Node, path: JsonPath, doc: Marked, problems: list[Problem]
     if not isinstance(value, str | int | float | bool) and value is not None:
         return node.value
     return value
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+# What YAML's reader refuses (it keeps only printable characters), which a JSON string may hold raw.
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # what YAML's reader counts as a new line
+
+
+def json_mark(text: str, path: tuple[str, ...]) -> tuple[int, int] | None:
+    """The (line, column) parse_marked gives the value at `path` (object keys) of a JSON text, found
+    without composing the document as YAML (a whole schema costs milliseconds that way). None when
+    the text is not plain JSON objects down to `path`, or holds what YAML refuses: ask parse_marked."""
+    if _UNPRINTABLE.search(text):
+        return None
+    at = _SPACE.match(text).end()  # type: ignore[union-attr]  # always matches
+    for key in path:
+        if not text.startswith("{", at):
+            return None
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+        while True:
+            if not text.startswith('"', at):
+                return None
+            try:
+                name, at = _DECODER.raw_decode(text, at)
+            except ValueError:
+                return None
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if not text.startswith(":", at):
+                return None
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            if name == key:  # the first of duplicate keys, as _build keeps
+                break
+            try:
+                at = _DECODER.raw_decode(text, at)[1]
+            except ValueError:
+                return None
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if not text.startswith(",", at):
+                return None
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    breaks = list(_BREAK.finditer(text, 0, at))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, at - line_start + 1  # libyaml's column: characters since the line break
 
 
 def located_schema_error(doc: Marked, error: ValidationError, root: JsonPath = ()) -> Problem:

@@ -3,6 +3,7 @@ then the compiler; every problem of every file at once, each at FILE:LINE:COLUMN
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -15,7 +16,7 @@ from mockserver.dify.dsl import entries
 from mockserver.dify.dsl.load import CURRENT_DSL
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
-from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
+from mockserver.marks import Marked, json_mark, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
 from mockserver.scenarios.layers import Layers, resolve
@@ -139,15 +140,39 @@ def load_book(
 def _synthesised(spec: EndpointSpec) -> Marked:
     """The fixture an endpoint with a default action has without a file: that action, and a default
     scenario answering what it returns (`{{ action.result }}`)."""
-    text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{{{{ action.result }}}}"\n'
+    # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
+    where, action = _action_mark(spec), spec.action or ""
+    if _PLAIN_NAME.fullmatch(action) and action.lower() not in _YAML_WORDS:
+        # What parse_marked makes of the text below, made directly (every mark is `where` anyway).
+        data = {"action": action, "scenarios": {"default": {"respond": {"blocking": _ACTION_RESULT}}}}
+        paths = [("action",), ("scenarios",), ("scenarios", "default"), ("scenarios", "default", "respond")]
+        paths.append(("scenarios", "default", "respond", "blocking"))
+        return Marked(str(spec.schema_file), data, dict.fromkeys([(), *paths], where), dict.fromkeys(paths, where))
+    text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{_ACTION_RESULT}"\n'
     doc = parse_marked(text, str(spec.schema_file))[0]
     assert doc is not None
-    # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
-    schema = load_marked(spec.schema_file)[0]
-    where = schema.marks.get(("x-endpoint", "action"), (1, 1)) if schema is not None else (1, 1)
     doc.marks = dict.fromkeys(doc.marks, where)
     doc.key_marks = dict.fromkeys(doc.key_marks, where)
     return doc
+
+
+_ACTION_RESULT: Final = "{{ action.result }}"
+# An action name YAML reads as that very string when written plain (`record.get`), not a bool or null.
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+_YAML_WORDS: Final = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null"})  # any case
+
+
+def _action_mark(spec: EndpointSpec) -> tuple[int, int]:
+    """Where x-endpoint.action's value stands in the schema file, as parse_marked would place it."""
+    try:
+        text = spec.schema_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (1, 1)
+    found = json_mark(text, ("x-endpoint", "action"))
+    if found is not None:
+        return found
+    schema = parse_marked(text, str(spec.schema_file))[0]
+    return schema.marks.get(("x-endpoint", "action"), (1, 1)) if schema is not None else (1, 1)
 
 
 def _endpoint_for(rel: str) -> str:
