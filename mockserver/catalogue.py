@@ -7,9 +7,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -17,6 +16,11 @@ from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, User
 from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
 from mockserver.marks import located_schema_error, parse_marked
+
+if TYPE_CHECKING:
+    # The Python validator words the problems of what the compiled checks (fastcheck.py) refuse, and
+    # checks what --strict sends: it is imported when one of those first needs it, not at start-up.
+    from jsonschema import Draft202012Validator
 
 # `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half;
 # `files` is Dify's files blueprint (/files/...): the signed URLs the APIs hand out.
@@ -37,7 +41,14 @@ class Catalogue:
     endpoints: dict[str, EndpointSpec]
     registry: Registry[Any] = field(repr=False)
     root: Path
-    events_validator: Draft202012Validator | None = field(repr=False, default=None)  # one emitted SSE event
+    _events: list[Draft202012Validator | None] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def events_validator(self) -> Draft202012Validator | None:
+        """The validator of one emitted SSE event (None without _shared/events.json), made at first use."""
+        if not self._events:
+            self._events.append(self.validator_for(EVENTS_REF) if EVENTS_REF in self.registry else None)
+        return self._events[0]
 
     def __iter__(self) -> Iterator[EndpointSpec]:
         return iter(self.endpoints.values())
@@ -49,6 +60,8 @@ class Catalogue:
     def validator_for(self, ref: str) -> Draft202012Validator:
         """A validator for a schema reference such as `_shared/events.json#/$defs/message`. A whole
         document is validated as itself, not through a `$ref` to it: a quarter less time per file."""
+        from jsonschema import Draft202012Validator
+
         if "#" not in ref and ref in self.registry:
             return Draft202012Validator(self.registry.contents(ref), registry=self.registry)
         return Draft202012Validator({"$ref": ref}, registry=self.registry)
@@ -71,7 +84,6 @@ def load_catalogue(root: Path) -> Catalogue:
     registry: Registry[Any] = Registry().with_resources(
         (rel, Resource.from_contents(doc, default_specification=DRAFT202012)) for rel, doc in documents.items()
     )
-    meta = Draft202012Validator(documents[ENDPOINT_META], registry=registry) if ENDPOINT_META in documents else None
     fast = compiled(documents[ENDPOINT_META], registry.contents) if ENDPOINT_META in documents else None
     endpoints: dict[str, EndpointSpec] = {}
     routes: dict[tuple[str, str], str] = {}
@@ -84,7 +96,7 @@ def load_catalogue(root: Path) -> Catalogue:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
             continue
-        found = _check(file, doc, meta, fast)
+        found = _check(file, doc, registry, fast)
         if found:
             problems.extend(found)
             continue
@@ -96,16 +108,19 @@ def load_catalogue(root: Path) -> Catalogue:
         endpoints[spec.id] = spec
     if problems:
         raise FixtureError(problems)
-    events = Draft202012Validator({"$ref": EVENTS_REF}, registry=registry) if EVENTS_REF in documents else None
-    return Catalogue(endpoints, registry, root, events)
+    return Catalogue(endpoints, registry, root)
 
 
-def _check(file: Path, doc: Any, meta: Draft202012Validator | None, fast: Check | None) -> list[Problem]:
+def _check(file: Path, doc: Any, registry: Registry[Any], fast: Check | None) -> list[Problem]:
     """The x-endpoint block against the vocabulary, and what a schema cannot say: a known mode_error."""
     x = doc.get("x-endpoint") if isinstance(doc, dict) else None
     if not isinstance(x, dict):
         return [Problem(str(file), 1, 1, "missing 'x-endpoint' (schemas/_meta/endpoint.json says what it holds)")]
-    errors = list(meta.iter_errors(x)) if meta is not None and not (fast is not None and fast(x)) else []
+    errors = []
+    if fast is not None and not fast(x):  # refused: the Python validator says where and why
+        from jsonschema import Draft202012Validator
+
+        errors = list(Draft202012Validator(registry.contents(ENDPOINT_META), registry=registry).iter_errors(x))
     if errors:
         marked = parse_marked(file.read_text(encoding="utf-8"), str(file))[0]
         if marked is None:

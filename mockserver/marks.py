@@ -6,14 +6,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema.exceptions import ValidationError
 from yaml.constructor import SafeConstructor
 
 from mockserver.errors import Problem
 from mockserver.nearmiss import suggest
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 try:  # the C composer is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader

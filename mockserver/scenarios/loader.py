@@ -8,8 +8,6 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-
 from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import App, AppsBook, build_app
 from mockserver.dify.dsl import entries
@@ -24,6 +22,7 @@ from mockserver.scenarios.model import Book
 from mockserver.scenarios.vocabulary import near_miss
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
+_FIXTURE_META: Final = "_meta/fixture.json"
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
 
 
@@ -48,11 +47,9 @@ def load_book(
     checked against `current_dsl`, the emulated release's DSL version. Raises FixtureError listing
     every problem."""
     problems: list[Problem] = []
-    validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
-    fixture_meta = catalogue.validator_for("_meta/fixture.json")
     # Most files are valid: a compiled check passes them, only the others meet the slow, located one.
     fast = {name: catalogue.fast_check(ref) for name, ref in _SHARED_FILES.items()}
-    fixture_fast = catalogue.fast_check("_meta/fixture.json")
+    fixture_fast = catalogue.fast_check(_FIXTURE_META)
     layers: dict[str, Layers] = {}
     loaded: dict[int, int] = {}
     apps_raw: dict[str, dict[str, Any]] = {"apps": {}, "accounts": {}, "dataset_keys": {}}
@@ -81,7 +78,7 @@ def load_book(
             if doc is None or found:
                 continue
             valid = fast.get(rel, fixture_fast)(doc.data)
-            schema_problems = [] if valid else _schema_problems(doc, validators.get(rel, fixture_meta))
+            schema_problems = [] if valid else _schema_problems(doc, catalogue, _SHARED_FILES.get(rel, _FIXTURE_META))
             if rel == "_apps.yaml":  # typos are reported beside the schema's problems, all at once
                 schema_problems = sorted(schema_problems + _app_typos(doc, catalogue), key=lambda p: (p.line, p.column))
             problems.extend(schema_problems)
@@ -193,8 +190,9 @@ def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
     return out
 
 
-def _schema_problems(doc: Marked, validator: Draft202012Validator) -> list[Problem]:
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
+def _schema_problems(doc: Marked, catalogue: Catalogue, ref: str) -> list[Problem]:
+    """The located problems of a file the compiled check refused, in the Python validator's words."""
+    errors = sorted(catalogue.validator_for(ref).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
     return [located_schema_error(doc, error) for error in errors]
 
 
