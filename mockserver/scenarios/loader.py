@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
 
 from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import App, AppsBook, build_app
-from mockserver.dify.dsl import entries
-from mockserver.dify.dsl.load import CURRENT_DSL
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.marks import Marked, json_mark, load_marked, located_schema_error, parse_marked
@@ -40,11 +39,12 @@ def load_book(
     dirs: list[Path],
     actions: Collection[str],
     dsl: Sequence[str] = (),
-    current_dsl: str = CURRENT_DSL,
+    current_dsl: str | None = None,
 ) -> Book:
     """Load the fixture directories in order (later ones win), then the DSL apps of `dsl` (`FILE[=KEY]`
     each, over the directories' apps); `actions` are the action names fixtures may use; DSL files are
-    checked against `current_dsl`, the emulated release's DSL version. Raises FixtureError listing
+    checked against `current_dsl`, the emulated release's DSL version (default: dify/dsl/load.py's
+    CURRENT_DSL). Raises FixtureError listing
     every problem."""
     problems: list[Problem] = []
     # Most files are valid: a compiled check passes them, only the others meet the slow, located one.
@@ -218,12 +218,25 @@ def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
     into.scenarios = {n: s for n, s in into.scenarios.items() if s.value is not None}
 
 
+def _dsl_entries() -> ModuleType:
+    """The DSL loader, imported when an app is made from a DSL file rather than by every start-up."""
+    from mockserver.dify.dsl import entries
+
+    return entries
+
+
+def _current(current_dsl: str | None) -> str:
+    from mockserver.dify.dsl.load import CURRENT_DSL
+
+    return current_dsl or CURRENT_DSL
+
+
 def _build_apps(
     raw: dict[str, dict[str, Any]],
     docs: dict[str, Source],
     problems: list[Problem],
     dsl: Sequence[str],
-    current_dsl: str,
+    current_dsl: str | None,
 ) -> AppsBook:
     made: dict[str, App] = {}
     for key, value in raw["apps"].items():
@@ -231,14 +244,15 @@ def _build_apps(
             continue
         if "dsl" in value:
             where = docs[key].at(("dsl",), "")
-            made_app, found = entries.from_entry(key, value, docs[key].doc.file, where, current_dsl)
+            entries = _dsl_entries()
+            made_app, found = entries.from_entry(key, value, docs[key].doc.file, where, _current(current_dsl))
             problems.extend(found)
             if made_app is not None:
                 made[key] = made_app
         else:
             made[key] = build_app(key, value, docs[key].doc.file if key in docs else "")
     for spec in dsl:  # `serve --dsl`: over the directories' apps
-        made_app, found = entries.from_spec(spec, current_dsl)
+        made_app, found = _dsl_entries().from_spec(spec, _current(current_dsl))
         problems.extend(found)
         if made_app is not None:
             made[made_app.key] = made_app

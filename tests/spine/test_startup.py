@@ -12,7 +12,15 @@ import mockserver.actions
 from mockserver.actions import MODULES, registry
 
 # Imported by `serve` before its first answer only if start-up regressed.
-NOT_AT_START = ("jsonschema", "faker", "watchfiles", "mockserver.actions.documents", "mockserver.actions.chat")
+NOT_AT_START = (
+    "jsonschema",
+    "faker",
+    "watchfiles",
+    "mockserver.actions.documents",
+    "mockserver.actions.chat",
+    "mockserver.dify.dsl",
+    "mockserver.control.verdict",
+)
 
 CODE = """
 import asyncio, sys
