@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -15,6 +16,7 @@ from referencing.jsonschema import DRAFT202012
 from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, UserArg, route
 from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
+from mockserver.loadcache import LoadCache, digest
 from mockserver.marks import located_schema_error, parse_marked
 
 if TYPE_CHECKING:
@@ -41,6 +43,8 @@ class Catalogue:
     endpoints: dict[str, EndpointSpec]
     registry: Registry[Any] = field(repr=False)
     root: Path
+    # A hash of every schema file's path and text: what a cached check against one of them depends on.
+    content_key: str = ""
     _events: list[Draft202012Validator | None] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
@@ -67,16 +71,20 @@ class Catalogue:
         return Draft202012Validator({"$ref": ref}, registry=self.registry)
 
 
-def load_catalogue(root: Path) -> Catalogue:
+def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     """Read every schema under `root`; files and folders starting with `_` are shared, never endpoints.
     Every problem (unreadable JSON, an x-endpoint outside the vocabulary, a misplaced file, two
-    endpoints on one route) is collected and raised as one FixtureError."""
+    endpoints on one route) is collected and raised as one FixtureError. An x-endpoint block `cache`
+    saw pass its check with these very files is not checked again (loadcache.py)."""
     problems: list[Problem] = []
     documents: dict[str, dict[str, Any]] = {}
+    hashes: dict[str, str] = {}
     for file in sorted(root.rglob("*.json")):
         rel = file.relative_to(root).as_posix()
         try:
-            documents[rel] = json.loads(file.read_text(encoding="utf-8"))
+            text = file.read_text(encoding="utf-8")
+            documents[rel] = json.loads(text)
+            hashes[rel] = digest(text).hex()
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
@@ -84,7 +92,27 @@ def load_catalogue(root: Path) -> Catalogue:
     registry: Registry[Any] = Registry().with_resources(
         (rel, Resource.from_contents(doc, default_specification=DRAFT202012)) for rel, doc in documents.items()
     )
-    fast = compiled(documents[ENDPOINT_META], registry.contents) if ENDPOINT_META in documents else None
+    content_key = digest(*(f"{rel} {h}" for rel, h in hashes.items())).hex()
+    made: list[Check] = []
+
+    def fast(x: Any) -> bool:
+        """The compiled check of an x-endpoint block, compiled by the first block the cache does not know."""
+        if not made:
+            made.append(compiled(documents[ENDPOINT_META], registry.contents))
+        return made[0](x)
+
+    def passes(x: Any, rel: str) -> bool:
+        if ENDPOINT_META not in documents:
+            return True
+        key = digest(content_key, ENDPOINT_META, hashes[rel])
+        if cache is not None and cache.passes(key):
+            return True
+        if not fast(x):
+            return False
+        if cache is not None:
+            cache.keep_pass(key)
+        return True
+
     endpoints: dict[str, EndpointSpec] = {}
     routes: dict[tuple[str, str], str] = {}
     for rel, doc in documents.items():
@@ -96,7 +124,7 @@ def load_catalogue(root: Path) -> Catalogue:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
             continue
-        found = _check(file, doc, registry, fast)
+        found = _check(file, doc, registry, partial(passes, rel=rel))
         if found:
             problems.extend(found)
             continue
@@ -108,16 +136,16 @@ def load_catalogue(root: Path) -> Catalogue:
         endpoints[spec.id] = spec
     if problems:
         raise FixtureError(problems)
-    return Catalogue(endpoints, registry, root)
+    return Catalogue(endpoints, registry, root, content_key)
 
 
-def _check(file: Path, doc: Any, registry: Registry[Any], fast: Check | None) -> list[Problem]:
+def _check(file: Path, doc: Any, registry: Registry[Any], passes: Check) -> list[Problem]:
     """The x-endpoint block against the vocabulary, and what a schema cannot say: a known mode_error."""
     x = doc.get("x-endpoint") if isinstance(doc, dict) else None
     if not isinstance(x, dict):
         return [Problem(str(file), 1, 1, "missing 'x-endpoint' (schemas/_meta/endpoint.json says what it holds)")]
     errors = []
-    if fast is not None and not fast(x):  # refused: the Python validator says where and why
+    if not passes(x):  # refused: the Python validator says where and why
         from jsonschema import Draft202012Validator
 
         errors = list(Draft202012Validator(registry.contents(ENDPOINT_META), registry=registry).iter_errors(x))

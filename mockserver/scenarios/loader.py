@@ -13,6 +13,8 @@ from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import App, AppsBook, build_app
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
+from mockserver.fastcheck import Check
+from mockserver.loadcache import LoadCache, digest
 from mockserver.marks import Marked, json_mark, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
@@ -40,16 +42,18 @@ def load_book(
     actions: Collection[str],
     dsl: Sequence[str] = (),
     current_dsl: str | None = None,
+    *,
+    cache: LoadCache | None = None,
 ) -> Book:
     """Load the fixture directories in order (later ones win), then the DSL apps of `dsl` (`FILE[=KEY]`
     each, over the directories' apps); `actions` are the action names fixtures may use; DSL files are
     checked against `current_dsl`, the emulated release's DSL version (default: dify/dsl/load.py's
-    CURRENT_DSL). Raises FixtureError listing
-    every problem."""
+    CURRENT_DSL). Raises FixtureError listing every problem. A file `cache` knows is taken from it
+    composed and checked (loadcache.py)."""
     problems: list[Problem] = []
     # Most files are valid: a compiled check passes them, only the others meet the slow, located one.
-    fast = {name: catalogue.fast_check(ref) for name, ref in _SHARED_FILES.items()}
-    fixture_fast = catalogue.fast_check(_FIXTURE_META)
+    # Each schema's check is compiled when a file the cache does not know first needs it.
+    fast: dict[str, Check] = {}
     layers: dict[str, Layers] = {}
     loaded: dict[int, int] = {}
     apps_raw: dict[str, dict[str, Any]] = {"apps": {}, "accounts": {}, "dataset_keys": {}}
@@ -73,12 +77,21 @@ def load_book(
                 # another project's files) is refused unread.
                 problems.append(Problem(str(file), 1, 1, "links outside its fixture directory: not read"))
                 continue
-            doc, found = load_marked(file, str(file))
+            doc, found, text_key = _load_marked(file, cache)
             problems.extend(found)
             if doc is None or found:
                 continue
-            valid = fast.get(rel, fixture_fast)(doc.data)
-            schema_problems = [] if valid else _schema_problems(doc, catalogue, _SHARED_FILES.get(rel, _FIXTURE_META))
+            ref = _SHARED_FILES.get(rel, _FIXTURE_META)
+            passed_key = digest(catalogue.content_key, ref, text_key) if cache is not None else b""
+            valid = cache is not None and cache.passes(passed_key)
+            if not valid:
+                check = fast.get(ref)
+                if check is None:
+                    check = fast[ref] = catalogue.fast_check(ref)
+                valid = check(doc.data)
+                if valid and cache is not None:
+                    cache.keep_pass(passed_key)
+            schema_problems = [] if valid else _schema_problems(doc, catalogue, ref)
             if rel == "_apps.yaml":  # typos are reported beside the schema's problems, all at once
                 schema_problems = sorted(schema_problems + _app_typos(doc, catalogue), key=lambda p: (p.line, p.column))
             problems.extend(schema_problems)
@@ -132,6 +145,25 @@ def load_book(
         # An inherited scenario is compiled for each endpoint that extends its file: say it once.
         raise FixtureError(list(dict.fromkeys(problems)))
     return Book(fixtures, apps, known_aliases)
+
+
+def _load_marked(file: Path, cache: LoadCache | None) -> tuple[Marked | None, list[Problem], str]:
+    """load_marked(file), composed by `cache` when it knows the text; and the text's hash (with a cache)."""
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8") if cache is not None else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if cache is None or text is None:
+        return (*load_marked(file, name), "")
+    key = digest(text)
+    composed = cache.composed(key)
+    if composed is not None:
+        return Marked(name, *composed), [], key.hex()
+    doc, found = parse_marked(text, name)
+    if doc is not None and not found:
+        cache.keep_composed(key, (doc.data, doc.marks, doc.key_marks))
+    return doc, found, key.hex()
 
 
 def _synthesised(spec: EndpointSpec) -> Marked:

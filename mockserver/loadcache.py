@@ -1,0 +1,134 @@
+"""The load cache: facts start-up works out from file contents alone, kept between runs of `serve`
+(issue 13). Two kinds, each keyed by a hash of everything it depends on:
+
+- a fixture text composed as YAML with its marks (marks.py), keyed by the text;
+- "this document passes that schema's compiled check" (fastcheck.py), keyed by the whole schema
+  set, the schema's name and the document's text.
+
+A changed file has another hash, so it is composed and checked afresh: a broken edit is reported at
+FILE:LINE:COLUMN as without the cache, and nothing stale is served. Only problem-free results are
+kept. The entries also hang on the code that made them: PyYAML, jsonschema-rs and the modules that
+use them (their files' size and mtime); when any changed, the cache starts empty. A start-up whose
+files are all known imports neither PyYAML nor jsonschema-rs. The file is one marshal blob in the
+user's cache directory, trusted as Python trusts its own __pycache__ (also marshal); an unreadable
+or foreign file is ignored, and a failed write only costs the next start-up its speed."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Final
+
+FILE_NAME: Final = "load-cache.marshal"
+FORMAT: Final = 1  # bump when what an entry holds changes
+MAX_ENTRIES: Final = 4096  # a run's own entries are kept first, then the newest of the others
+# The code whose output the entries are: the libraries and the modules that drive them.
+MAKERS: Final = ("yaml", "jsonschema_rs", "mockserver.yamlmarks", "mockserver.fastcheck")
+
+
+def digest(*parts: str) -> bytes:
+    """A content hash of `parts` (each length-prefixed, so the parts cannot run into each other)."""
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
+
+
+def default_dir() -> Path:
+    """$XDG_CACHE_HOME/dify-mockserver, else ~/.cache/dify-mockserver."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dify-mockserver"
+
+
+def _signature() -> tuple[Any, ...]:
+    """What the entries were made by: this format, the Python, and each maker's file (size, mtime)."""
+    found: list[Any] = [FORMAT, sys.version]
+    for name in MAKERS:
+        spec = find_spec(name)  # finds without importing (a submodule's package is already imported)
+        origin = spec.origin if spec is not None else None
+        try:
+            stat = os.stat(origin) if origin else None
+        except OSError:
+            stat = None
+        found.append((name, origin, (stat.st_size, stat.st_mtime_ns) if stat else None))
+    return tuple(found)
+
+
+class LoadCache:
+    __slots__ = ("_entries", "_fresh", "_path", "_signature", "_used")
+
+    def __init__(self, path: Path | None, entries: dict[bytes, Any], signature: tuple[Any, ...]) -> None:
+        self._path = path
+        self._entries = entries
+        self._signature = signature
+        self._used: set[bytes] = set()
+        self._fresh = False  # an entry was added: save() writes the file
+
+    @classmethod
+    def open(cls, directory: Path) -> LoadCache:
+        """The cache kept in `directory` (empty when missing, unreadable or made by other code)."""
+        path = directory / FILE_NAME
+        signature = _signature()
+        entries: dict[bytes, Any] = {}
+        try:
+            stored = marshal.loads(path.read_bytes())
+            if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == signature:
+                entries = stored[1]
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        return cls(path, entries, signature)
+
+    def composed(self, key: bytes) -> Any:
+        """The (data, marks, key marks) kept for this text's key, fresh objects each time; or None."""
+        blob = self._entries.get(b"p" + key)
+        if blob is None:
+            return None
+        self._used.add(b"p" + key)
+        return marshal.loads(blob)
+
+    def keep_composed(self, key: bytes, composed: Any) -> None:
+        # Serialised now: the loader may change the objects it goes on to use.
+        self._put(b"p" + key, marshal.dumps(composed))
+
+    def passes(self, key: bytes) -> bool:
+        """Whether the check this key names passed before."""
+        if b"v" + key in self._entries:
+            self._used.add(b"v" + key)
+            return True
+        return False
+
+    def keep_pass(self, key: bytes) -> None:
+        self._put(b"v" + key, True)
+
+    def _put(self, key: bytes, value: Any) -> None:
+        self._used.add(key)
+        if self._entries.get(key) != value:
+            self._entries[key] = value
+            self._fresh = True
+
+    def save(self) -> None:
+        """Write the entries back when this run added any; this run's first, others up to MAX_ENTRIES."""
+        if not self._fresh or self._path is None:
+            return
+        kept = {k: v for k, v in self._entries.items() if k in self._used}
+        for key in reversed(list(self._entries)):  # newest others first
+            if len(kept) >= MAX_ENTRIES:
+                break
+            kept.setdefault(key, self._entries[key])
+        directory = self._path.parent
+        temporary = directory / f".{FILE_NAME}.{os.getpid()}"
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temporary.write_bytes(marshal.dumps((self._signature, kept)))
+            os.replace(temporary, self._path)  # whole or not at all, for a reader running alongside
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+        self._fresh = False
