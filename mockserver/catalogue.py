@@ -10,19 +10,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
-
 from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, UserArg, route
 from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
 from mockserver.loadcache import LoadCache, digest
 from mockserver.marks import located_schema_error, parse_marked
+from mockserver.schemarefs import Schemas
 
 if TYPE_CHECKING:
     # The Python validator words the problems of what the compiled checks (fastcheck.py) refuse, and
     # checks what --strict sends: it is imported when one of those first needs it, not at start-up.
     from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 # `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half;
 # `files` is Dify's files blueprint (/files/...): the signed URLs the APIs hand out.
@@ -41,7 +40,7 @@ ENDPOINT_META: Final = "_meta/endpoint.json"
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     endpoints: dict[str, EndpointSpec]
-    registry: Registry[Any] = field(repr=False)
+    schemas: Schemas = field(repr=False)
     root: Path
     # A hash of every schema file's path and text: what a cached check against one of them depends on.
     content_key: str = ""
@@ -51,22 +50,27 @@ class Catalogue:
     def events_validator(self) -> Draft202012Validator | None:
         """The validator of one emitted SSE event (None without _shared/events.json), made at first use."""
         if not self._events:
-            self._events.append(self.validator_for(EVENTS_REF) if EVENTS_REF in self.registry else None)
+            self._events.append(self.validator_for(EVENTS_REF) if EVENTS_REF in self.schemas else None)
         return self._events[0]
+
+    @property
+    def registry(self) -> Registry[Any]:
+        """The schemas as a `referencing` Registry, built at its first use (schemarefs.Schemas)."""
+        return self.schemas.registry
 
     def __iter__(self) -> Iterator[EndpointSpec]:
         return iter(self.endpoints.values())
 
     def fast_check(self, rel: str) -> Check:
         """A compiled yes/no check against the whole schema document `rel` (see fastcheck.py)."""
-        return compiled(self.registry.contents(rel), self.registry.contents)
+        return compiled(self.schemas.contents(rel), self.schemas.contents)
 
     def validator_for(self, ref: str) -> Draft202012Validator:
         """A validator for a schema reference such as `_shared/events.json#/$defs/message`. A whole
         document is validated as itself, not through a `$ref` to it: a quarter less time per file."""
         from jsonschema import Draft202012Validator
 
-        if "#" not in ref and ref in self.registry:
+        if "#" not in ref and ref in self.schemas:
             return Draft202012Validator(self.registry.contents(ref), registry=self.registry)
         return Draft202012Validator({"$ref": ref}, registry=self.registry)
 
@@ -89,16 +93,14 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
             problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
-    registry: Registry[Any] = Registry().with_resources(
-        (rel, Resource.from_contents(doc, default_specification=DRAFT202012)) for rel, doc in documents.items()
-    )
+    schemas = Schemas(documents)
     content_key = digest(*(f"{rel} {h}" for rel, h in hashes.items())).hex()
     made: list[Check] = []
 
     def fast(x: Any) -> bool:
         """The compiled check of an x-endpoint block, compiled by the first block the cache does not know."""
         if not made:
-            made.append(compiled(documents[ENDPOINT_META], registry.contents))
+            made.append(compiled(documents[ENDPOINT_META], schemas.contents))
         return made[0](x)
 
     def passes(x: Any, rel: str) -> bool:
@@ -124,11 +126,11 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
             continue
-        found = _check(file, doc, registry, partial(passes, rel=rel))
+        found = _check(file, doc, schemas, partial(passes, rel=rel))
         if found:
             problems.extend(found)
             continue
-        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, registry)
+        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, schemas)
         for path in spec.all_routes:
             other = routes.setdefault((spec.method, path), spec.id)
             if other != spec.id:
@@ -136,10 +138,10 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
         endpoints[spec.id] = spec
     if problems:
         raise FixtureError(problems)
-    return Catalogue(endpoints, registry, root, content_key)
+    return Catalogue(endpoints, schemas, root, content_key)
 
 
-def _check(file: Path, doc: Any, registry: Registry[Any], passes: Check) -> list[Problem]:
+def _check(file: Path, doc: Any, schemas: Schemas, passes: Check) -> list[Problem]:
     """The x-endpoint block against the vocabulary, and what a schema cannot say: a known mode_error."""
     x = doc.get("x-endpoint") if isinstance(doc, dict) else None
     if not isinstance(x, dict):
@@ -148,7 +150,8 @@ def _check(file: Path, doc: Any, registry: Registry[Any], passes: Check) -> list
     if not passes(x):  # refused: the Python validator says where and why
         from jsonschema import Draft202012Validator
 
-        errors = list(Draft202012Validator(registry.contents(ENDPOINT_META), registry=registry).iter_errors(x))
+        meta = Draft202012Validator(schemas.contents(ENDPOINT_META), registry=schemas.registry)
+        errors = list(meta.iter_errors(x))
     if errors:
         marked = parse_marked(file.read_text(encoding="utf-8"), str(file))[0]
         if marked is None:
@@ -172,7 +175,7 @@ def _at(file: Path, doc: Any, path: tuple[str, ...], message: str) -> Problem:
     return marked.at(path, message) if marked is not None else Problem(str(file), 1, 1, message)
 
 
-def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:
+def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, schemas: Schemas) -> EndpointSpec:
     x: dict[str, Any] = doc["x-endpoint"]
     prefix = API_PREFIX[api]
     user = x.get("user")
@@ -218,5 +221,5 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         request_parts=parts,
         response_schema=defs.get("response"),
         events_schema=defs.get("events"),
-        registry=registry,
+        schemas=schemas,
     )

@@ -9,13 +9,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from referencing import Registry
-
 from mockserver.payload import Model, compile_model
-from mockserver.schemarefs import bundled
+from mockserver.schemarefs import Schemas, bundled
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 # Flask's UUIDConverter: the five groups of hex digits, either case.
 UUID_SEGMENT: Final = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -74,7 +73,12 @@ class EndpointSpec:
     request_parts: dict[str, Any] = field(compare=False, repr=False)  # $defs.request.properties, as written
     response_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.response, as written
     events_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.events, as written
-    registry: Registry[Any] = field(compare=False, repr=False)
+    schemas: Schemas = field(compare=False, repr=False)  # the catalogue's
+
+    @property
+    def registry(self) -> Registry[Any]:
+        """The catalogue's schemas as a `referencing` Registry (built at the first use of any endpoint)."""
+        return self.schemas.registry
 
     @property
     def all_paths(self) -> tuple[str, ...]:

@@ -212,7 +212,7 @@ def _endpoint_for(rel: str) -> str:
 def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
     """Keys of app entries that are near misses of a known key. Other unknown keys are the user's
     own fields (`{{ app.team }}`), so only a near miss (`nmae`) is taken for a typo."""
-    known = set(catalogue.registry.contents("_meta/apps.json")["$defs"]["app"]["properties"])
+    known = set(catalogue.schemas.contents("_meta/apps.json")["$defs"]["app"]["properties"])
     apps = doc.data.get("apps") if isinstance(doc.data, dict) else None
     out = []
     for app, entry in (apps or {}).items() if isinstance(apps, dict) else ():

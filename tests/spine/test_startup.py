@@ -14,6 +14,7 @@ from mockserver.actions import MODULES, registry
 # Imported by `serve` before its first answer only if start-up regressed.
 NOT_AT_START = (
     "jsonschema",
+    "referencing",
     "faker",
     "watchfiles",
     "mockserver.actions.documents",
