@@ -26,7 +26,9 @@ from typing import Any, Final
 
 FILE_NAME: Final = "load-cache.marshal"
 FORMAT: Final = 1  # bump when what an entry holds changes
-MAX_ENTRIES: Final = 4096  # a run's own entries are kept first, then the newest of the others
+# A run's own entries are kept first, then the most recently used of the others: a catalogue and its
+# fixtures are a few hundred, so a handful of configurations fit and the file stays small to read.
+MAX_ENTRIES: Final = 1024
 # The code whose output the entries are: the libraries and the modules that drive them.
 MAKERS: Final = ("yaml", "jsonschema_rs", "mockserver.yamlmarks", "mockserver.fastcheck")
 
@@ -118,10 +120,10 @@ class LoadCache:
         if not self._fresh or self._path is None:
             return
         kept = {k: v for k, v in self._entries.items() if k in self._used}
-        for key in reversed(list(self._entries)):  # newest others first
+        for key, value in self._entries.items():  # as read: the previous run's first, so the most recent
             if len(kept) >= MAX_ENTRIES:
                 break
-            kept.setdefault(key, self._entries[key])
+            kept.setdefault(key, value)
         directory = self._path.parent
         temporary = directory / f".{FILE_NAME}.{os.getpid()}"
         try:

@@ -142,3 +142,14 @@ def test_a_cache_in_an_unwritable_place_costs_only_speed(tmp_path: Path) -> None
     blocker.write_text("")
     settings = Settings(load_cache=blocker / "cache")  # under a file: never a directory
     assert _scenario_lines(settings) == _scenario_lines(replace(settings, load_cache=None))
+
+
+def test_the_entries_of_the_latest_runs_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loadcache, "MAX_ENTRIES", 4)
+    for run in range(3):  # three runs of two entries each: the last two runs' stay
+        cache = LoadCache.open(tmp_path)
+        cache.keep_pass(f"{run}a".encode())
+        cache.keep_pass(f"{run}b".encode())
+        cache.save()
+    cache = LoadCache.open(tmp_path)
+    assert [cache.passes(f"{run}{x}".encode()) for run in range(3) for x in "ab"] == [False, False, *[True] * 4]
