@@ -14,7 +14,7 @@ from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, User
 from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
 from mockserver.loadcache import LoadCache, digest
-from mockserver.marks import located_schema_error, parse_marked
+from mockserver.marks import json_mark, located_schema_error, parse_marked
 from mockserver.schemarefs import Schemas
 
 if TYPE_CHECKING:
@@ -82,19 +82,20 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     saw pass its check with these very files is not checked again (loadcache.py)."""
     problems: list[Problem] = []
     documents: dict[str, dict[str, Any]] = {}
-    hashes: dict[str, str] = {}
+    hashes: dict[str, bytes] = {}
+    texts: dict[str, str] = {}  # while loading (a default action's place is found in them)
     for file in sorted(root.rglob("*.json")):
         rel = file.relative_to(root).as_posix()
         try:
             text = file.read_text(encoding="utf-8")
             documents[rel] = json.loads(text)
-            hashes[rel] = digest(text).hex()
+            hashes[rel], texts[rel] = digest(text), text
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
     schemas = Schemas(documents)
-    content_key = digest(*(f"{rel} {h}" for rel, h in hashes.items())).hex()
+    content_key = digest(*(f"{rel} {h.hex()}" for rel, h in hashes.items())).hex()
     made: list[Check] = []
 
     def fast(x: Any) -> bool:
@@ -106,7 +107,7 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     def passes(x: Any, rel: str) -> bool:
         if ENDPOINT_META not in documents:
             return True
-        key = digest(content_key, ENDPOINT_META, hashes[rel])
+        key = digest(content_key, ENDPOINT_META, hashes[rel].hex())
         if cache is not None and cache.passes(key):
             return True
         if not fast(x):
@@ -130,7 +131,8 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
         if found:
             problems.extend(found)
             continue
-        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, schemas)
+        action_at = _action_mark(file, texts[rel], hashes[rel], cache) if "action" in doc["x-endpoint"] else (1, 1)
+        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, schemas, action_at)
         for path in spec.all_routes:
             other = routes.setdefault((spec.method, path), spec.id)
             if other != spec.id:
@@ -175,7 +177,22 @@ def _at(file: Path, doc: Any, path: tuple[str, ...], message: str) -> Problem:
     return marked.at(path, message) if marked is not None else Problem(str(file), 1, 1, message)
 
 
-def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, schemas: Schemas) -> EndpointSpec:
+def _action_mark(file: Path, text: str, key: bytes, cache: LoadCache | None) -> tuple[int, int]:
+    """Where x-endpoint.action's value stands in the schema's text, as parse_marked would place it."""
+    found = cache.mark(key) if cache is not None else None
+    if found is None:
+        found = json_mark(text, ("x-endpoint", "action"))
+    if found is None:  # not plain JSON objects down to it: ask the YAML composer
+        marked = parse_marked(text, str(file))[0]
+        found = marked.marks.get(("x-endpoint", "action"), (1, 1)) if marked is not None else (1, 1)
+    if cache is not None:
+        cache.keep_mark(key, found)
+    return found
+
+
+def _spec(
+    api: str, stem: str, doc: dict[str, Any], file: Path, schemas: Schemas, action_mark: tuple[int, int]
+) -> EndpointSpec:
     x: dict[str, Any] = doc["x-endpoint"]
     prefix = API_PREFIX[api]
     user = x.get("user")
@@ -218,6 +235,7 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, schemas: Schemas
         operation_id=x.get("operation_id"),
         restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
+        action_mark=action_mark,
         request_parts=parts,
         response_schema=defs.get("response"),
         events_schema=defs.get("events"),

@@ -70,6 +70,9 @@ class EndpointSpec:
     operation_id: str | None
     restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
     schema_file: Path
+    # Where x-endpoint.action's value stands in schema_file, as marks.py places it (1, 1 without one):
+    # a problem of the fixture the default action makes (loader.py) is located there.
+    action_mark: tuple[int, int] = field(compare=False, repr=False)
     request_parts: dict[str, Any] = field(compare=False, repr=False)  # $defs.request.properties, as written
     response_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.response, as written
     events_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.events, as written

@@ -1,7 +1,8 @@
 """The load cache: facts start-up works out from file contents alone, kept between runs of `serve`
 (issue 13). Two kinds, each keyed by a hash of everything it depends on:
 
-- a fixture text composed as YAML with its marks (marks.py), keyed by the text;
+- a fixture text composed as YAML with its marks (marks.py), keyed by the text; likewise where a
+  schema's x-endpoint.action stands in its text;
 - "this document passes that schema's compiled check" (fastcheck.py), keyed by the whole schema
   set, the schema's name and the document's text.
 
@@ -108,6 +109,17 @@ class LoadCache:
 
     def keep_pass(self, key: bytes) -> None:
         self._put(b"v" + key, True)
+
+    def mark(self, key: bytes) -> tuple[int, int] | None:
+        """The (line, column) kept for this text's key (a schema's x-endpoint.action), or None."""
+        found = self._entries.get(b"m" + key)
+        if found is None:
+            return None
+        self._used.add(b"m" + key)
+        return (found[0], found[1])
+
+    def keep_mark(self, key: bytes, mark: tuple[int, int]) -> None:
+        self._put(b"m" + key, mark)
 
     def _put(self, key: bytes, value: Any) -> None:
         self._used.add(key)

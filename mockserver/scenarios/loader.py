@@ -15,7 +15,7 @@ from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
 from mockserver.fastcheck import Check
 from mockserver.loadcache import LoadCache, digest
-from mockserver.marks import Marked, json_mark, load_marked, located_schema_error, parse_marked
+from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
 from mockserver.scenarios.layers import Layers, resolve
@@ -170,7 +170,7 @@ def _synthesised(spec: EndpointSpec) -> Marked:
     """The fixture an endpoint with a default action has without a file: that action, and a default
     scenario answering what it returns (`{{ action.result }}`)."""
     # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
-    where, action = _action_mark(spec), spec.action or ""
+    where, action = spec.action_mark, spec.action or ""
     if _PLAIN_NAME.fullmatch(action) and action.lower() not in _YAML_WORDS:
         # What parse_marked makes of the text below, made directly (every mark is `where` anyway).
         data = {"action": action, "scenarios": {"default": {"respond": {"blocking": _ACTION_RESULT}}}}
@@ -189,19 +189,6 @@ _ACTION_RESULT: Final = "{{ action.result }}"
 # An action name YAML reads as that very string when written plain (`record.get`), not a bool or null.
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 _YAML_WORDS: Final = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null"})  # any case
-
-
-def _action_mark(spec: EndpointSpec) -> tuple[int, int]:
-    """Where x-endpoint.action's value stands in the schema file, as parse_marked would place it."""
-    try:
-        text = spec.schema_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return (1, 1)
-    found = json_mark(text, ("x-endpoint", "action"))
-    if found is not None:
-        return found
-    schema = parse_marked(text, str(spec.schema_file))[0]
-    return schema.marks.get(("x-endpoint", "action"), (1, 1)) if schema is not None else (1, 1)
 
 
 def _endpoint_for(rel: str) -> str:

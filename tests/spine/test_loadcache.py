@@ -153,3 +153,15 @@ def test_the_entries_of_the_latest_runs_are_kept(tmp_path: Path, monkeypatch: py
         cache.save()
     cache = LoadCache.open(tmp_path)
     assert [cache.passes(f"{run}{x}".encode()) for run in range(3) for x in "ab"] == [False, False, *[True] * 4]
+
+
+def test_a_cached_default_action_place_is_where_the_schema_puts_it(tmp_path: Path) -> None:
+    from mockserver.catalogue import load_catalogue
+
+    marks = []
+    for _ in range(2):  # cold, then from the cache
+        cache = LoadCache.open(tmp_path)
+        marks.append({s.id: s.action_mark for s in load_catalogue(schemas_dir(), cache)})
+        cache.save()
+    assert marks[0] == marks[1] == {s.id: s.action_mark for s in load_catalogue(schemas_dir())}
+    assert len({m for m in marks[0].values()}) > 1  # real places, not (1, 1) everywhere
