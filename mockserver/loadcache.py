@@ -44,9 +44,14 @@ def digest(*parts: str) -> bytes:
     return h.digest()
 
 
-def default_dir() -> Path:
-    """$XDG_CACHE_HOME/dify-mockserver, else ~/.cache/dify-mockserver."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def default_dir() -> Path | None:
+    """$XDG_CACHE_HOME/dify-mockserver, else ~/.cache/dify-mockserver; None without a home to put it in."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no password entry: no cache
+            return None
     return Path(base) / "dify-mockserver"
 
 

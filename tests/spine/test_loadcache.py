@@ -165,3 +165,11 @@ def test_a_cached_default_action_place_is_where_the_schema_puts_it(tmp_path: Pat
         cache.save()
     assert marks[0] == marks[1] == {s.id: s.action_mark for s in load_catalogue(schemas_dir())}
     assert len({m for m in marks[0].values()}) > 1  # real places, not (1, 1) everywhere
+
+
+def test_the_default_place_follows_xdg_and_needs_a_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert loadcache.default_dir() == tmp_path / "dify-mockserver"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: (_ for _ in ()).throw(RuntimeError("no home"))))
+    assert loadcache.default_dir() is None
