@@ -1,5 +1,5 @@
 """The load cache: facts start-up works out from file contents alone, kept between runs of `serve`
-(issue 13). Two kinds, each keyed by a hash of everything it depends on:
+(issue 13). Each is keyed by a hash of everything it depends on:
 
 - a fixture text composed as YAML with its marks (marks.py), keyed by the text; likewise where a
   schema's x-endpoint.action stands in its text;
@@ -8,11 +8,11 @@
 
 A changed file has another hash, so it is composed and checked afresh: a broken edit is reported at
 FILE:LINE:COLUMN as without the cache, and nothing stale is served. Only problem-free results are
-kept. The entries also hang on the code that made them: PyYAML, jsonschema-rs and the modules that
-use them (their files' size and mtime); when any changed, the cache starts empty. A start-up whose
-files are all known imports neither PyYAML nor jsonschema-rs. The file is one marshal blob in the
-user's cache directory, trusted as Python trusts its own __pycache__ (also marshal); an unreadable
-or foreign file is ignored, and a failed write only costs the next start-up its speed."""
+kept. Every key is also salted with the code that made the entries: PyYAML, jsonschema-rs and the
+modules that drive them (their files' path, size and mtime), so changed code finds nothing. A
+start-up whose files are all known imports neither PyYAML nor jsonschema-rs. The file is one marshal
+blob in the user's cache directory, trusted as Python trusts its own __pycache__ (also marshal); an
+unreadable or foreign file is ignored, and a failed write only costs the next start-up its speed."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ FORMAT: Final = 1  # bump when what an entry holds changes
 # fixtures are a few hundred, so a handful of configurations fit and the file stays small to read.
 MAX_ENTRIES: Final = 1024
 # The code whose output the entries are: the libraries and the modules that drive them.
-MAKERS: Final = ("yaml", "jsonschema_rs", "mockserver.yamlmarks", "mockserver.fastcheck")
+MAKERS: Final = ("yaml", "jsonschema_rs", "mockserver.yamlmarks", "mockserver.marks", "mockserver.fastcheck")
+_TAG: Final = "dify-mockserver load cache"  # what a file of this module's starts with
 
 
 def digest(*parts: str) -> bytes:
@@ -55,9 +56,11 @@ def default_dir() -> Path | None:
     return Path(base) / "dify-mockserver"
 
 
-def _signature() -> tuple[Any, ...]:
-    """What the entries were made by: this format, the Python, and each maker's file (size, mtime)."""
-    found: list[Any] = [FORMAT, sys.version]
+def _signature() -> bytes:
+    """What the entries are made by, as a hash: this format, the Python, and each maker's file (path,
+    size, mtime). It salts every key, so the entries of other code (an upgrade, another copy of the
+    package) are never found, yet stay until they age out."""
+    found: list[str] = [str(FORMAT), sys.version]
     for name in MAKERS:
         spec = find_spec(name)  # finds without importing (a submodule's package is already imported)
         origin = spec.origin if spec is not None else None
@@ -65,71 +68,69 @@ def _signature() -> tuple[Any, ...]:
             stat = os.stat(origin) if origin else None
         except OSError:
             stat = None
-        found.append((name, origin, (stat.st_size, stat.st_mtime_ns) if stat else None))
-    return tuple(found)
+        found.append(repr((name, origin, (stat.st_size, stat.st_mtime_ns) if stat else None)))
+    return digest(*found)
 
 
 class LoadCache:
-    __slots__ = ("_entries", "_fresh", "_path", "_signature", "_used")
+    __slots__ = ("_entries", "_fresh", "_path", "_salt", "_used")
 
-    def __init__(self, path: Path | None, entries: dict[bytes, Any], signature: tuple[Any, ...]) -> None:
+    def __init__(self, path: Path | None, entries: dict[bytes, Any], salt: bytes) -> None:
         self._path = path
         self._entries = entries
-        self._signature = signature
+        self._salt = salt
         self._used: set[bytes] = set()
         self._fresh = False  # an entry was added: save() writes the file
 
     @classmethod
     def open(cls, directory: Path) -> LoadCache:
-        """The cache kept in `directory` (empty when missing, unreadable or made by other code)."""
+        """The cache kept in `directory` (empty when missing, unreadable or not this format's)."""
         path = directory / FILE_NAME
-        signature = _signature()
         entries: dict[bytes, Any] = {}
         try:
             stored = marshal.loads(path.read_bytes())
-            if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == signature:
+            if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == _TAG and isinstance(stored[1], dict):
                 entries = stored[1]
         except (OSError, ValueError, EOFError, TypeError):
             pass
-        return cls(path, entries, signature)
+        return cls(path, entries, _signature())
 
     def composed(self, key: bytes) -> Any:
         """The (data, marks, key marks) kept for this text's key, fresh objects each time; or None."""
-        blob = self._entries.get(b"p" + key)
-        if blob is None:
-            return None
-        self._used.add(b"p" + key)
-        return marshal.loads(blob)
+        blob = self._get(b"p", key)
+        return marshal.loads(blob) if blob is not None else None
 
     def keep_composed(self, key: bytes, composed: Any) -> None:
         # Serialised now: the loader may change the objects it goes on to use.
-        self._put(b"p" + key, marshal.dumps(composed))
+        self._put(b"p", key, marshal.dumps(composed))
 
     def passes(self, key: bytes) -> bool:
         """Whether the check this key names passed before."""
-        if b"v" + key in self._entries:
-            self._used.add(b"v" + key)
-            return True
-        return False
+        return self._get(b"v", key) is not None
 
     def keep_pass(self, key: bytes) -> None:
-        self._put(b"v" + key, True)
+        self._put(b"v", key, True)
 
     def mark(self, key: bytes) -> tuple[int, int] | None:
         """The (line, column) kept for this text's key (a schema's x-endpoint.action), or None."""
-        found = self._entries.get(b"m" + key)
-        if found is None:
-            return None
-        self._used.add(b"m" + key)
-        return (found[0], found[1])
+        found = self._get(b"m", key)
+        return (found[0], found[1]) if found is not None else None
 
     def keep_mark(self, key: bytes, mark: tuple[int, int]) -> None:
-        self._put(b"m" + key, mark)
+        self._put(b"m", key, mark)
 
-    def _put(self, key: bytes, value: Any) -> None:
-        self._used.add(key)
-        if self._entries.get(key) != value:
-            self._entries[key] = value
+    def _get(self, kind: bytes, key: bytes) -> Any:
+        full = kind + self._salt + key
+        found = self._entries.get(full)
+        if found is not None:
+            self._used.add(full)
+        return found
+
+    def _put(self, kind: bytes, key: bytes, value: Any) -> None:
+        full = kind + self._salt + key
+        self._used.add(full)
+        if self._entries.get(full) != value:
+            self._entries[full] = value
             self._fresh = True
 
     def save(self) -> None:
@@ -145,7 +146,7 @@ class LoadCache:
         temporary = directory / f".{FILE_NAME}.{os.getpid()}"
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temporary.write_bytes(marshal.dumps((self._signature, kept)))
+            temporary.write_bytes(marshal.dumps((_TAG, kept)))
             os.replace(temporary, self._path)  # whole or not at all, for a reader running alongside
         except OSError:
             with contextlib.suppress(OSError):

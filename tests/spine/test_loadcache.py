@@ -128,7 +128,7 @@ def test_an_unreadable_cache_is_ignored_and_written_anew(tmp_path: Path, content
     assert LoadCache.open(tmp_path).passes(b"nothing") is False
 
 
-def test_entries_made_by_other_code_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entries_made_by_other_code_are_not_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = LoadCache.open(tmp_path)
     cache.keep_pass(b"k")
     cache.save()
