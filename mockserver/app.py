@@ -26,6 +26,7 @@ from mockserver.keys import (
     BookRef,
     Runtime,
 )
+from mockserver.loadcache import LoadCache
 from mockserver.middleware import MIDDLEWARES
 from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
@@ -41,9 +42,13 @@ log = logging.getLogger("mockserver")
 
 def load(settings: Settings) -> tuple[Catalogue, Book]:
     """The catalogue and the book for these settings; raises FixtureError on a broken fixture."""
-    catalogue = load_catalogue(settings.schemas())
+    cache = LoadCache.open(settings.load_cache) if settings.load_cache is not None else None
+    catalogue = load_catalogue(settings.schemas(), cache)
     current_dsl = versions.resolve(settings.dify_version)[0].dsl_version
-    book = load_book(catalogue, [fixtures_dir(), *settings.fixtures], actions.registry(), settings.dsl, current_dsl)
+    dirs = [fixtures_dir(), *settings.fixtures]
+    book = load_book(catalogue, dirs, actions.registry(), settings.dsl, current_dsl, cache=cache)
+    if cache is not None:
+        cache.save()
     return catalogue, book
 
 

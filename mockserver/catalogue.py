@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Final
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, UserArg, route
 from mockserver.errors import CODES, FixtureError, Problem
 from mockserver.fastcheck import Check, compiled
-from mockserver.marks import located_schema_error, parse_marked
+from mockserver.loadcache import LoadCache, digest
+from mockserver.marks import json_mark, located_schema_error, parse_marked
+from mockserver.schemarefs import Schemas
+
+if TYPE_CHECKING:
+    # The Python validator words the problems of what the compiled checks (fastcheck.py) refuse, and
+    # checks what --strict sends: it is imported when one of those first needs it, not at start-up.
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 # `knowledge` is the dataset-key half of /v1 (endpoint ids knowledge.*), kept apart from the app-key half;
 # `files` is Dify's files blueprint (/files/...): the signed URLs the APIs hand out.
@@ -35,44 +40,82 @@ ENDPOINT_META: Final = "_meta/endpoint.json"
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     endpoints: dict[str, EndpointSpec]
-    registry: Registry[Any] = field(repr=False)
+    schemas: Schemas = field(repr=False)
     root: Path
-    events_validator: Draft202012Validator | None = field(repr=False, default=None)  # one emitted SSE event
+    # A hash of every schema file's path and text: what a cached check against one of them depends on.
+    content_key: str = ""
+    _events: list[Draft202012Validator | None] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def events_validator(self) -> Draft202012Validator | None:
+        """The validator of one emitted SSE event (None without _shared/events.json), made at first use."""
+        if not self._events:
+            self._events.append(self.validator_for(EVENTS_REF) if EVENTS_REF in self.schemas else None)
+        return self._events[0]
+
+    @property
+    def registry(self) -> Registry[Any]:
+        """The schemas as a `referencing` Registry, built at its first use (schemarefs.Schemas)."""
+        return self.schemas.registry
 
     def __iter__(self) -> Iterator[EndpointSpec]:
         return iter(self.endpoints.values())
 
     def fast_check(self, rel: str) -> Check:
         """A compiled yes/no check against the whole schema document `rel` (see fastcheck.py)."""
-        return compiled(self.registry.contents(rel), self.registry.contents)
+        return compiled(self.schemas.contents(rel), self.schemas.contents)
 
     def validator_for(self, ref: str) -> Draft202012Validator:
         """A validator for a schema reference such as `_shared/events.json#/$defs/message`. A whole
         document is validated as itself, not through a `$ref` to it: a quarter less time per file."""
-        if "#" not in ref and ref in self.registry:
+        from jsonschema import Draft202012Validator
+
+        if "#" not in ref and ref in self.schemas:
             return Draft202012Validator(self.registry.contents(ref), registry=self.registry)
         return Draft202012Validator({"$ref": ref}, registry=self.registry)
 
 
-def load_catalogue(root: Path) -> Catalogue:
+def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     """Read every schema under `root`; files and folders starting with `_` are shared, never endpoints.
     Every problem (unreadable JSON, an x-endpoint outside the vocabulary, a misplaced file, two
-    endpoints on one route) is collected and raised as one FixtureError."""
+    endpoints on one route) is collected and raised as one FixtureError. An x-endpoint block `cache`
+    saw pass its check with these very files is not checked again (loadcache.py)."""
     problems: list[Problem] = []
     documents: dict[str, dict[str, Any]] = {}
+    hashes: dict[str, bytes] = {}
+    texts: dict[str, str] = {}  # while loading (a default action's place is found in them)
     for file in sorted(root.rglob("*.json")):
         rel = file.relative_to(root).as_posix()
         try:
-            documents[rel] = json.loads(file.read_text(encoding="utf-8"))
+            text = file.read_text(encoding="utf-8")
+            documents[rel] = json.loads(text)
+            hashes[rel], texts[rel] = digest(text), text
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
-    registry: Registry[Any] = Registry().with_resources(
-        (rel, Resource.from_contents(doc, default_specification=DRAFT202012)) for rel, doc in documents.items()
-    )
-    meta = Draft202012Validator(documents[ENDPOINT_META], registry=registry) if ENDPOINT_META in documents else None
-    fast = compiled(documents[ENDPOINT_META], registry.contents) if ENDPOINT_META in documents else None
+    schemas = Schemas(documents)
+    content_key = digest(*(f"{rel} {h.hex()}" for rel, h in hashes.items())).hex()
+    made: list[Check] = []
+
+    def fast(x: Any) -> bool:
+        """The compiled check of an x-endpoint block, compiled by the first block the cache does not know."""
+        if not made:
+            made.append(compiled(documents[ENDPOINT_META], schemas.contents))
+        return made[0](x)
+
+    def passes(x: Any, rel: str) -> bool:
+        if ENDPOINT_META not in documents:
+            return True
+        key = digest(content_key, ENDPOINT_META, hashes[rel].hex())
+        if cache is not None and cache.passes(key):
+            return True
+        if not fast(x):
+            return False
+        if cache is not None:
+            cache.keep_pass(key)
+        return True
+
     endpoints: dict[str, EndpointSpec] = {}
     routes: dict[tuple[str, str], str] = {}
     for rel, doc in documents.items():
@@ -84,11 +127,12 @@ def load_catalogue(root: Path) -> Catalogue:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
             continue
-        found = _check(file, doc, meta, fast)
+        found = _check(file, doc, schemas, partial(passes, rel=rel))
         if found:
             problems.extend(found)
             continue
-        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, registry)
+        action_at = _action_mark(file, texts[rel], hashes[rel], cache) if "action" in doc["x-endpoint"] else (1, 1)
+        spec = _spec(parts[0], parts[1][: -len(".json")], doc, file, schemas, action_at)
         for path in spec.all_routes:
             other = routes.setdefault((spec.method, path), spec.id)
             if other != spec.id:
@@ -96,16 +140,20 @@ def load_catalogue(root: Path) -> Catalogue:
         endpoints[spec.id] = spec
     if problems:
         raise FixtureError(problems)
-    events = Draft202012Validator({"$ref": EVENTS_REF}, registry=registry) if EVENTS_REF in documents else None
-    return Catalogue(endpoints, registry, root, events)
+    return Catalogue(endpoints, schemas, root, content_key)
 
 
-def _check(file: Path, doc: Any, meta: Draft202012Validator | None, fast: Check | None) -> list[Problem]:
+def _check(file: Path, doc: Any, schemas: Schemas, passes: Check) -> list[Problem]:
     """The x-endpoint block against the vocabulary, and what a schema cannot say: a known mode_error."""
     x = doc.get("x-endpoint") if isinstance(doc, dict) else None
     if not isinstance(x, dict):
         return [Problem(str(file), 1, 1, "missing 'x-endpoint' (schemas/_meta/endpoint.json says what it holds)")]
-    errors = list(meta.iter_errors(x)) if meta is not None and not (fast is not None and fast(x)) else []
+    errors = []
+    if not passes(x):  # refused: the Python validator says where and why
+        from jsonschema import Draft202012Validator
+
+        meta = Draft202012Validator(schemas.contents(ENDPOINT_META), registry=schemas.registry)
+        errors = list(meta.iter_errors(x))
     if errors:
         marked = parse_marked(file.read_text(encoding="utf-8"), str(file))[0]
         if marked is None:
@@ -129,7 +177,22 @@ def _at(file: Path, doc: Any, path: tuple[str, ...], message: str) -> Problem:
     return marked.at(path, message) if marked is not None else Problem(str(file), 1, 1, message)
 
 
-def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Registry[Any]) -> EndpointSpec:
+def _action_mark(file: Path, text: str, key: bytes, cache: LoadCache | None) -> tuple[int, int]:
+    """Where x-endpoint.action's value stands in the schema's text, as parse_marked would place it."""
+    found = cache.mark(key) if cache is not None else None
+    if found is None:
+        found = json_mark(text, ("x-endpoint", "action"))
+    if found is None:  # not plain JSON objects down to it: ask the YAML composer
+        marked = parse_marked(text, str(file))[0]
+        found = marked.marks.get(("x-endpoint", "action"), (1, 1)) if marked is not None else (1, 1)
+    if cache is not None:
+        cache.keep_mark(key, found)
+    return found
+
+
+def _spec(
+    api: str, stem: str, doc: dict[str, Any], file: Path, schemas: Schemas, action_mark: tuple[int, int]
+) -> EndpointSpec:
     x: dict[str, Any] = doc["x-endpoint"]
     prefix = API_PREFIX[api]
     user = x.get("user")
@@ -172,8 +235,9 @@ def _spec(api: str, stem: str, doc: dict[str, Any], file: Path, registry: Regist
         operation_id=x.get("operation_id"),
         restx_404_help=tuple(x.get("restx_404_help", ())),
         schema_file=file,
+        action_mark=action_mark,
         request_parts=parts,
         response_schema=defs.get("response"),
         events_schema=defs.get("events"),
-        registry=registry,
+        schemas=schemas,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mockserver.errors import FixtureError
-from mockserver.settings import DEFAULT_PORT, LOG_LEVELS, Settings, upload_limits
+from mockserver.settings import DEFAULT_PORT, ENV_PREFIX, LOG_LEVELS, Settings, upload_limits
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -121,6 +122,8 @@ def serve(
       DIFY_MOCK_MAX_UPLOAD_STORE_BYTES  uploaded bytes a tenant keeps (64 MiB)
       DIFY_MOCK_MAX_MESSAGE_STORE_BYTES query and answer bytes a tenant keeps (64 MiB)
       DIFY_MOCK_SCHEMAS_DIR     endpoint schemas instead of the built-in ones (development)
+      DIFY_MOCK_LOAD_CACHE      where start-up keeps what it learnt of unchanged files
+                                (~/.cache/dify-mockserver; empty: nowhere)
     """
     try:
         base = Settings().with_env()
@@ -139,6 +142,10 @@ def serve(
         "header_timeout": header_timeout,
     }
     settings = replace(base, **{k: v for k, v in given.items() if v is not None})
+    if ENV_PREFIX + "LOAD_CACHE" not in os.environ:
+        from mockserver.loadcache import default_dir
+
+        settings = replace(settings, load_cache=default_dir())
     if fixture_dirs:
         settings = replace(settings, fixtures=(*settings.fixtures, *fixture_dirs))
     if dsl_files:

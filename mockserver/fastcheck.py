@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-import jsonschema_rs
-
 _BASE: Final = "json-schema:///"  # where jsonschema-rs resolves a relative $id such as _meta/fixture.json
 
 Check = Callable[[Any], bool]
@@ -17,6 +15,8 @@ Check = Callable[[Any], bool]
 
 def compiled(schema: dict[str, Any], documents: Callable[[str], Any]) -> Check:
     """`is_valid` of `schema`; its references to other schema files come from `documents(rel)`."""
+
+    import jsonschema_rs  # by the first check compiled: a start-up the load cache vouches for needs none
 
     def retrieve(uri: str) -> Any:
         return documents(uri.removeprefix(_BASE).lstrip("/"))

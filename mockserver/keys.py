@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from mockserver.actions import Action
+from mockserver.actions import Registry
 from mockserver.catalogue import Catalogue
 from mockserver.determinism import FakerSource
 from mockserver.dify.apps import App
@@ -48,7 +48,7 @@ BOOK: Final = web.AppKey("BOOK", BookRef)
 TENANTS: Final = web.AppKey("TENANTS", TenantRegistry)
 FAKER: Final = web.AppKey("FAKER", FakerSource)
 ROUTE_SPECS: Final = web.AppKey("ROUTE_SPECS", dict[str, EndpointSpec])
-ACTIONS: Final = web.AppKey("ACTIONS", dict[str, Action])
+ACTIONS: Final = web.AppKey("ACTIONS", Registry)
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 
@@ -62,7 +62,7 @@ class Runtime:
     book: BookRef
     tenants: TenantRegistry
     route_specs: dict[str, EndpointSpec]
-    actions: dict[str, Action]
+    actions: Registry
     faker: FakerSource
     clock: JournalClock  # journal entry ids and times
     dify_headers: dict[str, str]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)

@@ -3,11 +3,45 @@ resolve a reference per request and shared definitions cost nothing on the fast 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from referencing import Registry
+if TYPE_CHECKING:
+    from referencing import Registry
 
 MAX_DEPTH: Final = 32  # a reference cycle is an authoring mistake; stop rather than recurse forever
+
+
+class Schemas:
+    """The catalogue's schema documents by path (`service/send_chat_message.json`), and the `referencing`
+    Registry over them, built (and `referencing` imported) when a reference is first resolved: reading
+    a document needs neither, and a start-up reads only documents."""
+
+    __slots__ = ("_registry", "documents")
+
+    def __init__(self, documents: dict[str, Any]) -> None:
+        self.documents = documents
+        self._registry: Registry[Any] | None = None
+
+    @property
+    def registry(self) -> Registry[Any]:
+        if self._registry is None:
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+
+            self._registry = Registry().with_resources(
+                (rel, Resource.from_contents(doc, default_specification=DRAFT202012))
+                for rel, doc in self.documents.items()
+            )
+        return self._registry
+
+    def contents(self, rel: str) -> Any:
+        """The document at `rel` (what Registry.contents gives; an unknown one fails as it fails)."""
+        if rel in self.documents:
+            return self.documents[rel]
+        return self.registry.contents(rel)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.documents
 
 
 def bundled(schema: dict[str, Any], base: str, registry: Registry[Any]) -> dict[str, Any]:

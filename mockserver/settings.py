@@ -54,6 +54,9 @@ class Settings:
     # store's memory is bounded by max_tenants x (these two): lower them for a long soak of many sessions.
     max_upload_store_bytes: int = 64 * 1024 * 1024
     max_message_store_bytes: int = 64 * 1024 * 1024
+    # Where start-up keeps what it works out from file contents alone (loadcache.py); None: nowhere.
+    # `serve` keeps it in the user's cache directory unless DIFY_MOCK_LOAD_CACHE says otherwise ("" = none).
+    load_cache: Path | None = None
 
     def schemas(self) -> Path:
         """Where the endpoint schemas come from."""
@@ -162,6 +165,7 @@ _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "fixtures": _paths,
     "dsl": lambda raw: tuple(p for p in raw.split(os.pathsep) if p),
     "schemas_dir": lambda raw: Path(raw) if raw else None,
+    "load_cache": lambda raw: Path(raw) if raw else None,
     "log_level": _level,
     "header_timeout": _positive,
     "admin_token": lambda raw: raw or None,

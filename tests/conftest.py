@@ -106,6 +106,20 @@ class ServeProcess:
         self._stderr.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _load_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `serve` the tests spawn keeps its load cache (loadcache.py) in one folder of the session,
+    never in the user's ~/.cache: the servers after the first start from it, as a user's do."""
+    name = "DIFY_MOCK_LOAD_CACHE"
+    before = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("load-cache"))
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
+
+
 @pytest.fixture
 def start_serve() -> Iterator[type[ServeProcess]]:
     """A factory: `start_serve("--port", "0")` spawns a server; every one spawned is stopped after the test."""

@@ -7,9 +7,10 @@ effects, so `create_app(catalogue=..., book=...)` and the fixture loader see the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from importlib import import_module
+from typing import Any, Final
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
@@ -68,42 +69,118 @@ class Action:
         object.__setattr__(self, "generate_steps", {})
 
 
-def registry() -> dict[str, Action]:
-    """Every action by name, from the modules that define them."""
-    # `annotation`, not `annotations`: that name is the __future__ import of this package
-    from mockserver.actions import (
-        annotation,
-        apps,
-        audio,
-        chat,
-        conversations,
-        datasets,
-        documents,
-        feedback,
-        files,
-        human_input,
-        metadata,
-        models,
-        rag_pipeline,
-        records,
-        retrieval,
-        segments,
-        tags,
-        users,
-        variables,
-        workflow_runs,
-        workflows,
-    )
-
-    found: dict[str, Action] = {}
-    # serialize, filerefs and knowledge hold helpers, no action
-    modules = [apps, chat, workflows, conversations, files, records, annotation, audio, users, feedback, variables]
-    modules += [workflow_runs, human_input]
+# Every action's name, by the module of this package that defines it: the names fixtures may use are
+# known at start-up without importing the modules (their imports and dependencies cost a fifth of the
+# start-up); a module is imported when one of its actions is first looked up. A test checks this table
+# against the modules' ACTIONS. serialize, filerefs and knowledge hold helpers, no action; `documents`
+# and `segments` gather their helper modules' actions.
+MODULES: Final[dict[str, tuple[str, ...]]] = {
+    "apps": ("app.site", "app.parameters"),
+    "chat": ("chat.exchange", "completion.generate", "task.stop"),
+    "workflows": ("workflow.run",),
+    "conversations": ("conversation.list", "message.list", "conversation.rename", "conversation.delete"),
+    "files": ("file.upload", "file.preview", "file.signed_preview"),
+    "records": ("record.get", "record.list", "record.delete"),
+    "annotation": (  # `annotation`, not `annotations`: that name is the __future__ import of this package
+        "annotation.list",
+        "annotation.create",
+        "annotation.update",
+        "annotation.delete",
+        "annotation.reply",
+        "annotation.reply_status",
+    ),
+    "audio": ("audio.to_text", "audio.to_audio"),
+    "users": ("end_user.get",),
+    "feedback": ("feedback.create", "feedback.list", "message.suggested"),
+    "variables": ("conversation.variables", "conversation.variable_update"),
+    "workflow_runs": ("workflow_run.get", "workflow_run.logs", "workflow_run.events"),
+    "human_input": ("human_input.get", "human_input.submit"),
     # The Knowledge API (dataset keys); `knowledge` holds their shared checks, no action
-    modules += [datasets, tags, documents, segments, metadata, retrieval, rag_pipeline, models]
-    for module in modules:
-        for act in module.ACTIONS:
-            if act.name in found:
-                raise ValueError(f"action {act.name!r} defined twice")
-            found[act.name] = act
-    return found
+    "datasets": ("datasets.create", "datasets.list", "datasets.get", "datasets.update", "datasets.delete"),
+    "tags": ("tags.list", "tags.create", "tags.update", "tags.delete", "tags.bind", "tags.unbind", "tags.of_dataset"),
+    "documents": (
+        "documents.create_by_text",
+        "documents.create_by_file",
+        "documents.update_by_text",
+        "documents.update_by_file",
+        "documents.indexing_status",
+        "documents.list",
+        "documents.get",
+        "documents.delete",
+        "documents.status",
+        "documents.download",
+        "documents.download_zip",
+    ),
+    "segments": (
+        "segments.create",
+        "segments.list",
+        "segments.get",
+        "segments.update",
+        "segments.delete",
+        "segments.create_child_chunk",
+        "segments.list_child_chunks",
+        "segments.update_child_chunk",
+        "segments.delete_child_chunk",
+    ),
+    "metadata": (
+        "metadata.create",
+        "metadata.list",
+        "metadata.update",
+        "metadata.delete",
+        "metadata.built_in",
+        "metadata.toggle_built_in",
+        "metadata.update_documents",
+    ),
+    "retrieval": ("retrieval.retrieve",),
+    "rag_pipeline": (
+        "rag_pipeline.upload",
+        "rag_pipeline.datasource_plugins",
+        "rag_pipeline.run_node",
+        "rag_pipeline.run",
+    ),
+    "models": ("models.by_type",),
+}
+
+
+class Registry(Mapping[str, Action]):
+    """Every action by name (MODULES'); looking one up imports its module the first time."""
+
+    __slots__ = ("_loaded", "_module_of")
+
+    def __init__(self) -> None:
+        self._module_of: dict[str, str] = {}
+        for module, names in MODULES.items():
+            for name in names:
+                if name in self._module_of:
+                    raise ValueError(f"action {name!r} defined twice")
+                self._module_of[name] = module
+        self._loaded: dict[str, Action] = {}
+
+    def __getitem__(self, name: str) -> Action:
+        try:
+            return self._loaded[name]
+        except KeyError:
+            self._load(self._module_of[name])  # KeyError for a name no module defines
+            return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._module_of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._module_of)
+
+    def __len__(self) -> int:
+        return len(self._module_of)
+
+    def _load(self, module: str) -> None:
+        defined = import_module(f"{__name__}.{module}").ACTIONS
+        found = {act.name: act for act in defined}
+        if sorted(found) != sorted(MODULES[module]) or len(found) != len(defined):
+            # A module's actions changed without the table: fail loudly, not with a missing action.
+            raise RuntimeError(f"mockserver.actions.{module} defines {sorted(found)}, MODULES says {MODULES[module]}")
+        self._loaded.update(found)
+
+
+def registry() -> Registry:
+    """Every action by name, from the modules that define them (imported as their actions are used)."""
+    return Registry()

@@ -14,9 +14,7 @@ import orjson
 from aiohttp import web
 
 from mockserver import jsonsafe
-from mockserver.control.verdict import verdict
 from mockserver.dify.apps import App
-from mockserver.dify.dsl.entries import from_text
 from mockserver.errors import MSG_BAD_JSON, DifyError
 from mockserver.keys import ACTIONS, BOOK, CATALOGUE, TENANTS
 from mockserver.nearmiss import did_you_mean
@@ -206,6 +204,8 @@ def get_verdict(app: web.Application, data: Params) -> tuple[int, Any]:
     if budget < 0:
         raise DifyError("invalid_param", "retry_budget must be a whole number >= 0 (retries allowed per request)")
     entries, _ = app[TENANTS].journal(_tenant(data))
+    from mockserver.control.verdict import verdict  # imported by the first call, not at start-up
+
     found = verdict(entries, budget)
     findings = [{"name": f.name, "message": f.message, "requests": f.requests} for f in found.findings]
     return 200, {"ok": found.ok, "findings": findings}
@@ -243,6 +243,8 @@ def add_app(app: web.Application, data: Params) -> tuple[int, Any]:
     book = app[BOOK].current
     if key in book.apps.dataset_keys:
         raise DifyError("invalid_param", f"key {key!r} is a knowledge API key")
+    from mockserver.dify.dsl.entries import from_text  # the DSL loader: imported by the first posted app
+
     made, problems = from_text(key, text, current=app[BOOK].current_dsl)
     if made is None:
         raise DifyError("invalid_param", "\n".join(str(p) for p in problems))

@@ -5,13 +5,14 @@ Knobs: the app entry's `graph:` block, with the scenario's `graph:` directive ov
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.actions import ActContext, variables
-from mockserver.dify.dsl.knobs import Knobs
-from mockserver.dify.dsl.plan import NO_ROOT, RunInput, plan_run
 from mockserver.errors import DifyError
 from mockserver.render.resume import DslRun
+
+if TYPE_CHECKING:
+    from mockserver.dify.dsl.knobs import Knobs
 
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms (render/generate.py)
 FALLBACK_SCENARIOS: Final = frozenset({"default", "chatflow"})
@@ -30,6 +31,8 @@ def applies(ctx: ActContext, scenario_name: str) -> bool:
 
 
 def knobs(ctx: ActContext) -> Knobs:
+    from mockserver.dify.dsl.knobs import Knobs
+
     app = ctx.call.app
     base = app.extra.get("graph") if app is not None else None
     over = ctx.directives.get("graph")
@@ -38,6 +41,9 @@ def knobs(ctx: ActContext) -> Knobs:
 
 def raw_events(ctx: ActContext) -> list[RawEvent]:
     """The plan of this request's run as the generate renderer's raw events."""
+    # The DSL engine is imported by the first run of a DSL app: a server without one never loads it.
+    from mockserver.dify.dsl.plan import NO_ROOT, RunInput, plan_run
+
     call, bound = ctx.call, ctx.bound
     app = call.app
     assert app is not None and app.graph is not None

@@ -14,15 +14,18 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mockserver.dify.dsl.graph_model import Graph
-from mockserver.dify.dsl.knobs import Knobs
-from mockserver.dify.dsl.plan import RunInput, plan_run
 from mockserver.render.builder import EventBuilder
 from mockserver.render.envelope import Envelope
 from mockserver.scenarios.model import Timing
 from mockserver.state.records import HumanInputForm
+
+if TYPE_CHECKING:
+    # The DSL engine is imported when a DSL app's run is first planned (render/dslrun.py), not at start-up.
+    from mockserver.dify.dsl.graph_model import Graph
+    from mockserver.dify.dsl.knobs import Knobs
+    from mockserver.dify.dsl.plan import RunInput
 
 Submitted = Mapping[str, tuple[str, Mapping[str, Any]]]  # node id -> (action id, submitted inputs)
 RawEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms
@@ -73,6 +76,8 @@ class Resumer:
 
     def _dsl_events(self, submitted: Submitted, since_start_s: float) -> list[RawEvent]:
         """The run planned again with every form so far decided, from the submitted node's start on."""
+        from mockserver.dify.dsl.plan import plan_run
+
         dsl = self.dsl
         assert dsl is not None
         given = dataclasses.replace(dsl.given, forms=dict(self.forms))

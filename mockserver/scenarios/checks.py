@@ -17,7 +17,7 @@ def make_compiler(
     catalogue: Catalogue, aliases: Mapping[str, str], actions: Collection[str], problems: list[Problem]
 ) -> Compiler:
     """A Compiler for fixtures of `catalogue`: its event vocabulary and each generate endpoint's blocking keys."""
-    events = catalogue.registry.contents(EVENTS_REF) if EVENTS_REF in catalogue.registry else None
+    events = catalogue.schemas.contents(EVENTS_REF) if EVENTS_REF in catalogue.schemas else None
     blocking = {s.id: keys for s in catalogue if (keys := blocking_keys(s.response, s.response_schema)) is not None}
     return Compiler(aliases, EventVocabulary.from_schema(events), frozenset(actions), problems, blocking=blocking)
 

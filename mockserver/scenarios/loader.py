@@ -3,18 +3,18 @@ then the compiler; every problem of every file at once, each at FILE:LINE:COLUMN
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
-
-from jsonschema import Draft202012Validator
 
 from mockserver.catalogue import Catalogue
 from mockserver.dify.apps import App, AppsBook, build_app
-from mockserver.dify.dsl import entries
-from mockserver.dify.dsl.load import CURRENT_DSL
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import FixtureError, Problem
+from mockserver.fastcheck import Check
+from mockserver.loadcache import LoadCache, digest
 from mockserver.marks import Marked, load_marked, located_schema_error, parse_marked
 from mockserver.scenarios.checks import check_fakes, make_compiler
 from mockserver.scenarios.compiler import Merged, Source
@@ -23,6 +23,7 @@ from mockserver.scenarios.model import Book
 from mockserver.scenarios.vocabulary import near_miss
 
 _SHARED_FILES: Final = {"_apps.yaml": "_meta/apps.json", "_faults.yaml": "_meta/faults.json"}
+_FIXTURE_META: Final = "_meta/fixture.json"
 SUFFIXES: Final = (".yaml", ".yml")  # `.yml` is as common a YAML name; both load the same
 
 
@@ -40,18 +41,19 @@ def load_book(
     dirs: list[Path],
     actions: Collection[str],
     dsl: Sequence[str] = (),
-    current_dsl: str = CURRENT_DSL,
+    current_dsl: str | None = None,
+    *,
+    cache: LoadCache | None = None,
 ) -> Book:
     """Load the fixture directories in order (later ones win), then the DSL apps of `dsl` (`FILE[=KEY]`
     each, over the directories' apps); `actions` are the action names fixtures may use; DSL files are
-    checked against `current_dsl`, the emulated release's DSL version. Raises FixtureError listing
-    every problem."""
+    checked against `current_dsl`, the emulated release's DSL version (default: dify/dsl/load.py's
+    CURRENT_DSL). Raises FixtureError listing every problem. A file `cache` knows is taken from it
+    composed and checked (loadcache.py)."""
     problems: list[Problem] = []
-    validators = {name: catalogue.validator_for(ref) for name, ref in _SHARED_FILES.items()}
-    fixture_meta = catalogue.validator_for("_meta/fixture.json")
     # Most files are valid: a compiled check passes them, only the others meet the slow, located one.
-    fast = {name: catalogue.fast_check(ref) for name, ref in _SHARED_FILES.items()}
-    fixture_fast = catalogue.fast_check("_meta/fixture.json")
+    # Each schema's check is compiled when a file the cache does not know first needs it.
+    fast: dict[str, Check] = {}
     layers: dict[str, Layers] = {}
     loaded: dict[int, int] = {}
     apps_raw: dict[str, dict[str, Any]] = {"apps": {}, "accounts": {}, "dataset_keys": {}}
@@ -75,12 +77,21 @@ def load_book(
                 # another project's files) is refused unread.
                 problems.append(Problem(str(file), 1, 1, "links outside its fixture directory: not read"))
                 continue
-            doc, found = load_marked(file, str(file))
+            doc, found, text_key = _load_marked(file, cache)
             problems.extend(found)
             if doc is None or found:
                 continue
-            valid = fast.get(rel, fixture_fast)(doc.data)
-            schema_problems = [] if valid else _schema_problems(doc, validators.get(rel, fixture_meta))
+            ref = _SHARED_FILES.get(rel, _FIXTURE_META)
+            passed_key = digest(catalogue.content_key, ref, text_key) if cache is not None else b""
+            valid = cache is not None and cache.passes(passed_key)
+            if not valid:
+                check = fast.get(ref)
+                if check is None:
+                    check = fast[ref] = catalogue.fast_check(ref)
+                valid = check(doc.data)
+                if valid and cache is not None:
+                    cache.keep_pass(passed_key)
+            schema_problems = [] if valid else _schema_problems(doc, catalogue, ref)
             if rel == "_apps.yaml":  # typos are reported beside the schema's problems, all at once
                 schema_problems = sorted(schema_problems + _app_typos(doc, catalogue), key=lambda p: (p.line, p.column))
             problems.extend(schema_problems)
@@ -136,18 +147,48 @@ def load_book(
     return Book(fixtures, apps, known_aliases)
 
 
+def _load_marked(file: Path, cache: LoadCache | None) -> tuple[Marked | None, list[Problem], str]:
+    """load_marked(file), composed by `cache` when it knows the text; and the text's hash (with a cache)."""
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8") if cache is not None else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if cache is None or text is None:
+        return (*load_marked(file, name), "")
+    key = digest(text)
+    composed = cache.composed(key)
+    if composed is not None:
+        return Marked(name, *composed), [], key.hex()
+    doc, found = parse_marked(text, name)
+    if doc is not None and not found:
+        cache.keep_composed(key, (doc.data, doc.marks, doc.key_marks))
+    return doc, found, key.hex()
+
+
 def _synthesised(spec: EndpointSpec) -> Marked:
     """The fixture an endpoint with a default action has without a file: that action, and a default
     scenario answering what it returns (`{{ action.result }}`)."""
-    text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{{{{ action.result }}}}"\n'
+    # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
+    where, action = spec.action_mark, spec.action or ""
+    if _PLAIN_NAME.fullmatch(action) and action.lower() not in _YAML_WORDS:
+        # What parse_marked makes of the text below, made directly (every mark is `where` anyway).
+        data = {"action": action, "scenarios": {"default": {"respond": {"blocking": _ACTION_RESULT}}}}
+        paths = [("action",), ("scenarios",), ("scenarios", "default"), ("scenarios", "default", "respond")]
+        paths.append(("scenarios", "default", "respond", "blocking"))
+        return Marked(str(spec.schema_file), data, dict.fromkeys([(), *paths], where), dict.fromkeys(paths, where))
+    text = f'action: {spec.action}\nscenarios:\n  default:\n    respond:\n      blocking: "{_ACTION_RESULT}"\n'
     doc = parse_marked(text, str(spec.schema_file))[0]
     assert doc is not None
-    # A problem in it (an unknown action) is the schema's: point at x-endpoint.action there.
-    schema = load_marked(spec.schema_file)[0]
-    where = schema.marks.get(("x-endpoint", "action"), (1, 1)) if schema is not None else (1, 1)
     doc.marks = dict.fromkeys(doc.marks, where)
     doc.key_marks = dict.fromkeys(doc.key_marks, where)
     return doc
+
+
+_ACTION_RESULT: Final = "{{ action.result }}"
+# An action name YAML reads as that very string when written plain (`record.get`), not a bool or null.
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+_YAML_WORDS: Final = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null"})  # any case
 
 
 def _endpoint_for(rel: str) -> str:
@@ -158,7 +199,7 @@ def _endpoint_for(rel: str) -> str:
 def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
     """Keys of app entries that are near misses of a known key. Other unknown keys are the user's
     own fields (`{{ app.team }}`), so only a near miss (`nmae`) is taken for a typo."""
-    known = set(catalogue.registry.contents("_meta/apps.json")["$defs"]["app"]["properties"])
+    known = set(catalogue.schemas.contents("_meta/apps.json")["$defs"]["app"]["properties"])
     apps = doc.data.get("apps") if isinstance(doc.data, dict) else None
     out = []
     for app, entry in (apps or {}).items() if isinstance(apps, dict) else ():
@@ -168,8 +209,9 @@ def _app_typos(doc: Marked, catalogue: Catalogue) -> list[Problem]:
     return out
 
 
-def _schema_problems(doc: Marked, validator: Draft202012Validator) -> list[Problem]:
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
+def _schema_problems(doc: Marked, catalogue: Catalogue, ref: str) -> list[Problem]:
+    """The located problems of a file the compiled check refused, in the Python validator's words."""
+    errors = sorted(catalogue.validator_for(ref).iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
     return [located_schema_error(doc, error) for error in errors]
 
 
@@ -195,12 +237,25 @@ def _merge(into: Merged, doc: Marked, inherited: bool = False) -> None:
     into.scenarios = {n: s for n, s in into.scenarios.items() if s.value is not None}
 
 
+def _dsl_entries() -> ModuleType:
+    """The DSL loader, imported when an app is made from a DSL file rather than by every start-up."""
+    from mockserver.dify.dsl import entries
+
+    return entries
+
+
+def _current(current_dsl: str | None) -> str:
+    from mockserver.dify.dsl.load import CURRENT_DSL
+
+    return current_dsl or CURRENT_DSL
+
+
 def _build_apps(
     raw: dict[str, dict[str, Any]],
     docs: dict[str, Source],
     problems: list[Problem],
     dsl: Sequence[str],
-    current_dsl: str,
+    current_dsl: str | None,
 ) -> AppsBook:
     made: dict[str, App] = {}
     for key, value in raw["apps"].items():
@@ -208,14 +263,15 @@ def _build_apps(
             continue
         if "dsl" in value:
             where = docs[key].at(("dsl",), "")
-            made_app, found = entries.from_entry(key, value, docs[key].doc.file, where, current_dsl)
+            entries = _dsl_entries()
+            made_app, found = entries.from_entry(key, value, docs[key].doc.file, where, _current(current_dsl))
             problems.extend(found)
             if made_app is not None:
                 made[key] = made_app
         else:
             made[key] = build_app(key, value, docs[key].doc.file if key in docs else "")
     for spec in dsl:  # `serve --dsl`: over the directories' apps
-        made_app, found = entries.from_spec(spec, current_dsl)
+        made_app, found = _dsl_entries().from_spec(spec, _current(current_dsl))
         problems.extend(found)
         if made_app is not None:
             made[made_app.key] = made_app
