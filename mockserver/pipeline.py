@@ -79,7 +79,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         entry["body"] = journal_body(received.body, request.content_length)
     call = validation.check_call(request, spec, runtime.release, principal, received)
     # The caller's own mistakes in X-Mock-* headers are refused before admission, so they count nothing.
-    header_faults = faults.parse_header(request.headers.get(faults.FAULT_HEADER), book.aliases)
+    asked = request.headers.get(faults.FAULT_HEADER)
+    header_faults = faults.parse_header(asked, book.aliases) if asked else []
     fixture = book.fixtures[spec.id]
     tenant = registry.get(request[TENANT_ID])
     adhoc = registry.adhoc(tenant.id, spec.id)

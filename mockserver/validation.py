@@ -93,7 +93,11 @@ def check_call(
     # Dify's query models read request.args.to_dict() (the first of repeated keys); a parameter the
     # schema declares as an array is read with getlist (Knowledge API tag_ids).
     lists = spec.list_params
-    query = {k: request.query.getall(k) if k in lists else request.query.getone(k) for k in request.query}
+    query = (
+        {k: request.query.getall(k) if k in lists else request.query.getone(k) for k in request.query}
+        if request.query_string
+        else {}
+    )
     call = Call(
         spec=spec,
         release=release,

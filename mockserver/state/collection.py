@@ -123,6 +123,12 @@ class Collection(Generic[R]):
         if record_id in self._rows:
             self._drop(record_id)
 
+    def discard(self, record_id: str) -> None:
+        """remove() without `on_drop`: for records whose owner is going and takes what goes with them."""
+        record = self._rows.pop(record_id, None)
+        if record is not None and self._weight is not None:
+            self._used -= self._weights.pop(record_id, 0)
+
     def _drop(self, record_id: str) -> None:
         record = self._rows.pop(record_id)
         if self._weight is not None:

@@ -44,6 +44,31 @@ class Headers(Mapping[str, str]):
         return {str(k): redact(k, v) for k, v in self._raw.items()}
 
 
+# An entry's keys in the order the journal shows them, and what they hold until the request sets them.
+_BLANK: dict[str, Any] = {
+    "id": None,
+    "tenant": None,
+    "time": None,
+    "method": None,
+    "path": None,
+    "query": None,
+    "headers": None,
+    "body": None,
+    "endpoint": None,
+    "scenario": None,
+    "fault": None,
+    "status": None,
+    "events": None,
+    "duration_ms": None,
+    "unmatched": False,
+    "retry_after": None,  # the Retry-After the client was told, in seconds
+    "outcome": None,  # streams: complete | stopped | cut | error | stalled | client_left
+    "conversation_id": None,  # chats: the conversation the answer belongs to
+    "error": None,  # an error response's {code, message}
+    "_t0": None,
+}
+
+
 class JournalClock:
     """Entry ids and wall times; journal timing is real time (it measures the client), never a body."""
 
@@ -51,28 +76,16 @@ class JournalClock:
         self._ids = itertools.count(1)
 
     def open(self, request: web.Request) -> dict[str, Any]:
-        return {
-            "id": next(self._ids),
-            "tenant": None,
-            "time": time.time(),  # noqa: TID251 - wall time of the request, never in a response
-            "method": request.method,
-            "path": request.path,
-            "query": {k: request.query.getone(k) for k in request.query},
-            "headers": Headers(request.headers),
-            "body": None,
-            "endpoint": None,
-            "scenario": None,
-            "fault": None,
-            "status": None,
-            "events": [],
-            "duration_ms": None,
-            "unmatched": False,
-            "retry_after": None,  # the Retry-After the client was told, in seconds
-            "outcome": None,  # streams: complete | stopped | cut | error | stalled | client_left
-            "conversation_id": None,  # chats: the conversation the answer belongs to
-            "error": None,  # an error response's {code, message}
-            "_t0": time.perf_counter(),
-        }
+        entry = _BLANK.copy()  # one C copy, then what this request fills in
+        entry["id"] = next(self._ids)
+        entry["time"] = time.time()  # noqa: TID251 - wall time of the request, never in a response
+        entry["method"] = request.method
+        entry["path"] = request.path
+        entry["query"] = {k: request.query.getone(k) for k in request.query} if request.query_string else {}
+        entry["headers"] = Headers(request.headers)
+        entry["events"] = []
+        entry["_t0"] = time.perf_counter()
+        return entry
 
     @staticmethod
     def close(entry: dict[str, Any], status: int, retry_after: str | None = None) -> dict[str, Any]:

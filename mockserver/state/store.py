@@ -284,7 +284,7 @@ class Store:
             for gone in [f for f in feedbacks if f.conversation_id == conversation.id]:
                 feedbacks.remove(gone.id)
         for message in self.threads.pop(conversation.id, ()):
-            self.messages.remove(message.id)
+            self.messages.discard(message.id)  # its thread is gone already: nothing to unthread
 
     def _unthread(self, message: Message) -> None:
         thread = self.threads.get(message.conversation_id)
