@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any, Final, TypeVar
 
 from mockserver.errors import DifyError
@@ -170,10 +169,6 @@ class Model:
     fields: tuple[Field, ...]
     after: Callable[[dict[str, Any]], None] | None = None  # the model validator, once every field is valid
     before: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # a mode="before" model validator
-    required: frozenset[str] = dataclass_field(init=False, repr=False, compare=False)  # the required fields' names
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "required", frozenset(f.name for f in self.fields if f.required))
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""
@@ -188,10 +183,7 @@ class Model:
             body = self.before(body)
         out: dict[str, Any] = {}
         errors: list[Invalid] = []
-        # With every required field there, only the fields the body has need a look (a request sends
-        # two or three of a model's eight); otherwise all, so the missing ones are reported in order.
-        fields = self.fields if not self.required <= body.keys() else [f for f in self.fields if f.name in body]
-        for field in fields:
+        for field in self.fields:
             value = body.get(field.name, _MISSING)
             if value is _MISSING:
                 if field.required:
