@@ -18,7 +18,8 @@ def _digest(key: tuple[Any, ...]) -> bytes:
     return blake2b(repr(key).encode(), digest_size=16).digest()
 
 
-_VARIANT = "89ab89ab89ab89ab"  # a hex digit's two low bits under the RFC 4122 variant's high `10`
+# A hex digit's two low bits under the RFC 4122 variant's high `10`, by the digit.
+_VARIANT: Final = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
 
 
 def derive_uuid(key: tuple[Any, ...]) -> str:
@@ -28,7 +29,7 @@ def derive_uuid(key: tuple[Any, ...]) -> str:
 
 
 def _formatted(h: str) -> str:
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def derive_int(key: tuple[Any, ...]) -> int:
