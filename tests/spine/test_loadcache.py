@@ -89,11 +89,17 @@ def test_a_fixture_broken_after_it_was_cached_fails_at_its_line(tmp_path: Path) 
     assert _problems(settings) == _problems(plain)
 
 
-def test_a_schema_broken_after_it_was_cached_fails_at_its_line(tmp_path: Path) -> None:
+def _loaded_copy(tmp_path: Path) -> tuple[Path, Settings]:
+    """A copy of the built-in schemas, loaded once with a cache: (the copy, its settings)."""
     schemas = tmp_path / "schemas"
     shutil.copytree(schemas_dir(), schemas)
     settings = Settings(schemas_dir=schemas, load_cache=tmp_path / "cache")
     load(settings)
+    return schemas, settings
+
+
+def test_a_schema_broken_after_it_was_cached_fails_at_its_line(tmp_path: Path) -> None:
+    schemas, settings = _loaded_copy(tmp_path)
     file = schemas / "service" / "get_index.json"
     doc = json.loads(file.read_text())
     doc["x-endpoint"]["auht"] = "none"
@@ -106,10 +112,7 @@ def test_a_schema_broken_after_it_was_cached_fails_at_its_line(tmp_path: Path) -
 def test_a_changed_meta_schema_checks_every_file_again(tmp_path: Path) -> None:
     """A cached pass holds for the schema set it was made with: the fixtures' meta schema changed, a
     fixture the old one passed is refused."""
-    schemas = tmp_path / "schemas"
-    shutil.copytree(schemas_dir(), schemas)
-    settings = Settings(schemas_dir=schemas, load_cache=tmp_path / "cache")
-    load(settings)
+    schemas, settings = _loaded_copy(tmp_path)
     meta = schemas / "_meta" / "fixture.json"
     doc = json.loads(meta.read_text())
     doc["required"] = [*doc.get("required", []), "owner"]
