@@ -37,7 +37,7 @@ from mockserver.keys import (
 )
 from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.readers import READERS
-from mockserver.render import dslrun
+from mockserver.render import dslrun, sse
 from mockserver.render import generate as generation
 from mockserver.render.respond import RESPONDERS, Plan, respond
 from mockserver.render.selfcheck import check_plan
@@ -289,7 +289,9 @@ async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action
     if task_handle is not None:
         streams[id(request)] = task_handle
     try:
-        response = await respond(request, plan)
+        # The writer directly, not through respond(): one coroutine frame less for each stream in flight.
+        plan.stream.delivery = plan.delivery
+        response = await sse.stream(request, plan.stream)
         if act is not None and act.ended is not None:
             act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
         return response
