@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any, Final, NamedTuple
 
 from aiohttp import web
@@ -48,6 +49,7 @@ from mockserver.scenarios.context import RequestContext, render_respond
 from mockserver.scenarios.model import Fixture, Respond, Scenario
 from mockserver.state.journal import journal_body
 from mockserver.state.records import RunningTask
+from mockserver.tenancy import Tenant
 
 SCENARIO_HEADER: Final = "X-Mock-Scenario"
 log = logging.getLogger("mockserver.templates")
@@ -77,6 +79,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
     plan.task = task
     tasks = ctx.tenant.state.tasks
     tasks[task_id] = task
+    # The tenant is parked while the stream is written: a stream must not keep alive a tenant the
+    # registry evicted meanwhile (its cap; 10,000 one-stream tenants at once). Once evicted, nothing can
+    # reach that tenant any more (its session gets a fresh one), so what its stream's end would record
+    # there is skipped; a tenant still kept gets it as before.
+    tenant = weakref.ref(ctx.tenant)
+    ctx.tenant = None  # type: ignore[assignment]  # unused until the end: ended() gets it back
     entry: dict[str, Any] = request.get(ENTRY, {})
     streams = request.app[STREAMS]
     task_handle = asyncio.current_task()
@@ -84,13 +92,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         streams[id(request)] = task_handle
     try:
         response = await sse.stream(request, plan)
-        if act is not None and act.ended is not None:
+        if act is not None and act.ended is not None and _unparked(ctx, tenant):
             act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
         return response
     except asyncio.CancelledError:
         if request.get(CLIENT_LEFT):  # the runner stopped it the moment its client hung up
             plan.outcome = "client_left"
-            if act is not None and act.ended is not None:  # the run still ends as planned
+            if act is not None and act.ended is not None and _unparked(ctx, tenant):  # the run ends as planned
                 act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
         else:
             plan.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
@@ -103,6 +111,15 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if entry.get("fault"):
             # What happened, not what was asked: a stream fault that never struck has no count.
             entry["fault"]["after_events"] = plan.fault_at
+
+
+def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant]) -> bool:
+    """The stream's tenant back in its context, if the registry still has it (else it is gone)."""
+    kept = tenant()
+    if kept is None:
+        return False
+    ctx.tenant = kept
+    return True
 
 
 async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
