@@ -79,12 +79,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
     plan.task = task
     tasks = ctx.tenant.state.tasks
     tasks[task_id] = task
-    # The tenant is parked while the stream is written: a stream must not keep alive a tenant the
-    # registry evicted meanwhile (its cap; 10,000 one-stream tenants at once). Once evicted, nothing can
-    # reach that tenant any more (its session gets a fresh one), so what its stream's end would record
-    # there is skipped; a tenant still kept gets it as before.
-    tenant = weakref.ref(ctx.tenant)
-    ctx.tenant = None  # type: ignore[assignment]  # unused until the end: ended() gets it back
+    # The tenant (and its scope) is parked while the stream is written: a stream must not keep alive a
+    # tenant the registry evicted meanwhile (its cap; 10,000 one-stream tenants at once). Once evicted,
+    # nothing can reach that tenant any more (its session gets a fresh one), so what its stream's end
+    # would record there is skipped; a tenant still kept gets it as before.
+    tenant, scope_id = weakref.ref(ctx.tenant), ctx.scope.id
+    ctx.tenant = ctx.scope = None  # type: ignore[assignment]  # unused until the end: ended() gets them back
     entry: dict[str, Any] = request.get(ENTRY, {})
     streams = request.app[STREAMS]
     task_handle = asyncio.current_task()
@@ -92,13 +92,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
         streams[id(request)] = task_handle
     try:
         response = await sse.stream(request, plan)
-        if act is not None and act.ended is not None and _unparked(ctx, tenant):
+        if act is not None and act.ended is not None and _unparked(ctx, tenant, scope_id):
             act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
         return response
     except asyncio.CancelledError:
         if request.get(CLIENT_LEFT):  # the runner stopped it the moment its client hung up
             plan.outcome = "client_left"
-            if act is not None and act.ended is not None and _unparked(ctx, tenant):  # the run ends as planned
+            # The run still ends as planned.
+            if act is not None and act.ended is not None and _unparked(ctx, tenant, scope_id):
                 act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
         else:
             plan.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
@@ -113,12 +114,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
             entry["fault"]["after_events"] = plan.fault_at
 
 
-def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant]) -> bool:
-    """The stream's tenant back in its context, if the registry still has it (else it is gone)."""
+def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant], scope_id: str) -> bool:
+    """The stream's tenant and scope back in its context, if the tenant still exists (else it is gone)."""
     kept = tenant()
     if kept is None:
         return False
-    ctx.tenant = kept
+    ctx.tenant, ctx.scope = kept, kept.scope(scope_id)  # the scope it had: a tenant keeps its scopes
     return True
 
 
