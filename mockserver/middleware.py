@@ -3,7 +3,6 @@ call, not a middleware layer of its own)."""
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import hmac
 import logging
@@ -59,9 +58,16 @@ def _is_control(request: web.Request) -> bool:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Journal (Dify requests only) around errors around auth around the handler."""
+    """Journal (Dify requests only) around errors around auth around the handler. The errors are
+    caught in this frame, not a coroutine of its own: every stream in flight holds its await chain."""
     if _is_control(request):
-        return await _answered(request, handler, control=True)
+        try:
+            _admit_control(request)
+            return await handler(request)
+        except ConnectionResetError:
+            raise
+        except Exception as exc:
+            return await _failed(request, exc)
     app = request.app  # a property that walks the match info: read once
     runtime = app[RUNTIME]
     entry = runtime.clock.open(request)
@@ -69,7 +75,13 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     request[DIFY_HEADERS] = runtime.dify_headers
     status, retry_after = 500, None
     try:
-        response = await _answered(request, handler, control=False, runtime=runtime)
+        try:
+            refused = _authenticated(request, runtime)
+            response = refused if refused is not None else await handler(request)
+        except ConnectionResetError:
+            raise
+        except Exception as exc:
+            response = await _failed(request, exc)
         if not response.prepared:  # one prepared already (a stream) took them from the request
             response.headers.update(runtime.dify_headers)
         status, retry_after = response.status, response.headers.get("Retry-After")
@@ -95,25 +107,15 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
                 requests_log.info("%s", request_line(entry))
 
 
-async def _answered(
-    request: web.Request, handler: Handler, *, control: bool, runtime: Runtime | None = None
-) -> web.StreamResponse:
-    """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page)."""
+async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page); a
+    redirect goes on as aiohttp's."""
     crash = False
-    try:
-        if control:
-            _admit_control(request)
-        else:
-            assert runtime is not None
-            refused = _authenticated(request, runtime)
-            if refused is not None:
-                return refused
-        return await handler(request)
-    except DifyError as exc:
+    if isinstance(exc, DifyError):
         error = exc
-    except web.HTTPException as exc:
+    elif isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = _HTTP_CODES.get(exc.status, "internal_server_error" if exc.status >= 500 else "bad_request")
         error = DifyError(code, CODES[code].message, status=exc.status)
         if exc.status == 404 and request.match_info.http_exception is not None:
@@ -126,10 +128,8 @@ async def _answered(
                 request[ENTRY]["unmatched_reason"] = "not emulated"
         if "Allow" in exc.headers:
             error.headers["Allow"] = exc.headers["Allow"]
-    except (asyncio.CancelledError, ConnectionResetError):
-        raise
-    except Exception:
-        log.exception("internal error of the mock on %s %s", request.method, request.path)
+    else:
+        log.error("internal error of the mock on %s %s", request.method, request.path, exc_info=exc)
         error, crash = DifyError("internal_server_error"), True
     if error.code == "not_found" and not crash:
         error.message = _restx_404_help(request, error.message)

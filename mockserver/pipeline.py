@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any, Final, NamedTuple
 
 from aiohttp import web
@@ -31,16 +32,18 @@ from mockserver.keys import (
 )
 from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.readers import READERS
-from mockserver.render import dslrun
+from mockserver.render import dslrun, sse
 from mockserver.render import generate as generation
 from mockserver.render.respond import RESPONDERS, Plan, respond
 from mockserver.render.selfcheck import check_plan
+from mockserver.render.sse import StreamPlan
 from mockserver.scenarios import matcher
 from mockserver.scenarios.compiler import NO_ACTION
 from mockserver.scenarios.context import RequestContext, render_respond
 from mockserver.scenarios.model import Fixture, Respond, Scenario
 from mockserver.state.journal import journal_body
 from mockserver.state.records import RunningTask
+from mockserver.tenancy import Tenant
 
 SCENARIO_HEADER: Final = "X-Mock-Scenario"
 log = logging.getLogger("mockserver.templates")
@@ -49,18 +52,69 @@ log = logging.getLogger("mockserver.templates")
 class _Streaming(NamedTuple):
     """A stream to write: what the writer needs, and nothing the decision needed before it."""
 
-    plan: Plan
+    stream: StreamPlan
     ctx: ActContext
     act: Action | None = None
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
     decided = await _decide(request)
-    if isinstance(decided, _Streaming):
-        # The request's body, its rendered scenario and template roots went with _decide's frame: a
-        # stream in flight keeps only its plan and the action's context (10,000 streams at once).
-        return await _stream(request, *decided)
-    return decided
+    if not isinstance(decided, _Streaming):
+        return decided
+    # The request's body, its rendered scenario and template roots went with _decide's frame: a
+    # stream in flight keeps only its plan and the action's context (10,000 streams at once). The
+    # stream is written from this frame, not another coroutine's: each stream holds its await chain.
+    plan, ctx, act = decided
+    del decided
+    task_id = str(ctx.bound.get("task_id"))
+    app_key = ctx.call.app.key if ctx.call.app else ""
+    task = RunningTask(task_id, app_key, ctx.call.user or "", ctx.call.app.mode if ctx.call.app else "")
+    plan.stopped = task.stopped
+    plan.task = task
+    tasks = ctx.tenant.state.tasks
+    tasks[task_id] = task
+    # The tenant (and its scope) is parked while the stream is written: a stream must not keep alive a
+    # tenant the registry evicted meanwhile (its cap; 10,000 one-stream tenants at once). Once evicted,
+    # nothing can reach that tenant any more (its session gets a fresh one), so what its stream's end
+    # would record there is skipped; a tenant still kept gets it as before.
+    tenant, scope_id = weakref.ref(ctx.tenant), ctx.scope.id
+    ctx.tenant = ctx.scope = None  # type: ignore[assignment]  # unused until the end: ended() gets them back
+    entry: dict[str, Any] = request.get(ENTRY, {})
+    streams = request.app[STREAMS]
+    task_handle = asyncio.current_task()
+    if task_handle is not None:
+        streams[id(request)] = task_handle
+    try:
+        response = await sse.stream(request, plan)
+        if act is not None and act.ended is not None and _unparked(ctx, tenant, scope_id):
+            act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
+        return response
+    except asyncio.CancelledError:
+        if request.get(CLIENT_LEFT):  # the runner stopped it the moment its client hung up
+            plan.outcome = "client_left"
+            # The run still ends as planned.
+            if act is not None and act.ended is not None and _unparked(ctx, tenant, scope_id):
+                act.ended(ctx, Ending(plan.outcome, plan.error, plan.finished))
+        else:
+            plan.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
+        raise
+    finally:
+        streams.pop(id(request), None)
+        tasks.pop(task_id, None)
+        entry["events"] = list(plan.sent)
+        entry["outcome"] = plan.outcome
+        if entry.get("fault"):
+            # What happened, not what was asked: a stream fault that never struck has no count.
+            entry["fault"]["after_events"] = plan.fault_at
+
+
+def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant], scope_id: str) -> bool:
+    """The stream's tenant and scope back in its context, if the tenant still exists (else it is gone)."""
+    kept = tenant()
+    if kept is None:
+        return False
+    ctx.tenant, ctx.scope = kept, kept.scope(scope_id)  # the scope it had: a tenant keeps its scopes
+    return True
 
 
 async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
@@ -126,7 +180,9 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         # Dify's worker found the problem after the stream began (VERSIONS.md V4): no fault, no effect.
         entry["error"] = {"code": deferred.code, "message": deferred.message, "in_stream": True}
         users.remember(ctx)
-        return _Streaming(generation.worker_failure(ctx, settings, deferred), ctx)
+        failure = generation.worker_failure(ctx, settings, deferred).stream
+        assert failure is not None
+        return _Streaming(failure, ctx)
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
@@ -177,7 +233,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         tenant.state.reweigh(ctx.bound.values())  # what the commit changed counts against the caps anew
     if plan.stream is None:
         return await respond(request, plan)
-    return _Streaming(plan, ctx, act)
+    plan.stream.delivery = delivery
+    return _Streaming(plan.stream, ctx, act)  # the Plan itself is done with
 
 
 def _known_scenario(entry: dict[str, Any], fixture: Fixture, adhoc: list[Scenario], requested: str) -> None:
@@ -284,40 +341,3 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
-
-
-async def _stream(request: web.Request, plan: Plan, ctx: ActContext, act: Action | None = None) -> web.StreamResponse:
-    assert plan.stream is not None
-    task_id = str(ctx.bound.get("task_id"))
-    app_key = ctx.call.app.key if ctx.call.app else ""
-    task = RunningTask(task_id, app_key, ctx.call.user or "", ctx.call.app.mode if ctx.call.app else "")
-    plan.stream.stopped = task.stopped
-    plan.stream.task = task
-    tasks = ctx.tenant.state.tasks
-    tasks[task_id] = task
-    entry: dict[str, Any] = request.get(ENTRY, {})
-    streams = request.app[STREAMS]
-    task_handle = asyncio.current_task()
-    if task_handle is not None:
-        streams[id(request)] = task_handle
-    try:
-        response = await respond(request, plan)
-        if act is not None and act.ended is not None:
-            act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
-        return response
-    except asyncio.CancelledError:
-        if request.get(CLIENT_LEFT):  # the runner stopped it the moment its client hung up
-            plan.stream.outcome = "client_left"
-            if act is not None and act.ended is not None:  # the run still ends as planned
-                act.ended(ctx, Ending(plan.stream.outcome, plan.stream.error, plan.stream.finished))
-        else:
-            plan.stream.outcome = "cut"  # the server stopped (a second Ctrl-C) or the loop shut down
-        raise
-    finally:
-        streams.pop(id(request), None)
-        tasks.pop(task_id, None)
-        entry["events"] = list(plan.stream.sent)
-        entry["outcome"] = plan.stream.outcome
-        if entry.get("fault"):
-            # What happened, not what was asked: a stream fault that never struck has no count.
-            entry["fault"]["after_events"] = plan.stream.fault_at

@@ -68,7 +68,7 @@ class Scope:
         return max(0.0, self.now - self.first_call)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)  # weak: an in-flight stream's (pipeline.handle)
 class Tenant:
     """Everything one tenant owns; catalogue, book, apps and settings are shared and read-only."""
 

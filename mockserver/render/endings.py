@@ -54,7 +54,10 @@ def blocking_body(
     end = next((e for e in events if e["event"] == "message_end"), None)
     # The blocking body dumps the metadata in full in every release (easy_ui pipeline
     # _to_blocking_response), even where 1.16's message_end drops its nulls.
-    shown = builder.metadata(given["metadata"] if "metadata" in given else end["metadata"] if end else None)
+    if "metadata" not in given and end is not None and not env.chatflow:
+        shown = _shown_metadata(end["metadata"], env.release)
+    else:
+        shown = builder.metadata(given["metadata"] if "metadata" in given else end["metadata"] if end else None)
     conversation = env.conversation_id if env.family == "chat" else _NO_CONVERSATION
     return _message_body(
         env.task_id, env.message_id, conversation, env.mode, given.get("answer", answer), shown, env.created_at
@@ -62,6 +65,18 @@ def blocking_body(
 
 
 _NO_CONVERSATION: Any = object()  # a completion's body has no conversation_id key at all
+
+# The full metadata of an easy-UI message_end's: every stream of a constant scenario shares one
+# message_end metadata (builder.end_metadata), so its body (the message the commit stores, kept as long
+# as the tenant) shares one full metadata too instead of a usage dict of its own.
+_SHOWN: ByIdentity[dict[str, Any]] = ByIdentity()
+
+
+def _shown_metadata(end: Any, release: Release) -> dict[str, Any]:
+    known = _SHOWN.get(end, release.name)
+    if known is not None:
+        return known
+    return _SHOWN.put(end, release.name, metadata(end, release, (None, None)))
 
 
 def _message_body(

@@ -130,18 +130,33 @@ def build(
     if relayed(ctx):
         kept = relay_cut(events)
         times, events = times[: len(kept)], kept
+    ending = _EarlyEnd(env, builder, events)
     stream = StreamPlan(
         events=events,
         times_ms=times,
         pace_scale=settings.pace_scale,
         ping_interval_ms=settings.ping_interval_s * 1000.0,
         leading_ping=relayed(ctx),
-        on_stop=lambda i, at_ms, by_owner: stop_events(env, builder, events, i, at_ms / 1000.0, by_owner),
-        fault=stream_fault(
-            fault, events, lambda i, at_ms, params: failure_events(env, builder, events, i, at_ms / 1000.0, params)
-        ),
+        on_stop=ending,
+        fault=stream_fault(fault, events, ending.failure),
     )
     return Plan(stream=stream), body
+
+
+class _EarlyEnd:
+    """The events a stop (called as on_stop) or a stream_error (`failure`) sends. One small object
+    where two closures held three cells, a tuple and a function each for every stream in flight."""
+
+    __slots__ = ("builder", "env", "events")
+
+    def __init__(self, env: Envelope, builder: EventBuilder, events: list[dict[str, Any]]) -> None:
+        self.env, self.builder, self.events = env, builder, events
+
+    def __call__(self, sent: int, at_ms: float, by_owner: bool) -> list[dict[str, Any]]:
+        return stop_events(self.env, self.builder, self.events, sent, at_ms / 1000.0, by_owner)
+
+    def failure(self, sent: int, at_ms: float, params: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
+        return failure_events(self.env, self.builder, self.events, sent, at_ms / 1000.0, params)
 
 
 def worker_failure(ctx: ActContext, settings: Settings, error: DifyError) -> Plan:

@@ -4,6 +4,7 @@ and the stream faults (cut, in-band error, malformed frame, stall)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -57,25 +58,47 @@ class StreamPlan:
 
 
 class _Clock:
-    """Scheduled time, advanced by sleeping the scaled difference; wakes early on a stop."""
+    """Scheduled time. A sleep is a timer and a future the writer awaits (what asyncio.sleep makes,
+    without its coroutine frame: every stream in flight is asleep in one); a stop wakes it early."""
 
-    __slots__ = ("now_ms", "plan")
+    __slots__ = ("now_ms", "plan", "timer")
 
     def __init__(self, plan: StreamPlan) -> None:
         self.plan = plan
         self.now_ms = 0.0
+        self.timer: asyncio.TimerHandle | None = None
 
-    async def until(self, target_ms: float) -> bool:
-        """Sleep to `target_ms`; returns False when a stop arrived first."""
+    def sleep(self, target_ms: float) -> asyncio.Future[None] | None:
+        """The sleep to `target_ms` (scaled) to await; None when none is due or the stream is stopped."""
         wait = (target_ms - self.now_ms) * self.plan.pace_scale / 1000.0
-        stopped = self.plan.stopped
-        if wait > 0:
-            if stopped is None:
-                await asyncio.sleep(wait)
-            else:
-                await stopped.sleep(wait)
         self.now_ms = max(self.now_ms, target_ms)
+        stopped = self.plan.stopped
+        if wait <= 0 or (stopped is not None and stopped.is_set()):
+            return None
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        # The bare context: call_later would otherwise copy the writer's for each timer.
+        self.timer = loop.call_later(wait, _wake, waiter, context=_BARE)
+        if stopped is not None:
+            stopped.watch(waiter)
+        return waiter
+
+    def running(self) -> bool:
+        """False once a stop arrived."""
+        stopped = self.plan.stopped
         return stopped is None or not stopped.is_set()
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+_BARE: Final = contextvars.Context()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _Writer:
@@ -100,43 +123,65 @@ class _Writer:
             self.plan.finished = event.get("data")
 
 
-async def write_events(resp: web.StreamResponse, plan: StreamPlan) -> bool:
-    """Write the stream; returns False when the connection must close without a proper end."""
-    out = _Writer(resp, plan)
-    clock = _Clock(plan)
-    fault = plan.fault
-    next_ping = plan.ping_interval_ms
-    if plan.leading_ping:
-        await write(resp, PING, plan.delivery)
-    for i, event in enumerate(plan.events):
-        if fault is not None and out.data_sent == fault.after:
-            proceed = await _strike(out, fault, plan.events[i], i, clock.now_ms)
-            fault = None
-            if proceed is not None:
-                return proceed
-        target = plan.times_ms[i]
-        running = True
-        while running and next_ping <= target:
-            running = await clock.until(next_ping)
+async def stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:
+    """Write the stream. One coroutine from the head to the end (10,000 streams in flight each hold
+    their whole await chain); the connection closes without a proper end when a fault says so."""
+    if plan.delivery.latency_s:
+        await asyncio.sleep(plan.delivery.latency_s)  # a slow first token: nothing before the head
+    resp = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    resp.headers.update(request.get(DIFY_HEADERS) or {})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    out, clock = _Writer(resp, plan), _Clock(plan)
+    try:
+        fault = plan.fault
+        next_ping = plan.ping_interval_ms
+        ended: bool | None = None  # how the events ended: True a proper end, False a close at once
+        if plan.leading_ping:
+            await write(resp, PING, plan.delivery)
+        for i, event in enumerate(plan.events):
+            if fault is not None and out.data_sent == fault.after:
+                ended = await _strike(out, fault, event, i, clock.now_ms)
+                fault = None
+                if ended is not None:
+                    break
+            target = plan.times_ms[i]
+            running = True
+            while running and next_ping <= target:
+                if (pause := clock.sleep(next_ping)) is not None:
+                    await pause
+                running = clock.running()
+                if running:
+                    await write(resp, PING, plan.delivery)  # every ping_interval from the start, events or not
+                    next_ping += plan.ping_interval_ms
             if running:
-                await write(resp, PING, plan.delivery)  # every ping_interval from the start, events or not
-                next_ping += plan.ping_interval_ms
-        if running:
-            running = await clock.until(target)
-        if not running and plan.on_stop is not None:
-            plan.outcome = "stopped"
-            by_owner = plan.task.by_owner if plan.task is not None else True
-            for final in plan.on_stop(i, clock.now_ms, by_owner):
-                await out.event(final)
-            return True
-        await out.event(event)
-    if fault is not None:
-        # `after` beyond the stream's events: the fault strikes once all of them are out.
-        proceed = await _strike(out, fault, None, len(plan.events), clock.now_ms)
-        if proceed is not None:
-            return proceed
-    await _idle(plan, plan.idle_after_s)
-    return True
+                if (pause := clock.sleep(target)) is not None:
+                    await pause
+                running = clock.running()
+            if not running and plan.on_stop is not None:
+                plan.outcome = "stopped"
+                by_owner = plan.task.by_owner if plan.task is not None else True
+                for final in plan.on_stop(i, clock.now_ms, by_owner):
+                    await out.event(final)
+                ended = True
+                break
+            await out.event(event)
+        if ended is None and fault is not None:
+            # `after` beyond the stream's events: the fault strikes once all of them are out.
+            ended = await _strike(out, fault, None, len(plan.events), clock.now_ms)
+        if ended is None:
+            await _idle(plan, plan.idle_after_s)
+            ended = True
+        if ended:
+            await resp.write_eof()
+        elif request.transport is not None:
+            # Close without the last chunk: the client sees the body end early.
+            request.transport.close()
+    except ConnectionResetError:
+        plan.outcome = "client_left"
+    finally:
+        clock.cancel()
+    return resp
 
 
 async def _idle(plan: StreamPlan, seconds: float) -> None:
@@ -187,21 +232,3 @@ async def _strike(
         if loop.time() < deadline:
             await write(out.resp, PING, plan.delivery)
     return False
-
-
-async def stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:
-    if plan.delivery.latency_s:
-        await asyncio.sleep(plan.delivery.latency_s)  # a slow first token: nothing before the head
-    resp = web.StreamResponse(status=200, headers=SSE_HEADERS)
-    resp.headers.update(request.get(DIFY_HEADERS) or {})
-    resp.enable_chunked_encoding()
-    await resp.prepare(request)
-    try:
-        if await write_events(resp, plan):
-            await resp.write_eof()
-        elif request.transport is not None:
-            # Close without the last chunk: the client sees the body end early.
-            request.transport.close()
-    except ConnectionResetError:
-        plan.outcome = "client_left"
-    return resp

@@ -234,8 +234,8 @@ class Blob:
 class StopFlag:
     """A running generation's stop flag: set once by `POST .../stop`; the stream writer's sleep ends
     the moment it is set. (asyncio.Event with wait_for made a task, a deque and a future for every
-    sleep of every stream in flight; this is a plain sleep's timer and future.) One sleeper at a time:
-    the stream's writer."""
+    sleep of every stream in flight; this wakes the writer's own sleep, a timer's future.) One sleeper
+    at a time: the stream's writer."""
 
     __slots__ = ("_set", "_waiter")
 
@@ -250,18 +250,9 @@ class StopFlag:
         self._set = True
         _wake(self._waiter)
 
-    async def sleep(self, seconds: float) -> None:
-        """Sleep `seconds`, or until the flag is set (not at all if it is already)."""
-        if self._set:
-            return
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(seconds, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
+    def watch(self, waiter: asyncio.Future[None]) -> None:
+        """The writer sleeps on `waiter` now: a stop sets its result (its timer would have later)."""
+        self._waiter = waiter
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:

@@ -4,7 +4,9 @@ one app never change another app's answers, however they interleave."""
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 from dify_facts import CONVERSATION_NOT_EXISTS, auth
 
@@ -79,3 +81,24 @@ async def test_the_clock_moves_every_scope_of_a_tenant_and_later_ones_too(client
     (shown,) = clock["data"]
     assert shown["tenant"] == "default" and shown["advanced"] == 100
     assert shown["next"] == {"app:app-chat": 1735689702, "app:app-completion": 1735689701}
+
+
+async def test_a_stream_in_flight_does_not_keep_its_evicted_tenant_alive(make_client, read_event):
+    """Past the tenant cap the registry drops the least recent tenant; one whose stream is still being
+    written goes too (nothing can reach it any more: its session would get a fresh tenant), and the
+    stream still ends as planned. (10,000 one-stream tenants at once kept ten times the cap alive.)"""
+    client = await make_client(pace_scale=1.0, max_tenants=1)
+    body = {"inputs": {}, "query": " ".join(f"w{i}" for i in range(20)), "user": "u", "response_mode": "streaming"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth("app-chat", **{"X-Mock-Session": "a"}))
+    assert resp.status == 200
+    first = await read_event(resp)
+    assert first is not None and first["event"] == "message"
+    tenant = weakref.ref(client.app[TENANTS].get("s:a"))
+    await _raw(client, "/v1/chat-messages", CHAT, "app-chat", **{"X-Mock-Session": "b"})  # evicts s:a
+    gc.collect()
+    assert tenant() is None
+    rest = []
+    while (event := await read_event(resp)) is not None:
+        rest.append(event)
+    assert rest[-1]["event"] == "message_end"
+    assert "".join(e["answer"] for e in [first, *rest] if e["event"] == "message") == f"You asked: {body['query']}"
