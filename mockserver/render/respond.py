@@ -14,7 +14,7 @@ from aiohttp import web
 from mockserver.dify.files import content_type
 from mockserver.endpoint import EndpointSpec
 from mockserver.faults.delivery import NORMAL, Delivery, send_body
-from mockserver.render.sse import StreamPlan, stream
+from mockserver.render.sse import StreamPlan
 from mockserver.render.wire import RESTX, Wire, send_json
 from mockserver.state.records import Blob
 
@@ -80,9 +80,8 @@ RESPONDERS: Final[dict[str, Callable[[EndpointSpec, Any], Plan]]] = {
 
 
 async def respond(request: web.Request, plan: Plan) -> web.StreamResponse:
-    if plan.stream is not None:
-        plan.stream.delivery = plan.delivery
-        return await stream(request, plan.stream)
+    """A whole body (JSON, bytes, 204); a stream is written by the pipeline (sse.stream)."""
+    assert plan.stream is None, "a stream is written by pipeline.handle, not respond()"
     if plan.delivery.latency_s:
         await asyncio.sleep(plan.delivery.latency_s)
     if plan.status == 204:
