@@ -51,6 +51,11 @@ def main(work: Path) -> None:
         with urllib.request.urlopen(request, timeout=10) as resp:
             body = json.load(resp)
         assert body["answer"] == "You asked: wheel check", body
+        # The wheel's metadata and the served version come from the one mockserver/_version.py.
+        built = wheel.name.split("-")[1]
+        with urllib.request.urlopen(f"{base}/_mock/health", timeout=10) as resp:
+            served = json.load(resp)["version"]
+        assert served == built, f"the wheel {wheel.name} serves version {served}"
         print(f"wheel {wheel.name} serves the built-in fixtures from {elsewhere}")
     finally:
         proc.terminate()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mockserver._version import __version__
 from mockserver.errors import DifyError, FixtureError
 from mockserver.settings import Settings
 
 if TYPE_CHECKING:
     from mockserver.app import create_app
 
-__all__ = ["DifyError", "FixtureError", "Settings", "create_app"]
+__all__ = ["DifyError", "FixtureError", "Settings", "__version__", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mockserver._version import __version__
 from mockserver.errors import FixtureError
 from mockserver.settings import DEFAULT_PORT, ENV_PREFIX, LOG_LEVELS, Settings, upload_limits
 
@@ -25,7 +26,8 @@ STREAM_GRACE_S = 3.0  # how long open streams may finish after Ctrl-C before the
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(None, "-V", "--version", package_name="dify-mockserver")
+# The version given, click does not look it up with importlib.metadata.
+@click.version_option(__version__, "-V", "--version", package_name="dify-mockserver")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """dify-mockserver: a local, deterministic emulator of the Dify HTTP API.

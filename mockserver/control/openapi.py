@@ -8,8 +8,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from mockserver._version import __version__
 from mockserver.catalogue import Catalogue
-from mockserver.control.api import OPERATIONS, mock_version
+from mockserver.control.api import OPERATIONS
 from mockserver.control.bundle import Bundle
 from mockserver.endpoint import EndpointSpec
 from mockserver.keys import CATALOGUE
@@ -146,7 +147,7 @@ def emulated(catalogue: Catalogue) -> dict[str, Any]:
             paths.setdefault(path, {})[spec.method.lower()] = _operation(spec, path, operation_id, bundle)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Dify APIs emulated by dify-mockserver", "version": mock_version()},
+        "info": {"title": "Dify APIs emulated by dify-mockserver", "version": __version__},
         "paths": paths,
         "components": {
             "schemas": {"Error": _ERROR_SCHEMA, **dict(sorted(bundle.components.items()))},
@@ -276,7 +277,7 @@ def control() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "dify-mockserver control API",
-            "version": mock_version(),
+            "version": __version__,
             "description": "Loopback only by default; with --admin-token every call needs X-Mock-Admin-Token.",
         },
         "paths": paths,

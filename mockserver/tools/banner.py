@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.control.api import mock_version
+from mockserver._version import __version__
 from mockserver.keys import BOOK, RELEASE, SETTINGS
 from mockserver.paths import fixtures_dir
 
@@ -23,7 +23,7 @@ def lines(app: web.Application, base_url: str) -> list[str]:
     settings, release, book = app[SETTINGS], app[RELEASE], app[BOOK].current
     url = reachable(base_url, settings.host)
     out = [
-        f"dify-mockserver {mock_version()}: Dify {release.name} (server_version {release.server_version}),"
+        f"dify-mockserver {__version__}: Dify {release.name} (server_version {release.server_version}),"
         f" seed {settings.seed}",
     ]
     if url != base_url:
