@@ -219,9 +219,13 @@ def _usage(message: str) -> Any:
 
 
 class _Lines:
-    """The request log's lines on stderr, written once per turn of the event loop rather than once a
-    request (a write and a flush each cost more than the rest of the line's work). Every other log
-    record writes the pending lines first, so stderr keeps the order things happened in."""
+    """The request log's lines on stderr, written together at most FLUSH_S after the first of them
+    rather than once a request (a write and a flush each cost more than the rest of the line's work;
+    under load one write a turn of the event loop still cost 1.4% of the server). Every other log
+    record writes the pending lines first, so stderr keeps the order things happened in; stopping
+    writes them too."""
+
+    FLUSH_S = 0.02  # as good as at once for a person reading, and few writes for a load test
 
     def __init__(self) -> None:
         self._pending: list[str] = []
@@ -229,7 +233,7 @@ class _Lines:
     def add(self, line: str) -> None:
         if not self._pending:
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_later(self.FLUSH_S, self.flush)
             except RuntimeError:  # no loop runs: no turn to wait for
                 self._pending.append(line)
                 self.flush()
