@@ -42,13 +42,10 @@ def select(
     if adhoc or not fixture.fixed_choice:
         return _selected(fixture, call, scope, adhoc)
     # The same choice for every request of this app: remembered (a Selection is only read).
-    key = (id(call.app), call.release.name)
-    known = fixture.chosen_for.get(key)
-    if known is not None and known[0] is call.app:
-        return known[1]  # type: ignore[no-any-return]
-    selection = _selected(fixture, call, scope, adhoc)
-    fixture.chosen_for[key] = (call.app, selection)
-    return selection
+    chosen = _remembered(fixture.chosen_for, call)
+    if chosen is _UNKNOWN:
+        chosen = _remember(fixture.chosen_for, call, _selected(fixture, call, scope, adhoc))
+    return chosen  # type: ignore[no-any-return]
 
 
 def _selected(fixture: Fixture, call: Call, scope: Scope, adhoc: Sequence[Scenario]) -> Selection:
@@ -159,13 +156,26 @@ def _holds_for(scenario: Scenario, call: Call, roots: _Roots) -> bool:
     """_all_hold, remembered for a match that reads only the app and the release (`app.mode`)."""
     if not scenario.static_match:
         return _all_hold(scenario.match, roots)
-    key = (id(call.app), call.release.name)
-    known = scenario.held_for.get(key)
-    if known is not None and known[0] is call.app:
-        return known[1]
-    held = _all_hold(scenario.match, roots)
-    scenario.held_for[key] = (call.app, held)
-    return held
+    held = _remembered(scenario.held_for, call)
+    if held is _UNKNOWN:
+        held = _remember(scenario.held_for, call, _all_hold(scenario.match, roots))
+    return bool(held)
+
+
+# A memo per app and release: (id(app), release) -> (app, value). It holds the app, so its id is not
+# reused while remembered, and it goes with its scenario or fixture on a reload.
+Memo = dict[tuple[int, str], tuple[Any, Any]]
+_UNKNOWN: Any = object()
+
+
+def _remembered(memo: Memo, call: Call) -> Any:
+    known = memo.get((id(call.app), call.release.name))
+    return known[1] if known is not None and known[0] is call.app else _UNKNOWN
+
+
+def _remember(memo: Memo, call: Call, value: Any) -> Any:
+    memo[(id(call.app), call.release.name)] = (call.app, value)
+    return value
 
 
 def _all_hold(match: Sequence[Predicate], roots: _Roots) -> bool:

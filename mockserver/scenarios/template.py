@@ -303,7 +303,6 @@ def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
     name, path = node.id, tuple(reversed(keys))
     last = len(path) - 1
     from_request = name == "request"  # `request.body.x`: the body alone, not the whole view (its headers)
-
     first, rest = path[0], path[1:]
 
     def walk(ctx: Context) -> Any:
@@ -313,10 +312,10 @@ def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
                 if report is not None and report not in ctx.missing:
                     ctx.missing.append(report)
                 return None
-            keys, start = rest, 1
+            steps, start = rest, 1
         else:
-            obj, keys, start = ctx.root(name), path, 0
-        for i, key in enumerate(keys, start):
+            obj, steps, start = ctx.root(name), path, 0
+        for i, key in enumerate(steps, start):
             value = get(obj, key)
             if value is None:
                 # Only the outermost lookup reports: a missing step makes every later one miss too.
