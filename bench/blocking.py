@@ -9,7 +9,10 @@ client in this process (the output says so). Rounds alternate between the server
 round of each counts. Reports requests/s, p50/p99 latency, server CPU per request and the ratios
 mock/reference (target >= 1.0, floor 0.7) and mock/bare. Then, one connection at a time (`wrk -c1`,
 alternating rounds, the lowest p50 of each counts), the single-connection p50 of the mock and the
-reference and their ratio (target <= 1.2). `--smoke`: tiny counts, no thresholds.
+reference and their ratio (target <= 1.2). The mock runs on the loop `serve` picks (uvloop where this
+interpreter has it, the `fast` extra); then a fourth server, mock-asyncio, is the mock on asyncio's own
+loop (unless --no-asyncio), so uvloop's gain is measured in the same run. `--smoke`: tiny counts, no
+thresholds.
 
 Exit 1 when a server fails to start, answers anything but 200 or a body of another shape, or
 (without --smoke) when the throughput ratio is below the floor or the p50 ratio above its target.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import importlib.util
 import json
 import math
 import os
@@ -53,6 +57,13 @@ COMMANDS = {
     "reference": [sys.executable, str(HERE / "_reference_server.py"), "--port", "0"],
     "bare": [sys.executable, str(HERE / "_bare_app.py"), "--port", "0"],
 }
+COMMANDS["mock-asyncio"] = COMMANDS["mock"]  # the mock on asyncio's own loop where uvloop is installed
+ENVIRONMENTS = {"mock-asyncio": {"DIFY_MOCK_EVENT_LOOP": "asyncio"}}
+
+
+def event_loop_of_mock() -> str:
+    """The loop `serve` picks here (auto): uvloop when this interpreter has it (the `fast` extra)."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -419,6 +430,9 @@ def main() -> int:
         "--latency-duration", type=float, default=3.0, help="seconds per single-connection phase (0: none)"
     )
     parser.add_argument("--no-bare", action="store_true", help="leave out the bare aiohttp handler")
+    parser.add_argument(
+        "--no-asyncio", action="store_true", help="where uvloop is installed, leave out the mock on asyncio's loop"
+    )
     parser.add_argument("--python-client", action="store_true", help="the aiohttp client even where wrk exists")
     args = parser.parse_args()
     if args.smoke:
@@ -439,10 +453,14 @@ def main() -> int:
         os.sched_setaffinity(0, args.client_cores)
 
     names = ["mock", "reference"] if args.no_bare else ["mock", "reference", "bare"]
+    loop = event_loop_of_mock()
+    if loop == "uvloop" and not args.no_asyncio:  # what the `fast` extra wins, measured in the same run
+        names.insert(1, "mock-asyncio")
     servers: dict[str, Server] = {}
     try:
         for name in names:
-            servers[name] = Server(COMMANDS[name], server_core)
+            env = {**os.environ, **ENVIRONMENTS[name]} if name in ENVIRONMENTS else None
+            servers[name] = Server(COMMANDS[name], server_core, env=env)
         rounds, latency, problems = measure(servers, args)
     finally:
         for server in servers.values():
@@ -455,7 +473,7 @@ def main() -> int:
     mock, reference = best["mock"], best["reference"]
     rps_ratio = ratio(mock.rps, reference.rps)
     cpu_ratio = ratio(reference.cpu_us_per_request, mock.cpu_us_per_request)
-    bare = best.get("bare")
+    bare, on_asyncio = best.get("bare"), best.get("mock-asyncio")
     # Single connection: the lowest p50 of the rounds (the noise of a shared machine only adds).
     quickest = {name: min(results, key=lambda r: r.p50_ms) for name, results in latency.items() if results}
     p50_ratio = ratio(quickest["mock"].p50_ms, quickest["reference"].p50_ms) if len(quickest) == 2 else float("nan")
@@ -487,13 +505,14 @@ def main() -> int:
     print(f"blocking POST {PATH}: {args.duration:g}s per phase, {rounds_text}, {args.concurrency} connections")
     print(f"pinning: {pinning}")
     print(f"load: {load}")
+    print(f"mock's event loop: {loop}" + (" (mock-asyncio: the same on asyncio's loop)" if on_asyncio else ""))
     print(
-        f"{'server':<10} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} "
+        f"{'server':<12} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} "
         f"{'CPU us/req':>10} {'CPU busy':>8} {'core busy':>9}"
     )
     for r in best.values():
         print(
-            f"{r.name:<10} {r.count:>9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.non_200:>8} "
+            f"{r.name:<12} {r.count:>9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.non_200:>8} "
             f"{r.cpu_us_per_request:>10.0f} {r.cpu_busy:>8.0%} {r.core_busy:>9.0%}"
         )
     if args.rounds > 1:
@@ -504,6 +523,11 @@ def main() -> int:
         f"ratio mock/reference = {rps_ratio:.2f} (target >= {TARGET_RATIO}, floor {FLOOR_RATIO}); "
         f"by server CPU per request = {cpu_ratio:.2f}"
     )
+    if on_asyncio is not None:
+        print(
+            f"ratio mock-asyncio/reference = {ratio(on_asyncio.rps, reference.rps):.2f}; "
+            f"uvloop's gain, mock/mock-asyncio = {ratio(mock.rps, on_asyncio.rps):.2f}"
+        )
     if bare is not None:
         print(
             f"ratio mock/bare = {ratio(mock.rps, bare.rps):.2f}; "
@@ -536,6 +560,7 @@ def main() -> int:
         "duration_s": args.duration,
         "concurrency": args.concurrency,
         "rounds": args.rounds,
+        "event_loop": loop,
         **{name: r.summary() for name, r in best.items()},
         "ratio": round(rps_ratio, 3),
         "cpu_ratio": round(cpu_ratio, 3),
@@ -546,6 +571,9 @@ def main() -> int:
         report["single_connection"] = {name: r.summary() for name, r in quickest.items()}
         report["p50_ratio"] = round(p50_ratio, 3)
         report["target_p50_ratio"] = TARGET_P50_RATIO
+    if on_asyncio is not None:
+        report["ratio_asyncio"] = round(ratio(on_asyncio.rps, reference.rps), 3)
+        report["uvloop_gain"] = round(ratio(mock.rps, on_asyncio.rps), 3)
     if bare is not None:
         report["ratio_bare"] = round(ratio(mock.rps, bare.rps), 3)
         report["cpu_ratio_bare"] = round(ratio(bare.cpu_us_per_request, mock.cpu_us_per_request), 3)

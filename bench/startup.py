@@ -8,8 +8,10 @@ Each run spawns, alternating and pinned to the same core:
             directory given to `serve --fixtures`;
   bare      bench/_bare_app.py, a bare aiohttp app.
 It reads the port from the printed listening line and polls GET /v1/ until it answers 200.
-Reports the medians, the ratios mock/bare (target <= 3x, and the mock < 1 s) and mock-150/mock
-(target <= 1.2x, and mock-150 < 1 s), and idle RSS after startup (VmRSS; mock target < 100 MiB).
+Where uvloop is installed (the `fast` extra) `serve` runs on it, and a fourth server, mock-asyncio,
+is the mock on asyncio's own loop. Reports the medians, the ratios mock/bare (target <= 3x, and the
+mock < 1 s) and mock-150/mock (target <= 1.2x, and mock-150 < 1 s), and idle RSS after startup
+(VmRSS; mock target < 100 MiB).
 
 The server finds its schemas next to its package; mock-150 points it at the synthetic copy with the
 environment variable DIFY_MOCK_SCHEMAS_DIR. A server that ignores it is told apart (its start-up
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from blocking import Server, pin_cores
+from blocking import Server, event_loop_of_mock, pin_cores
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -251,6 +253,12 @@ def main() -> int:
             synth = Variant(synth_name, synth_argv, {**plain_env, SCHEMAS_ENV: str(schemas)})
         mock.routes, synth.routes = count_routes(REPO / "schemas"), count_routes(schemas)
         variants = [mock, synth, Variant("bare", BARE, plain_env, routes=2)]
+        loop = event_loop_of_mock()
+        on_asyncio = None
+        if loop == "uvloop":  # the `fast` extra is installed: the mock without it too, for its memory
+            on_asyncio = Variant("mock-asyncio", MOCK, {**plain_env, "DIFY_MOCK_EVENT_LOOP": "asyncio"})
+            on_asyncio.routes = mock.routes
+            variants.insert(1, on_asyncio)
 
         skipped = synthetic_served(synth, server_core)
         if skipped:
@@ -284,11 +292,12 @@ def main() -> int:
     pinning = "unpinned (1 CPU)" if server_core is None else f"servers on CPU {sorted(server_core)}"
     warm = "" if args.smoke else " after one warm-up run"
     print(f"startup: spawn to first 200 of GET /v1/, {args.runs} run(s) each{warm}, {pinning}")
+    print(f"mock's event loop: {loop}" + (" (mock-asyncio: the same on asyncio's loop)" if on_asyncio else ""))
     print(f"{synth.name}: " + (f"skipped: {skipped}" if skipped else f"synthetic catalogue via {how}"))
-    print(f"{'server':<10} {'routes':>6} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'idle RSS MiB':>13}")
+    print(f"{'server':<12} {'routes':>6} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'idle RSS MiB':>13}")
     for v in variants:
         print(
-            f"{v.name:<10} {v.routes:>6} {v.median * 1000:>10.1f} {min(v.seconds) * 1000:>8.1f} "
+            f"{v.name:<12} {v.routes:>6} {v.median * 1000:>10.1f} {min(v.seconds) * 1000:>8.1f} "
             f"{max(v.seconds) * 1000:>8.1f} {v.rss:>13.1f}"
         )
     print(
@@ -311,6 +320,8 @@ def main() -> int:
                 "mock": mock.summary(),
                 "synthetic": {"skipped": skipped} if skipped else {"name": synth.name, **synth.summary()},
                 "bare": bare.summary(),
+                "event_loop": loop,
+                **({"mock-asyncio": on_asyncio.summary()} if on_asyncio else {}),
                 "ratio": round(ratio, 3),
                 "synthetic_ratio": None if skipped else round(synth_ratio, 3),
                 "target_ratio": TARGET_RATIO,

@@ -126,6 +126,7 @@ def serve(
       DIFY_MOCK_SCHEMAS_DIR     endpoint schemas instead of the built-in ones (development)
       DIFY_MOCK_LOAD_CACHE      where start-up keeps what it learnt of unchanged files
                                 (~/.cache/dify-mockserver; empty: nowhere)
+      DIFY_MOCK_EVENT_LOOP      auto (uvloop when installed: the `fast` extra), asyncio or uvloop
     """
     try:
         base = Settings().with_env()
@@ -158,6 +159,12 @@ def serve(
         except ValueError as exc:
             _usage(f"--upload-limit: {exc}")
         settings = replace(settings, upload_limit=tuple(limits.items()))
+    from mockserver.tools.eventloop import loop_factory
+
+    try:
+        factory, _name = loop_factory(settings.event_loop)
+    except ValueError as exc:
+        _usage(f"{ENV_PREFIX}EVENT_LOOP={settings.event_loop}: {exc}")
     lines = _configure_logging(settings)
     if settings.host not in LOOPBACK and not settings.admin_token:
         _usage(
@@ -193,7 +200,8 @@ def serve(
     # Everything loaded so far (catalogue, fixtures, apps, libraries) lives as long as the server: out of
     # the collector's sight, a full collection no longer walks it on the request path.
     gc.freeze()
-    asyncio.run(_run(settings, app, lines))
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_run(settings, app, lines))
 
 
 def _dsl_warnings(app: web.Application) -> None:

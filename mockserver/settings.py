@@ -57,6 +57,8 @@ class Settings:
     # Where start-up keeps what it works out from file contents alone (loadcache.py); None: nowhere.
     # `serve` keeps it in the user's cache directory unless DIFY_MOCK_LOAD_CACHE says otherwise ("" = none).
     load_cache: Path | None = None
+    # The event loop `serve` runs on (tools/eventloop.py): auto = uvloop when installed, else asyncio.
+    event_loop: str = "auto"
 
     def schemas(self) -> Path:
         """Where the endpoint schemas come from."""
@@ -125,6 +127,13 @@ def _level(raw: str) -> str:
     return level
 
 
+def _event_loop(raw: str) -> str:
+    choice = raw.strip().lower()
+    if choice not in ("auto", "asyncio", "uvloop"):
+        raise ValueError("expected auto, asyncio or uvloop")
+    return choice
+
+
 def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p) for p in raw.split(os.pathsep) if p)
 
@@ -167,6 +176,7 @@ _CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "schemas_dir": lambda raw: Path(raw) if raw else None,
     "load_cache": lambda raw: Path(raw) if raw else None,
     "log_level": _level,
+    "event_loop": _event_loop,
     "header_timeout": _positive,
     "admin_token": lambda raw: raw or None,
     "dify_version": _version,

@@ -8,6 +8,7 @@ from aiohttp import web
 from mockserver._version import __version__
 from mockserver.keys import BOOK, RELEASE, SETTINGS
 from mockserver.paths import fixtures_dir
+from mockserver.tools.eventloop import running_loop_name
 
 _ANY_HOST = ("0.0.0.0", "::", "")
 
@@ -24,7 +25,7 @@ def lines(app: web.Application, base_url: str) -> list[str]:
     url = reachable(base_url, settings.host)
     out = [
         f"dify-mockserver {__version__}: Dify {release.name} (server_version {release.server_version}),"
-        f" seed {settings.seed}",
+        f" seed {settings.seed}, event loop {running_loop_name()}",
     ]
     if url != base_url:
         out.append(f"  bound to every interface; from this machine: {url}")

@@ -246,6 +246,7 @@ def test_short_help_and_version_flags_and_a_bare_command():
         ("DIFY_MOCK_STRICT", "maybe", "DIFY_MOCK_STRICT='maybe': expected true or false"),
         ("DIFY_MOCK_DIFY_VERSION", "latest", "DIFY_MOCK_DIFY_VERSION='latest': 'latest' is not a Dify version"),
         ("DIFY_MOCK_PACE_SCALE", "-1", "DIFY_MOCK_PACE_SCALE='-1': expected a number >= 0"),
+        ("DIFY_MOCK_EVENT_LOOP", "trio", "DIFY_MOCK_EVENT_LOOP='trio': expected auto, asyncio or uvloop"),
     ],
 )
 def test_a_bad_environment_variable_is_one_line_without_a_traceback(name, value, says):
