@@ -55,7 +55,11 @@ def authenticate(request: web.Request, spec: EndpointSpec, apps: AppsBook, relea
             raise _unauthorized(MSG_BAD_TOKEN, note)
         if app is None:
             raise _unauthorized(MSG_BAD_TOKEN, _near_miss(token, "app", list(apps.apps), list(apps.dataset_keys)))
-        return Principal("app", token, app)
+        # One Principal per app, made at its first request: it is immutable, and a request made one each.
+        principal: Principal | None = app.memo.get("principal")
+        if principal is None:
+            principal = app.memo["principal"] = Principal("app", token, app)
+        return principal
     if token not in apps.dataset_keys:
         raise _unauthorized(MSG_BAD_TOKEN, _near_miss(token, "dataset", list(apps.dataset_keys), list(apps.apps)))
     return Principal("dataset", token)

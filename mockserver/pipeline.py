@@ -200,11 +200,10 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         drawn = faults.choose(candidates)
         entry["fault"] = drawn.journal()
         delivery = injection.delivery(drawn, lambda: draws.random("fault:latency"))
-    else:  # no fault anywhere to draw from: none fires, nothing counts
-        drawn, delivery = faults.Drawn(), NORMAL
-        entry["fault"] = None
+        error = injection.http_error(drawn)
+    else:  # no fault anywhere to draw from: none fires, nothing counts (the entry's fault stays None)
+        drawn, delivery, error = faults.NOTHING_DRAWN, NORMAL, None
     request[DELIVERY] = delivery
-    error = injection.http_error(drawn)
     if error is not None or delivery.abort is not None:
         # An HTTP error, reset or empty skips the action's effects: a 429'd chat creates no conversation.
         if delivery.latency_s:
@@ -230,7 +229,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         check_plan(app[CATALOGUE], spec, plan, f"{scenario.file} scenario '{scenario.name}'")
     if act is not None and act.commit is not None:
         act.commit(ctx, outcome)
-        tenant.state.reweigh(ctx.bound.values())  # what the commit changed counts against the caps anew
+        if act.changes_kept:
+            tenant.state.reweigh(ctx.bound.values())  # what the commit changed counts against the caps anew
     if plan.stream is None:
         return await respond(request, plan)
     plan.stream.delivery = delivery

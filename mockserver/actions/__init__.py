@@ -60,6 +60,10 @@ class Action:
     # Called when the committed generation's stream has ended, with how it ended: what Dify records
     # of a turn that failed or was stopped half way.
     ended: Callable[[ActContext, Ending], None] | None = None
+    # Whether the commit may change records already kept (the pipeline counts the bytes of what it
+    # bound anew); False for a commit that only adds records, weighed as they are added (a chat turn:
+    # counting its new message twice was 3% of a blocking chat's work).
+    changes_kept: bool = True
     check_map: dict[str, Check] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
     # A generation's checks among validation's rules, in each release's order (pipeline._generate_steps).
     generate_steps: dict[str, Any] = field(init=False, repr=False, compare=False)

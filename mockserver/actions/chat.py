@@ -136,7 +136,14 @@ ACTIONS = (
         _commit_exchange,
         checks=(("conversation", _conversation), ("workflow_id", _chatflow_workflow), ("files", check_file_refs)),
         ended=_ended,
+        changes_kept=False,  # a new conversation or message, a run; a kept conversation's variables weigh nothing
     ),
-    Action("completion.generate", generate, _commit_completion, checks=(("files", check_file_refs),)),
+    Action(
+        "completion.generate",
+        generate,
+        _commit_completion,
+        checks=(("files", check_file_refs),),
+        changes_kept=False,  # a new message
+    ),
     Action("task.stop", stop),
 )

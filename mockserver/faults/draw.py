@@ -88,6 +88,10 @@ class Drawn:
         return self.main.verdict.retry_after if self.main.fault.status() == 429 else None
 
 
+# What a request with no fault to draw from gets; shared, as nothing changes a Drawn after choose().
+NOTHING_DRAWN: Final = Drawn()
+
+
 def choose(candidates: Iterable[Candidate]) -> Drawn:
     """Precedence is the order of `candidates`; commits what fires."""
     drawn = Drawn()
