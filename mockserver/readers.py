@@ -63,6 +63,7 @@ class Received:
     form: Mapping[str, str] = NO_FORM  # multipart fields, the first of each name
     files: tuple[Upload, ...] = ()  # the endpoint's file part, the first of its name
     file_fields: int = 0  # distinct field names that carried a file (Werkzeug's len(request.files))
+    raw: bytes | None = None  # a JSON body's text as sent (what the journal keeps)
 
     def journal(self) -> dict[str, Any]:
         """What the journal shows of a multipart body: its fields, and each file's name, type and size."""
@@ -82,9 +83,9 @@ async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings
         raise DifyError("unsupported_media_type")
     raw = await request.read()
     try:
-        return Received(body=orjson.loads(raw))
+        return Received(body=orjson.loads(raw), raw=raw)
     except orjson.JSONDecodeError:
-        return Received(body=flask_json(raw))
+        return Received(body=flask_json(raw), raw=raw)
 
 
 def flask_json(raw: bytes) -> Any:

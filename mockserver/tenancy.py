@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.faults.draw import FaultQueue, covered
 from mockserver.faults.schedule import Counter
-from mockserver.state.journal import matches
+from mockserver.state.journal import Kept, kept, matches, shown
 from mockserver.state.store import Store, StoreLimits
 
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ class Tenant:
     clock_start: int
     journal_size: int
     # Made at the tenant's first entry: a stream in flight keeps its tenant alive, journal still empty.
-    journal: deque[dict[str, Any]] | tuple[()] = ()
+    # Each entry as journal.kept() keeps it; `journal` shows them.
+    recorded: deque[Kept] | tuple[()] = ()
     advanced: float = 0.0  # seconds POST /_mock/clock moved this tenant (every scope, later ones too)
     scopes: dict[str, Scope] = field(default_factory=dict)
     state: Store = field(default_factory=Store)
@@ -107,12 +108,17 @@ class Tenant:
         }
 
     def record(self, entry: dict[str, Any]) -> None:
-        journal = self.journal
+        journal = self.recorded
         if not isinstance(journal, deque):
-            journal = self.journal = deque(maxlen=self.journal_size)
+            journal = self.recorded = deque(maxlen=self.journal_size)
         if journal.maxlen is not None and len(journal) == journal.maxlen:
             self.dropped += 1
-        journal.append(entry)
+        journal.append(kept(entry))
+
+    @property
+    def journal(self) -> list[dict[str, Any]]:
+        """The tenant's journal entries, oldest first."""
+        return [shown(item) for item in self.recorded]
 
 
 class TenantRegistry:
@@ -256,7 +262,7 @@ class TenantRegistry:
 
     def clear_journal(self, selector: str | None) -> None:
         for tenant in self.select(selector):
-            tenant.journal = ()
+            tenant.recorded = ()
             tenant.dropped = 0
 
     def __len__(self) -> int:

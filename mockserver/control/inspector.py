@@ -12,6 +12,7 @@ from aiohttp import web
 
 from mockserver import jsonsafe
 from mockserver.keys import BOOK, TENANTS
+from mockserver.state.journal import shown
 
 BACKLOG: Final = 200  # entries a new inspector starts with
 KEEPALIVE_S: Final = 15.0
@@ -24,6 +25,9 @@ class JournalHub:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
 
     def publish(self, entry: dict[str, Any]) -> None:
+        if not self._subscribers:
+            return
+        entry = shown(entry)  # the live entry holds the request's raw forms
         for queue in self._subscribers:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(entry)
