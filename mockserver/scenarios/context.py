@@ -24,13 +24,17 @@ class RequestContext:
         self._vars = fixture.vars
         self._var_cache: dict[str, Any] = {}
         self._call, self._now = call, now
-        # request, app, dify and clock are made when a template first reads them (_made)
-        self._roots: dict[str, Any] = {"vars": self, "n": n, "action": action, "ids": draws}
+        # request, app, dify and clock are made when a template first reads them (_made). `vars` is this
+        # context itself, answered in root(): kept in the dict, it made a cycle that only the garbage
+        # collector could free (each request's call, draws and roots waited for it).
+        self._roots: dict[str, Any] = {"n": n, "action": action, "ids": draws}
 
     def root(self, name: str) -> Any:
         roots = self._roots
         if name in roots:
             return roots[name]
+        if name == "vars":
+            return self
         value = roots[name] = self._made(name)
         return value
 
