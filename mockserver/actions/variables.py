@@ -27,12 +27,15 @@ def seed(conversation: Conversation, definitions: Any, now: int) -> None:
     """The advanced-chat runner's first step of every run: the variables the conversation lacks, at
     their declared values (all made in one transaction, so they share one created_at)."""
     have = {v.id for v in conversation.variables}
+    made = []
     for item in definitions if isinstance(definitions, list) else ():
         if isinstance(item, dict) and item.get("id") and item["id"] not in have:
             value = item.get("value")
             stored = variables.stored_type(str(item.get("value_type", "string")), value)
             name, about = str(item.get("name", "")), str(item.get("description") or "")
-            conversation.variables.append(ConversationVariable(item["id"], name, stored, value, about, now, now))
+            made.append(ConversationVariable(item["id"], name, stored, value, about, now, now))
+    if made:
+        conversation.variables = [*conversation.variables, *made]
 
 
 def current(ctx: ActContext) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ per-field code; `owner` keys (app, user) are what the store filters on."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,8 @@ class Conversation:
     name: str
     status: str = "normal"
     deleted: bool = False  # soft delete (1.16): gone from every read, kept until evicted
-    variables: list[ConversationVariable] = field(default_factory=list)  # a chatflow's, made at its first run
+    # A chatflow's, made at its first run; () for the rest: no list a conversation for the collector to walk.
+    variables: Sequence[ConversationVariable] = ()
     created_seq: int = 0  # the store's tick at creation: orders records created in one mock second
     updated_seq: int = 0  # and at the last update
 
