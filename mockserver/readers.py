@@ -85,7 +85,9 @@ async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings
     try:
         return Received(body=orjson.loads(raw), raw=raw)
     except orjson.JSONDecodeError:
-        return Received(body=flask_json(raw), raw=raw)
+        # No `raw` for the journal: what only the stdlib parser reads (NaN, nesting past orjson's 1,024
+        # levels) is journaled as parsed, so reading the journal never parses it again in a deeper stack.
+        return Received(body=flask_json(raw))
 
 
 def flask_json(raw: bytes) -> Any:
