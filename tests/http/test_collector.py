@@ -13,6 +13,7 @@ from dify_facts import auth
 
 from mockserver.keys import TENANTS
 
+FAULT = {"X-Mock-Fault": "rate_limit"}
 BLOCKING = {"inputs": {}, "query": "hello", "user": "u", "response_mode": "blocking"}
 
 
@@ -44,13 +45,17 @@ async def _turns(client: Any, body: dict[str, Any], times: int) -> None:
         await resp.read()
 
 
-async def test_chat_turns_and_refusals_leave_no_cycles_of_mock_objects(client):
+async def test_chat_turns_refusals_and_faults_leave_no_cycles_of_mock_objects(client):
     await _turns(client, BLOCKING, 2)  # warm: first-use imports and memos are no garbage
     with saved_garbage() as garbage:
         await _turns(client, BLOCKING, 20)
         await _turns(client, {**BLOCKING, "response_mode": "streaming"}, 5)
         await _turns(client, {**BLOCKING, "conversation_id": "no-such-conversation"}, 5)  # 404
         await _turns(client, {"inputs": {}, "user": "u"}, 5)  # 400, no query
+        for _ in range(5):  # an injected 429
+            resp = await client.post("/v1/chat-messages", json=BLOCKING, headers=auth("app-chat", **FAULT))
+            assert resp.status == 429
+            await resp.read()
     assert _mock_objects(garbage) == []
 
 
