@@ -37,7 +37,7 @@ EVENTS_REF: Final = "_shared/events.json"
 ENDPOINT_META: Final = "_meta/endpoint.json"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Catalogue:
     endpoints: dict[str, EndpointSpec]
     schemas: Schemas = field(repr=False)

@@ -94,7 +94,7 @@ def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in site.items() if k != "input_placeholder"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class App:
     key: str
     mode: str
@@ -138,7 +138,7 @@ class App:
         return root
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AppsBook:
     apps: dict[str, App]
     accounts: dict[str, dict[str, Any]]

@@ -15,7 +15,7 @@ from aiohttp import web
 Abort = Literal["reset", "empty"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Delivery:
     latency_s: float = 0.0
     dribble: tuple[int, float] | None = None  # (bytes per slice, seconds between slices)

@@ -66,7 +66,7 @@ class FaultSyntaxError(ValueError):
     """A fault the mock cannot apply; answered 400 mock_invalid_fault, or a located load problem."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Schedule:
     times: int | None = 1  # None: unlimited
     skip: int = 0
@@ -80,7 +80,7 @@ class Schedule:
     clock: str = "mock"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FaultSpec:
     name: str  # as written (an alias stays an alias), for the journal
     kind: Kind

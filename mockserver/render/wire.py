@@ -19,7 +19,7 @@ from aiohttp import web
 from mockserver.faults.delivery import Delivery, send_body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Wire:
     content_type: str
     charset: str | None

@@ -18,7 +18,7 @@ from mockserver.tenancy import Scope
 from mockserver.validation import Call
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Selection:
     scenario: Scenario
     respond: Respond | None  # what to answer: the scenario's, or its sequence item's

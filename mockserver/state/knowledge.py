@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Dataset:
     id: str
     name: str
@@ -39,7 +39,7 @@ class Dataset:
     updated_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Indexing:
     """How a document's indexing goes: it advances a stage per status poll or per STAGE_SECONDS of mock
     time, and ends `completed`, or in `error` (with its message) or `paused` at stage `at`."""
@@ -52,7 +52,7 @@ class Indexing:
     started_at: int | None = None  # mock time this run was queued (an update's re-index); None: created_at
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Document:
     id: str
     dataset_id: str
@@ -138,7 +138,7 @@ class Segment:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Tag:
     id: str
     name: str
@@ -158,7 +158,7 @@ class Tag:
         return len(self.targets) + self.orphans
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class MetadataField:
     id: str
     dataset_id: str
