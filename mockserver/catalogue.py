@@ -37,7 +37,7 @@ EVENTS_REF: Final = "_shared/events.json"
 ENDPOINT_META: Final = "_meta/endpoint.json"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Catalogue:
     endpoints: dict[str, EndpointSpec]
     schemas: Schemas = field(repr=False)

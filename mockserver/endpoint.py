@@ -26,13 +26,13 @@ ResponseKind = Literal["json", "empty", "bytes", "page", "generate"]
 Pagination = Literal["last_id", "first_id", "page"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class UserArg:
     source: Literal["body", "query", "form"]
     required: bool
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FilePart:
     """A multipart request's file: the field it travels in and the size-limit table that applies."""
 
@@ -40,7 +40,7 @@ class FilePart:
     limits: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class EndpointSpec:
     id: str  # "<api>.<file stem>", e.g. service.send_chat_message
     api: str

@@ -52,7 +52,7 @@ ACTIONS: Final = web.AppKey("ACTIONS", Registry)
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Runtime:
     """The app's values every Dify request reads, in one object: aiohttp's `app[KEY]` is a Python call,
     and a request read a dozen. Made once the app is built; the keys above stay for everything else."""

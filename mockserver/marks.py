@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 JsonPath = tuple[str | int, ...]
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Marked:
     """A parsed document plus the 1-based (line, column) of every value, keyed by its JSON path."""
 

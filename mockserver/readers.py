@@ -25,7 +25,7 @@ LIMITS: Final[dict[str, Callable[[str, Settings], int]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Upload:
     """One file part of a multipart body."""
 
@@ -57,7 +57,7 @@ class _NoForm(Mapping[str, str]):
 NO_FORM: Final[Mapping[str, str]] = _NoForm()
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Received:
     body: Any = None  # the JSON document
     form: Mapping[str, str] = NO_FORM  # multipart fields, the first of each name

@@ -17,7 +17,7 @@ from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Principal:
     """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
 
@@ -33,7 +33,7 @@ class Principal:
 ANONYMOUS: Final = Principal("none")
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Call:
     """One validated request, as the matcher, actions and templates see it."""
 

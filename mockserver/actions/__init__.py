@@ -19,7 +19,7 @@ from mockserver.tenancy import Scope, Tenant
 from mockserver.validation import Call
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class ActContext:
     call: Call
     tenant: Tenant
@@ -37,7 +37,7 @@ class ActContext:
 Check = Callable[[ActContext], None]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Ending:
     """How a committed generation's stream ended."""
 
@@ -46,7 +46,7 @@ class Ending:
     finished: dict[str, Any] | None = None  # the workflow_finished data the client got, if any
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Action:
     name: str
     bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses

@@ -94,7 +94,7 @@ def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in site.items() if k != "input_placeholder"}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class App:
     key: str
     mode: str
@@ -138,7 +138,7 @@ class App:
         return root
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class AppsBook:
     apps: dict[str, App]
     accounts: dict[str, dict[str, Any]]

@@ -10,7 +10,7 @@ from typing import Final, Literal
 Tail = Literal["http", "end", "silence", "failed_run"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Release:
     """One emulated release. Sources: dify tags 1.12.0, 1.14.2 and 1.16.1 (07119e3f); VERSIONS.md rows
     in brackets. Where VERSIONS.md and the tagged source disagree, the source wins (noted inline)."""

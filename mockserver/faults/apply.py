@@ -17,7 +17,7 @@ from mockserver.faults.spec import FaultSpec
 FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]], float]]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StreamFault:
     kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
     after: int  # data events sent before it strikes (pings never count)

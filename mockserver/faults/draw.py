@@ -53,7 +53,7 @@ def applies(fault: FaultSpec, endpoint: str, streaming: bool) -> bool:
     return fault.schedule.endpoint is None or fault.schedule.endpoint == endpoint
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Candidate:
     """A fault that would fire on this call; committing it spends one of its `times`."""
 
@@ -63,7 +63,7 @@ class Candidate:
     verdict: Verdict
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Drawn:
     main: Candidate | None = None
     shapers: list[Candidate] = field(default_factory=list)
@@ -120,7 +120,7 @@ def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, k
     return [c for c in found if c is not None]
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class QueueEntry:
     id: str
     selector: str | None  # tenant id or glob; None: every tenant, including later ones

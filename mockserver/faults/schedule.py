@@ -9,7 +9,7 @@ from mockserver.determinism import derive_random
 from mockserver.faults.spec import Schedule
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Counter:
     """One fault's counters for one tenant."""
 
@@ -19,7 +19,7 @@ class Counter:
     window_calls: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Verdict:
     fire: bool
     retry_after: int | None = None  # a quota's seconds left in its window

@@ -80,7 +80,7 @@ class Schedule:
     clock: str = "mock"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FaultSpec:
     name: str  # as written (an alias stays an alias), for the journal
     kind: Kind

@@ -155,7 +155,7 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     return constrained(TYPES[kind], rules(schema) if rules else []), nullable
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Field:
     name: str
     check: Check
@@ -163,7 +163,7 @@ class Field:
     required: bool
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Model:
     name: str
     fields: tuple[Field, ...]

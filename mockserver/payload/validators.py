@@ -86,7 +86,7 @@ def _variable_name(_message: str) -> Callable[[Any], Any]:
     return validate
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Named:
     """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
 

@@ -21,7 +21,7 @@ from mockserver.state.records import Blob
 OCTET: Final = "application/octet-stream"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Plan:
     status: int = 200
     body: Any = None  # blocking JSON body; None with status 204

@@ -31,7 +31,7 @@ Submitted = Mapping[str, tuple[str, Mapping[str, Any]]]  # node id -> (action id
 RawEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DslRun:
     """What a DSL run was planned from, so it can be planned again; the conversation variables its
     first part wrote, and where a resumed part's writes go (a chatflow's conversation)."""
@@ -43,7 +43,7 @@ class DslRun:
     store: Callable[[dict[str, Any], int], None] | None = None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Resumer:
     env: Envelope
     builder: EventBuilder

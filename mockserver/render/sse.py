@@ -35,7 +35,7 @@ def is_ping(event: dict[str, Any]) -> bool:
     return event.get("event") == "ping" and len(event) == 1
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class StreamPlan:
     events: list[dict[str, Any]]
     times_ms: list[float]  # scheduled time of each event since the request started

@@ -36,7 +36,7 @@ SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
 _VERSION_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Source:
     """One value of a fixture file with the document it came from, for located problems."""
 
@@ -48,7 +48,7 @@ class Source:
         return self.doc.at((*self.path, *sub), message, key=key)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Merged:
     """A fixture file after merging the directories: each part remembers where it came from."""
 
@@ -63,7 +63,7 @@ class Merged:
     bases: list[Source] = field(default_factory=list)  # `default` scenarios a later directory replaced
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class FakeUse:
     provider: str
     source: Source
@@ -75,7 +75,7 @@ DIRECTIVES: Final = ("indexing", "graph")
 NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Compiler:
     aliases: Mapping[str, str]
     vocabulary: EventVocabulary

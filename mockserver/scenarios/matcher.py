@@ -18,7 +18,7 @@ from mockserver.tenancy import Scope
 from mockserver.validation import Call
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Selection:
     scenario: Scenario
     respond: Respond | None  # what to answer: the scenario's, or its sequence item's

@@ -18,7 +18,7 @@ VERSION_PATH = ("dify", "version")  # compared as a release (`>=1.14`), never as
 ANY = "*"  # `[*]` in a field path: any element
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Predicate:
     path: tuple[str | int, ...]  # ("body", "files", "*", "type"); compiled at load
     op: Op
@@ -62,7 +62,7 @@ class Timing:
 Split = Literal["words", "chars"] | int | None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EventTemplate:
     event: str
     fields: Template  # the event's own fields in fixture order, minus `event`, `split`, `delay_ms`
@@ -70,14 +70,14 @@ class EventTemplate:
     delay_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Respond:
     blocking: Template | None = None  # None: folded from `events`
     events: tuple[EventTemplate, ...] | None = None
     error: Template | None = None  # renders to {code, message?, status?}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SequenceItem:
     respond: Respond | None = None  # None: the scenario's own respond (or the default's)
     faults: tuple[FaultSpec, ...] = ()  # fire whenever this item comes up
@@ -86,7 +86,7 @@ class SequenceItem:
 STATIC_ROOTS: Final = frozenset({"app", "dify"})  # `match` roots that are the same for all of an app's requests
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Scenario:
     name: str
     file: str
@@ -116,7 +116,7 @@ class Scenario:
         object.__setattr__(self, "static_match", static)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Fixture:
     endpoint: str
     file: str
@@ -152,7 +152,7 @@ class Fixture:
         return [s.name for s in self.rules] + ["default"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Book:
     """Everything loaded from fixture directories; shared read-only by all tenants."""
 

@@ -38,7 +38,7 @@ _NO_CONTEXT: Any = None  # what a constant template is rendered with at load: it
 Where = Callable[[tuple[str | int, ...]], str]  # the source position (FILE:LINE:COLUMN) of the string at a path
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Template:
     """A compiled value: `render(ctx)` gives plain JSON data. `constant` is set when nothing varies."""
 
@@ -159,7 +159,7 @@ def compile_value(
 Fakes = list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Compiling:
     label: Callable[[tuple[str | int, ...]], str]
     fakes: Fakes

@@ -15,7 +15,7 @@ ENVELOPE_KEYS: Final = frozenset({"conversation_id", "message_id", "created_at",
 RESERVED: Final = frozenset({"event", "split", "delay_ms"})
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EventVocabulary:
     fields: dict[str, frozenset[str]]  # event name -> keys a fixture may set
 
@@ -48,7 +48,7 @@ class EventVocabulary:
         return out
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class BlockingKeys:
     """The keys a generate endpoint's `blocking:` may set: what render/endings.py reads from it
     (everything else of Dify's blocking body is envelope), and under `data` for a workflow."""

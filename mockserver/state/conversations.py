@@ -32,7 +32,7 @@ def generated_name(query: str) -> str:
     return query[:47] + "..." if len(query) > 50 else query
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Conversations:
     store: Store
 

@@ -18,7 +18,7 @@ T = TypeVar("T")
 SortKey = Callable[[Any], tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Page:
     """One page of records and Dify's envelope facts; `total`/`page` only for the page style."""
 

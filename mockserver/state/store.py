@@ -23,7 +23,7 @@ from mockserver.state.records import (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StoreLimits:
     """What one tenant keeps; beyond a cap the oldest records go (a soak never grows memory)."""
 
@@ -48,7 +48,7 @@ class StoreLimits:
     metadata_fields: int = 1000
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Store:
     """One tenant's data. Generic record actions reach a collection by name (`collection()`)."""
 
