@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -18,9 +18,11 @@ from mockserver.faults.delivery import Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
 from mockserver.state.journal import JournalClock
-from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import TenantRegistry
 from mockserver.validation import Principal
+
+if TYPE_CHECKING:
+    from mockserver.state.knowledge import Dataset
 
 
 class BookRef:
@@ -76,4 +78,6 @@ ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry bein
 DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)
 # Set by the runner (mockserver/runner.py) when a stream's client hangs up, before it cancels the stream.
 CLIENT_LEFT: Final = web.RequestKey("CLIENT_LEFT", bool)
-DATASET: Final = web.RequestKey("DATASET", Dataset)  # a `{dataset_id}` route's, found before the handler
+# A `{dataset_id}` route's, found before the handler. Typed by its annotation only: the Knowledge API's
+# records load with its first request, not at start-up.
+DATASET: Final[web.RequestKey[Dataset]] = web.RequestKey("DATASET")

@@ -12,7 +12,6 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.actions.knowledge import api_dataset
 from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
 from mockserver.dify import routes, versions
@@ -248,6 +247,8 @@ def _dataset_first(request: web.Request) -> None:
     wanted = request.match_info.get("dataset_id")
     if wanted is None:
         return
+    from mockserver.actions.knowledge import api_dataset  # with the first dataset route, not at start-up
+
     state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
     try:
         request[DATASET] = api_dataset(state, wanted)  # the action binds it (knowledge.the_dataset)

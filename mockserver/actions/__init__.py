@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
-from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import Scope, Tenant
 from mockserver.validation import Call
+
+if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not at start-up
+    from mockserver.state.knowledge import Dataset
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.state.collection import Collection
-from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 from mockserver.state.records import (
     Annotation,
     AnnotationJob,
@@ -21,6 +20,9 @@ from mockserver.state.records import (
     StoredFile,
     WorkflowRun,
 )
+
+if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not at start-up
+    from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -184,6 +186,7 @@ class Store:
         )
 
     def _datasets(self) -> Collection[Dataset]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "datasets",
@@ -196,6 +199,7 @@ class Store:
         )
 
     def _documents(self) -> Collection[Document]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "documents",
@@ -208,6 +212,7 @@ class Store:
         )
 
     def _segments(self) -> Collection[Segment]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "segments",
@@ -220,6 +225,7 @@ class Store:
         )
 
     def _tags(self) -> Collection[Tag]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "tags",
@@ -370,16 +376,23 @@ COLLECTIONS = (
     "metadata_fields",
 )
 
-# The collection of each record type whose records change after they are kept (reweigh()).
+# The collection of each record type whose records change after they are kept (reweigh()). The
+# Knowledge API's types join with the first of their collections made (_weigh_knowledge): until then
+# no tenant holds such a record, and start-up does not load their module.
 WEIGHED: Final[dict[type, str]] = {
-    Dataset: "datasets",
-    Document: "documents",
-    Segment: "segments",
-    Tag: "tags",
     Annotation: "annotations",
     Feedback: "feedbacks",
     WorkflowRun: "workflow_runs",
 }
+
+
+def _weigh_knowledge() -> None:
+    """The Knowledge API's weighed types into WEIGHED (again: once a tenant and collection, idempotent)."""
+    from mockserver.state.knowledge import Dataset, Document, Segment, Tag  # loaded: its action is running
+
+    WEIGHED.update({Dataset: "datasets", Document: "documents", Segment: "segments", Tag: "tags"})
+
+
 _MAKERS: Final[dict[str, Callable[[Store], Collection[Any]]]] = {n: getattr(Store, f"_{n}") for n in COLLECTIONS}
 _SLOTS: Final[dict[str, Any]] = {name: Store.__dict__[name] for name in COLLECTIONS}
 
