@@ -17,7 +17,9 @@ from mockserver.faults.spec import FaultSpec
 FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]], float]]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+# Made and read within one request, never changed: not frozen, whose generated __setattr__ and
+# __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
+@dataclass(slots=True, eq=False, repr=False)
 class StreamFault:
     kind: Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]
     after: int  # data events sent before it strikes (pings never count)

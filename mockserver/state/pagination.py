@@ -18,7 +18,9 @@ T = TypeVar("T")
 SortKey = Callable[[Any], tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+# Made and read within one request, never changed: not frozen, whose generated __setattr__ and
+# __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
+@dataclass(slots=True, eq=False, repr=False)
 class Page:
     """One page of records and Dify's envelope facts; `total`/`page` only for the page style."""
 
