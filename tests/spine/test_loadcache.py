@@ -122,6 +122,22 @@ def test_a_changed_meta_schema_checks_every_file_again(tmp_path: Path) -> None:
     assert any("'owner' is a required property" in p for p in found)
 
 
+def test_shared_documents_the_cache_saw_parse_are_decoded_at_first_use(tmp_path: Path) -> None:
+    """A warm start keeps a shared document's text and decodes it when first read: the same document,
+    the same registry; one changed since is parsed at load, and broken it fails there as ever."""
+    schemas, settings = _loaded_copy(tmp_path)
+    warm = load(settings)[0].schemas
+    assert "_shared/records.json" not in warm.documents and "_shared/records.json" in warm
+    cold = load(replace(settings, load_cache=None))[0].schemas
+    assert warm.contents("_shared/records.json") == json.loads((schemas / "_shared/records.json").read_text())
+    assert warm.registry.contents("_shared/tags.json") == cold.registry.contents("_shared/tags.json")
+    assert sorted(warm.documents) == sorted(cold.documents)
+    (schemas / "_shared" / "tags.json").write_text('{"$defs": {\n  "tag": }')
+    expected = _problems(replace(settings, load_cache=None))
+    assert any("tags.json:2:" in p and "invalid JSON" in p for p in expected)
+    assert _problems(settings) == expected
+
+
 @pytest.mark.parametrize("content", [b"", b"not marshal at all", b"\xe3" + b"\x00" * 40])
 def test_an_unreadable_cache_is_ignored_and_written_anew(tmp_path: Path, content: bytes) -> None:
     (tmp_path / FILE_NAME).write_bytes(content)
