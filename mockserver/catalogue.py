@@ -38,14 +38,16 @@ ENDPOINT_META: Final = "_meta/endpoint.json"
 JSON_CHECK: Final = "parses as JSON"  # the load cache's key of "this text is JSON" (with the text's hash)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Catalogue:
-    endpoints: dict[str, EndpointSpec]
-    schemas: Schemas = field(repr=False)
-    root: Path
+    endpoints: Final[dict[str, EndpointSpec]]
+    schemas: Final[Schemas] = field(repr=False)
+    root: Final[Path]
     # A hash of every schema file's path and text: what a cached check against one of them depends on.
-    content_key: str = ""
-    _events: list[Draft202012Validator | None] = field(default_factory=list, init=False, repr=False, compare=False)
+    content_key: Final[str] = ""
+    _events: Final[list[Draft202012Validator | None]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @property
     def events_validator(self) -> Draft202012Validator | None:

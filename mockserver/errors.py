@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Final
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class CodeSpec:
-    status: int
-    message: str
+    status: Final[int]
+    message: Final[str]
 
 
 _INTERNAL = (

@@ -54,20 +54,20 @@ ACTIONS: Final = web.AppKey("ACTIONS", Registry)
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Runtime:
     """The app's values every Dify request reads, in one object: aiohttp's `app[KEY]` is a Python call,
     and a request read a dozen. Made once the app is built; the keys above stay for everything else."""
 
-    settings: Settings
-    release: Release
-    book: BookRef
-    tenants: TenantRegistry
-    route_specs: dict[str, EndpointSpec]
-    actions: Registry
-    faker: FakerSource
-    clock: JournalClock  # journal entry ids and times
-    dify_headers: dict[str, str]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
+    settings: Final[Settings]
+    release: Final[Release]
+    book: Final[BookRef]
+    tenants: Final[TenantRegistry]
+    route_specs: Final[dict[str, EndpointSpec]]
+    actions: Final[Registry]
+    faker: Final[FakerSource]
+    clock: Final[JournalClock]  # journal entry ids and times
+    dify_headers: Final[dict[str, str]]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
 
 
 RUNTIME: Final = web.AppKey("RUNTIME", Runtime)

@@ -50,23 +50,23 @@ class Ending:
     finished: dict[str, Any] | None = None  # the workflow_finished data the client got, if any
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Action:
-    name: str
-    bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses
+    name: Final[str]
+    bind: Final[Callable[[ActContext], dict[str, Any]]]  # ids and state for the templates; never refuses
     # Called once the response is decided (never after an HTTP error) with its body: a generation's
     # blocking body (answer, metadata.usage), whether it streams or not, else the rendered body.
-    commit: Callable[[ActContext, Any], None] | None = None
+    commit: Final[Callable[[ActContext, Any], None] | None] = None
     # Dify's refusals by name ("conversation", "workflow_id", ...): a generate endpoint runs them in the
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
-    checks: tuple[tuple[str, Check], ...] = ()
+    checks: Final[tuple[tuple[str, Check], ...]] = ()
     # Called when the committed generation's stream has ended, with how it ended: what Dify records
     # of a turn that failed or was stopped half way.
-    ended: Callable[[ActContext, Ending], None] | None = None
-    check_map: dict[str, Check] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
+    ended: Final[Callable[[ActContext, Ending], None] | None] = None
+    check_map: Final[dict[str, Check]] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
     # A generation's checks among validation's rules, in each release's order (pipeline._generate_steps).
-    generate_steps: dict[str, Any] = field(init=False, repr=False, compare=False)
+    generate_steps: Final[dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "check_map", dict(self.checks))

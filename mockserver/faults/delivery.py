@@ -15,11 +15,11 @@ from aiohttp import web
 Abort = Literal["reset", "empty"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Delivery:
-    latency_s: float = 0.0
-    dribble: tuple[int, float] | None = None  # (bytes per slice, seconds between slices)
-    abort: Abort | None = None
+    latency_s: Final[float] = 0.0
+    dribble: Final[tuple[int, float] | None] = None  # (bytes per slice, seconds between slices)
+    abort: Final[Abort | None] = None
 
 
 NORMAL = Delivery()

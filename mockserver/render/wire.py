@@ -19,10 +19,10 @@ from aiohttp import web
 from mockserver.faults.delivery import Delivery, send_body
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Wire:
-    content_type: str
-    charset: str | None
+    content_type: Final[str]
+    charset: Final[str | None]
 
     def encode(self, body: Any) -> bytes:
         raise NotImplementedError

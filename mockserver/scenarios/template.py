@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -38,12 +38,12 @@ _NO_CONTEXT: Any = None  # what a constant template is rendered with at load: it
 Where = Callable[[tuple[str | int, ...]], str]  # the source position (FILE:LINE:COLUMN) of the string at a path
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Template:
     """A compiled value: `render(ctx)` gives plain JSON data. `constant` is set when nothing varies."""
 
-    render: Callable[[Context], Any]
-    constant: bool
+    render: Final[Callable[[Context], Any]]
+    constant: Final[bool]
 
 
 def holds(obj: Any, key: str | int) -> bool:
@@ -159,11 +159,11 @@ def compile_value(
 Fakes = list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class _Compiling:
-    label: Callable[[tuple[str | int, ...]], str]
-    fakes: Fakes
-    where: Where | None
+    label: Final[Callable[[tuple[str | int, ...]], str]]
+    fakes: Final[Fakes]
+    where: Final[Where | None]
 
 
 def _compile(value: Any, path: tuple[str | int, ...], c: _Compiling) -> Template:

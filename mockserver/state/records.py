@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 UUID_NIL = "00000000-0000-0000-0000-000000000000"
 
@@ -221,14 +221,14 @@ class HumanInputForm:
     created_seq: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Blob:
     """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a
     Content-Length, as Dify streams a generator's bytes (text-to-audio)."""
 
-    data: bytes
-    headers: dict[str, str]
-    chunked: bool = False
+    data: Final[bytes]
+    headers: Final[dict[str, str]]
+    chunked: Final[bool] = False
 
 
 class StopFlag:

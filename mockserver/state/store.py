@@ -25,29 +25,29 @@ if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not
     from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False)
 class StoreLimits:
     """What one tenant keeps; beyond a cap the oldest records go (a soak never grows memory)."""
 
-    conversations: int = 1000
-    messages: int = 20000
-    message_bytes: int = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
-    files: int = 1000
-    file_bytes: int = 64 * 1024 * 1024
-    annotations: int = 5000
-    jobs: int = 200
-    end_users: int = 5000
-    feedbacks: int = 5000
-    workflow_runs: int = 5000
-    human_input_forms: int = 5000
-    text_bytes: int = 16 * 1024 * 1024  # of each collection below holding text a client sent
-    datasets: int = 1000
-    documents: int = 5000
-    document_bytes: int = 64 * 1024 * 1024  # a document's file bytes and its text
-    segments: int = 50000
-    segment_bytes: int = 64 * 1024 * 1024  # segments' and child chunks' texts
-    tags: int = 1000
-    metadata_fields: int = 1000
+    conversations: Final[int] = 1000
+    messages: Final[int] = 20000
+    message_bytes: Final[int] = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
+    files: Final[int] = 1000
+    file_bytes: Final[int] = 64 * 1024 * 1024
+    annotations: Final[int] = 5000
+    jobs: Final[int] = 200
+    end_users: Final[int] = 5000
+    feedbacks: Final[int] = 5000
+    workflow_runs: Final[int] = 5000
+    human_input_forms: Final[int] = 5000
+    text_bytes: Final[int] = 16 * 1024 * 1024  # of each collection below holding text a client sent
+    datasets: Final[int] = 1000
+    documents: Final[int] = 5000
+    document_bytes: Final[int] = 64 * 1024 * 1024  # a document's file bytes and its text
+    segments: Final[int] = 50000
+    segment_bytes: Final[int] = 64 * 1024 * 1024  # segments' and child chunks' texts
+    tags: Final[int] = 1000
+    metadata_fields: Final[int] = 1000
 
 
 @dataclass(slots=True, eq=False, repr=False)
