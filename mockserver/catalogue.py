@@ -40,6 +40,8 @@ JSON_CHECK: Final = "parses as JSON"  # the load cache's key of "this text is JS
 
 @dataclass(slots=True, eq=False, repr=False)
 class Catalogue:
+    """The endpoints read from schemas/, and the schema documents they refer to."""
+
     endpoints: Final[dict[str, EndpointSpec]]
     schemas: Final[Schemas] = field(repr=False)
     root: Final[Path]

@@ -29,6 +29,8 @@ Pagination = Literal["last_id", "first_id", "page"]
 
 @dataclass(slots=True, eq=False, repr=False)
 class UserArg:
+    """Where an endpoint reads the `user` argument, and whether it must be there."""
+
     source: Final[Literal["body", "query", "form"]]
     required: Final[bool]
 
@@ -43,6 +45,8 @@ class FilePart:
 
 @dataclass(eq=False, repr=False)
 class EndpointSpec:
+    """One endpoint as its schema's x-endpoint block describes it, with its request and response schemas."""
+
     id: Final[str]  # "<api>.<file stem>", e.g. service.send_chat_message
     api: Final[str]
     title: Final[str]

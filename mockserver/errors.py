@@ -8,6 +8,8 @@ from typing import Final
 
 @dataclass(slots=True, eq=False, repr=False)
 class CodeSpec:
+    """A Dify error code's HTTP status and default message."""
+
     status: Final[int]
     message: Final[str]
 

@@ -61,6 +61,8 @@ NO_FORM: Final[Mapping[str, str]] = _NoForm()
 
 @dataclass(slots=True, eq=False, repr=False)
 class Received:
+    """What a request's body held: its JSON document, or its multipart fields and files."""
+
     body: Any = None  # the JSON document
     form: Mapping[str, str] = NO_FORM  # multipart fields, the first of each name
     files: tuple[Upload, ...] = ()  # the endpoint's file part, the first of its name

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not
 
 @dataclass(slots=True, eq=False, repr=False)
 class ActContext:
+    """What an action sees of the request it serves: the call, the tenant, the draws and the time."""
+
     call: Call
     tenant: Tenant
     scope: Scope
@@ -52,6 +54,8 @@ class Ending:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Action:
+    """A named action: bind before the templates expand, commit once the response is decided."""
+
     name: Final[str]
     bind: Final[Callable[[ActContext], dict[str, Any]]]  # ids and state for the templates; never refuses
     # Called once the response is decided (never after an HTTP error) with its body: a generation's

@@ -96,6 +96,8 @@ def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(slots=True, eq=False, repr=False)
 class App:
+    """An app of _apps.yaml (or a DSL file): its key, mode, identity and parameters."""
+
     key: Final[str]
     mode: Final[str]
     id: Final[str]
@@ -140,6 +142,8 @@ class App:
 
 @dataclass(eq=False, repr=False)
 class AppsBook:
+    """The apps, accounts and dataset keys the fixtures define."""
+
     apps: Final[dict[str, App]]
     accounts: Final[dict[str, dict[str, Any]]]
     dataset_keys: Final[dict[str, dict[str, Any]]]

@@ -21,6 +21,8 @@ FailureTail = Callable[[int, float, dict[str, Any]], tuple[list[dict[str, Any]],
 # __setattr__ and __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
 @dataclass(slots=True, eq=False, repr=False)
 class StreamFault:
+    """A stream fault as it applies to one stream: what strikes, and after which event."""
+
     kind: Final[Literal["stream_cut", "stream_error", "stream_malformed", "stream_stall"]]
     after: Final[int]  # data events sent before it strikes (pings never count)
     tail: Final[FailureTail | None] = None  # stream_error

@@ -17,6 +17,8 @@ Abort = Literal["reset", "empty"]
 
 @dataclass(slots=True, eq=False)
 class Delivery:
+    """How a response's bytes go out: latency, dribbled slices, or an abort."""
+
     latency_s: Final[float] = 0.0
     dribble: Final[tuple[int, float] | None] = None  # (bytes per slice, seconds between slices)
     abort: Final[Abort | None] = None

@@ -65,6 +65,8 @@ class Candidate:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Drawn:
+    """The faults drawn for one call: the one that answers, and those that shape the delivery."""
+
     main: Candidate | None = None
     shapers: list[Candidate] = field(default_factory=list)
 
@@ -122,6 +124,8 @@ def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, k
 
 @dataclass(slots=True, eq=False, repr=False)
 class QueueEntry:
+    """A fault queued through /_mock/faults, with the tenants it selects and its call counters."""
+
     id: str
     selector: str | None  # tenant id or glob; None: every tenant, including later ones
     fault: FaultSpec

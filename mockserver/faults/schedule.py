@@ -24,6 +24,8 @@ class Counter:
 # __setattr__ and __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
 @dataclass(slots=True, eq=False, repr=False)
 class Verdict:
+    """Whether a fault fires on this call, and a quota's Retry-After."""
+
     fire: Final[bool]
     retry_after: Final[int | None] = None  # a quota's seconds left in its window
 

@@ -68,6 +68,8 @@ class FaultSyntaxError(ValueError):
 
 @dataclass(slots=True, eq=False)
 class Schedule:
+    """Which calls a fault fires on: its schedule parameters (times, skip, every, window, ...)."""
+
     times: Final[int | None] = 1  # None: unlimited
     skip: Final[int] = 0
     every: Final[int | None] = None
@@ -82,6 +84,8 @@ class Schedule:
 
 @dataclass(slots=True, eq=False, repr=False)
 class FaultSpec:
+    """One parsed fault: its kind, parameters and schedule."""
+
     name: Final[str]  # as written (an alias stays an alias), for the journal
     kind: Final[Kind]
     params: Final[dict[str, Any]] = field(default_factory=dict)

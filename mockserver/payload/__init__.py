@@ -157,6 +157,8 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
 
 @dataclass(slots=True, eq=False, repr=False)
 class Field:
+    """One field of a request model: its compiled check and whether it may be null or missing."""
+
     name: Final[str]
     check: Final[Check]
     nullable: Final[bool]
@@ -165,6 +167,8 @@ class Field:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Model:
+    """A compiled request model: its fields and model validators."""
+
     name: Final[str]
     fields: Final[tuple[Field, ...]]
     after: Final[Callable[[dict[str, Any]], None] | None] = None  # the model validator, once every field is valid

@@ -45,6 +45,8 @@ class DslRun:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Resumer:
+    """Builds a paused run's next events once its human input forms are decided."""
+
     env: Envelope
     builder: EventBuilder
     dsl: DslRun | None = None

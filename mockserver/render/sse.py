@@ -37,6 +37,8 @@ def is_ping(event: dict[str, Any]) -> bool:
 
 @dataclass(slots=True, eq=False, repr=False)
 class StreamPlan:
+    """A stream to write: its events, when each is due, and how it stops."""
+
     events: list[dict[str, Any]]
     times_ms: list[float]  # scheduled time of each event since the request started
     pace_scale: float

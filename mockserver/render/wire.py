@@ -21,6 +21,8 @@ from mockserver.faults.delivery import Delivery, send_body
 
 @dataclass(slots=True, eq=False)
 class Wire:
+    """A JSON dialect of response bodies: its content type and encoder."""
+
     content_type: Final[str]
     charset: Final[str | None]
 

@@ -65,6 +65,8 @@ class Merged:
 
 @dataclass(slots=True, eq=False, repr=False)
 class FakeUse:
+    """A `fake.<provider>()` a template used, checked against Faker once loading is done."""
+
     provider: str
     source: Source
 
@@ -77,6 +79,8 @@ NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers
 
 @dataclass(slots=True, eq=False, repr=False)
 class Compiler:
+    """Compiles fixture documents into the book's scenarios, collecting every problem."""
+
     aliases: Mapping[str, str]
     vocabulary: EventVocabulary
     actions: frozenset[str]  # the action names fixtures may use

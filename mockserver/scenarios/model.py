@@ -20,6 +20,8 @@ ANY = "*"  # `[*]` in a field path: any element
 
 @dataclass(slots=True, eq=False, repr=False)
 class Predicate:
+    """One condition of a scenario's `match`: a path into the request, an operator and its operand."""
+
     path: Final[tuple[str | int, ...]]  # ("body", "files", "*", "type"); compiled at load
     op: Final[Op]
     operand: Final[Any]
@@ -29,6 +31,8 @@ class Predicate:
 
 @dataclass(slots=True, eq=False)
 class Timing:
+    """A stream's pacing: the first event's delay, the interval between events and their jitter."""
+
     first_event_ms: Final[float] = 0.0  # after the response head
     interval_ms: Final[float] = 0.0  # between events
     jitter_ms: Final[float] = 0.0  # uniform, seeded, added to each interval (floored at 0)
@@ -64,6 +68,8 @@ Split = Literal["words", "chars"] | int | None
 
 @dataclass(slots=True, eq=False, repr=False)
 class EventTemplate:
+    """One event of a scenario's stream: its name, its fields' template, and how it splits."""
+
     event: Final[str]
     fields: Final[Template]  # the event's own fields in fixture order, minus `event`, `split`, `delay_ms`
     split: Final[Split] = None
@@ -72,6 +78,8 @@ class EventTemplate:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Respond:
+    """What a scenario answers: a blocking body, a stream of events, or an error."""
+
     blocking: Final[Template | None] = None  # None: folded from `events`
     events: Final[tuple[EventTemplate, ...] | None] = None
     error: Final[Template | None] = None  # renders to {code, message?, status?}
@@ -79,6 +87,8 @@ class Respond:
 
 @dataclass(slots=True, eq=False, repr=False)
 class SequenceItem:
+    """One turn of a scenario's sequence: what it answers and the faults it fires."""
+
     respond: Final[Respond | None] = None  # None: the scenario's own respond (or the default's)
     faults: Final[tuple[FaultSpec, ...]] = ()  # fire whenever this item comes up
 
@@ -88,6 +98,8 @@ STATIC_ROOTS: Final = frozenset({"app", "dify"})  # `match` roots that are the s
 
 @dataclass(slots=True, eq=False, repr=False)
 class Scenario:
+    """One scenario of a fixture: when it matches, what it answers, its faults and timing."""
+
     name: Final[str]
     file: Final[str]
     line: Final[int]
@@ -118,6 +130,8 @@ class Scenario:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Fixture:
+    """An endpoint's scenarios from its fixture files: the rules in order, then the default."""
+
     endpoint: Final[str]
     file: Final[str]
     action: Final[str | None]

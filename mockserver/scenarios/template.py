@@ -161,6 +161,8 @@ Fakes = list[tuple[str, str]]
 
 @dataclass(slots=True, eq=False, repr=False)
 class _Compiling:
+    """What compiling one template needs: where its problems point, and the Faker uses it records."""
+
     label: Final[Callable[[tuple[str | int, ...]], str]]
     fakes: Final[Fakes]
     where: Final[Where | None]

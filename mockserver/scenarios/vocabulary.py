@@ -17,6 +17,8 @@ RESERVED: Final = frozenset({"event", "split", "delay_ms"})
 
 @dataclass(slots=True, eq=False, repr=False)
 class EventVocabulary:
+    """The stream events a fixture may write, and the fields each may set."""
+
     fields: Final[dict[str, frozenset[str]]]  # event name -> keys a fixture may set
 
     @classmethod

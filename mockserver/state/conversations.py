@@ -34,6 +34,8 @@ def generated_name(query: str) -> str:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Conversations:
+    """The conversation backend over one tenant's store: what ConversationService and MessageService do."""
+
     store: Store
 
     def find(self, conversation_id: str, app: str, user: str) -> Conversation:

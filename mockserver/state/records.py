@@ -28,6 +28,8 @@ class ConversationVariable:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Conversation:
+    """A conversation, owned by its app and end user."""
+
     id: str
     app: str  # the app's key: owner
     user: str  # the end user's `user` string: owner
@@ -60,6 +62,8 @@ class MessageFile:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Message:
+    """One turn of a conversation: the query, the answer and their metadata."""
+
     id: str
     conversation_id: str
     app: str
