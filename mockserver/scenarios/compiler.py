@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,6 +35,12 @@ from mockserver.scenarios.vocabulary import RESERVED, BlockingKeys, EventVocabul
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
 _VERSION_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+@lru_cache(maxsize=256)  # a template per value of a few files: one Path a file, not one a template
+def _seed_name(file: str) -> str:
+    """`service/x.yaml` of a fixture file: seeds must not depend on where fixtures are installed."""
+    return "/".join(Path(file).parts[-2:])
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -131,7 +138,7 @@ class Compiler:
 
     def template(self, src: Source, sub: JsonPath, value: Any) -> Template | None:
         doc, base = src.doc, (*src.path, *sub)
-        rel = "/".join(Path(doc.file).parts[-2:])  # seeds must not depend on where fixtures are installed
+        rel = _seed_name(doc.file)
         found: list[tuple[str, str]] = []
         where: dict[str, JsonPath] = {}
 
