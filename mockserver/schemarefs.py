@@ -38,7 +38,7 @@ class Schemas:
                 self._decoded(rel)
             self._registry = Registry().with_resources(
                 (rel, Resource.from_contents(doc, default_specification=DRAFT202012))
-                for rel, doc in self.documents.items()
+                for rel, doc in list(self.documents.items())
             )
         return self._registry
 
@@ -54,7 +54,13 @@ class Schemas:
         return rel in self.documents or rel in self._pending
 
     def _decoded(self, rel: str) -> Any:
-        doc = self.documents[rel] = json.loads(self._pending.pop(rel))
+        # A --reload loads in a worker thread while requests run: whichever thread decodes a document
+        # first, both get that one, and it is in `documents` before it leaves `pending`.
+        text = self._pending.get(rel)
+        if text is None:
+            return self.documents[rel]
+        doc = self.documents.setdefault(rel, json.loads(text))
+        self._pending.pop(rel, None)
         return doc
 
 
