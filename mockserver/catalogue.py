@@ -35,16 +35,21 @@ API_PREFIX: Final[dict[str, str]] = {
 
 EVENTS_REF: Final = "_shared/events.json"
 ENDPOINT_META: Final = "_meta/endpoint.json"
+JSON_CHECK: Final = "parses as JSON"  # the load cache's key of "this text is JSON" (with the text's hash)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Catalogue:
-    endpoints: dict[str, EndpointSpec]
-    schemas: Schemas = field(repr=False)
-    root: Path
+    """The endpoints read from schemas/, and the schema documents they refer to."""
+
+    endpoints: Final[dict[str, EndpointSpec]]
+    schemas: Final[Schemas] = field(repr=False)
+    root: Final[Path]
     # A hash of every schema file's path and text: what a cached check against one of them depends on.
-    content_key: str = ""
-    _events: list[Draft202012Validator | None] = field(default_factory=list, init=False, repr=False, compare=False)
+    content_key: Final[str] = ""
+    _events: Final[list[Draft202012Validator | None]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @property
     def events_validator(self) -> Draft202012Validator | None:
@@ -82,30 +87,42 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     saw pass its check with these very files is not checked again (loadcache.py)."""
     problems: list[Problem] = []
     documents: dict[str, dict[str, Any]] = {}
+    pending: dict[str, str] = {}  # shared documents the cache saw parse: decoded at first use (Schemas)
     hashes: dict[str, bytes] = {}
     texts: dict[str, str] = {}  # while loading (a default action's place is found in them)
+    files: dict[str, Path] = {}  # each file as rglob found it (relative_to() and root / rel cost ~20 us a file)
+    depth = len(root.parts)
     for file in sorted(root.rglob("*.json")):
-        rel = file.relative_to(root).as_posix()
+        rel = "/".join(file.parts[depth:])
+        files[rel] = file
         try:
             text = file.read_text(encoding="utf-8")
-            documents[rel] = json.loads(text)
             hashes[rel], texts[rel] = digest(text), text
+            if cache is not None and _shared(rel):
+                parses = digest(JSON_CHECK, hashes[rel].hex())
+                if cache.passes(parses):
+                    pending[rel] = text
+                    continue
+                documents[rel] = json.loads(text)
+                cache.keep_pass(parses)
+            else:
+                documents[rel] = json.loads(text)
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
-    schemas = Schemas(documents)
+    schemas = Schemas(documents, pending)
     content_key = digest(*(f"{rel} {h.hex()}" for rel, h in hashes.items())).hex()
     made: list[Check] = []
 
     def fast(x: Any) -> bool:
         """The compiled check of an x-endpoint block, compiled by the first block the cache does not know."""
         if not made:
-            made.append(compiled(documents[ENDPOINT_META], schemas.contents))
+            made.append(compiled(schemas.contents(ENDPOINT_META), schemas.contents))
         return made[0](x)
 
     def passes(x: Any, rel: str) -> bool:
-        if ENDPOINT_META not in documents:
+        if ENDPOINT_META not in schemas:
             return True
         key = digest(content_key, ENDPOINT_META, hashes[rel].hex())
         if cache is not None and cache.passes(key):
@@ -118,11 +135,11 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
 
     endpoints: dict[str, EndpointSpec] = {}
     routes: dict[tuple[str, str], str] = {}
-    for rel, doc in documents.items():
+    for rel, doc in list(documents.items()):  # a refused block's wording decodes the pending ones into it
         parts = rel.split("/")
-        if any(p.startswith("_") for p in parts):
+        if _shared(rel):
             continue
-        file = root / rel
+        file = files[rel]
         if len(parts) != 2 or parts[0] not in API_PREFIX:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
@@ -141,6 +158,11 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     if problems:
         raise FixtureError(problems)
     return Catalogue(endpoints, schemas, root, content_key)
+
+
+def _shared(rel: str) -> bool:
+    """A shared document (`_shared/...`, `_meta/...`, any `_` part), never an endpoint."""
+    return any(p.startswith("_") for p in rel.split("/"))
 
 
 def _check(file: Path, doc: Any, schemas: Schemas, passes: Check) -> list[Problem]:

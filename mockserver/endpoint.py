@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from referencing import Registry
 
-# Flask's UUIDConverter: the five groups of hex digits, either case.
-UUID_SEGMENT: Final = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+# Flask's UUIDConverter: the five groups of hex digits, either case (the middle three as one repeat:
+# aiohttp compiles a regex per route at start-up, and each character class spelt out cost ~7 us more).
+UUID_SEGMENT: Final = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
 PARAM: Final = re.compile(r"\{([a-z_][a-z0-9_]*)(?::(uuid))?\}")
 
 Auth = Literal["none", "app", "dataset", "console", "web"]
@@ -26,57 +27,61 @@ ResponseKind = Literal["json", "empty", "bytes", "page", "generate"]
 Pagination = Literal["last_id", "first_id", "page"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class UserArg:
-    source: Literal["body", "query", "form"]
-    required: bool
+    """Where an endpoint reads the `user` argument, and whether it must be there."""
+
+    source: Final[Literal["body", "query", "form"]]
+    required: Final[bool]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class FilePart:
     """A multipart request's file: the field it travels in and the size-limit table that applies."""
 
-    part: str
-    limits: str
+    part: Final[str]
+    limits: Final[str]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class EndpointSpec:
-    id: str  # "<api>.<file stem>", e.g. service.send_chat_message
-    api: str
-    title: str
-    method: str
-    path: str  # full path with the API prefix, `{name}` segments (OpenAPI's form)
-    route: str  # the same for aiohttp's router: `{name:uuid}` becomes Flask's UUID pattern
-    aliases: tuple[str, ...]
-    path_params: dict[str, str]  # name -> "string" | "uuid", in path order
-    auth: Auth
-    user: UserArg | None
-    modes: frozenset[str] | None  # None = every mode
-    mode_error: str
-    request: RequestKind
-    request_model: str
-    models_since: str | None  # the first release whose request model checks query and body (older: raw)
-    models_deferred: bool  # the action applies the request model after its lookups (validation.apply_models)
-    files: FilePart | None
-    response: ResponseKind
-    streams: bool
-    pagination: Pagination | None
-    status: int
-    since: str | None  # the first Dify release with the route (`--dify-version` older: Flask's 404)
-    empty_since: str | None  # the first release whose 204 is empty (older: flask-restx's 200 `204\n`)
-    action: str | None  # the default action: an endpoint without a fixture file answers with it
-    collection: str | None  # the store collection of a record.* action
-    operation_id: str | None
-    restx_404_help: tuple[str, ...]  # flask-restx's "did you mean" routes for a 404 of this path
-    schema_file: Path
+    """One endpoint as its schema's x-endpoint block describes it, with its request and response schemas."""
+
+    id: Final[str]  # "<api>.<file stem>", e.g. service.send_chat_message
+    api: Final[str]
+    title: Final[str]
+    method: Final[str]
+    path: Final[str]  # full path with the API prefix, `{name}` segments (OpenAPI's form)
+    route: Final[str]  # the same for aiohttp's router: `{name:uuid}` becomes Flask's UUID pattern
+    aliases: Final[tuple[str, ...]]
+    path_params: Final[dict[str, str]]  # name -> "string" | "uuid", in path order
+    auth: Final[Auth]
+    user: Final[UserArg | None]
+    modes: Final[frozenset[str] | None]  # None = every mode
+    mode_error: Final[str]
+    request: Final[RequestKind]
+    request_model: Final[str]
+    models_since: Final[str | None]  # the first release whose request model checks query and body (older: raw)
+    models_deferred: Final[bool]  # the action applies the request model after its lookups (validation.apply_models)
+    files: Final[FilePart | None]
+    response: Final[ResponseKind]
+    streams: Final[bool]
+    pagination: Final[Pagination | None]
+    status: Final[int]
+    since: Final[str | None]  # the first Dify release with the route (`--dify-version` older: Flask's 404)
+    empty_since: Final[str | None]  # the first release whose 204 is empty (older: flask-restx's 200 `204\n`)
+    action: Final[str | None]  # the default action: an endpoint without a fixture file answers with it
+    collection: Final[str | None]  # the store collection of a record.* action
+    operation_id: Final[str | None]
+    restx_404_help: Final[tuple[str, ...]]  # flask-restx's "did you mean" routes for a 404 of this path
+    schema_file: Final[Path]
     # Where x-endpoint.action's value stands in schema_file, as marks.py places it (1, 1 without one):
     # a problem of the fixture the default action makes (loader.py) is located there.
-    action_mark: tuple[int, int] = field(compare=False, repr=False)
-    request_parts: dict[str, Any] = field(compare=False, repr=False)  # $defs.request.properties, as written
-    response_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.response, as written
-    events_schema: dict[str, Any] | None = field(compare=False, repr=False)  # $defs.events, as written
-    schemas: Schemas = field(compare=False, repr=False)  # the catalogue's
+    action_mark: Final[tuple[int, int]] = field(compare=False, repr=False)
+    request_parts: Final[dict[str, Any]] = field(compare=False, repr=False)  # $defs.request.properties, as written
+    response_schema: Final[dict[str, Any] | None] = field(compare=False, repr=False)  # $defs.response, as written
+    events_schema: Final[dict[str, Any] | None] = field(compare=False, repr=False)  # $defs.events, as written
+    schemas: Final[Schemas] = field(compare=False, repr=False)  # the catalogue's
 
     @property
     def registry(self) -> Registry[Any]:

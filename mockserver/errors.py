@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Final
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CodeSpec:
-    status: int
-    message: str
+    """A Dify error code's HTTP status and default message."""
+
+    status: Final[int]
+    message: Final[str]
 
 
 _INTERNAL = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -18,9 +18,11 @@ from mockserver.faults.delivery import Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
 from mockserver.state.journal import JournalClock
-from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import TenantRegistry
 from mockserver.validation import Principal
+
+if TYPE_CHECKING:
+    from mockserver.state.knowledge import Dataset
 
 
 class BookRef:
@@ -52,20 +54,20 @@ ACTIONS: Final = web.AppKey("ACTIONS", Registry)
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Runtime:
     """The app's values every Dify request reads, in one object: aiohttp's `app[KEY]` is a Python call,
     and a request read a dozen. Made once the app is built; the keys above stay for everything else."""
 
-    settings: Settings
-    release: Release
-    book: BookRef
-    tenants: TenantRegistry
-    route_specs: dict[str, EndpointSpec]
-    actions: Registry
-    faker: FakerSource
-    clock: JournalClock  # journal entry ids and times
-    dify_headers: dict[str, str]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
+    settings: Final[Settings]
+    release: Final[Release]
+    book: Final[BookRef]
+    tenants: Final[TenantRegistry]
+    route_specs: Final[dict[str, EndpointSpec]]
+    actions: Final[Registry]
+    faker: Final[FakerSource]
+    clock: Final[JournalClock]  # journal entry ids and times
+    dify_headers: Final[dict[str, str]]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
 
 
 RUNTIME: Final = web.AppKey("RUNTIME", Runtime)
@@ -76,4 +78,6 @@ ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry bein
 DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)
 # Set by the runner (mockserver/runner.py) when a stream's client hangs up, before it cancels the stream.
 CLIENT_LEFT: Final = web.RequestKey("CLIENT_LEFT", bool)
-DATASET: Final = web.RequestKey("DATASET", Dataset)  # a `{dataset_id}` route's, found before the handler
+# A `{dataset_id}` route's, found before the handler. Typed by its annotation only: the Knowledge API's
+# records load with its first request, not at start-up.
+DATASET: Final[web.RequestKey[Dataset]] = web.RequestKey("DATASET")

@@ -4,7 +4,8 @@
 - a fixture text composed as YAML with its marks (marks.py), keyed by the text; likewise where a
   schema's x-endpoint.action stands in its text;
 - "this document passes that schema's compiled check" (fastcheck.py), keyed by the whole schema
-  set, the schema's name and the document's text.
+  set, the schema's name and the document's text;
+- "this shared schema's text parses as JSON", keyed by the text: it is decoded at its first use.
 
 A changed file has another hash, so it is composed and checked afresh: a broken edit is reported at
 FILE:LINE:COLUMN as without the cache, and nothing stale is served. Only problem-free results are

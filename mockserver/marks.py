@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 JsonPath = tuple[str | int, ...]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Marked:
     """A parsed document plus the 1-based (line, column) of every value, keyed by its JSON path."""
 
@@ -61,8 +61,10 @@ def parse_marked(text: str, name: str) -> tuple[Marked | None, list[Problem]]:
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
-# What YAML's reader refuses (it keeps only printable characters), which a JSON string may hold raw.
-_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What YAML's reader refuses (it keeps only printable characters), which a JSON string may hold raw:
+# the complement of its printable set (tab, LF, CR, 0x20-0x7E, 0x85, 0xA0-0xD7FF, 0xE000-0xFFFD and
+# above 0xFFFF) spelt out, as the negated class costs re 3 ms to compile at start-up and this 0.3 ms.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # what YAML's reader counts as a new line
 
 

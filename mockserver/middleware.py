@@ -4,7 +4,6 @@ call, not a middleware layer of its own)."""
 from __future__ import annotations
 
 import difflib
-import hmac
 import logging
 import re
 from collections.abc import Callable
@@ -13,7 +12,6 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.actions.knowledge import api_dataset
 from mockserver.auth import authenticate, tenant_of
 from mockserver.control.inspector import HUB
 from mockserver.dify import routes, versions
@@ -179,8 +177,15 @@ def _admit_control(request: web.Request) -> None:
     token = request.app[SETTINGS].admin_token
     # A browser (the inspector, EventSource) cannot send headers: `?token=` works too.
     given = request.headers.get(ADMIN_HEADER) or request.query.get("token", "")
-    if token and not hmac.compare_digest(given.encode(), token.encode()):
+    if token and not _same(given, token):
         raise DifyError("mock_admin_token_required")
+
+
+def _same(given: str, token: str) -> bool:
+    """The admin token compared in constant time; hmac is loaded by the first guarded call, not start-up."""
+    import hmac
+
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 def _authenticated(request: web.Request, runtime: Runtime) -> web.StreamResponse | None:
@@ -242,6 +247,8 @@ def _dataset_first(request: web.Request) -> None:
     wanted = request.match_info.get("dataset_id")
     if wanted is None:
         return
+    from mockserver.actions.knowledge import api_dataset  # with the first dataset route, not at start-up
+
     state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
     try:
         request[DATASET] = api_dataset(state, wanted)  # the action binds it (knowledge.the_dataset)

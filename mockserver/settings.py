@@ -18,6 +18,8 @@ ENV_PREFIX: Final = "DIFY_MOCK_"
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The server's settings: defaults, then DIFY_MOCK_* variables (with_env), then CLI flags."""
+
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     seed: int = 0

@@ -32,7 +32,7 @@ def tenant_id(session: str | None) -> str:
     return f"s:{session}" if session else DEFAULT_TENANT
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Scope:
     """What one app (or dataset) owns inside a tenant: its call counters, mock clock, scenario
     cursors and fixture-fault counters. Scopes never share them, so requests to one app never
@@ -68,7 +68,7 @@ class Scope:
         return max(0.0, self.now - self.first_call)
 
 
-@dataclass(slots=True, weakref_slot=True)  # weak: an in-flight stream's (pipeline.handle)
+@dataclass(slots=True, weakref_slot=True, eq=False, repr=False)  # weak: an in-flight stream's (pipeline.handle)
 class Tenant:
     """Everything one tenant owns; catalogue, book, apps and settings are shared and read-only."""
 

@@ -17,13 +17,13 @@ from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Principal:
     """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
 
-    kind: Literal["none", "app", "dataset"]
-    key: str | None = None
-    app: App | None = None
+    kind: Final[Literal["none", "app", "dataset"]]
+    key: Final[str | None] = None
+    app: Final[App | None] = None
 
     @property
     def scope(self) -> str:
@@ -33,7 +33,7 @@ class Principal:
 ANONYMOUS: Final = Principal("none")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Call:
     """One validated request, as the matcher, actions and templates see it."""
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
-from mockserver.state.knowledge import Dataset
 from mockserver.tenancy import Scope, Tenant
 from mockserver.validation import Call
 
+if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not at start-up
+    from mockserver.state.knowledge import Dataset
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, eq=False, repr=False)
 class ActContext:
+    """What an action sees of the request it serves: the call, the tenant, the draws and the time."""
+
     call: Call
     tenant: Tenant
     scope: Scope
@@ -37,36 +41,40 @@ class ActContext:
 Check = Callable[[ActContext], None]
 
 
-@dataclass(frozen=True, slots=True)
+# Made and read within one request: read-only by type (Final) rather than frozen, whose generated
+# __setattr__ and __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
+@dataclass(slots=True, eq=False, repr=False)
 class Ending:
     """How a committed generation's stream ended."""
 
-    outcome: str  # complete | stopped | error | cut | stalled | client_left
-    error: str | None = None  # an error event's message
-    finished: dict[str, Any] | None = None  # the workflow_finished data the client got, if any
+    outcome: Final[str]  # complete | stopped | error | cut | stalled | client_left
+    error: Final[str | None] = None  # an error event's message
+    finished: Final[dict[str, Any] | None] = None  # the workflow_finished data the client got, if any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Action:
-    name: str
-    bind: Callable[[ActContext], dict[str, Any]]  # ids and state for the templates; never refuses
+    """A named action: bind before the templates expand, commit once the response is decided."""
+
+    name: Final[str]
+    bind: Final[Callable[[ActContext], dict[str, Any]]]  # ids and state for the templates; never refuses
     # Called once the response is decided (never after an HTTP error) with its body: a generation's
     # blocking body (answer, metadata.usage), whether it streams or not, else the rendered body.
-    commit: Callable[[ActContext, Any], None] | None = None
+    commit: Final[Callable[[ActContext, Any], None] | None] = None
     # Dify's refusals by name ("conversation", "workflow_id", ...): a generate endpoint runs them in the
     # release's order among its own rules (dify/versions.py generate_checks), others in this order.
     # A check may put what it found into ctx.bound (the conversation it looked up).
-    checks: tuple[tuple[str, Check], ...] = ()
+    checks: Final[tuple[tuple[str, Check], ...]] = ()
     # Called when the committed generation's stream has ended, with how it ended: what Dify records
     # of a turn that failed or was stopped half way.
-    ended: Callable[[ActContext, Ending], None] | None = None
+    ended: Final[Callable[[ActContext, Ending], None] | None] = None
     # Whether the commit may change records already kept (the pipeline counts the bytes of what it
     # bound anew); False for a commit that only adds records, weighed as they are added (a chat turn:
     # counting its new message twice was 3% of a blocking chat's work).
-    changes_kept: bool = True
-    check_map: dict[str, Check] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
+    changes_kept: Final[bool] = True
+    check_map: Final[dict[str, Check]] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
     # A generation's checks among validation's rules, in each release's order (pipeline._generate_steps).
-    generate_steps: dict[str, Any] = field(init=False, repr=False, compare=False)
+    generate_steps: Final[dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "check_map", dict(self.checks))

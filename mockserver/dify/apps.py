@@ -94,28 +94,30 @@ def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in site.items() if k != "input_placeholder"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class App:
-    key: str
-    mode: str
-    id: str
-    name: str
-    description: str
-    workflow_id: str | None
-    info: dict[str, Any]
-    site: dict[str, Any] | None  # None: the app has no site (/v1/site answers 403); 1.16's shape
-    site_code: str | None
-    meta: dict[str, Any]
-    parameters: dict[str, Any]  # what _apps.yaml sets; its user_input_form drives input validation
-    extra: dict[str, Any] = field(default_factory=dict)
-    source: str = ""  # the _apps.yaml (or DSL file) it came from
-    dsl: str = ""  # the DSL file it was made from ("<POST /_mock/apps>" for a posted one); "" otherwise
-    graph: Graph | None = None  # a DSL workflow or chatflow's graph (mockserver/dify/dsl/graph_model.py)
-    warnings: tuple[str, ...] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
-    notes: tuple[str, ...] = ()  # what the mock only imitates in this DSL app (DSL.md §A.2.5 "info")
-    _roots: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    """An app of _apps.yaml (or a DSL file): its key, mode, identity and parameters."""
+
+    key: Final[str]
+    mode: Final[str]
+    id: Final[str]
+    name: Final[str]
+    description: Final[str]
+    workflow_id: Final[str | None]
+    info: Final[dict[str, Any]]
+    site: Final[dict[str, Any] | None]  # None: the app has no site (/v1/site answers 403); 1.16's shape
+    site_code: Final[str | None]
+    meta: Final[dict[str, Any]]
+    parameters: Final[dict[str, Any]]  # what _apps.yaml sets; its user_input_form drives input validation
+    extra: Final[dict[str, Any]] = field(default_factory=dict)
+    source: Final[str] = ""  # the _apps.yaml (or DSL file) it came from
+    dsl: Final[str] = ""  # the DSL file it was made from ("<POST /_mock/apps>" for a posted one); "" otherwise
+    graph: Final[Graph | None] = None  # a DSL workflow or chatflow's graph (mockserver/dify/dsl/graph_model.py)
+    warnings: Final[tuple[str, ...]] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
+    notes: Final[tuple[str, ...]] = ()  # what the mock only imitates in this DSL app (DSL.md §A.2.5 "info")
+    _roots: Final[dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
     # What requests work out of the app once (validation's input form), by name.
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    memo: Final[dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def root_for(self, release: Release) -> dict[str, Any]:
         """What `{{ app.* }}` and `match: {app.*: ...}` see under `release`: every _apps.yaml field,
@@ -138,11 +140,13 @@ class App:
         return root
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class AppsBook:
-    apps: dict[str, App]
-    accounts: dict[str, dict[str, Any]]
-    dataset_keys: dict[str, dict[str, Any]]
+    """The apps, accounts and dataset keys the fixtures define."""
+
+    apps: Final[dict[str, App]]
+    accounts: Final[dict[str, dict[str, Any]]]
+    dataset_keys: Final[dict[str, dict[str, Any]]]
 
     @cached_property
     def account_names(self) -> dict[str, str]:

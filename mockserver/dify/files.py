@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 from typing import Final
 from urllib.parse import quote, urlencode
@@ -105,6 +104,8 @@ def preview_headers(mime: str, name: str, ext: str, size: int, as_attachment: bo
 
 def preview_sign(key: bytes, file_id: str, timestamp: str, nonce: str) -> str:
     """core/file/helpers.py: urlsafe base64 of HMAC-SHA256(SECRET_KEY, "file-preview|id|timestamp|nonce")."""
+    import hmac  # the first signed URL's, not start-up's
+
     message = f"file-preview|{file_id}|{timestamp}|{nonce}".encode()
     return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 

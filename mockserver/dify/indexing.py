@@ -23,7 +23,7 @@ STAMPS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Progress:
     status: str  # waiting, parsing, splitting, indexing, completed, error or paused
     stage: int  # index in STAGES of the last stage reached

@@ -10,118 +10,118 @@ from typing import Final, Literal
 Tail = Literal["http", "end", "silence", "failed_run"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Release:
     """One emulated release. Sources: dify tags 1.12.0, 1.14.2 and 1.16.1 (07119e3f); VERSIONS.md rows
     in brackets. Where VERSIONS.md and the tagged source disagree, the source wins (noted inline)."""
 
-    name: str  # the profile: "1.12", "1.14", "1.16"
-    server_version: str  # [V1] GET /v1/ and the X-Version header
+    name: Final[str]  # the profile: "1.12", "1.14", "1.16"
+    server_version: Final[str]  # [V1] GET /v1/ and the X-Version header
     # [V2, V3] streaming workflow and chatflow runs are relayed from a worker: the first frame is
     # `event: ping` (core/app/apps/streaming_utils.py), and the stream ends at the first
     # workflow_finished or workflow_paused, so whatever a run sends after it never arrives.
-    relayed_runs: bool
+    relayed_runs: Final[bool]
     # [V4] A generation check that fails inside the worker of a relayed streaming workflow/chatflow:
     # "silence" = ping, then nothing until the relay's idle close; "failed_run" = ping, a synthetic
     # workflow_started and a failed workflow_finished (tasks/app_generate/workflow_execute_task.py).
-    worker_failure: Tail
-    worker_checks: frozenset[str]  # which generation checks run in that worker
+    worker_failure: Final[Tail]
+    worker_checks: Final[frozenset[str]]  # which generation checks run in that worker
     # The order of Dify's generation checks for chat-family and workflow requests. 1.16's controller
     # looks the conversation up eagerly (completion.py :398-406); before, the generators checked the
     # query (and agent-chat's blocking rule) first. A chatflow's workflow_id goes before the generator.
-    generate_checks: tuple[str, ...]
-    metadata_reasoning: bool  # [V6] `reasoning: {}` closes blocking and message_end metadata
-    message_end_exclude_none: bool  # [V6b] easy-UI message_end metadata drops null fields
-    message_end_files_list: bool  # [V7] message_end.files is [] in every mode (else null outside chatflow)
-    selector_list: bool  # easy-UI `message.from_variable_selector`: [] (else null); task_entities.py
-    modes: frozenset[str]  # [V9] the app modes the release has
-    workflow_started_reason: bool  # [V10]
+    generate_checks: Final[tuple[str, ...]]
+    metadata_reasoning: Final[bool]  # [V6] `reasoning: {}` closes blocking and message_end metadata
+    message_end_exclude_none: Final[bool]  # [V6b] easy-UI message_end metadata drops null fields
+    message_end_files_list: Final[bool]  # [V7] message_end.files is [] in every mode (else null outside chatflow)
+    selector_list: Final[bool]  # easy-UI `message.from_variable_selector`: [] (else null); task_entities.py
+    modes: Final[frozenset[str]]  # [V9] the app modes the release has
+    workflow_started_reason: Final[bool]  # [V10]
     # [V11b] a non-graph error in a streaming workflow run: "end" = the error event closes the stream;
     # "silence" = the relay waits for a terminal event that never comes (VERSIONS.md says 1.14 sends a
     # failed workflow_finished, but 1.14.2's workflow_execute_task.py:241-257 publishes none);
     # "failed_run" = 1.16's fallback workflow_finished.
-    workflow_error_tail: Tail
-    chatflow_message_end_first: bool  # success: message_end before workflow_finished (1.14+)
-    chatflow_sys: tuple[str, ...]  # the sys.* keys of a chatflow's workflow_started inputs, in order
-    start_node_sys: bool  # the start node's inputs/outputs carry sys.* (1.12's in-tree start node)
-    stop_reason: str  # workflow_finished.error of a run its owner stopped
-    stranger_stop_fails: bool  # a chatflow stopped by another user (graph stop only) ends "failed"
-    pydantic: str  # [V13] the version in pydantic's "For further information visit" line
-    dsl_version: str  # [V14] the newest DSL version imported without a warning
-    relay_idle_s: float = 300.0  # the relay's idle close (streaming_utils.py idle_timeout)
+    workflow_error_tail: Final[Tail]
+    chatflow_message_end_first: Final[bool]  # success: message_end before workflow_finished (1.14+)
+    chatflow_sys: Final[tuple[str, ...]]  # the sys.* keys of a chatflow's workflow_started inputs, in order
+    start_node_sys: Final[bool]  # the start node's inputs/outputs carry sys.* (1.12's in-tree start node)
+    stop_reason: Final[str]  # workflow_finished.error of a run its owner stopped
+    stranger_stop_fails: Final[bool]  # a chatflow stopped by another user (graph stop only) ends "failed"
+    pydantic: Final[str]  # [V13] the version in pydantic's "For further information visit" line
+    dsl_version: Final[str]  # [V14] the newest DSL version imported without a warning
+    relay_idle_s: Final[float] = 300.0  # the relay's idle close (streaming_utils.py idle_timeout)
     # DELETE /v1/conversations/{id} (conversation_service.py delete): "any" = by id alone, no owner
     # check, an unknown id is 204 (1.12); "owned" = the caller's or 404, removed (1.13.1-1.15);
     # "soft" = the caller's or 404, marked deleted (1.16).
-    conversation_delete: Literal["any", "owned", "soft"] = "soft"
+    conversation_delete: Final[Literal["any", "owned", "soft"]] = "soft"
     # Uploads (services/file_service.py, controllers/service_api/app/file.py; research/files.md).
-    upload_forbidden_chars: str = "/\\"  # in a filename: 400 "Filename contains invalid characters"
-    upload_too_large_message: str = ""  # 413 file_too_large's runtime text
+    upload_forbidden_chars: Final[str] = "/\\"  # in a filename: 400 "Filename contains invalid characters"
+    upload_too_large_message: Final[str] = ""  # 413 file_too_large's runtime text
     # `files` of a generation: a local upload must be the caller's own (same app and user) from 1.14;
     # 1.12 only checks the workspace. And the text of an unknown transfer_method.
-    upload_owner_only: bool = True
-    transfer_method_error: str = "'{method}' is not a valid FileTransferMethod"
+    upload_owner_only: Final[bool] = True
+    transfer_method_error: Final[str] = "'{method}' is not a valid FileTransferMethod"
     # A workflow run through the Service API checks a file's declared type against the detected one;
     # 1.12 and 1.14 take an omitted type on a local file as "custom" (so it mismatches).
-    omitted_type_is_custom: bool = False
+    omitted_type_is_custom: Final[bool] = False
     # What a Service API stop leaves in the run's row: before 1.15 the runner is torn down before the
     # graph's abort is saved, so the row stays `running` (issues #29688, #35549, #36204); from 1.15
     # (#37129) it is `stopped` with "Aborted: User requested stop" (research/workflow_runs.md §5).
-    stopped_run_row: Literal["running", "stopped"] = "stopped"
+    stopped_run_row: Final[Literal["running", "stopped"]] = "stopped"
     # GET /v1/workflows/run/{id}: 1.12 answers an unknown id 200 with every key null and `outputs` as
     # the raw JSON text; from 1.13.1 an unknown id is 404 and `outputs` an object.
-    run_detail_raw: bool = False
+    run_detail_raw: Final[bool] = False
     # The app's upload settings as 1.12 applies them: a listed type passes, `custom` needs its `.ext`
     # in the extension list exactly as written (1.14.1 made the check case- and dot-insensitive).
-    exact_extensions: bool = False
+    exact_extensions: Final[bool] = False
     # POST /v1/audio-to-text (controllers/service_api/app/audio.py, services/audio_service.py;
     # research/annotations_audio.md §7.1, §9). 1.12/1.14 read request.files["file"] before anything,
     # so a missing part is Werkzeug's 400 bad_request_key_error, and a disabled feature is a ValueError
     # (400 invalid_param); 1.16 checks the feature first (400 speech_to_text_disabled), then the file
     # (400 no_audio_uploaded). 1.15.0 still does as 1.14 (the 1.16 profile covers it).
-    stt_flag_first: bool = True
-    stt_disabled: tuple[str, str] = ("speech_to_text_disabled", "Speech to text is disabled.")
+    stt_flag_first: Final[bool] = True
+    stt_disabled: Final[tuple[str, str]] = ("speech_to_text_disabled", "Speech to text is disabled.")
     # The MIME types an audio file may have (AUDIO_EXTENSIONS as "audio/<ext>"); 1.16 adds audio/x-m4a.
-    stt_mime_types: frozenset[str] = frozenset(
+    stt_mime_types: Final[frozenset[str]] = frozenset(
         {"audio/mp3", "audio/m4a", "audio/x-m4a", "audio/wav", "audio/amr", "audio/mpga"}
     )
     # POST /v1/text-to-audio by message_id (§7.2): 1.12/1.14 find the message in any app, 1.16 only
     # among the calling app's and end user's (H ctl:193-200). A message whose answer is empty and whose
     # status is one of these answers `null` (1.12 "normal" only; 1.14 added "paused").
-    tts_message_any_app: bool = False
-    tts_silent_statuses: frozenset[str] = frozenset({"normal", "paused"})
+    tts_message_any_app: Final[bool] = False
+    tts_silent_statuses: Final[frozenset[str]] = frozenset({"normal", "paused"})
     # PUT/DELETE /v1/apps/annotations/{id} look the annotation up by id alone, in any app (1.12 and
     # 1.14: services/annotation_service.py 12:246, 14:313 session.get); 1.16 only in the calling app
     # (H:94-102 _get_annotation_by_ref). research/annotations_audio.md §3, §9.
-    annotations_any_app: bool = False
+    annotations_any_app: Final[bool] = False
     # Human input (research/workflow_runs.md §4): from 1.15 a human_input_required event and a pause
     # reason carry `approval_channels` (the channels other than the caller's surface: [] for a WebApp
     # form), and a submission's values are checked against their inputs before the action is (a
     # select's value must be a string among its constant options; services/human_input_service.py).
-    hitl_approval_channels: bool = True
-    hitl_value_checks: bool = True
+    hitl_approval_channels: Final[bool] = True
+    hitl_value_checks: Final[bool] = True
     # Knowledge API (research/knowledge_datasets.md §0.2): 1.12's validate_dataset_token looks the
     # route's dataset up before it reads the token (404 "Dataset not found." / 403 even without a
     # key); 1.14 reads the token first.
-    dataset_before_token: bool = False
+    dataset_before_token: Final[bool] = False
     # Knowledge tags (research/knowledge_datasets.md §8.2, §8.3): 1.12 and 1.14 hand their DataSetTag
     # an int binding_count it refuses, a 400 after the change is committed (#31833, fixed by #36480);
     # 1.12's rename looks for the name first, the tag itself included, then for the tag.
-    tag_count_refused: bool = False
-    tag_rename_name_first: bool = False
+    tag_count_refused: Final[bool] = False
+    tag_rename_name_first: Final[bool] = False
     # GET /v1/workspaces/current/models/model-types/{type}: ModelType.value_of, which reads the origin
     # names (text-generation, embeddings, reranking), before 1.15; ModelType(value) from 1.15 (§9).
-    model_type_aliases: bool = False
+    model_type_aliases: Final[bool] = False
     # POST /v1/datasets/pipeline/file-upload: a file over its limit is the service's FileTooLargeError,
     # a 400 invalid_param, at 1.14; the controller's 413 file_too_large from 1.15 (both with no text).
-    pipeline_upload_too_large: str = "file_too_large"
+    pipeline_upload_too_large: Final[str] = "file_too_large"
     # A DSL run's response streams: 1.16's graphon 0.7.0 ResponseStreamFilter opens the sessions no
     # blocking edge holds at GraphRunStarted and flushes what is ready (text, sys values) before the
     # start node's events; graphon 0.4 (1.14) and the in-tree engine (1.12) first flush inside the
     # start node's run (api/core/app/apps/workflow/app_generator.py@1.16.1, graphon filters/response_stream.py).
-    stream_at_run_start: bool = True
+    stream_at_run_start: Final[bool] = True
     # A DSL loop's loop_next after its last counted pass too: 1.12's loop node and graphon 0.4 (1.14)
     # yield one after every pass no break ended; graphon 0.7.0 (1.16) only when another pass follows.
-    loop_next_after_last: bool = False
+    loop_next_after_last: Final[bool] = False
 
     @property
     def root(self) -> dict[str, str]:

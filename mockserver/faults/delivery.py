@@ -15,11 +15,13 @@ from aiohttp import web
 Abort = Literal["reset", "empty"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Delivery:
-    latency_s: float = 0.0
-    dribble: tuple[int, float] | None = None  # (bytes per slice, seconds between slices)
-    abort: Abort | None = None
+    """How a response's bytes go out: latency, dribbled slices, or an abort."""
+
+    latency_s: Final[float] = 0.0
+    dribble: Final[tuple[int, float] | None] = None  # (bytes per slice, seconds between slices)
+    abort: Final[Abort | None] = None
 
 
 NORMAL = Delivery()

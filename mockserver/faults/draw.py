@@ -53,7 +53,7 @@ def applies(fault: FaultSpec, endpoint: str, streaming: bool) -> bool:
     return fault.schedule.endpoint is None or fault.schedule.endpoint == endpoint
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Candidate:
     """A fault that would fire on this call; committing it spends one of its `times`."""
 
@@ -63,8 +63,10 @@ class Candidate:
     verdict: Verdict
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Drawn:
+    """The faults drawn for one call: the one that answers, and those that shape the delivery."""
+
     main: Candidate | None = None
     shapers: list[Candidate] = field(default_factory=list)
 
@@ -124,8 +126,10 @@ def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, k
     return [c for c in found if c is not None]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class QueueEntry:
+    """A fault queued through /_mock/faults, with the tenants it selects and its call counters."""
+
     id: str
     selector: str | None  # tenant id or glob; None: every tenant, including later ones
     fault: FaultSpec

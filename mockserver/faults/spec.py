@@ -66,27 +66,31 @@ class FaultSyntaxError(ValueError):
     """A fault the mock cannot apply; answered 400 mock_invalid_fault, or a located load problem."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Schedule:
-    times: int | None = 1  # None: unlimited
-    skip: int = 0
-    every: int | None = None
-    window: tuple[int, int] | None = None
-    during: tuple[float, float] | None = None
-    quota: int | None = None
-    per: float | None = None
-    p: float | None = None
-    endpoint: str | None = None
-    clock: str = "mock"
+    """Which calls a fault fires on: its schedule parameters (times, skip, every, window, ...)."""
+
+    times: Final[int | None] = 1  # None: unlimited
+    skip: Final[int] = 0
+    every: Final[int | None] = None
+    window: Final[tuple[int, int] | None] = None
+    during: Final[tuple[float, float] | None] = None
+    quota: Final[int | None] = None
+    per: Final[float | None] = None
+    p: Final[float | None] = None
+    endpoint: Final[str | None] = None
+    clock: Final[str] = "mock"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class FaultSpec:
-    name: str  # as written (an alias stays an alias), for the journal
-    kind: Kind
-    params: dict[str, Any] = field(default_factory=dict)
-    schedule: Schedule = Schedule()
-    code: str | None = None  # http kinds: the error code answered
+    """One parsed fault: its kind, parameters and schedule."""
+
+    name: Final[str]  # as written (an alias stays an alias), for the journal
+    kind: Final[Kind]
+    params: Final[dict[str, Any]] = field(default_factory=dict)
+    schedule: Final[Schedule] = Schedule()  # noqa: RUF009  # read-only (Final): one default serves all
+    code: Final[str | None] = None  # http kinds: the error code answered
 
     @property
     def shaper(self) -> bool:

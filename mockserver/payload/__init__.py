@@ -155,20 +155,24 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     return constrained(TYPES[kind], rules(schema) if rules else []), nullable
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Field:
-    name: str
-    check: Check
-    nullable: bool
-    required: bool
+    """One field of a request model: its compiled check and whether it may be null or missing."""
+
+    name: Final[str]
+    check: Final[Check]
+    nullable: Final[bool]
+    required: Final[bool]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Model:
-    name: str
-    fields: tuple[Field, ...]
-    after: Callable[[dict[str, Any]], None] | None = None  # the model validator, once every field is valid
-    before: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # a mode="before" model validator
+    """A compiled request model: its fields and model validators."""
+
+    name: Final[str]
+    fields: Final[tuple[Field, ...]]
+    after: Final[Callable[[dict[str, Any]], None] | None] = None  # the model validator, once every field is valid
+    before: Final[Callable[[dict[str, Any]], dict[str, Any]] | None] = None  # a mode="before" model validator
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""

@@ -18,7 +18,6 @@ import math
 import operator
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, Final, TypeGuard
 
 Failure = tuple[str, str]  # pydantic's error type and message
@@ -80,6 +79,8 @@ def shown(number: float) -> str:
         return str(number)
     if math.isnan(number):
         return "NaN"
+    from decimal import Decimal  # a float bound's wording only: not loaded at start-up
+
     digits = format(Decimal(repr(number)), "f")
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
 

@@ -86,12 +86,12 @@ def _variable_name(_message: str) -> Callable[[Any], Any]:
     return validate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Named:
     """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
 
-    mode: Literal["before", "after"]
-    make: Callable[[str], Callable[[Any], Any]]  # x-pydantic's message -> the validator, raising ValueError
+    mode: Final[Literal["before", "after"]]
+    make: Final[Callable[[str], Callable[[Any], Any]]]  # x-pydantic's message -> the validator, raising ValueError
 
 
 def _not_blank(message: str) -> Callable[[Any], Any]:

@@ -24,7 +24,7 @@ def family_of(mode: str) -> Family:
     return "chat"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Envelope:
     """The ids and facts one generation shares across its body or events."""
 

@@ -21,8 +21,10 @@ from mockserver.state.records import Blob
 OCTET: Final = "application/octet-stream"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Plan:
+    """A response to send: its status, body or stream, headers and delivery."""
+
     status: int = 200
     body: Any = None  # blocking JSON body; None with status 204
     stream: StreamPlan | None = None

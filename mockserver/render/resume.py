@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.render.builder import EventBuilder
 from mockserver.render.envelope import Envelope
@@ -31,20 +31,22 @@ Submitted = Mapping[str, tuple[str, Mapping[str, Any]]]  # node id -> (action id
 RawEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class DslRun:
     """What a DSL run was planned from, so it can be planned again; the conversation variables its
     first part wrote, and where a resumed part's writes go (a chatflow's conversation)."""
 
-    graph: Graph
-    given: RunInput
-    knobs: Knobs
-    assigned: Mapping[str, Any] = field(default_factory=dict)
-    store: Callable[[dict[str, Any], int], None] | None = None
+    graph: Final[Graph]
+    given: Final[RunInput]
+    knobs: Final[Knobs]
+    assigned: Final[Mapping[str, Any]] = field(default_factory=dict)
+    store: Final[Callable[[dict[str, Any], int], None] | None] = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Resumer:
+    """Builds a paused run's next events once its human input forms are decided."""
+
     env: Envelope
     builder: EventBuilder
     dsl: DslRun | None = None

@@ -35,8 +35,10 @@ def is_ping(event: dict[str, Any]) -> bool:
     return event.get("event") == "ping" and len(event) == 1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class StreamPlan:
+    """A stream to write: its events, when each is due, and how it stops."""
+
     events: list[dict[str, Any]]
     times_ms: list[float]  # scheduled time of each event since the request started
     pace_scale: float

@@ -19,10 +19,12 @@ from aiohttp import web
 from mockserver.faults.delivery import Delivery, send_body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Wire:
-    content_type: str
-    charset: str | None
+    """A JSON dialect of response bodies: its content type and encoder."""
+
+    content_type: Final[str]
+    charset: Final[str | None]
 
     def encode(self, body: Any) -> bytes:
         raise NotImplementedError

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +37,13 @@ SPLITTABLE = frozenset({"message", "agent_message", "text_chunk"})
 _VERSION_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-@dataclass(slots=True)
+@lru_cache(maxsize=256)  # a template per value of a few files: one Path a file, not one a template
+def _seed_name(file: str) -> str:
+    """`service/x.yaml` of a fixture file: seeds must not depend on where fixtures are installed."""
+    return "/".join(Path(file).parts[-2:])
+
+
+@dataclass(slots=True, eq=False, repr=False)
 class Source:
     """One value of a fixture file with the document it came from, for located problems."""
 
@@ -48,7 +55,7 @@ class Source:
         return self.doc.at((*self.path, *sub), message, key=key)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Merged:
     """A fixture file after merging the directories: each part remembers where it came from."""
 
@@ -63,8 +70,10 @@ class Merged:
     bases: list[Source] = field(default_factory=list)  # `default` scenarios a later directory replaced
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class FakeUse:
+    """A `fake.<provider>()` a template used, checked against Faker once loading is done."""
+
     provider: str
     source: Source
 
@@ -75,8 +84,10 @@ DIRECTIVES: Final = ("indexing", "graph")
 NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Compiler:
+    """Compiles fixture documents into the book's scenarios, collecting every problem."""
+
     aliases: Mapping[str, str]
     vocabulary: EventVocabulary
     actions: frozenset[str]  # the action names fixtures may use
@@ -127,7 +138,7 @@ class Compiler:
 
     def template(self, src: Source, sub: JsonPath, value: Any) -> Template | None:
         doc, base = src.doc, (*src.path, *sub)
-        rel = "/".join(Path(doc.file).parts[-2:])  # seeds must not depend on where fixtures are installed
+        rel = _seed_name(doc.file)
         found: list[tuple[str, str]] = []
         where: dict[str, JsonPath] = {}
 

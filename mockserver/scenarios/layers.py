@@ -15,7 +15,7 @@ from mockserver.scenarios.compiler import Source
 Layer = tuple[Marked, bool]  # a file, and whether it is inherited through `extends`
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Layers:
     """The files of one endpoint's fixture, one per directory that has it, in loading order."""
 

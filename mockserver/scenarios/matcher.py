@@ -18,8 +18,10 @@ from mockserver.tenancy import Scope
 from mockserver.validation import Call
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Selection:
+    """The scenario a call matched, what it answers and the fixture faults that would fire."""
+
     scenario: Scenario
     respond: Respond | None  # what to answer: the scenario's, or its sequence item's
     faults: list[Candidate] = field(default_factory=list)  # fixture faults that would fire

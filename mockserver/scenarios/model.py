@@ -18,20 +18,24 @@ VERSION_PATH = ("dify", "version")  # compared as a release (`>=1.14`), never as
 ANY = "*"  # `[*]` in a field path: any element
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Predicate:
-    path: tuple[str | int, ...]  # ("body", "files", "*", "type"); compiled at load
-    op: Op
-    operand: Any
-    negate: bool = False
-    pattern: re.Pattern[str] | None = None  # compiled `regex`
+    """One condition of a scenario's `match`: a path into the request, an operator and its operand."""
+
+    path: Final[tuple[str | int, ...]]  # ("body", "files", "*", "type"); compiled at load
+    op: Final[Op]
+    operand: Final[Any]
+    negate: Final[bool] = False
+    pattern: Final[re.Pattern[str] | None] = None  # compiled `regex`
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Timing:
-    first_event_ms: float = 0.0  # after the response head
-    interval_ms: float = 0.0  # between events
-    jitter_ms: float = 0.0  # uniform, seeded, added to each interval (floored at 0)
+    """A stream's pacing: the first event's delay, the interval between events and their jitter."""
+
+    first_event_ms: Final[float] = 0.0  # after the response head
+    interval_ms: Final[float] = 0.0  # between events
+    jitter_ms: Final[float] = 0.0  # uniform, seeded, added to each interval (floored at 0)
 
     def schedule(self, delays: list[Any], draws: Any) -> list[float]:
         """Scheduled ms of each event since the first one's start; an event's own delay (ms) wins over
@@ -62,52 +66,60 @@ class Timing:
 Split = Literal["words", "chars"] | int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class EventTemplate:
-    event: str
-    fields: Template  # the event's own fields in fixture order, minus `event`, `split`, `delay_ms`
-    split: Split = None
-    delay_ms: float | None = None
+    """One event of a scenario's stream: its name, its fields' template, and how it splits."""
+
+    event: Final[str]
+    fields: Final[Template]  # the event's own fields in fixture order, minus `event`, `split`, `delay_ms`
+    split: Final[Split] = None
+    delay_ms: Final[float | None] = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Respond:
-    blocking: Template | None = None  # None: folded from `events`
-    events: tuple[EventTemplate, ...] | None = None
-    error: Template | None = None  # renders to {code, message?, status?}
+    """What a scenario answers: a blocking body, a stream of events, or an error."""
+
+    blocking: Final[Template | None] = None  # None: folded from `events`
+    events: Final[tuple[EventTemplate, ...] | None] = None
+    error: Final[Template | None] = None  # renders to {code, message?, status?}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class SequenceItem:
-    respond: Respond | None = None  # None: the scenario's own respond (or the default's)
-    faults: tuple[FaultSpec, ...] = ()  # fire whenever this item comes up
+    """One turn of a scenario's sequence: what it answers and the faults it fires."""
+
+    respond: Final[Respond | None] = None  # None: the scenario's own respond (or the default's)
+    faults: Final[tuple[FaultSpec, ...]] = ()  # fire whenever this item comes up
 
 
 STATIC_ROOTS: Final = frozenset({"app", "dify"})  # `match` roots that are the same for all of an app's requests
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Scenario:
-    name: str
-    file: str
-    line: int
-    match: tuple[Predicate, ...] = ()
-    respond: Respond | None = None
-    faults: tuple[FaultSpec, ...] = ()  # fire on the matching calls their schedule picks
-    sequence: tuple[SequenceItem, ...] | None = None  # per-tenant turns; the last repeats unless `cycle`
-    cycle: bool = False
-    timing: Timing = Timing()
-    action: str | None = None
-    clock_advance_s: float = 0.0
-    times: int | None = None
+    """One scenario of a fixture: when it matches, what it answers, its faults and timing."""
+
+    name: Final[str]
+    file: Final[str]
+    line: Final[int]
+    match: Final[tuple[Predicate, ...]] = ()
+    respond: Final[Respond | None] = None
+    faults: Final[tuple[FaultSpec, ...]] = ()  # fire on the matching calls their schedule picks
+    sequence: Final[tuple[SequenceItem, ...] | None] = None  # per-tenant turns; the last repeats unless `cycle`
+    cycle: Final[bool] = False
+    timing: Final[Timing] = Timing()  # noqa: RUF009  # read-only (Final): one default serves all
+    action: Final[str | None] = None
+    clock_advance_s: Final[float] = 0.0
+    times: Final[int | None] = None
     # What the action is told beyond the request: `indexing` (how a Knowledge API document is indexed).
-    directives: Mapping[str, Any] = field(default_factory=dict)
+    directives: Final[Mapping[str, Any]] = field(default_factory=dict)
     # Whether `match` reads only the app and the release, so holds or fails alike for every request of an
     # app (the matcher remembers its answer).
-    static_match: bool = field(init=False, repr=False, compare=False)
+    static_match: Final[bool] = field(init=False, repr=False, compare=False)
     # (id(app), release) -> (app, whether a static match holds for it): the matcher's memory; the app is
     # held, so its id is not reused while remembered, and the memory goes with the scenario on a reload.
-    held_for: dict[tuple[int, str], tuple[Any, bool]] = field(
+    held_for: Final[dict[tuple[int, str], tuple[Any, bool]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -116,22 +128,24 @@ class Scenario:
         object.__setattr__(self, "static_match", static)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Fixture:
-    endpoint: str
-    file: str
-    action: str | None
-    rules: tuple[Scenario, ...]  # every scenario but `default`, in file order (user ones first)
-    default: Scenario
-    vars: dict[str, Template] = field(default_factory=dict)
+    """An endpoint's scenarios from its fixture files: the rules in order, then the default."""
+
+    endpoint: Final[str]
+    file: Final[str]
+    action: Final[str | None]
+    rules: Final[tuple[Scenario, ...]]  # every scenario but `default`, in file order (user ones first)
+    default: Final[Scenario]
+    vars: Final[dict[str, Template]] = field(default_factory=dict)
     # Record endpoints: the blocking bodies of the `default`s a later directory replaced, oldest first.
     # A scenario's partial body goes over the default's, which goes over these.
-    bases: tuple[Template, ...] = ()
+    bases: Final[tuple[Template, ...]] = ()
     # Whether the scenario a request gets depends on its app and release alone: every `match` static,
     # no `times`, no faults, no sequence (the matcher then remembers its choice per app and release).
-    fixed_choice: bool = field(init=False, repr=False, compare=False)
+    fixed_choice: Final[bool] = field(init=False, repr=False, compare=False)
     # (id(app), release) -> (app, the selection): that memory; the app is held, so its id is not reused.
-    chosen_for: dict[tuple[int, str], tuple[Any, Any]] = field(
+    chosen_for: Final[dict[tuple[int, str], tuple[Any, Any]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -152,10 +166,10 @@ class Fixture:
         return [s.name for s in self.rules] + ["default"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Book:
     """Everything loaded from fixture directories; shared read-only by all tenants."""
 
-    fixtures: dict[str, Fixture]
-    apps: AppsBook
-    aliases: dict[str, str] = field(default_factory=dict)  # fault name -> the fault it stands for
+    fixtures: Final[dict[str, Fixture]]
+    apps: Final[AppsBook]
+    aliases: Final[dict[str, str]] = field(default_factory=dict)  # fault name -> the fault it stands for

@@ -15,9 +15,11 @@ ENVELOPE_KEYS: Final = frozenset({"conversation_id", "message_id", "created_at",
 RESERVED: Final = frozenset({"event", "split", "delay_ms"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class EventVocabulary:
-    fields: dict[str, frozenset[str]]  # event name -> keys a fixture may set
+    """The stream events a fixture may write, and the fields each may set."""
+
+    fields: Final[dict[str, frozenset[str]]]  # event name -> keys a fixture may set
 
     @classmethod
     def from_schema(cls, events_schema: dict[str, Any] | None) -> EventVocabulary:
@@ -48,14 +50,14 @@ class EventVocabulary:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class BlockingKeys:
     """The keys a generate endpoint's `blocking:` may set: what render/endings.py reads from it
     (everything else of Dify's blocking body is envelope), and under `data` for a workflow."""
 
-    family: str
-    keys: frozenset[str]
-    data: frozenset[str] = frozenset()
+    family: Final[str]
+    keys: Final[frozenset[str]]
+    data: Final[frozenset[str]] = frozenset()
 
     def problems(self, body: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         """(key path inside the body, message) for each key the mock would silently ignore."""

@@ -32,8 +32,10 @@ def generated_name(query: str) -> str:
     return query[:47] + "..." if len(query) > 50 else query
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Conversations:
+    """The conversation backend over one tenant's store: what ConversationService and MessageService do."""
+
     store: Store
 
     def find(self, conversation_id: str, app: str, user: str) -> Conversation:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Dataset:
     id: str
     name: str
@@ -39,7 +39,7 @@ class Dataset:
     updated_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Indexing:
     """How a document's indexing goes: it advances a stage per status poll or per STAGE_SECONDS of mock
     time, and ends `completed`, or in `error` (with its message) or `paused` at stage `at`."""
@@ -52,7 +52,7 @@ class Indexing:
     started_at: int | None = None  # mock time this run was queued (an update's re-index); None: created_at
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Document:
     id: str
     dataset_id: str
@@ -90,7 +90,7 @@ class Document:
     updated_seq: int = 0
 
 
-@dataclass(slots=True, eq=False)  # one chunk is itself only: lists remove it by identity
+@dataclass(slots=True, eq=False, repr=False)  # one chunk is itself only: lists remove it by identity
 class ChildChunk:
     id: str
     dataset_id: str
@@ -105,7 +105,7 @@ class ChildChunk:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False)  # likewise: a document's chapter removes it by identity
+@dataclass(slots=True, eq=False, repr=False)  # likewise: a document's chapter removes it by identity
 class Segment:
     id: str
     dataset_id: str
@@ -138,7 +138,7 @@ class Segment:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Tag:
     id: str
     name: str
@@ -158,7 +158,7 @@ class Tag:
         return len(self.targets) + self.orphans
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class MetadataField:
     id: str
     dataset_id: str

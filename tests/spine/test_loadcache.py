@@ -53,13 +53,14 @@ def test_a_cached_composition_is_what_the_yaml_composer_makes(tmp_path: Path) ->
 
 
 def test_a_start_from_the_cache_loads_the_same_book_and_imports_no_yaml_nor_jsonschema_rs(tmp_path: Path) -> None:
+    """Nor decimal: the fixtures' usage() prices are worked out in integers."""
     code = """
 import sys
 from mockserver.app import load
 from mockserver.settings import Settings
 book = load(Settings(load_cache=__import__("pathlib").Path(sys.argv[1])))[1]
 lines = {k: [s.line for s in (*f.rules, f.default)] for k, f in sorted(book.fixtures.items())}
-print(sorted(m for m in ("yaml", "jsonschema_rs", "jsonschema") if m in sys.modules), lines)
+print(sorted(m for m in ("yaml", "jsonschema_rs", "jsonschema", "decimal") if m in sys.modules), lines)
 """
     runs = [
         subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
@@ -67,7 +68,7 @@ print(sorted(m for m in ("yaml", "jsonschema_rs", "jsonschema") if m in sys.modu
     ]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr + runs[1].stderr
     cold, warm = (run.stdout for run in runs)
-    assert cold.startswith("['jsonschema_rs', 'yaml'] ")
+    assert cold.startswith("['decimal', 'jsonschema_rs', 'yaml'] ")  # jsonschema_rs imports decimal
     assert warm.startswith("[] ")
     assert cold.split(" {", 1)[1] == warm.split(" {", 1)[1]  # every scenario at the same line
     assert (tmp_path / FILE_NAME).is_file()
@@ -120,6 +121,22 @@ def test_a_changed_meta_schema_checks_every_file_again(tmp_path: Path) -> None:
     found = _problems(settings)
     assert found == _problems(replace(settings, load_cache=None))
     assert any("'owner' is a required property" in p for p in found)
+
+
+def test_shared_documents_the_cache_saw_parse_are_decoded_at_first_use(tmp_path: Path) -> None:
+    """A warm start keeps a shared document's text and decodes it when first read: the same document,
+    the same registry; one changed since is parsed at load, and broken it fails there as ever."""
+    schemas, settings = _loaded_copy(tmp_path)
+    warm = load(settings)[0].schemas
+    assert "_shared/records.json" not in warm.documents and "_shared/records.json" in warm
+    cold = load(replace(settings, load_cache=None))[0].schemas
+    assert warm.contents("_shared/records.json") == json.loads((schemas / "_shared/records.json").read_text())
+    assert warm.registry.contents("_shared/tags.json") == cold.registry.contents("_shared/tags.json")
+    assert sorted(warm.documents) == sorted(cold.documents)
+    (schemas / "_shared" / "tags.json").write_text('{"$defs": {\n  "tag": }')
+    expected = _problems(replace(settings, load_cache=None))
+    assert any("tags.json:2:" in p and "invalid JSON" in p for p in expected)
+    assert _problems(settings) == expected
 
 
 @pytest.mark.parametrize("content", [b"", b"not marshal at all", b"\xe3" + b"\x00" * 40])

@@ -68,6 +68,18 @@ def test_json_mark_leaves_what_is_not_plain_json_objects_to_the_composer(text: s
     assert json_mark(text, ("x-endpoint", "action")) is None
 
 
+def test_json_marks_unprintable_set_is_yaml_readers() -> None:
+    """marks._UNPRINTABLE spells out the complement of PyYAML's printable set: the same code points."""
+    from yaml.reader import Reader
+
+    from mockserver.marks import _UNPRINTABLE
+
+    every = "".join(map(chr, range(0x110000)))
+    assert [m.start() for m in _UNPRINTABLE.finditer(every)] == [
+        m.start() for m in Reader.NON_PRINTABLE.finditer(every)
+    ]
+
+
 def test_a_default_action_fixture_is_what_its_yaml_text_composes_to() -> None:
     """_synthesised builds the document directly; it must be what parse_marked made of its text."""
     specs = [spec for spec in load_catalogue(Settings().schemas()) if spec.action]
