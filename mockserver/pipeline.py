@@ -212,8 +212,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
             # Raised with no local naming it: `raise error` leaves a cycle (the exception's traceback ->
             # this frame -> its local -> the exception) that only the garbage collector frees, holding
             # everything this frame holds (tests/http/test_collector.py).
-            failure, error = [error], None
-            raise failure.pop()
+            pending, error = [error], None
+            raise pending.pop()
         assert delivery.abort is not None
         entry["aborted"] = delivery.abort  # no status: the client never got one
         return drop_connection(request, delivery.abort)

@@ -18,6 +18,7 @@ import math
 import operator
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Final, TypeGuard
 
 Failure = tuple[str, str]  # pydantic's error type and message
@@ -79,8 +80,6 @@ def shown(number: float) -> str:
         return str(number)
     if math.isnan(number):
         return "NaN"
-    from decimal import Decimal  # a float bound's wording only: not loaded at start-up
-
     digits = format(Decimal(repr(number)), "f")
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
 

@@ -7,6 +7,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
@@ -83,6 +84,9 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+_Q = Decimal("0.0000001")
+
+
 def usage(
     prompt_tokens: int = 20,
     completion_tokens: int = 10,
@@ -93,75 +97,23 @@ def usage(
     currency: str = "USD",
 ) -> dict[str, Any]:
     """Dify's 12-field LLM usage block, prices as 7-place decimal strings as Dify formats them."""
-    prices = _prices(prompt_tokens, completion_tokens, prompt_unit_price, completion_unit_price, price_unit)
+    unit = Decimal(price_unit)
+    prompt_price = (Decimal(prompt_tokens) * Decimal(prompt_unit_price) * unit).quantize(_Q)
+    completion_price = (Decimal(completion_tokens) * Decimal(completion_unit_price) * unit).quantize(_Q)
     return {
         "prompt_tokens": prompt_tokens,
         "prompt_unit_price": prompt_unit_price,
         "prompt_price_unit": price_unit,
-        "prompt_price": prices[0],
+        "prompt_price": str(prompt_price),
         "completion_tokens": completion_tokens,
         "completion_unit_price": completion_unit_price,
         "completion_price_unit": price_unit,
-        "completion_price": prices[1],
+        "completion_price": str(completion_price),
         "total_tokens": prompt_tokens + completion_tokens,
-        "total_price": prices[2],
+        "total_price": str(prompt_price + completion_price),
         "currency": currency,
         "latency": float(latency),
     }
-
-
-def _prices(tokens: Any, completion: Any, unit_price: Any, completion_price: Any, unit: Any) -> tuple[str, str, str]:
-    """str() of Dify's Decimal prices: tokens x unit price x price unit, quantized to 7 places, and their
-    sum. Whole numbers and plain decimal strings (the fixtures' `usage(...)`, which the template compiler
-    works out at load) are worked out in integers, as exact as Decimal is there: loading decimal's C
-    module cost every start-up ~1 ms and 0.3 MiB. Anything else goes through Decimal itself."""
-    prompt, answer = _seven_places(tokens, unit_price, unit), _seven_places(completion, completion_price, unit)
-    if prompt is not None and answer is not None and len(str(prompt + answer)) <= _DECIMAL_DIGITS:
-        return _shown(prompt), _shown(answer), _shown(prompt + answer)
-    from decimal import Decimal
-
-    places = Decimal("0.0000001")
-    scale = Decimal(unit)
-    prompt_price = (Decimal(tokens) * Decimal(unit_price) * scale).quantize(places)
-    completion_price = (Decimal(completion) * Decimal(completion_price) * scale).quantize(places)
-    return str(prompt_price), str(completion_price), str(prompt_price + completion_price)
-
-
-_DECIMAL_DIGITS: Final = 28  # decimal's default precision: within it, its products and sums are exact
-_PLAIN: Final = re.compile(r"(\d{1,20})(?:\.(\d{1,20}))?")
-
-
-def _seven_places(*factors: Any) -> int | None:
-    """The product of non-negative ints and plain decimal strings in units of 1e-7, rounded half to even
-    as Decimal.quantize rounds; None where Decimal could round sooner or the text is not that plain."""
-    coefficient, exponent = 1, 0
-    for factor in factors:
-        if type(factor) is int and factor >= 0:
-            coefficient *= factor
-        elif isinstance(factor, str) and (m := _PLAIN.fullmatch(factor)) is not None:
-            coefficient *= int(m.group(1) + (m.group(2) or ""))
-            exponent -= len(m.group(2) or "")
-        else:
-            return None
-        if len(str(coefficient)) > _DECIMAL_DIGITS:
-            return None
-    if exponent >= -7:
-        scaled = coefficient * 10 ** (exponent + 7)
-    else:
-        scaled, rest = divmod(coefficient, 10 ** (-7 - exponent))
-        if 2 * rest > 10 ** (-7 - exponent) or (2 * rest == 10 ** (-7 - exponent) and scaled % 2):
-            scaled += 1
-    return scaled if len(str(scaled)) <= _DECIMAL_DIGITS else None
-
-
-def _shown(units: int) -> str:
-    """str() of the Decimal units x 1e-7 (exponent -7): one digit in scientific form (`0E-7`), else plain."""
-    digits = str(units)
-    if len(digits) == 1:
-        return f"{digits}E-7"
-    if len(digits) <= 7:
-        return "0." + digits.rjust(7, "0")
-    return f"{digits[:-7]}.{digits[-7:]}"
 
 
 def _f_default(value: Any, fallback: Any = "", empty_too: bool = False) -> Any:
