@@ -1,9 +1,9 @@
 """The event loop `serve` runs on: uvloop where it is installed (the `fast` extra), else asyncio's own.
 
 uvloop does the socket reads and writes, the selector and the timers in C; on the bench's blocking chat
-load it answered 3-5% more requests a second than asyncio's loop on the same core (bench/blocking.py's
-`--event-loop`), at about 2 MiB more resident memory. Nothing a client sees depends on the loop: the
-same requests give the same bytes on either.
+load it answered 2-4% more requests a second than asyncio's loop on the same core (bench/blocking.py's
+mock-asyncio row), for about 2 MiB more resident memory and 2 KiB more a stream in flight. Nothing a
+client sees depends on the loop: the same requests give the same bytes on either.
 """
 
 from __future__ import annotations
