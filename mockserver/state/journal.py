@@ -131,15 +131,16 @@ class JournalClock:
 BODY_LIMIT = 64 * 1024  # larger bodies are journaled by size and digest, so the journal stays small
 
 
-def journal_body(body: Any, raw: bytes | None) -> Any:
-    """What an entry keeps of a JSON body: the text as sent (`raw`, read back when the entry is), or
-    for a larger one its size and digest."""
-    if raw is None:
-        return body
-    if len(raw) <= BODY_LIMIT:
-        return raw
-    digest = hashlib.blake2b(jsonsafe.dumps(body), digest_size=16).hexdigest()
-    return {"_omitted": f"a JSON body of {len(raw)} bytes", "digest": digest}
+def journal_body(body: Any, raw: bytes | None, size: int | None) -> Any:
+    """What an entry keeps of a JSON body: the text as sent (`raw`, read back when the entry is), the
+    body itself where there is no such text (one only the stdlib parser reads), or for a larger one
+    (`size`: the text's, else the request's Content-Length) its size and digest."""
+    if raw is not None:
+        size = len(raw)
+    if size is not None and size > BODY_LIMIT:
+        digest = hashlib.blake2b(jsonsafe.dumps(body), digest_size=16).hexdigest()
+        return {"_omitted": f"a JSON body of {size} bytes", "digest": digest}
+    return raw if raw is not None else body
 
 
 def matches(entry: dict[str, Any], path: str | None, status: str | None, since: float | None) -> bool:

@@ -176,6 +176,17 @@ async def test_huge_integers(client: Any) -> None:
     assert entries[0]["body"]["z"] == str(big)
 
 
+async def test_a_large_body_only_pythons_json_reads_is_journaled_by_size_and_digest(client: Any) -> None:
+    """A body orjson refuses (its NaN) is read by the stdlib parser and journaled as parsed, yet a large
+    one still only by its size and digest, like any other large body."""
+    body = json.dumps({"query": "q" * 100_000, "user": "u", "inputs": {}, "response_mode": "blocking"})
+    body = body[:-1] + ', "w": NaN}'
+    resp = await client.post("/v1/chat-messages", data=body.encode(), headers=CHAT)
+    assert resp.status == 200
+    entry = (await (await client.get("/_mock/journal")).json())["data"][0]
+    assert entry["body"]["_omitted"] == f"a JSON body of {len(body)} bytes"
+
+
 async def test_ten_megabyte_string_field(make_client: Any, expect_error: Any) -> None:
     client = await make_client()
     query = "q" * 10_000_000
