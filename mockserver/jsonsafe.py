@@ -9,7 +9,6 @@ their decimal text: the mock never fails on what a client sent. Values orjson ta
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 import orjson
@@ -18,16 +17,6 @@ MAX_DEPTH: Final = 200  # below orjson's 255, leaving room for the envelope a va
 TOO_DEEP: Final = f"(nested deeper than {MAX_DEPTH} levels; not shown)"
 _INT_MIN: Final = -(2**63)
 _INT_MAX: Final = 2**64 - 1
-
-
-def loads(raw: bytes) -> Any:
-    """A JSON text as the mock reads a request's (readers.read_json): orjson, and the stdlib parser for
-    what orjson refuses (NaN, Infinity, huge integers, UTF-16/32); its ValueError or RecursionError
-    goes to the caller."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
 
 
 def dumps(value: Any) -> bytes:
