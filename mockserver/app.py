@@ -30,6 +30,7 @@ from mockserver.loadcache import LoadCache
 from mockserver.middleware import MIDDLEWARES
 from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
+from mockserver.routing import add_route
 from mockserver.scenarios.loader import load_book
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
@@ -75,10 +76,7 @@ def create_app(
     for spec in catalogue:
         for i, path in enumerate(spec.all_routes):
             name = spec.id if i == 0 else f"{spec.id}:alias{i}"
-            if spec.method == "GET":  # Flask answers HEAD wherever it answers GET
-                app.router.add_get(path, handle, name=name, allow_head=True)
-            else:
-                app.router.add_route(spec.method, path, handle, name=name)
+            add_route(app.router, spec.method, path, handle, name)
             routes[name] = spec
     app[ROUTE_SPECS] = routes
     app[RUNTIME] = Runtime(
