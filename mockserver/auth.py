@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Final
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from mockserver.dify.apps import AppsBook
 from mockserver.dify.versions import Release
 from mockserver.endpoint import EndpointSpec
 from mockserver.errors import MSG_BAD_SCHEME, MSG_BAD_TOKEN, MSG_NO_BEARER, DifyError
+from mockserver.nearmiss import close_matches
 from mockserver.tenancy import SESSION_HEADER, UNAUTHENTICATED, tenant_id
 from mockserver.validation import ANONYMOUS, Principal
 
@@ -37,7 +37,7 @@ def _near_miss(token: str, scope: str, known: list[str], other: list[str]) -> st
     if token in other:
         what = "a dataset key" if scope == "app" else "an app key"
         return f"{token!r} is {what}; this route takes {scope} keys ({', '.join(known)})"
-    close = difflib.get_close_matches(token, known, n=1)
+    close = close_matches(token, known)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown {scope} key {token!r}{hint}; known: {', '.join(known)}"
 

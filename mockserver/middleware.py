@@ -3,7 +3,6 @@ call, not a middleware layer of its own)."""
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from mockserver.keys import (
     TENANTS,
     Runtime,
 )
+from mockserver.nearmiss import close_matches
 from mockserver.render.wire import send_json
 from mockserver.state.journal import JournalClock, request_line
 
@@ -163,7 +163,7 @@ def _restx_404_help(request: web.Request, message: str) -> str:
     if spec is None or not spec.restx_404_help:
         return message
     rules = {_RULE_PARAMS.sub("", rule): rule for rule in spec.restx_404_help}
-    close = difflib.get_close_matches(request.path, rules)
+    close = close_matches(request.path, rules, n=3)
     if not close:
         return message
     return (

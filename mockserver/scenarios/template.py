@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from functools import lru_cache
 from typing import Any, Final, Protocol
 
 import orjson
+
+from mockserver.nearmiss import close_matches
 
 _JSON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
 ROOTS = frozenset({"request", "app", "dify", "vars", "clock", "n", "action", "ids", "fake"})
@@ -361,7 +362,7 @@ def _filter_name(node: ast.expr) -> str | None:
 
 
 def _hint(word: str, options: frozenset[str] | dict[str, Any]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1)
+    close = close_matches(word, sorted(options))
     return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(sorted(options))})"
 
 

@@ -4,11 +4,11 @@ known keys; envelope keys are the mock's to set."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mockserver.nearmiss import close_matches
 from mockserver.nearmiss import suggest as did_you_mean
 
 ENVELOPE_KEYS: Final = frozenset({"conversation_id", "message_id", "created_at", "task_id", "workflow_run_id"})
@@ -115,7 +115,7 @@ def near_miss(word: str, options: Collection[str]) -> str | None:
     """The known word `word` is a typo of, strictly (ratio 0.8, or two letters swapped), for places
     where unknown words are otherwise allowed: a custom field must not be reported as a typo."""
     ordered = sorted(options)
-    close = difflib.get_close_matches(word, ordered, n=1, cutoff=0.8)
+    close = close_matches(word, ordered, cutoff=0.8)
     if close:
         return close[0]
     return next((option for option in ordered if _swapped(word, option)), None)
