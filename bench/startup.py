@@ -1,7 +1,8 @@
 """Benchmark: time from spawn to the first answer of GET /v1/: the mock, the mock with a large catalogue, a bare app.
 
 Each run spawns, alternating and pinned to the same core:
-  mock      `python -m mockserver serve --port 0`: the real catalogue (schemas/, 13 routes);
+  mock      `dify-mockserver serve --port 0` (the console script; `python -m mockserver` where there
+            is none, and with --package-copy): the real catalogue (schemas/);
   mock-150  the same with a synthetic catalogue of 150 endpoint schemas: the real ones plus copies of
             schemas/service/*.json under new names and paths (/v1/synth-NNN/...), written into a
             temporary copy of schemas/, with their fixtures copied into a temporary fixture
@@ -53,7 +54,10 @@ SCHEMAS_ENV = "DIFY_MOCK_SCHEMAS_DIR"  # the hook mock-150 needs from the server
 SYNTH_PROBE = "/v1/synth-001/"  # the copy of GET /v1/ (no key), there only when the synthetic catalogue is
 ANSWER_TIMEOUT_S = 30.0
 IDLE_SETTLE_S = 0.3  # how long the server sits idle before its RSS is read
-MOCK = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]
+MOCK_M = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]  # runs the package found from cwd
+# As the README starts it: the console script, where the install made one (no runpy, as bare has none).
+_SCRIPT = Path(sys.executable).with_name("dify-mockserver")
+MOCK = [str(_SCRIPT), "serve", "--port", "0"] if _SCRIPT.is_file() else MOCK_M
 BARE = [sys.executable, str(HERE / "_bare_app.py"), "--port", "0"]
 
 
@@ -243,10 +247,11 @@ def main() -> int:
         plain_env = {k: v for k, v in os.environ.items() if k not in dropped}
         synth_name = f"mock-{args.endpoints}"
         synth_argv = [*MOCK, "--fixtures", str(extra_fixtures)]
-        if args.package_copy:
+        if args.package_copy:  # `-m` from the copy's folder: the console script would import the install
             how = "copies of the package beside each catalogue (--package-copy)"
-            mock = Variant("mock", MOCK, plain_env, package_copy(tmp / "real", REPO / "schemas", REPO / "fixtures"))
-            synth = Variant(synth_name, synth_argv, plain_env, package_copy(tmp / "big", schemas, REPO / "fixtures"))
+            copy_argv = [*MOCK_M, "--fixtures", str(extra_fixtures)]
+            mock = Variant("mock", MOCK_M, plain_env, package_copy(tmp / "real", REPO / "schemas", REPO / "fixtures"))
+            synth = Variant(synth_name, copy_argv, plain_env, package_copy(tmp / "big", schemas, REPO / "fixtures"))
         else:
             how = f"{SCHEMAS_ENV}={schemas}"
             mock = Variant("mock", MOCK, plain_env)
