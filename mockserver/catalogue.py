@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, UserArg, route
 from mockserver.errors import CODES, FixtureError, Problem
@@ -38,18 +39,15 @@ ENDPOINT_META: Final = "_meta/endpoint.json"
 JSON_CHECK: Final = "parses as JSON"  # the load cache's key of "this text is JSON" (with the text's hash)
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Catalogue:
+class Catalogue(Struct, eq=False):
     """The endpoints read from schemas/, and the schema documents they refer to."""
 
     endpoints: Final[dict[str, EndpointSpec]]
-    schemas: Final[Schemas] = field(repr=False)
+    schemas: Final[Schemas]
     root: Final[Path]
     # A hash of every schema file's path and text: what a cached check against one of them depends on.
     content_key: Final[str] = ""
-    _events: Final[list[Draft202012Validator | None]] = field(
-        default_factory=list, init=False, repr=False, compare=False
-    )
+    _events: Final[list[Draft202012Validator | None]] = field(default_factory=list)  # never passed
 
     @property
     def events_validator(self) -> Draft202012Validator | None:

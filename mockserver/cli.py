@@ -8,11 +8,11 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from msgspec.structs import replace
 
 from mockserver._version import __version__
 from mockserver.errors import FixtureError

@@ -4,10 +4,11 @@ schemas/_meta/endpoint.json), with its request models and response validator com
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
+
+from msgspec import Struct
 
 from mockserver.payload import Model, compile_model
 from mockserver.schemarefs import Schemas, bundled
@@ -27,24 +28,21 @@ ResponseKind = Literal["json", "empty", "bytes", "page", "generate"]
 Pagination = Literal["last_id", "first_id", "page"]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class UserArg:
+class UserArg(Struct, eq=False):
     """Where an endpoint reads the `user` argument, and whether it must be there."""
 
     source: Final[Literal["body", "query", "form"]]
     required: Final[bool]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class FilePart:
+class FilePart(Struct, eq=False):
     """A multipart request's file: the field it travels in and the size-limit table that applies."""
 
     part: Final[str]
     limits: Final[str]
 
 
-@dataclass(eq=False, repr=False)
-class EndpointSpec:
+class EndpointSpec(Struct, eq=False, dict=True):
     """One endpoint as its schema's x-endpoint block describes it, with its request and response schemas."""
 
     id: Final[str]  # "<api>.<file stem>", e.g. service.send_chat_message
@@ -77,11 +75,11 @@ class EndpointSpec:
     schema_file: Final[Path]
     # Where x-endpoint.action's value stands in schema_file, as marks.py places it (1, 1 without one):
     # a problem of the fixture the default action makes (loader.py) is located there.
-    action_mark: Final[tuple[int, int]] = field(compare=False, repr=False)
-    request_parts: Final[dict[str, Any]] = field(compare=False, repr=False)  # $defs.request.properties, as written
-    response_schema: Final[dict[str, Any] | None] = field(compare=False, repr=False)  # $defs.response, as written
-    events_schema: Final[dict[str, Any] | None] = field(compare=False, repr=False)  # $defs.events, as written
-    schemas: Final[Schemas] = field(compare=False, repr=False)  # the catalogue's
+    action_mark: Final[tuple[int, int]]
+    request_parts: Final[dict[str, Any]]  # $defs.request.properties, as written
+    response_schema: Final[dict[str, Any] | None]  # $defs.response, as written
+    events_schema: Final[dict[str, Any] | None]  # $defs.events, as written
+    schemas: Final[Schemas]  # the catalogue's
 
     @property
     def registry(self) -> Registry[Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
+from msgspec import Struct
 
-@dataclass(slots=True, eq=False, repr=False)
-class CodeSpec:
+
+class CodeSpec(Struct, eq=False):
     """A Dify error code's HTTP status and default message."""
 
     status: Final[int]
@@ -188,8 +188,7 @@ class DifyError(Exception):
         return {"code": self.code, "message": self.message, "status": self.status}
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """One fixture problem, located at FILE:LINE:COLUMN (1-based)."""
 
     file: str

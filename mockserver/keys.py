@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
+from msgspec import Struct
+from msgspec.structs import replace
 
 from mockserver.actions import Registry
 from mockserver.catalogue import Catalogue
@@ -54,8 +55,7 @@ ACTIONS: Final = web.AppKey("ACTIONS", Registry)
 STREAMS: Final = web.AppKey("STREAMS", dict[int, asyncio.Task[Any]])  # Dify streams being written (for a clean stop)
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Runtime:
+class Runtime(Struct, eq=False):
     """The app's values every Dify request reads, in one object: aiohttp's `app[KEY]` is a Python call,
     and a request read a dozen. Made once the app is built; the keys above stay for everything else."""
 

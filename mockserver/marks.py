@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from mockserver.errors import Problem
 from mockserver.nearmiss import suggest
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
 JsonPath = tuple[str | int, ...]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Marked:
+class Marked(Struct, eq=False):
     """A parsed document plus the 1-based (line, column) of every value, keyed by its JSON path."""
 
     file: str

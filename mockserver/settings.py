@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from mockserver.dify.files import CATEGORIES, DEFAULT_LIMITS_MB
 
@@ -16,8 +18,7 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENV_PREFIX: Final = "DIFY_MOCK_"
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(Struct, frozen=True):
     """The server's settings: defaults, then DIFY_MOCK_* variables (with_env), then CLI flags."""
 
     host: str = "127.0.0.1"
@@ -76,14 +77,14 @@ class Settings:
         raises ValueError with one line naming the variable."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
-        for f in fields(self):
-            name = ENV_PREFIX + f.name.upper()
+        for field in self.__struct_fields__:
+            name = ENV_PREFIX + field.upper()
             raw = env.get(name)
             if raw is None:
                 continue
-            convert = _CONVERTERS.get(f.name) or _by_type(getattr(self, f.name))
+            convert = _CONVERTERS.get(field) or _by_type(getattr(self, field))
             try:
-                changes[f.name] = convert(raw)
+                changes[field] = convert(raw)
             except ValueError as exc:
                 raise ValueError(f"{name}={raw!r}: {exc}") from None
         return replace(self, **changes)

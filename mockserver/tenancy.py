@@ -8,8 +8,9 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.faults.draw import FaultQueue, covered
 from mockserver.faults.schedule import Counter
@@ -32,8 +33,7 @@ def tenant_id(session: str | None) -> str:
     return f"s:{session}" if session else DEFAULT_TENANT
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Scope:
+class Scope(Struct, eq=False):
     """What one app (or dataset) owns inside a tenant: its call counters, mock clock, scenario
     cursors and fixture-fault counters. Scopes never share them, so requests to one app never
     change another app's answers, however the two interleave in the tenant."""
@@ -68,8 +68,7 @@ class Scope:
         return max(0.0, self.now - self.first_call)
 
 
-@dataclass(slots=True, weakref_slot=True, eq=False, repr=False)  # weak: an in-flight stream's (pipeline.handle)
-class Tenant:
+class Tenant(Struct, weakref=True, eq=False):  # weak: an in-flight stream's (pipeline.handle)
     """Everything one tenant owns; catalogue, book, apps and settings are shared and read-only."""
 
     id: str

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from aiohttp import web
+from msgspec import Struct, field
 
 from mockserver.dify.apps import App
 from mockserver.dify.versions import Release, compare
@@ -17,8 +17,7 @@ from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Principal:
+class Principal(Struct, eq=False):
     """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
 
     kind: Final[Literal["none", "app", "dataset"]]
@@ -33,8 +32,7 @@ class Principal:
 ANONYMOUS: Final = Principal("none")
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Call:
+class Call(Struct, eq=False):
     """One validated request, as the matcher, actions and templates see it."""
 
     spec: EndpointSpec

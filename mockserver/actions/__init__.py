@@ -8,9 +8,11 @@ effects, so `create_app(catalogue=..., book=...)` and the fixture loader see the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 from mockserver.determinism import Draws
 from mockserver.settings import Settings
@@ -21,8 +23,7 @@ if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not
     from mockserver.state.knowledge import Dataset
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class ActContext:
+class ActContext(Struct, eq=False):
     """What an action sees of the request it serves: the call, the tenant, the draws and the time."""
 
     call: Call
@@ -41,10 +42,8 @@ class ActContext:
 Check = Callable[[ActContext], None]
 
 
-# Made and read within one request: read-only by type (Final) rather than frozen, whose generated
-# __setattr__ and __delattr__ cost start-up ~0.15 ms and each instance a slower __init__.
-@dataclass(slots=True, eq=False, repr=False)
-class Ending:
+# Made and read within one request: read-only by type (Final), which mypy enforces.
+class Ending(Struct, eq=False):
     """How a committed generation's stream ended."""
 
     outcome: Final[str]  # complete | stopped | error | cut | stalled | client_left
@@ -52,8 +51,7 @@ class Ending:
     finished: Final[dict[str, Any] | None] = None  # the workflow_finished data the client got, if any
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Action:
+class Action(Struct, eq=False):
     """A named action: bind before the templates expand, commit once the response is decided."""
 
     name: Final[str]
@@ -72,13 +70,14 @@ class Action:
     # bound anew); False for a commit that only adds records, weighed as they are added (a chat turn:
     # counting its new message twice was 3% of a blocking chat's work).
     changes_kept: Final[bool] = True
-    check_map: Final[dict[str, Check]] = field(init=False, repr=False, compare=False)  # `checks` by name, made once
+    # Made by __post_init__, never passed (nor copied by replace):
+    check_map: Final[dict[str, Check]] = field(default_factory=dict)  # `checks` by name, made once
     # A generation's checks among validation's rules, in each release's order (pipeline._generate_steps).
-    generate_steps: Final[dict[str, Any]] = field(init=False, repr=False, compare=False)
+    generate_steps: Final[dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "check_map", dict(self.checks))
-        object.__setattr__(self, "generate_steps", {})
+        force_setattr(self, "check_map", dict(self.checks))
+        force_setattr(self, "generate_steps", {})
 
 
 # Every action's name, by the module of this package that defines it: the names fixtures may use are

@@ -7,8 +7,9 @@ Dify's redis key `{action}_app_annotation_job_{job_id}` holds no app."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import body

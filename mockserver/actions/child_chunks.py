@@ -6,8 +6,9 @@ document's doc_form or state; no word count moves."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from mockserver import validation
 from mockserver.actions import ActContext, Action

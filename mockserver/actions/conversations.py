@@ -3,9 +3,10 @@ bodies are the records serialised through each endpoint's response schema."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import View, body, page_body

@@ -4,8 +4,9 @@ A knowledge key acts as the workspace owner, so every permission check passes.""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.doc_metadata import BUILT_IN

@@ -6,10 +6,11 @@ splitter error in its splitting step)."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 from typing import Final
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext
 from mockserver.actions.chunks import new_child, new_segment
@@ -61,7 +62,7 @@ def index(ctx: ActContext, dataset: Dataset, document: Document, texts: list[str
             chunks += split(text, process_rule, document.doc_form, release, economy=economy)
     except SplitError as exc:
         if document.indexing.outcome == "completed":
-            document.indexing = dataclasses.replace(document.indexing, outcome="error", at="splitting", error=str(exc))
+            document.indexing = replace(document.indexing, outcome="error", at="splitting", error=str(exc))
         chunks = []
     if document.indexing.outcome == "error" and _before_segments(document.indexing.at):
         chunks = []

@@ -8,9 +8,10 @@ dataset's newest process rule, and the indexing run it queues (document_indexing
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext
 from mockserver.actions import document_indexing as indexing
@@ -37,8 +38,7 @@ NO_EMBEDDING: Final = (
 )
 
 
-@dataclass(slots=True)
-class Source:
+class Source(Struct):
     """The UploadFile a call makes (FileService.upload_text or upload_file) and its bytes."""
 
     id: str
@@ -62,8 +62,7 @@ class Source:
         }
 
 
-@dataclass(slots=True)
-class Save:
+class Save(Struct):
     """What a create or update call commits."""
 
     document: Document  # the new document, or the existing one as the call leaves it
@@ -133,7 +132,7 @@ def create(ctx: ActContext, cfg: dict[str, Any], source: Source, rule: dict[str,
         (d for d in documents if d.enabled and d.data_source_type == "upload_file" and d.name == source.name), None
     )
     if cfg.get("duplicate", True) and same is not None:
-        preview = dataclasses.replace(
+        preview = replace(
             same,
             process_rule_id=used["id"],
             process_rule=used,
@@ -185,7 +184,7 @@ def update(ctx: ActContext, cfg: dict[str, Any], source: Source | None, rule: di
         edits.update(upload_file=source.row(), name=source.name)
     if cfg.get("name"):
         edits["name"] = cfg["name"]
-    return Save(dataclasses.replace(found, **edits), found, found.batch, source, rule, changes)
+    return Save(replace(found, **edits), found, found.batch, source, rule, changes)
 
 
 def _document(ctx: ActContext, wanted: str) -> Document:
@@ -207,8 +206,8 @@ def commit(ctx: ActContext, save: Save) -> None:
         dataset.process_rule = save.rule
     document = save.existing or save.document
     if save.existing is not None:
-        for f in dataclasses.fields(Document):
-            setattr(document, f.name, getattr(save.document, f.name))
+        for name in Document.__struct_fields__:
+            setattr(document, name, getattr(save.document, name))
         for gone in state.segments_of(document.id):  # re_segment: the run replaces them
             state.segments.remove(gone.id)
     if save.source is not None:

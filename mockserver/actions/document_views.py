@@ -6,8 +6,9 @@ indexing.md §1). Segment and metadata routes read documents through here too.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from mockserver.actions import ActContext
 from mockserver.actions.doc_metadata import document_metadata
@@ -20,8 +21,7 @@ from mockserver.schemarefs import bundled
 from mockserver.state.knowledge import Dataset, Document, Segment
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
+class Columns(Struct, frozen=True):
     """A document's indexing columns as Dify's worker would have left them by now."""
 
     progress: Progress

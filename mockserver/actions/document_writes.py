@@ -5,9 +5,10 @@ dataset/document.py writes them at dify 1.12.0, 1.14.2 and 1.16.1 (research/know
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions import document_save as saving
@@ -208,7 +209,7 @@ def _check_update_by_file(ctx: ActContext) -> None:
 def shown(ctx: ActContext) -> dict[str, Any]:
     """{document, batch}: the document queued for a new indexing run from now (`waiting`)."""
     save: Save = ctx.bound["save"]
-    queued = dataclasses.replace(save.document, indexing=Indexing(started_at=ctx.now))
+    queued = replace(save.document, indexing=Indexing(started_at=ctx.now))
     return {"result": {"document": document_body(ctx, queued), "batch": save.batch}}
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any, Final
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.doc_metadata import built_in_values, write_values
@@ -28,8 +30,7 @@ from mockserver.state.knowledge import Dataset, Document
 NO_DOCUMENT: Final = "Document not found."
 
 
-@dataclass(slots=True)
-class _Shadow:
+class _Shadow(Struct):
     """A document's values and bindings as the operations so far leave them."""
 
     document: Document

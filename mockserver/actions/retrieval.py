@@ -29,8 +29,9 @@ So the call changes no state."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.document_views import segment_state, visible_segments
@@ -56,8 +57,7 @@ DEFAULT_MODEL: Final[dict[str, Any]] = {
 NO_QUERY: Final = "Query or attachment_ids is required"
 
 
-@dataclass(slots=True)
-class Hit:
+class Hit(Struct):
     """A segment found: by its own content, by its matched child chunks (a parent-child document's) or
     by its summary (the summary index 1.14+ keeps for a summary given to a high_quality segment)."""
 

@@ -6,8 +6,9 @@ child-chunk routes are in child_chunks.py, and both families' actions are regist
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver import validation
 from mockserver.actions import ActContext, Action, child_chunks

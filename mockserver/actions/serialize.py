@@ -7,9 +7,10 @@ when the action's view supplies it."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from mockserver.state.pagination import Page
 
@@ -20,7 +21,7 @@ View = Callable[[Any], Any]  # a computed field: the record -> its value
 
 
 def serialize(record: Any, schema: Mapping[str, Any], release: str, views: Mapping[str, View] | None = None) -> Any:
-    """`record` (a dataclass, a dict or a plain value) as the schema shapes it."""
+    """`record` (a struct, a dict or a plain value) as the schema shapes it."""
     props = schema.get("properties") if isinstance(schema, Mapping) else None
     if not isinstance(props, Mapping):
         return _plain(record)
@@ -79,9 +80,9 @@ def _get(record: Any, name: str) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready copy: dataclasses become dicts; nothing of a record is shared with the body."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """A JSON-ready copy: structs become dicts; nothing of a record is shared with the body."""
+    if isinstance(value, msgspec.Struct):
+        return {k: _plain(v) for k, v in msgspec.structs.asdict(value).items()}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

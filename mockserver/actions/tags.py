@@ -12,8 +12,9 @@ GET /v1/datasets?tag_ids=... (1.15+)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.knowledge import account_id, dataset_of, the_dataset

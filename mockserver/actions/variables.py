@@ -5,8 +5,9 @@ conversation's first run, listed and updated as ConversationService does (dify 1
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver.actions import ActContext, Action
 from mockserver.actions.serialize import View, body

@@ -5,11 +5,11 @@ as s:t1, a glob such as k:*, absent = every tenant) in the body of POST and the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from msgspec.structs import replace
 
 from mockserver import jsonsafe
 from mockserver._version import __version__

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver import jsonsafe
 
@@ -24,8 +25,7 @@ _RETRYABLE_CLIENT: Final = frozenset({408, 429})
 _CHAT_ENDPOINT: Final = "service.send_chat_message"
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Struct, frozen=True):
     name: str  # retry_after_ignored | no_backoff | retried_client_error | retry_budget_exceeded | conversation_lost
     message: str
     requests: list[int]  # journal entry ids behind it
@@ -34,8 +34,7 @@ class Finding:
         return f"{self.name}: {self.message} (requests {', '.join(map(str, self.requests))})"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Struct, frozen=True):
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -50,7 +49,7 @@ class Verdict:
 
     def assert_ok(self) -> None:
         """Raise AssertionError worded as `str(verdict)`: `assert verdict.ok, verdict` shows pytest's
-        cut-short repr of the dataclass instead."""
+        cut-short repr of the struct instead."""
         if not self.ok:
             raise AssertionError(f"the client's failure handling has {len(self.findings)} finding(s):\n{self}")
 

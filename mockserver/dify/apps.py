@@ -8,9 +8,10 @@ and chatflow apps, controllers/common/fields.py Parameters/Site for the key orde
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from mockserver.dify.dsl.graph_model import Graph
@@ -94,8 +95,7 @@ def site_for(release: Release, site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in site.items() if k != "input_placeholder"}
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class App:
+class App(Struct, eq=False):
     """An app of _apps.yaml (or a DSL file): its key, mode, identity and parameters."""
 
     key: Final[str]
@@ -115,9 +115,9 @@ class App:
     graph: Final[Graph | None] = None  # a DSL workflow or chatflow's graph (mockserver/dify/dsl/graph_model.py)
     warnings: Final[tuple[str, ...]] = ()  # the DSL's load warnings, each `FILE:LINE:COLUMN: text`
     notes: Final[tuple[str, ...]] = ()  # what the mock only imitates in this DSL app (DSL.md §A.2.5 "info")
-    _roots: Final[dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
+    _roots: Final[dict[str, dict[str, Any]]] = field(default_factory=dict)
     # What requests work out of the app once (validation's input form), by name.
-    memo: Final[dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    memo: Final[dict[str, Any]] = field(default_factory=dict)
 
     def root_for(self, release: Release) -> dict[str, Any]:
         """What `{{ app.* }}` and `match: {app.*: ...}` see under `release`: every _apps.yaml field,
@@ -140,8 +140,7 @@ class App:
         return root
 
 
-@dataclass(eq=False, repr=False)
-class AppsBook:
+class AppsBook(Struct, eq=False, dict=True):
     """The apps, accounts and dataset keys the fixtures define."""
 
     apps: Final[dict[str, App]]

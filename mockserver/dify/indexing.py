@@ -9,8 +9,9 @@ every stage in order and one that waits sees it finish. A fixture's `indexing:` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 STAGES: Final = ("waiting", "parsing", "splitting", "indexing", "completed")
 STAGE_SECONDS: Final = 1  # of mock time per stage (the mock clock steps 1 s per request by default)
@@ -23,8 +24,7 @@ STAMPS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Progress:
+class Progress(Struct, frozen=True, eq=False):
     status: str  # waiting, parsing, splitting, indexing, completed, error or paused
     stage: int  # index in STAGES of the last stage reached
     times: dict[str, int]  # the timestamp columns set so far

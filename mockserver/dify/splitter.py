@@ -20,8 +20,9 @@ import hashlib
 import re
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
+
+from msgspec import Struct
 
 from mockserver.dify.cleaning import clean, count_tokens, normalize_newlines, remove_leading_symbols, stored_rules
 from mockserver.dify.textsplit import CharSplitter, SplitError
@@ -41,8 +42,7 @@ MIN_SEGMENT_LENGTH: Final = 50
 MAX_SEGMENT_LENGTH: Final = 4000  # INDEXING_MAX_SEGMENTATION_TOKENS_LENGTH's default (configs/feature)
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(Struct, frozen=True):
     """One segment as indexing stores it. `index_node_hash` is sha256(piece + "None") of the piece as the
     splitter cut it, before leading symbols and whitespace were stripped, so it may differ from the hash
     of `content`. `child_hashes` are the same for `children`."""
@@ -56,8 +56,7 @@ class Chunk:
     child_hashes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class _Profile:
+class _Profile(Struct, frozen=True):
     legacy_clean: bool  # 1.12-1.15 also delete ï ¿ ¾
     legacy_leading: bool  # 1.12-1.13 also strip leading [ ] 】
     glue_words: bool  # 1.12-1.15 drop the spaces at the custom splitter's " " level

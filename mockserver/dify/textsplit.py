@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 __all__ = ["SEPARATORS", "CharSplitter", "SplitError"]
 
@@ -29,8 +30,7 @@ class SplitError(ValueError):
     """A rule the indexing worker refuses; str() is the text Dify writes into the document's `error`."""
 
 
-@dataclass(frozen=True, slots=True)
-class CharSplitter:
+class CharSplitter(Struct, frozen=True):
     """One configured splitter; lengths are code points (Dify measures chunks with len())."""
 
     size: int  # chunk_size: max_tokens, or 500 for the automatic rule

@@ -4,14 +4,15 @@ difference a client can observe (VERSIONS.md V1-V14). Code asks the release, nev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from typing import Final, Literal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 Tail = Literal["http", "end", "silence", "failed_run"]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Release:
+class Release(Struct, eq=False):
     """One emulated release. Sources: dify tags 1.12.0, 1.14.2 and 1.16.1 (07119e3f); VERSIONS.md rows
     in brackets. Where VERSIONS.md and the tagged source disagree, the source wins (noted inline)."""
 

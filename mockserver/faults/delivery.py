@@ -7,16 +7,16 @@ import asyncio
 import math
 import socket
 import struct
-from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from aiohttp import web
+from msgspec import Struct
 
 Abort = Literal["reset", "empty"]
 
 
-@dataclass(slots=True, eq=False)
-class Delivery:
+# Frozen: NORMAL is a shared default of the response plans (msgspec shares no mutable struct as a default).
+class Delivery(Struct, frozen=True, eq=False):
     """How a response's bytes go out: latency, dribbled slices, or an abort."""
 
     latency_s: Final[float] = 0.0

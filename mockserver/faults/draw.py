@@ -9,8 +9,10 @@ from __future__ import annotations
 import fnmatch
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any, Final
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from mockserver.errors import DifyError
 from mockserver.faults.schedule import Counter, Verdict, commit, count, remaining
@@ -53,8 +55,7 @@ def applies(fault: FaultSpec, endpoint: str, streaming: bool) -> bool:
     return fault.schedule.endpoint is None or fault.schedule.endpoint == endpoint
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Candidate:
+class Candidate(Struct, eq=False):
     """A fault that would fire on this call; committing it spends one of its `times`."""
 
     fault: FaultSpec
@@ -63,8 +64,7 @@ class Candidate:
     verdict: Verdict
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Drawn:
+class Drawn(Struct, eq=False):
     """The faults drawn for one call: the one that answers, and those that shape the delivery."""
 
     main: Candidate | None = None
@@ -126,8 +126,7 @@ def header_candidates(faults: list[FaultSpec], endpoint: str, streaming: bool, k
     return [c for c in found if c is not None]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class QueueEntry:
+class QueueEntry(Struct, eq=False):
     """A fault queued through /_mock/faults, with the tenants it selects and its call counters."""
 
     id: str

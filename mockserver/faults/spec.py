@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from msgspec import Struct, field
 
 from mockserver.errors import CODES, SEED_STATUS
 from mockserver.nearmiss import closest
@@ -66,8 +67,8 @@ class FaultSyntaxError(ValueError):
     """A fault the mock cannot apply; answered 400 mock_invalid_fault, or a located load problem."""
 
 
-@dataclass(slots=True, eq=False)
-class Schedule:
+# Frozen: one instance is every FaultSpec's default (msgspec shares no mutable struct as a default).
+class Schedule(Struct, frozen=True, eq=False):
     """Which calls a fault fires on: its schedule parameters (times, skip, every, window, ...)."""
 
     times: Final[int | None] = 1  # None: unlimited
@@ -82,14 +83,13 @@ class Schedule:
     clock: Final[str] = "mock"
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class FaultSpec:
+class FaultSpec(Struct, eq=False):
     """One parsed fault: its kind, parameters and schedule."""
 
     name: Final[str]  # as written (an alias stays an alias), for the journal
     kind: Final[Kind]
     params: Final[dict[str, Any]] = field(default_factory=dict)
-    schedule: Final[Schedule] = Schedule()  # noqa: RUF009  # read-only (Final): one default serves all
+    schedule: Final[Schedule] = Schedule()  # read-only (Final): one default serves all
     code: Final[str | None] = None  # http kinds: the error code answered
 
     @property

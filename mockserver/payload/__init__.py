@@ -31,8 +31,9 @@ whose non-string values escape pydantic as a 500."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
+
+from msgspec import Struct
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
@@ -155,8 +156,7 @@ def compile_field(schema: dict[str, Any], release: str | None = None) -> tuple[C
     return constrained(TYPES[kind], rules(schema) if rules else []), nullable
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Field:
+class Field(Struct, eq=False):
     """One field of a request model: its compiled check and whether it may be null or missing."""
 
     name: Final[str]
@@ -165,8 +165,7 @@ class Field:
     required: Final[bool]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Model:
+class Model(Struct, eq=False):
     """A compiled request model: its fields and model validators."""
 
     name: Final[str]

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Literal
+
+from msgspec import Struct
 
 from mockserver.errors import DifyError
 
@@ -86,8 +87,7 @@ def _variable_name(_message: str) -> Callable[[Any], Any]:
     return validate
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Named:
+class Named(Struct, eq=False):
     """A Dify field validator: a before one sees the raw input (None too), an after one the checked value."""
 
     mode: Final[Literal["before", "after"]]

@@ -5,8 +5,9 @@ leading keys per app type (REFERENCE §4.2). Fixtures never write envelope keys;
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from msgspec import Struct, field
 
 from mockserver.determinism import Draws
 from mockserver.dify.versions import WORKFLOW_SYS, Release
@@ -24,8 +25,7 @@ def family_of(mode: str) -> Family:
     return "chat"
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Envelope:
+class Envelope(Struct, eq=False):
     """The ids and facts one generation shares across its body or events."""
 
     family: Family

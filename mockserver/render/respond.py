@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from msgspec import Struct, field
 
 from mockserver.dify.files import content_type
 from mockserver.endpoint import EndpointSpec
@@ -21,8 +21,7 @@ from mockserver.state.records import Blob
 OCTET: Final = "application/octet-stream"
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Plan:
+class Plan(Struct, eq=False):
     """A response to send: its status, body or stream, headers and delivery."""
 
     status: int = 200

@@ -10,11 +10,12 @@ forms were given, as the mock has no graph to run."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from mockserver.render.builder import EventBuilder
 from mockserver.render.envelope import Envelope
@@ -31,8 +32,7 @@ Submitted = Mapping[str, tuple[str, Mapping[str, Any]]]  # node id -> (action id
 RawEvent = tuple[str, dict[str, Any], int | None]  # event name, fixture fields, delay in ms
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class DslRun:
+class DslRun(Struct, eq=False):
     """What a DSL run was planned from, so it can be planned again; the conversation variables its
     first part wrote, and where a resumed part's writes go (a chatflow's conversation)."""
 
@@ -43,8 +43,7 @@ class DslRun:
     store: Final[Callable[[dict[str, Any], int], None] | None] = None
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Resumer:
+class Resumer(Struct, eq=False):
     """Builds a paused run's next events once its human input forms are decided."""
 
     env: Envelope
@@ -82,7 +81,7 @@ class Resumer:
 
         dsl = self.dsl
         assert dsl is not None
-        given = dataclasses.replace(dsl.given, forms=dict(self.forms))
+        given = replace(dsl.given, forms=dict(self.forms))
         plan = plan_run(dsl.graph, given, dsl.knobs, ids=self.env.draws.uuid)
         self._store(dsl, plan.assigned, self.env.created_at + int(since_start_s))
         events = plan.events

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from msgspec import Struct, field
 
 from mockserver import jsonsafe
 from mockserver.faults.apply import StreamFault
@@ -35,8 +35,7 @@ def is_ping(event: dict[str, Any]) -> bool:
     return event.get("event") == "ping" and len(event) == 1
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class StreamPlan:
+class StreamPlan(Struct, eq=False):
     """A stream to write: its events, when each is due, and how it stops."""
 
     events: list[dict[str, Any]]

@@ -10,17 +10,17 @@ SSE frames are orjson (render/sse.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from aiohttp import web
+from msgspec import Struct
 
 from mockserver.faults.delivery import Delivery, send_body
 
 
-@dataclass(slots=True, eq=False)
-class Wire:
+# Frozen: RESTX is a shared default of the response plans (msgspec shares no mutable struct as a default).
+class Wire(Struct, frozen=True, eq=False):
     """A JSON dialect of response bodies: its content type and encoder."""
 
     content_type: Final[str]
@@ -47,13 +47,13 @@ _COMPACT: Final = _stdlib_encoder(",", ":")
 _DEFAULTS: Final = _stdlib_encoder(", ", ": ")
 
 
-class _Restx(Wire):
+class _Restx(Wire, frozen=True):
     def encode(self, body: Any) -> bytes:
         # JSON text has `/` only inside strings, so the replace is ujson's escape and nothing else.
         return ("".join(_COMPACT(body, 0)).replace("/", "\\/") + "\n").encode()
 
 
-class _Generate(Wire):
+class _Generate(Wire, frozen=True):
     def encode(self, body: Any) -> bytes:
         return "".join(_DEFAULTS(body, 0)).encode()
 

@@ -24,7 +24,6 @@ class JsonDoc(Marked):
     """A Marked over JSON data: a problem is named by the JSON path of what it is about (for a bad
     key, the object holding it), never by a line."""
 
-    __slots__ = ()
     names_paths = True
 
     def at(self, path: JsonPath, message: str, *, key: bool = False) -> Problem:

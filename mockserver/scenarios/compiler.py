@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.dify import versions
 from mockserver.errors import CODES, Problem
@@ -43,8 +44,7 @@ def _seed_name(file: str) -> str:
     return "/".join(Path(file).parts[-2:])
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Source:
+class Source(Struct, eq=False):
     """One value of a fixture file with the document it came from, for located problems."""
 
     doc: Marked
@@ -55,8 +55,7 @@ class Source:
         return self.doc.at((*self.path, *sub), message, key=key)
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Merged:
+class Merged(Struct, eq=False):
     """A fixture file after merging the directories: each part remembers where it came from."""
 
     rel: str
@@ -70,8 +69,7 @@ class Merged:
     bases: list[Source] = field(default_factory=list)  # `default` scenarios a later directory replaced
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class FakeUse:
+class FakeUse(Struct, eq=False):
     """A `fake.<provider>()` a template used, checked against Faker once loading is done."""
 
     provider: str
@@ -84,8 +82,7 @@ DIRECTIVES: Final = ("indexing", "graph")
 NO_ACTION: Final = "none"  # a scenario's `action: none`: its body alone answers, no state is read or written
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Compiler:
+class Compiler(Struct, eq=False):
     """Compiles fixture documents into the book's scenarios, collecting every problem."""
 
     aliases: Mapping[str, str]

@@ -5,7 +5,8 @@ endpoint whose fixture extends it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mockserver.errors import Problem
 from mockserver.marks import Marked
@@ -15,8 +16,7 @@ from mockserver.scenarios.compiler import Source
 Layer = tuple[Marked, bool]  # a file, and whether it is inherited through `extends`
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Layers:
+class Layers(Struct, eq=False):
     """The files of one endpoint's fixture, one per directory that has it, in loading order."""
 
     rel: str

@@ -7,8 +7,9 @@ fault fires on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mockserver.dify import versions
 from mockserver.faults.draw import Candidate, applies, consider
@@ -18,8 +19,7 @@ from mockserver.tenancy import Scope
 from mockserver.validation import Call
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Selection:
+class Selection(Struct, eq=False):
     """The scenario a call matched, what it answers and the fixture faults that would fire."""
 
     scenario: Scenario

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 from mockserver.dify.apps import AppsBook
 from mockserver.faults.spec import FaultSpec
@@ -18,8 +20,7 @@ VERSION_PATH = ("dify", "version")  # compared as a release (`>=1.14`), never as
 ANY = "*"  # `[*]` in a field path: any element
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Predicate:
+class Predicate(Struct, eq=False):
     """One condition of a scenario's `match`: a path into the request, an operator and its operand."""
 
     path: Final[tuple[str | int, ...]]  # ("body", "files", "*", "type"); compiled at load
@@ -29,8 +30,8 @@ class Predicate:
     pattern: Final[re.Pattern[str] | None] = None  # compiled `regex`
 
 
-@dataclass(slots=True, eq=False)
-class Timing:
+# Frozen: one instance is every Scenario's default (msgspec shares no mutable struct as a default).
+class Timing(Struct, frozen=True, eq=False):
     """A stream's pacing: the first event's delay, the interval between events and their jitter."""
 
     first_event_ms: Final[float] = 0.0  # after the response head
@@ -66,8 +67,7 @@ class Timing:
 Split = Literal["words", "chars"] | int | None
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class EventTemplate:
+class EventTemplate(Struct, eq=False):
     """One event of a scenario's stream: its name, its fields' template, and how it splits."""
 
     event: Final[str]
@@ -76,8 +76,7 @@ class EventTemplate:
     delay_ms: Final[float | None] = None
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Respond:
+class Respond(Struct, eq=False):
     """What a scenario answers: a blocking body, a stream of events, or an error."""
 
     blocking: Final[Template | None] = None  # None: folded from `events`
@@ -85,8 +84,7 @@ class Respond:
     error: Final[Template | None] = None  # renders to {code, message?, status?}
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class SequenceItem:
+class SequenceItem(Struct, eq=False):
     """One turn of a scenario's sequence: what it answers and the faults it fires."""
 
     respond: Final[Respond | None] = None  # None: the scenario's own respond (or the default's)
@@ -96,8 +94,7 @@ class SequenceItem:
 STATIC_ROOTS: Final = frozenset({"app", "dify"})  # `match` roots that are the same for all of an app's requests
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Scenario:
+class Scenario(Struct, eq=False):
     """One scenario of a fixture: when it matches, what it answers, its faults and timing."""
 
     name: Final[str]
@@ -108,28 +105,27 @@ class Scenario:
     faults: Final[tuple[FaultSpec, ...]] = ()  # fire on the matching calls their schedule picks
     sequence: Final[tuple[SequenceItem, ...] | None] = None  # per-tenant turns; the last repeats unless `cycle`
     cycle: Final[bool] = False
-    timing: Final[Timing] = Timing()  # noqa: RUF009  # read-only (Final): one default serves all
+    timing: Final[Timing] = Timing()  # read-only (Final): one default serves all
     action: Final[str | None] = None
     clock_advance_s: Final[float] = 0.0
     times: Final[int | None] = None
     # What the action is told beyond the request: `indexing` (how a Knowledge API document is indexed).
     directives: Final[Mapping[str, Any]] = field(default_factory=dict)
+    # The next two are made by __post_init__, never passed (nor carried over by replace).
     # Whether `match` reads only the app and the release, so holds or fails alike for every request of an
     # app (the matcher remembers its answer).
-    static_match: Final[bool] = field(init=False, repr=False, compare=False)
+    static_match: Final[bool] = False
     # (id(app), release) -> (app, whether a static match holds for it): the matcher's memory; the app is
     # held, so its id is not reused while remembered, and the memory goes with the scenario on a reload.
-    held_for: Final[dict[tuple[int, str], tuple[Any, bool]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    held_for: Final[dict[tuple[int, str], tuple[Any, bool]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         static = bool(self.match) and all(p.path and p.path[0] in STATIC_ROOTS for p in self.match)
-        object.__setattr__(self, "static_match", static)
+        force_setattr(self, "static_match", static)
+        force_setattr(self, "held_for", {})
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Fixture:
+class Fixture(Struct, eq=False):
     """An endpoint's scenarios from its fixture files: the rules in order, then the default."""
 
     endpoint: Final[str]
@@ -141,20 +137,20 @@ class Fixture:
     # Record endpoints: the blocking bodies of the `default`s a later directory replaced, oldest first.
     # A scenario's partial body goes over the default's, which goes over these.
     bases: Final[tuple[Template, ...]] = ()
+    # The next two are made by __post_init__, never passed.
     # Whether the scenario a request gets depends on its app and release alone: every `match` static,
     # no `times`, no faults, no sequence (the matcher then remembers its choice per app and release).
-    fixed_choice: Final[bool] = field(init=False, repr=False, compare=False)
+    fixed_choice: Final[bool] = False
     # (id(app), release) -> (app, the selection): that memory; the app is held, so its id is not reused.
-    chosen_for: Final[dict[tuple[int, str], tuple[Any, Any]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    chosen_for: Final[dict[tuple[int, str], tuple[Any, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         fixed = all(
             (not s.match or s.static_match) and s.times is None and not s.faults and not s.sequence
             for s in (*self.rules, self.default)
         )
-        object.__setattr__(self, "fixed_choice", fixed)
+        force_setattr(self, "fixed_choice", fixed)
+        force_setattr(self, "chosen_for", {})
 
     def named(self, name: str) -> Scenario | None:
         if name == "default":
@@ -166,8 +162,7 @@ class Fixture:
         return [s.name for s in self.rules] + ["default"]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Book:
+class Book(Struct, eq=False):
     """Everything loaded from fixture directories; shared read-only by all tenants."""
 
     fixtures: Final[dict[str, Fixture]]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
 import orjson
+from msgspec import Struct
 
 from mockserver.nearmiss import close_matches
 
@@ -40,8 +40,7 @@ _NO_CONTEXT: Any = None  # what a constant template is rendered with at load: it
 Where = Callable[[tuple[str | int, ...]], str]  # the source position (FILE:LINE:COLUMN) of the string at a path
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Template:
+class Template(Struct, eq=False):
     """A compiled value: `render(ctx)` gives plain JSON data. `constant` is set when nothing varies."""
 
     render: Final[Callable[[Context], Any]]
@@ -161,8 +160,7 @@ def compile_value(
 Fakes = list[tuple[str, str]]
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class _Compiling:
+class _Compiling(Struct, eq=False):
     """What compiling one template needs: where its problems point, and the Faker uses it records."""
 
     label: Final[Callable[[tuple[str | int, ...]], str]]

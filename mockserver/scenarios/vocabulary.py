@@ -5,8 +5,9 @@ known keys; envelope keys are the mock's to set."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any, Final
+
+from msgspec import Struct
 
 from mockserver.nearmiss import close_matches
 from mockserver.nearmiss import suggest as did_you_mean
@@ -15,8 +16,7 @@ ENVELOPE_KEYS: Final = frozenset({"conversation_id", "message_id", "created_at",
 RESERVED: Final = frozenset({"event", "split", "delay_ms"})
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class EventVocabulary:
+class EventVocabulary(Struct, eq=False):
     """The stream events a fixture may write, and the fields each may set."""
 
     fields: Final[dict[str, frozenset[str]]]  # event name -> keys a fixture may set
@@ -50,8 +50,7 @@ class EventVocabulary:
         return out
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class BlockingKeys:
+class BlockingKeys(Struct, eq=False):
     """The keys a generate endpoint's `blocking:` may set: what render/endings.py reads from it
     (everything else of Dify's blocking body is envelope), and under `data` for a workflow."""
 

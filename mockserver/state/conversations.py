@@ -5,8 +5,9 @@ and the end user (the `user` string; DEFAULT-USER when none). Facts read at dify
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
+
+from msgspec import Struct
 
 from mockserver.errors import DifyError
 from mockserver.state import pagination
@@ -32,8 +33,7 @@ def generated_name(query: str) -> str:
     return query[:47] + "..." if len(query) > 50 else query
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Conversations:
+class Conversations(Struct, eq=False):
     """The conversation backend over one tenant's store: what ConversationService and MessageService do."""
 
     store: Store

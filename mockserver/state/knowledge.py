@@ -5,12 +5,12 @@ the workspace. Attribute names are the response schemas' property names (the ser
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct, field
 
-@dataclass(slots=True, eq=False, repr=False)
-class Dataset:
+
+class Dataset(Struct, eq=False):
     id: str
     name: str
     description: str
@@ -39,8 +39,7 @@ class Dataset:
     updated_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Indexing:
+class Indexing(Struct, eq=False):
     """How a document's indexing goes: it advances a stage per status poll or per STAGE_SECONDS of mock
     time, and ends `completed`, or in `error` (with its message) or `paused` at stage `at`."""
 
@@ -52,8 +51,7 @@ class Indexing:
     started_at: int | None = None  # mock time this run was queued (an update's re-index); None: created_at
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Document:
+class Document(Struct, eq=False):
     id: str
     dataset_id: str
     position: int
@@ -90,8 +88,7 @@ class Document:
     updated_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)  # one chunk is itself only: lists remove it by identity
-class ChildChunk:
+class ChildChunk(Struct, eq=False):  # one chunk is itself only: lists remove it by identity
     id: str
     dataset_id: str
     document_id: str
@@ -105,8 +102,7 @@ class ChildChunk:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)  # likewise: a document's chapter removes it by identity
-class Segment:
+class Segment(Struct, eq=False):  # likewise: a document's chapter removes it by identity
     id: str
     dataset_id: str
     document_id: str
@@ -138,8 +134,7 @@ class Segment:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Tag:
+class Tag(Struct, eq=False):
     id: str
     name: str
     created_by: str
@@ -158,8 +153,7 @@ class Tag:
         return len(self.targets) + self.orphans
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class MetadataField:
+class MetadataField(Struct, eq=False):
     id: str
     dataset_id: str
     name: str

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 UUID_NIL = "00000000-0000-0000-0000-000000000000"
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class ConversationVariable:
+class ConversationVariable(Struct, eq=False):
     """A chatflow conversation's variable; its id is the workflow definition's, the same in every
     conversation. `value_type` is stored as Dify stores it (a number as `integer` or `float`)."""
 
@@ -26,8 +26,7 @@ class ConversationVariable:
     updated_at: int
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Conversation:
+class Conversation(Struct, eq=False):
     """A conversation, owned by its app and end user."""
 
     id: str
@@ -46,8 +45,7 @@ class Conversation:
     updated_seq: int = 0  # and at the last update
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class MessageFile:
+class MessageFile(Struct, eq=False):
     """A file a message carries (message_files[]); `upload_file_id` is the upload it refers to."""
 
     id: str
@@ -61,8 +59,7 @@ class MessageFile:
     upload_file_id: str | None
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Message:
+class Message(Struct, eq=False):
     """One turn of a conversation: the query, the answer and their metadata."""
 
     id: str
@@ -86,8 +83,7 @@ class Message:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class StoredFile:
+class StoredFile(Struct, eq=False):
     """An upload: its metadata (the 201 body's fields) and its bytes."""
 
     id: str
@@ -101,12 +97,11 @@ class StoredFile:
     created_at: int
     source_url: str
     tenant_id: str
-    data: bytes = field(repr=False, default=b"")
+    data: bytes = b""
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Annotation:
+class Annotation(Struct, eq=False):
     """An app's annotation (question and its canned answer); `answer` is Dify's `content` column."""
 
     id: str
@@ -118,8 +113,7 @@ class Annotation:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class AnnotationJob:
+class AnnotationJob(Struct, eq=False):
     """An annotation-reply enable/disable job; it completes after `polls_left` status polls. The app's
     reply setting is its newest `effective` job: an enable (with its setting) or a disable."""
 
@@ -140,8 +134,7 @@ class AnnotationJob:
     completed_at: int | None = None  # mock time of completion; Dify's job key expires 600 s later
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class EndUser:
+class EndUser(Struct, eq=False):
     """Dify keeps one per (app, `user` string): the id the Service API answers with as `created_by`."""
 
     id: str
@@ -153,8 +146,7 @@ class EndUser:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Feedback:
+class Feedback(Struct, eq=False):
     """An end user's rating of a message (one per message and source)."""
 
     id: str
@@ -172,8 +164,7 @@ class Feedback:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class WorkflowRun:
+class WorkflowRun(Struct, eq=False):
     """A workflow or chatflow run as Dify's persistence layer stores it; `log_id` is its
     workflow_app_logs row (workflow apps only: chatflow runs are never listed)."""
 
@@ -201,8 +192,7 @@ class WorkflowRun:
     relay: list[dict[str, Any]] | None = None
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class HumanInputForm:
+class HumanInputForm(Struct, eq=False):
     """A paused run's human-input form, reachable by its token (`id`: the collection looks forms up by
     the token the route is given; Dify's own form id is `form_id`). `inputs` and `actions` are the node's
     input configs and user actions as the human_input_required event carried them."""
@@ -226,8 +216,7 @@ class HumanInputForm:
     created_seq: int = 0
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class Blob:
+class Blob(Struct, eq=False):
     """Bytes to send as they are, with their headers (a file preview); `chunked`: streamed without a
     Content-Length, as Dify streams a generator's bytes (text-to-audio)."""
 
@@ -265,8 +254,7 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class RunningTask:
+class RunningTask(Struct, eq=False):
     """A generation in progress; `POST .../stop` sets `stopped`, the stream writer notices it."""
 
     task_id: str

@@ -4,8 +4,9 @@ delete and caps (oldest first out, by count and by bytes); a reset drops the ten
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from msgspec import Struct
 
 from mockserver.state.collection import Collection
 from mockserver.state.records import (
@@ -25,8 +26,7 @@ if TYPE_CHECKING:  # the Knowledge API's records load with its first action, not
     from mockserver.state.knowledge import Dataset, Document, MetadataField, Segment, Tag
 
 
-@dataclass(slots=True, eq=False, repr=False)
-class StoreLimits:
+class StoreLimits(Struct, eq=False):
     """What one tenant keeps; beyond a cap the oldest records go (a soak never grows memory)."""
 
     conversations: Final[int] = 1000
@@ -50,35 +50,63 @@ class StoreLimits:
     metadata_fields: Final[int] = 1000
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Store:
-    """One tenant's data. Generic record actions reach a collection by name (`collection()`)."""
+    """One tenant's data. Generic record actions reach a collection by name (`collection()`).
 
-    limits: StoreLimits = field(default_factory=StoreLimits)
-    conversations: Collection[Conversation] = field(init=False)
-    messages: Collection[Message] = field(init=False)
-    files: Collection[StoredFile] = field(init=False)
-    annotations: Collection[Annotation] = field(init=False)
-    annotation_jobs: Collection[AnnotationJob] = field(init=False)
-    end_users: Collection[EndUser] = field(init=False)
-    feedbacks: Collection[Feedback] = field(init=False)
-    workflow_runs: Collection[WorkflowRun] = field(init=False)
-    human_input_forms: Collection[HumanInputForm] = field(init=False)  # by token
+    A plain class with slots, not a struct: the collections are slots left unset until their first use
+    (`__getattr__` below), which a struct's fields, always set, cannot be."""
+
+    __slots__ = (
+        "annotation_jobs",
+        "annotations",
+        "chapters",
+        "conversations",
+        "datasets",
+        "documents",
+        "end_users",
+        "feedbacks",
+        "files",
+        "human_input_forms",
+        "limits",
+        "made_names",
+        "messages",
+        "metadata_fields",
+        "reply_settings",
+        "segments",
+        "tags",
+        "tasks",
+        "threads",
+        "ticks",
+        "workflow_runs",
+    )
+
+    conversations: Collection[Conversation]
+    messages: Collection[Message]
+    files: Collection[StoredFile]
+    annotations: Collection[Annotation]
+    annotation_jobs: Collection[AnnotationJob]
+    end_users: Collection[EndUser]
+    feedbacks: Collection[Feedback]
+    workflow_runs: Collection[WorkflowRun]
+    human_input_forms: Collection[HumanInputForm]  # by token
     # The Knowledge API's: the workspace (tenant) owns them; no app or end user does.
-    datasets: Collection[Dataset] = field(init=False)
-    documents: Collection[Document] = field(init=False)
-    segments: Collection[Segment] = field(init=False)
-    tags: Collection[Tag] = field(init=False)
-    metadata_fields: Collection[MetadataField] = field(init=False)
-    # Each document's segments in position order: a document's reads need no scan, and they go with it.
-    chapters: dict[str, list[Segment]] = field(default_factory=dict)
-    tasks: dict[str, RunningTask] = field(default_factory=dict)  # running generations by task id
-    # Each conversation's messages in order: its history without a scan, and its messages go with it.
-    threads: dict[str, list[Message]] = field(default_factory=dict)
-    # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
-    reply_settings: dict[str, AnnotationJob] = field(default_factory=dict)
-    ticks: int = 0  # updates: a record's updated_seq
-    made_names: tuple[str, ...] = ()  # the collections made so far (a tuple: a tenant that chats makes 3)
+    datasets: Collection[Dataset]
+    documents: Collection[Document]
+    segments: Collection[Segment]
+    tags: Collection[Tag]
+    metadata_fields: Collection[MetadataField]
+
+    def __init__(self, limits: StoreLimits | None = None) -> None:
+        self.limits = limits if limits is not None else StoreLimits()
+        # Each document's segments in position order: a document's reads need no scan, and they go with it.
+        self.chapters: dict[str, list[Segment]] = {}
+        self.tasks: dict[str, RunningTask] = {}  # running generations by task id
+        # Each conversation's messages in order: its history without a scan, and its messages go with it.
+        self.threads: dict[str, list[Message]] = {}
+        # Each app's annotation-reply setting: the enable/disable job that last changed it, by app key.
+        self.reply_settings: dict[str, AnnotationJob] = {}
+        self.ticks = 0  # updates: a record's updated_seq
+        self.made_names: tuple[str, ...] = ()  # the collections made so far (a tuple: a tenant that chats makes 3)
 
     # The collections are made on first use (`__getattr__`): a tenant that only chats never pays for the
     # Knowledge API's, and a stream in flight keeps its tenant alive (10,000 streams, 10,000 tenants).

@@ -17,9 +17,10 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from msgspec import Struct
 
 from mockserver.catalogue import API_PREFIX, load_catalogue
 from mockserver.endpoint import EndpointSpec
@@ -56,8 +57,7 @@ def normalise_path(path: str) -> str:
     return _PARAM.sub("{}", path)
 
 
-@dataclass(frozen=True, order=True)
-class Operation:
+class Operation(Struct, frozen=True, order=True):
     """One method + path of the published spec; `path` as published, relative to `/v1`."""
 
     path: str
@@ -85,8 +85,7 @@ def load_operations(openapi: Path) -> list[Operation]:
     ]
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(Struct, frozen=True):
     operations: tuple[Operation, ...]  # everything published
     covered: tuple[tuple[Operation, EndpointSpec], ...]  # each published operation at most once
     missing: tuple[Operation, ...]  # published, not emulated

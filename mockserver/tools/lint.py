@@ -7,11 +7,12 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp.test_utils import TestClient, TestServer
+from msgspec import Struct
+from msgspec.structs import replace
 
 from mockserver.app import create_app, load
 from mockserver.catalogue import Catalogue, load_catalogue
@@ -41,8 +42,7 @@ _INPUT_SAMPLES: Final[dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One lint error: a located problem plus indented hint lines."""
 
     problem: Problem
@@ -53,8 +53,7 @@ class Finding:
         return [first, *(f"  {line}" for line in (*rest, *self.hints))]
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(Struct, frozen=True):
     files: int
     scenarios: int
     findings: list[Finding]
@@ -88,8 +87,7 @@ def endpoint_lines(catalogue: Catalogue | None = None) -> list[str]:
     return [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
+class Probe(Struct, frozen=True):
     """One request of the deep check: a scenario forced on one credential and response mode."""
 
     spec: EndpointSpec

@@ -3,10 +3,10 @@ Dify's published Service API spec (DESIGN §10, "Coverage is generated")."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from mockserver.catalogue import load_catalogue
 from mockserver.endpoint import EndpointSpec
@@ -67,7 +67,7 @@ def test_path_parameter_names_do_not_matter():
 
 def _spec(endpoints: list[EndpointSpec], endpoint_id: str, **changes: object) -> EndpointSpec:
     spec = next(s for s in endpoints if s.id == endpoint_id)
-    return dataclasses.replace(spec, **changes)
+    return replace(spec, **changes)
 
 
 def test_matching_by_operation_id_by_route_and_what_never_counts(endpoints):

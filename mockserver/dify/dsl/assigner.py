@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.dify.dsl import assigner_ops as ops
 from mockserver.dify.dsl.graph_model import Node, thaw
@@ -25,8 +26,7 @@ Key = tuple[str, str]
 CONVERSATION: Final = "conversation"  # core/workflow/variable_prefixes.py CONVERSATION_VARIABLE_NODE_ID
 
 
-@dataclass(slots=True)
-class Assigned:
+class Assigned(Struct):
     """What one assigner run gives: node_finished's `inputs` and `process_data`, the writes in the
     order of their first update (one per variable), or the error that failed the node."""
 

@@ -8,8 +8,9 @@ graph, knobs and inputs always give the same events."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mockserver.dify.dsl import assigner
 from mockserver.dify.dsl.graph_model import ROOT_TYPES, Edge, Graph, Node, thaw
@@ -23,8 +24,7 @@ STARTS = frozenset({"iteration-start", "loop-start"})  # run silently: graphon d
 TIMEOUT_HANDLE = "__timeout"  # a Human Input node's timeout edge (web/.../human-input/node.tsx handleId)
 
 
-@dataclass(slots=True)
-class Run:
+class Run(Struct):
     """What every engine of one run shares: the graph, knobs, the event list and the run's outcome."""
 
     graph: Graph
@@ -45,8 +45,7 @@ class Run:
         self.events.append((name, fields, delay))
 
 
-@dataclass(slots=True)
-class Frame:
+class Frame(Struct):
     """Where an engine runs: top level, or one pass of an iteration or loop."""
 
     path: str = ""  # "iter:<id>[<i>]/loop:<id>[<j>]" ...

@@ -7,9 +7,10 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
+
+from msgspec.structs import replace
 
 from mockserver.dify.apps import App, build_app
 from mockserver.dify.dsl.knobs import Knobs, unknown_names

@@ -7,9 +7,10 @@ Dify's own reading: graphon `src/graphon/graph/graph.py` `_build_edges` (edges i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 # The node types Dify runs as roots (`NodeExecutionType.ROOT`, DSL.md §A.1.5).
 ROOT_TYPES: Final = frozenset({"start", "datasource", "trigger-webhook", "trigger-schedule", "trigger-plugin"})
@@ -28,8 +29,7 @@ KNOWN_TYPES: Final = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(Struct, frozen=True):
     """One node. `data` is the node's whole `data` mapping as read (read-only); `parent` is the id of
     the iteration or loop that holds it (`parentId`, else `data.iteration_id` / `data.loop_id`)."""
 
@@ -50,8 +50,7 @@ class Node:
         return self.type in BRANCH_TYPES or self.data.get("error_strategy") == "fail-branch"
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(Struct, frozen=True):
     """One edge; `index` is its place in the file (graphon numbers edges `edge_<index>`)."""
 
     index: int
@@ -63,8 +62,7 @@ class Edge:
     data: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
-@dataclass(frozen=True, slots=True)
-class Graph:
+class Graph(Struct, frozen=True):
     """`workflow.graph` without canvas notes (`type: custom-note` / empty `data.type`, DSL.md §A.2.6 step 1)
     and their edges. Nodes and edges keep file order."""
 

@@ -5,8 +5,9 @@ named by its id or by its title when no other node has that title."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.dify.dsl.graph_model import Graph, Node
 
@@ -17,8 +18,7 @@ TIMING_MS: Final = {"llm": 800, "agent": 1500, "http-request": 300, "knowledge-r
 OTHER_MS: Final = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Knobs:
+class Knobs(Struct, frozen=True):
     branches: Mapping[str, str] = field(default_factory=dict)
     iterations: Mapping[str, int] = field(default_factory=dict)
     loops: Mapping[str, int] = field(default_factory=dict)

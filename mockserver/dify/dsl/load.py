@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.determinism import derive_uuid
 from mockserver.dify.dsl import checks
@@ -29,8 +30,7 @@ _REFUSED_MODES: Final = frozenset({"channel", "rag-pipeline"})
 _VERSION: Final = re.compile(r"^\d+(\.\d+)*$")
 
 
-@dataclass(slots=True)
-class Loaded:
+class Loaded(Struct):
     """One DSL document read: `entry` is an app entry as `_apps.yaml` would give it (mode, name, info,
     site, parameters, workflow_id, conversation_variables); `graph` for workflow and chatflow apps."""
 

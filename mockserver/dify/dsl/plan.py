@@ -9,8 +9,9 @@ labels `node:<node_id>:<frame path>`, DSL.md §A.2.11)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mockserver.dify import variables
 from mockserver.dify.dsl.engine import Engine, Frame, PlanEvent, Run
@@ -21,8 +22,7 @@ from mockserver.dify.dsl.values import Pool
 NO_ROOT = "Unable to determine default root node ID from workflow graph"  # api/core/workflow/node_factory.py
 
 
-@dataclass(frozen=True, slots=True)
-class RunInput:
+class RunInput(Struct, frozen=True):
     """What one request gives a run: the validated inputs, the chat query and the sys.* values."""
 
     mode: str  # workflow | advanced-chat
@@ -37,8 +37,7 @@ class RunInput:
     loop_next_after_last: bool = False  # a loop_next after a loop's last counted pass (Release.loop_next_after_last)
 
 
-@dataclass(frozen=True, slots=True)
-class RunPlan:
+class RunPlan(Struct, frozen=True):
     events: list[PlanEvent]
     status: str  # succeeded | partial-succeeded | failed | paused
     outputs: dict[str, Any]  # what workflow_finished reports

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from mockserver.dify.dsl import assigner
 from mockserver.dify.dsl.graph_model import CONTAINER_TYPES, RESPONSE_TYPES, Edge, Node
@@ -72,8 +73,7 @@ def paths(root: str, target: str, edges: Iterable[Edge]) -> list[list[Edge]]:
     return found
 
 
-@dataclass(slots=True)
-class Session:
+class Session(Struct):
     node: Node
     template: list[Segment]
     blockers: list[list[Edge]]  # per path, its blocking edges
@@ -81,8 +81,7 @@ class Session:
     state: str = "waiting"  # waiting | queued | active | done | dropped
 
 
-@dataclass(slots=True)
-class Sessions:
+class Sessions(Struct):
     """All response sessions of one engine. `taken(edge)` tells an edge's state; `ran(node_id)` whether
     a node of this engine is decided (ran or skipped); `streams(selector)` whether a segment arrives
     word by word."""
