@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import orjson
+from msgspec import Struct
 
 MAX_DEPTH: Final = 200  # below orjson's 255, leaving room for the envelope a value is written inside
 TOO_DEEP: Final = f"(nested deeper than {MAX_DEPTH} levels; not shown)"
@@ -21,13 +22,16 @@ _INT_MAX: Final = 2**64 - 1
 
 def dumps(value: Any) -> bytes:
     try:
-        return orjson.dumps(value, default=_shown)
+        return orjson.dumps(value, default=shown)
     except TypeError:
-        return orjson.dumps(tame(value), default=_shown)
+        return orjson.dumps(tame(value), default=shown)
 
 
-def _shown(value: Any) -> Any:
-    """An object that says how it is written (`__json__`, e.g. a journal entry's headers)."""
+def shown(value: Any) -> Any:
+    """orjson's `default`: an object that says how it is written (`__json__`, e.g. a journal entry's
+    headers), or a record (a struct) as its fields by name but `_private` ones, as orjson writes a dataclass."""
+    if isinstance(value, Struct):
+        return {name: getattr(value, name) for name in value.__struct_fields__ if name[0] != "_"}
     show = getattr(type(value), "__json__", None)
     if show is None:
         raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")

@@ -26,9 +26,9 @@ def encode_event(event: dict[str, Any]) -> bytes:
     # Dify serialises with orjson: compact separators and raw UTF-8, one line per event (jsonsafe:
     # what a client sent is echoed even where orjson alone would refuse it).
     try:
-        return b"data: " + orjson.dumps(event) + b"\n\n"
+        return b"data: " + orjson.dumps(event, default=jsonsafe.shown) + b"\n\n"
     except TypeError:
-        return b"data: " + orjson.dumps(jsonsafe.tame(event)) + b"\n\n"
+        return b"data: " + orjson.dumps(jsonsafe.tame(event), default=jsonsafe.shown) + b"\n\n"
 
 
 def is_ping(event: dict[str, Any]) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, Final, Protocol
 import orjson
 from msgspec import Struct
 
+from mockserver.jsonsafe import shown
 from mockserver.nearmiss import close_matches
 
 _JSON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
@@ -80,7 +81,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=shown).decode()
     return str(value)
 
 
@@ -135,7 +136,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "lower": lambda v: to_text(v).lower(),
     "upper": lambda v: to_text(v).upper(),
     "truncate": _f_truncate,
-    "json": lambda v: orjson.dumps(v).decode(),
+    "json": lambda v: orjson.dumps(v, default=shown).decode(),
 }
 FUNCTIONS: dict[str, Callable[..., Any]] = {"usage": usage}
 

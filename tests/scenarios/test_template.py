@@ -99,3 +99,20 @@ def test_usage_prices_are_dify_decimal_strings() -> None:
 def test_unsafe_or_broken_templates_fail_at_compile(source: str) -> None:
     with pytest.raises(TemplateSyntaxError):
         compile_value(source, lambda p: "")
+
+
+def test_a_record_an_action_bound_is_written_as_its_fields() -> None:
+    """`{{ action.<record> | json }}` and a record in a list: its fields by name, `_private` ones left
+    out, as orjson wrote the dataclasses the records were; an SSE event holding one likewise."""
+    from mockserver.dify.apps import build_app
+    from mockserver.render.sse import encode_event
+    from mockserver.state.records import Annotation
+
+    note = Annotation("a1", "app", "q?", "a.", 7)
+    fields = '{"id":"a1","app":"app","question":"q?","answer":"a.","created_at":7,"hit_count":0,"created_seq":0}'
+    assert render("{{ action.note | json }}", action={"note": note}) == fields
+    assert render("[{{ action.notes }}]", action={"notes": [note]}) == f"[[{fields}]]"
+    assert encode_event({"event": "x", "note": note}) == b'data: {"event":"x","note":' + fields.encode() + b"}\n\n"
+    app = build_app("k", {"mode": "chat"})
+    shown = render("{{ action.app | json }}", action={"app": app})
+    assert '"_roots"' not in shown and '"memo":{}' in shown
