@@ -8,6 +8,7 @@ import pkgutil
 import subprocess
 import sys
 
+import mockserver
 import mockserver.actions
 from mockserver.actions import MODULES, registry
 
@@ -82,3 +83,17 @@ def test_serving_the_first_answer_leaves_the_rest_unloaded() -> None:
     made, loaded, documents = out.stdout.splitlines()
     assert made == loaded == ""
     assert documents == "documents"  # looked up: loaded
+
+
+def test_the_package_defines_records_as_structs_not_dataclasses() -> None:
+    """The dataclass decorator exec()s generated code for each class (issue 13: ~200 us a class at
+    start-up, and the code stays in memory): records are msgspec Structs, or plain classes."""
+    import dataclasses
+
+    for info in pkgutil.walk_packages(mockserver.__path__, "mockserver."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, type) and value.__module__ == info.name:
+                assert not dataclasses.is_dataclass(value), f"{info.name}.{name} is a dataclass"
