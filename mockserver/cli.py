@@ -194,9 +194,10 @@ def serve(
         from mockserver.middleware import REQUEST_LINES
 
         app[REQUEST_LINES] = lines.add
-    from mockserver.tools.reload import watch_fixtures
+    if settings.reload:  # the watcher's module loads only for it
+        from mockserver.tools.reload import watch_fixtures
 
-    watch_fixtures(app)
+        watch_fixtures(app)
     # Everything loaded so far (catalogue, fixtures, apps, libraries) lives as long as the server: out of
     # the collector's sight, a full collection no longer walks it on the request path.
     gc.freeze()
