@@ -61,7 +61,10 @@ class SegmentResource(web.Resource):
         return self._formatter
 
     def add_prefix(self, prefix: str) -> None:
-        raise NotImplementedError("the mock's routes are not mounted under a prefix")
+        """The app mounted as a sub-application under `prefix`: its segments come first, as literals."""
+        self._segments = tuple((part, None, False) for part in prefix.split("/")[1:]) + self._segments
+        self._count = len(self._segments)
+        self._path, self._formatter = prefix + self._path, prefix + self._formatter
 
     def _match(self, path: str) -> dict[str, str] | None:
         # A cheap count first: most candidates under a shared prefix differ in length.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from dify_facts import NOT_FOUND_HTML, UNKNOWN_UUID, auth
 
 from mockserver.app import create_app
@@ -61,3 +63,15 @@ def test_the_catalogue_routes_are_segment_resources_with_names_and_urls() -> Non
     run = app.router["service.get_workflow_run"]
     assert isinstance(run, SegmentResource) and run.canonical == "/v1/workflows/run/{workflow_run_id}"
     assert str(run.url_for(workflow_run_id="a b")) == "/v1/workflows/run/a%20b"
+
+
+async def test_mounted_under_a_prefix_the_variable_routes_still_match() -> None:
+    outer = web.Application()
+    outer.add_subapp("/dify", create_app(Settings(pace_scale=0.0)))
+    async with TestClient(TestServer(outer)) as client:
+        resp = await client.get("/dify/v1/workflows/run/some-run", headers=auth("app-workflow"))
+        assert resp.status == 404 and (await resp.json())["message"] == "Workflow run not found."
+        resp = await client.get(f"/dify{DATASETS}/{UNKNOWN_UUID}", headers=h())
+        assert resp.status == 404 and (await resp.json())["message"] == "Dataset not found."
+        resp = await client.get(f"{DATASETS}/{UNKNOWN_UUID}", headers=h())  # not mounted there
+        assert resp.status == 404
