@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from mockserver.catalogue import load_catalogue
-from mockserver.cli import main
 from mockserver.paths import schemas_dir
 from mockserver.tools import lint
+from tests.support.cli_inprocess import invoke
 from tests.support.cli_process import run_cli
 
 CASES = Path(__file__).resolve().parent.parent / "lint_cases"
@@ -86,7 +85,7 @@ def test_every_case_file_is_well_formed() -> None:
 @pytest.mark.parametrize("case", all_cases())
 def test_lint_case(case: Case, tmp_path: Path) -> None:
     target = case.place(tmp_path)
-    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    result = invoke("lint", str(tmp_path))
     assert result.exit_code == 1, result.stdout
     assert_lines(problem_lines(result.stdout), target, case.expect)
     assert re.search(r"lint: \d+ problems?$", result.stderr.strip()) and "scenarios OK" not in result.stdout
@@ -133,17 +132,17 @@ def test_a_user_override_is_linted_in_context(tmp_path: Path) -> None:
         "scenarios:\n  greet:\n    match: {body.query: hi}\n    respond:\n      stream:\n        events:\n"
         "          - {event: message, answer: Hello}\n          - {event: message_end}\n"
     )
-    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    result = invoke("lint", str(tmp_path))
     assert result.exit_code == 0, result.stdout
     files, scenarios = map(int, SUMMARY.match(result.stdout.strip()).groups())  # type: ignore[union-attr]
-    builtin = map(int, SUMMARY.match(CliRunner().invoke(main, ["lint"]).stdout.strip()).groups())  # type: ignore[union-attr]
+    builtin = map(int, SUMMARY.match(invoke("lint").stdout.strip()).groups())  # type: ignore[union-attr]
     assert (files, scenarios) == tuple(n + 1 for n in builtin)
 
 
 def test_a_user_file_removing_the_default_fails(tmp_path: Path) -> None:
     (tmp_path / "service").mkdir()
     (tmp_path / "service" / "get_app_info.yaml").write_text("scenarios:\n  default: null\n")
-    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    result = invoke("lint", str(tmp_path))
     assert result.exit_code == 1
     (line,) = problem_lines(result.stdout)
     assert line == f"{tmp_path / 'service' / 'get_app_info.yaml'}:2:3: no 'default' scenario (every fixture needs one)"
@@ -160,7 +159,7 @@ def test_error_scenarios_may_answer_4xx_and_each_sequence_turn_is_rendered(tmp_p
         "      - {error: {code: too_many_requests}}\n"
         "      - {blocking: {answer: ok}, stream: {events: [{event: message, answer: ok}]}}\n"
     )
-    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    result = invoke("lint", str(tmp_path))
     assert result.exit_code == 1
     lines = problem_lines(result.stdout)
     assert lines == [
@@ -171,7 +170,7 @@ def test_error_scenarios_may_answer_4xx_and_each_sequence_turn_is_rendered(tmp_p
 
 
 def test_lint_list_names_every_endpoint_with_method_path_and_file() -> None:
-    result = CliRunner().invoke(main, ["lint", "--list"])
+    result = invoke("lint", "--list")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert len(lines) == len(load_catalogue(schemas_dir()).endpoints)
@@ -189,8 +188,8 @@ def test_lint_list_names_every_endpoint_with_method_path_and_file() -> None:
 
 
 def test_lint_help_and_a_missing_directory() -> None:
-    result = CliRunner().invoke(main, ["lint", "--help"])
+    result = invoke("lint", "--help")
     assert result.exit_code == 0 and "--list" in result.stdout
-    result = CliRunner().invoke(main, ["lint", "/nonexistent/fixtures"])
+    result = invoke("lint", "/nonexistent/fixtures")
     assert result.exit_code == 1
     assert problem_lines(result.stdout) == ["/nonexistent/fixtures:1:1: fixture directory does not exist"]

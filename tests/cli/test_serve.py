@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -404,3 +405,49 @@ def test_a_wildcard_bind_names_a_url_this_machine_can_open(start_serve):
     assert f"bound to every interface; from this machine: http://127.0.0.1:{port}" in server.stderr()
     assert f"inspector: http://127.0.0.1:{port}/_mock/" in server.stderr()
     assert "/_mock/ requires header X-Mock-Admin-Token" in server.stderr()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--port", "web"], "argument --port: invalid int value: 'web'"),
+        (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+        (["--header-timeout", "-1"], "argument --header-timeout: '-1' is not above 0"),
+        (["--colour"], "unrecognized arguments: --colour"),
+    ],
+)
+def test_a_bad_flag_is_a_usage_error_naming_it(args: list[str], says: str):
+    result = run_cli("serve", *args)
+    assert result.returncode == 2 and "listening" not in result.stdout
+    assert result.stderr.startswith("Usage: dify-mockserver serve")
+    assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_log_level_flag_is_case_insensitive(start_serve):
+    server = start_serve("--port", "0", "--log-level", "WARNING")
+    url = server.wait_ready()
+    assert get_json(f"{url}/_mock/health")[0] == 200
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    # `dify-mockserver lint --list | head -1`: the pipe is closed before the command writes to it.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "lint", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_a_refused_start_leaves_the_collector_on():
+    # `serve` pauses the collector while it starts; a start refused in this process must not keep it off.
+    from tests.support.cli_inprocess import invoke
+
+    result = invoke("serve", "--port", "0", env={"DIFY_MOCK_SEED": "abc"})
+    assert result.exit_code == 2 and "DIFY_MOCK_SEED" in result.stderr
+    assert gc.isenabled()

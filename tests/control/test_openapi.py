@@ -150,11 +150,9 @@ def test_control_document_has_every_control_route() -> None:
 
 
 def test_the_cli_prints_the_validated_documents() -> None:
-    from click.testing import CliRunner
-
-    from mockserver.cli import main
+    from tests.support.cli_inprocess import invoke
 
     for args in (["openapi"], ["openapi", "--control"]):
-        result = CliRunner().invoke(main, args)
+        result = invoke(*args)
         assert result.exit_code == 0, result.output
         validate(json.loads(result.stdout))

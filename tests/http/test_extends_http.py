@@ -7,11 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from mockserver.cli import main
 from mockserver.settings import Settings
 from mockserver.tools import lint
+from tests.support.cli_inprocess import invoke
 
 WORKFLOW_ID = "7c3e33d4-2a8b-4e5f-9b1a-d3c6e8f12345"  # app-workflow's workflow_id in _apps.yaml
 INVOICE = """
@@ -49,11 +48,11 @@ def test_lint_checks_the_inherited_scenario_once(user_dir: Path) -> None:
     catalogue, book = lint.load(Settings(fixtures=(user_dir,)))
     rendered = {p.spec.id for p in lint.probes(catalogue, book) if p.scenario.name == "invoice"}
     assert rendered == {"service.run_workflow", "service.run_workflow_by_id"}
-    result = CliRunner().invoke(main, ["lint", str(user_dir)])
+    result = invoke("lint", str(user_dir))
     assert result.exit_code == 0, result.stdout
     broken = user_dir / "service" / "run_workflow.yaml"
     broken.write_text(broken.read_text().replace("workflow_finished, data", "workflow_finishd, data"))
-    result = CliRunner().invoke(main, ["lint", str(user_dir)])
+    result = invoke("lint", str(user_dir))
     lines = [line for line in result.stdout.splitlines() if line and not line[0].isspace()]
     assert result.exit_code == 1 and lines == [
         f"{broken}:8:21: unknown event 'workflow_finishd' (did you mean 'workflow_finished'?)"

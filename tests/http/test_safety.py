@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from dify_facts import multipart
 
 from mockserver.app import load
-from mockserver.cli import main
 from mockserver.errors import FixtureError
 from mockserver.scenarios.template import TemplateSyntaxError, compile_expr
 from mockserver.settings import Settings
+from tests.support.cli_inprocess import invoke
 
 ENDPOINT = "service.send_chat_message"
 CHAT_BODY = {"inputs": {}, "query": "hello", "user": "u", "response_mode": "blocking"}
@@ -64,7 +63,7 @@ def test_python_yaml_tags_are_located_lint_errors_never_constructed(tmp_path: Pa
     ]
     assert not marker.exists()
     # `lint` says the same, FILE:LINE:COLUMN first, and no traceback.
-    result = CliRunner().invoke(main, ["lint", str(tmp_path / "fx")])
+    result = invoke("lint", str(tmp_path / "fx"))
     assert result.exit_code == 1
     assert f"{fixture}:4:17: YAML tag !!python/object/apply:os.system is not allowed" in result.output
     assert "Traceback" not in result.output

@@ -151,11 +151,9 @@ async def test_serve_header_timeout_option(start_serve: Any) -> None:
     ],
 )
 def test_a_bad_header_timeout_is_one_usage_line(args: list[str], env: dict[str, str], message: str) -> None:
-    from click.testing import CliRunner
+    from tests.support.cli_inprocess import invoke
 
-    from mockserver.cli import main
-
-    result = CliRunner().invoke(main, ["serve", "--port", "0", *args], env=env)
+    result = invoke("serve", "--port", "0", *args, env=env)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
