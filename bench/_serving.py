@@ -1,4 +1,6 @@
-"""Shared by the bench servers: serve an aiohttp app until SIGINT/SIGTERM, and their --host/--port CLI."""
+"""Shared by the bench servers: serve an aiohttp app until SIGINT/SIGTERM, and their --host/--port/--loop
+CLI. `--loop uvloop` runs them on uvloop, as `serve` runs on it where the `fast` extra is installed: the
+benches compare servers on the same event loop."""
 
 from __future__ import annotations
 
@@ -30,14 +32,21 @@ async def serve(app_or_factory: AppSource, host: str, port: int, label: str) -> 
         await runner.cleanup()
 
 
-def run(app_or_factory: AppSource, host: str, port: int, label: str) -> None:
-    asyncio.run(serve(app_or_factory, host, port, label))
+def run(app_or_factory: AppSource, host: str, port: int, label: str, loop: str = "asyncio") -> None:
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(app_or_factory, host, port, label))
 
 
 def main(app_or_factory: AppSource, label: str, description: str) -> None:
-    """Parse --host/--port and run the app there (port 0: any free port)."""
+    """Parse --host/--port/--loop and run the app there (port 0: any free port)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the event loop")
     args = parser.parse_args()
-    run(app_or_factory, args.host, args.port, label)
+    run(app_or_factory, args.host, args.port, label, args.loop)

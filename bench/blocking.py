@@ -9,9 +9,11 @@ client in this process (the output says so). Rounds alternate between the server
 round of each counts. Reports requests/s, p50/p99 latency, server CPU per request and the ratios
 mock/reference (target >= 1.0, floor 0.7) and mock/bare. Then, one connection at a time (`wrk -c1`,
 alternating rounds, the lowest p50 of each counts), the single-connection p50 of the mock and the
-reference and their ratio (target <= 1.2). The mock runs on the loop `serve` picks (uvloop where this
-interpreter has it, the `fast` extra); then a fourth server, mock-asyncio, is the mock on asyncio's own
-loop (unless --no-asyncio), so uvloop's gain is measured in the same run. `--smoke`: tiny counts, no
+reference and their ratio (target <= 1.2). Every ratio compares servers on the same event loop: the
+mock runs on the loop `serve` picks (uvloop where this interpreter has it, the `fast` extra), and the
+reference and bare servers run on it too (`--loop uvloop`). Where that is uvloop, two more servers,
+mock-asyncio and reference-asyncio, are both on asyncio's own loop (unless --no-asyncio): the ratio of
+a plain install, and uvloop's gain, in the same run. `--smoke`: tiny counts, no
 thresholds.
 
 Exit 1 when a server fails to start, answers anything but 200 or a body of another shape, or
@@ -52,13 +54,20 @@ PATH = "/v1/chat-messages"
 BODY = json.dumps({"inputs": {}, "query": "hi", "user": "bench"}).encode()
 HEADERS = {"Authorization": "Bearer app-chat", "Content-Type": "application/json"}
 SHAPE = {"event", "task_id", "id", "message_id", "conversation_id", "mode", "answer", "metadata", "created_at"}
-COMMANDS = {
-    "mock": [sys.executable, "-m", "mockserver", "serve", "--port", "0"],
-    "reference": [sys.executable, str(HERE / "_reference_server.py"), "--port", "0"],
-    "bare": [sys.executable, str(HERE / "_bare_app.py"), "--port", "0"],
-}
-COMMANDS["mock-asyncio"] = COMMANDS["mock"]  # the mock on asyncio's own loop where uvloop is installed
+MOCK = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]
+REFERENCE = [sys.executable, str(HERE / "_reference_server.py"), "--port", "0"]
+BARE = [sys.executable, str(HERE / "_bare_app.py"), "--port", "0"]
 ENVIRONMENTS = {"mock-asyncio": {"DIFY_MOCK_EVENT_LOOP": "asyncio"}}
+
+
+def commands(loop: str) -> dict[str, list[str]]:
+    """Each server's command line: the mock, reference and bare on `loop` (the loop the mock picks), and
+    where that is uvloop, the mock and the reference on asyncio's loop too."""
+    on_loop = ["--loop", loop]
+    found = {"mock": MOCK, "reference": [*REFERENCE, *on_loop], "bare": [*BARE, *on_loop]}
+    if loop == "uvloop":
+        found["mock-asyncio"], found["reference-asyncio"] = MOCK, REFERENCE
+    return found
 
 
 def event_loop_of_mock() -> str:
@@ -431,7 +440,9 @@ def main() -> int:
     )
     parser.add_argument("--no-bare", action="store_true", help="leave out the bare aiohttp handler")
     parser.add_argument(
-        "--no-asyncio", action="store_true", help="where uvloop is installed, leave out the mock on asyncio's loop"
+        "--no-asyncio",
+        action="store_true",
+        help="where uvloop is installed, leave out the mock and the reference on asyncio's loop",
     )
     parser.add_argument("--python-client", action="store_true", help="the aiohttp client even where wrk exists")
     args = parser.parse_args()
@@ -454,13 +465,14 @@ def main() -> int:
 
     names = ["mock", "reference"] if args.no_bare else ["mock", "reference", "bare"]
     loop = event_loop_of_mock()
-    if loop == "uvloop" and not args.no_asyncio:  # what the `fast` extra wins, measured in the same run
-        names.insert(1, "mock-asyncio")
+    if loop == "uvloop" and not args.no_asyncio:  # a plain install, and what the `fast` extra wins, in the same run
+        names[1:1] = ["mock-asyncio", "reference-asyncio"]
+    command = commands(loop)
     servers: dict[str, Server] = {}
     try:
         for name in names:
             env = {**os.environ, **ENVIRONMENTS[name]} if name in ENVIRONMENTS else None
-            servers[name] = Server(COMMANDS[name], server_core, env=env)
+            servers[name] = Server(command[name], server_core, env=env)
         rounds, latency, problems = measure(servers, args)
     finally:
         for server in servers.values():
@@ -473,7 +485,7 @@ def main() -> int:
     mock, reference = best["mock"], best["reference"]
     rps_ratio = ratio(mock.rps, reference.rps)
     cpu_ratio = ratio(reference.cpu_us_per_request, mock.cpu_us_per_request)
-    bare, on_asyncio = best.get("bare"), best.get("mock-asyncio")
+    bare, on_asyncio, reference_asyncio = best.get("bare"), best.get("mock-asyncio"), best.get("reference-asyncio")
     # Single connection: the lowest p50 of the rounds (the noise of a shared machine only adds).
     quickest = {name: min(results, key=lambda r: r.p50_ms) for name, results in latency.items() if results}
     p50_ratio = ratio(quickest["mock"].p50_ms, quickest["reference"].p50_ms) if len(quickest) == 2 else float("nan")
@@ -505,7 +517,8 @@ def main() -> int:
     print(f"blocking POST {PATH}: {args.duration:g}s per phase, {rounds_text}, {args.concurrency} connections")
     print(f"pinning: {pinning}")
     print(f"load: {load}")
-    print(f"mock's event loop: {loop}" + (" (mock-asyncio: the same on asyncio's loop)" if on_asyncio else ""))
+    both = " (mock-asyncio and reference-asyncio: on asyncio's loop)" if on_asyncio else ""
+    print(f"event loop of mock, reference and bare: {loop}{both}")
     print(
         f"{'server':<12} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} "
         f"{'CPU us/req':>10} {'CPU busy':>8} {'core busy':>9}"
@@ -523,10 +536,11 @@ def main() -> int:
         f"ratio mock/reference = {rps_ratio:.2f} (target >= {TARGET_RATIO}, floor {FLOOR_RATIO}); "
         f"by server CPU per request = {cpu_ratio:.2f}"
     )
-    if on_asyncio is not None:
+    if on_asyncio is not None and reference_asyncio is not None:
         print(
-            f"ratio mock-asyncio/reference = {ratio(on_asyncio.rps, reference.rps):.2f}; "
-            f"uvloop's gain, mock/mock-asyncio = {ratio(mock.rps, on_asyncio.rps):.2f}"
+            f"ratio mock-asyncio/reference-asyncio = {ratio(on_asyncio.rps, reference_asyncio.rps):.2f}; "
+            f"uvloop's gain, mock/mock-asyncio = {ratio(mock.rps, on_asyncio.rps):.2f}, "
+            f"reference/reference-asyncio = {ratio(reference.rps, reference_asyncio.rps):.2f}"
         )
     if bare is not None:
         print(
@@ -571,8 +585,8 @@ def main() -> int:
         report["single_connection"] = {name: r.summary() for name, r in quickest.items()}
         report["p50_ratio"] = round(p50_ratio, 3)
         report["target_p50_ratio"] = TARGET_P50_RATIO
-    if on_asyncio is not None:
-        report["ratio_asyncio"] = round(ratio(on_asyncio.rps, reference.rps), 3)
+    if on_asyncio is not None and reference_asyncio is not None:
+        report["ratio_asyncio"] = round(ratio(on_asyncio.rps, reference_asyncio.rps), 3)
         report["uvloop_gain"] = round(ratio(mock.rps, on_asyncio.rps), 3)
     if bare is not None:
         report["ratio_bare"] = round(ratio(mock.rps, bare.rps), 3)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from blocking import COMMANDS, Server, pin_cores
+from blocking import MOCK, Server, pin_cores
 
 from mockserver.determinism import derive_random
 
@@ -316,7 +316,7 @@ def main() -> int:
     seconds = 20.0 if args.smoke else args.minutes * 60
     sample_s = min(args.sample, seconds / 10)
     server_core, client_cores = pin_cores()
-    server = Server([*COMMANDS["mock"], "--quiet"], server_core, env={**os.environ, **CAPS})
+    server = Server([*MOCK, "--quiet"], server_core, env={**os.environ, **CAPS})
     try:
         url = server.wait_listening()
         tally, samples, caps = asyncio.run(soak(url, server.proc.pid, seconds, sample_s, sorted(client_cores)))

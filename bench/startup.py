@@ -9,10 +9,11 @@ Each run spawns, alternating and pinned to the same core:
             directory given to `serve --fixtures`;
   bare      bench/_bare_app.py, a bare aiohttp app.
 It reads the port from the printed listening line and polls GET /v1/ until it answers 200.
-Where uvloop is installed (the `fast` extra) `serve` runs on it, and a fourth server, mock-asyncio,
-is the mock on asyncio's own loop. Reports the medians, the ratios mock/bare (target <= 3x, and the
-mock < 1 s) and mock-150/mock (target <= 1.2x, and mock-150 < 1 s), and idle RSS after startup
-(VmRSS; mock target < 100 MiB).
+Every ratio compares servers on the same event loop. Where uvloop is installed (the `fast` extra)
+`serve` runs on it and so does bare (`--loop uvloop`), and two more servers, mock-asyncio and
+bare-asyncio, are both on asyncio's own loop: a plain install. Reports the medians, the ratios mock/bare
+(target <= 3x, and the mock < 1 s) and mock-150/mock (target <= 1.2x, and mock-150 < 1 s), and idle RSS
+after startup (VmRSS; mock target < 100 MiB).
 
 The server finds its schemas next to its package; mock-150 points it at the synthetic copy with the
 environment variable DIFY_MOCK_SCHEMAS_DIR. A server that ignores it is told apart (its start-up
@@ -257,13 +258,15 @@ def main() -> int:
             mock = Variant("mock", MOCK, plain_env)
             synth = Variant(synth_name, synth_argv, {**plain_env, SCHEMAS_ENV: str(schemas)})
         mock.routes, synth.routes = count_routes(REPO / "schemas"), count_routes(schemas)
-        variants = [mock, synth, Variant("bare", BARE, plain_env, routes=2)]
         loop = event_loop_of_mock()
-        on_asyncio = None
-        if loop == "uvloop":  # the `fast` extra is installed: the mock without it too, for its memory
+        variants = [mock, synth, Variant("bare", [*BARE, "--loop", loop], plain_env, routes=2)]
+        on_asyncio = bare_asyncio = None
+        if loop == "uvloop":  # the `fast` extra is installed: both without it too (a plain install)
             on_asyncio = Variant("mock-asyncio", MOCK, {**plain_env, "DIFY_MOCK_EVENT_LOOP": "asyncio"})
             on_asyncio.routes = mock.routes
+            bare_asyncio = Variant("bare-asyncio", BARE, plain_env, routes=2)
             variants.insert(1, on_asyncio)
+            variants.insert(-1, bare_asyncio)
 
         skipped = synthetic_served(synth, server_core)
         if skipped:
@@ -297,7 +300,8 @@ def main() -> int:
     pinning = "unpinned (1 CPU)" if server_core is None else f"servers on CPU {sorted(server_core)}"
     warm = "" if args.smoke else " after one warm-up run"
     print(f"startup: spawn to first 200 of GET /v1/, {args.runs} run(s) each{warm}, {pinning}")
-    print(f"mock's event loop: {loop}" + (" (mock-asyncio: the same on asyncio's loop)" if on_asyncio else ""))
+    both = " (mock-asyncio and bare-asyncio: on asyncio's loop)" if on_asyncio else ""
+    print(f"event loop of mock and bare: {loop}{both}")
     print(f"{synth.name}: " + (f"skipped: {skipped}" if skipped else f"synthetic catalogue via {how}"))
     print(f"{'server':<12} {'routes':>6} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'idle RSS MiB':>13}")
     for v in variants:
@@ -309,6 +313,11 @@ def main() -> int:
         f"ratio mock/bare = {ratio:.2f} (target <= {TARGET_RATIO:g}); mock median {mock.median:.3f}s "
         f"(target < {TARGET_MOCK_S:g}s); mock idle RSS {mock.rss:.1f} MiB (target < {TARGET_RSS_MIB:g})"
     )
+    if on_asyncio is not None and bare_asyncio is not None:
+        print(
+            f"on asyncio's loop: ratio mock-asyncio/bare-asyncio = {on_asyncio.median / bare_asyncio.median:.2f}, "
+            f"idle RSS {on_asyncio.rss / bare_asyncio.rss:.2f}"
+        )
     if not skipped:
         print(
             f"ratio {synth.name}/mock = {synth_ratio:.2f} (target <= {TARGET_SYNTH_RATIO:g}); "
@@ -327,6 +336,7 @@ def main() -> int:
                 "bare": bare.summary(),
                 "event_loop": loop,
                 **({"mock-asyncio": on_asyncio.summary()} if on_asyncio else {}),
+                **({"bare-asyncio": bare_asyncio.summary()} if bare_asyncio else {}),
                 "ratio": round(ratio, 3),
                 "synthetic_ratio": None if skipped else round(synth_ratio, 3),
                 "target_ratio": TARGET_RATIO,

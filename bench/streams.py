@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from blocking import COMMANDS, Server, pin_cores
+from blocking import MOCK, Server, pin_cores
 
 PATH = "/v1/chat-messages"
 BODY = {"inputs": {}, "query": "hi", "user": "bench", "response_mode": "streaming"}
@@ -173,7 +173,7 @@ class Phase:
 
 
 def run_phase(name: str, pace: str, args: argparse.Namespace, server_core: set[int] | None, cores: list[int]) -> Phase:
-    argv = [*COMMANDS["mock"], "--quiet"]
+    argv = [*MOCK, "--quiet"]
     server = Server(argv, server_core, env={**os.environ, "DIFY_MOCK_PACE_SCALE": pace})
     try:
         url = server.wait_listening()
