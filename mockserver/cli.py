@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -91,13 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"{PROG}, version {__version__}")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    serve = commands.add_parser(
-        "serve",
-        help="Serve Dify's APIs and the /_mock/ control plane.",
-        description="Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.",
-        epilog=SERVE_EPILOG,
-        formatter_class=_Formatter,
-        allow_abbrev=False,
+    serve = _command(
+        commands,
+        _serve,
+        "Serve Dify's APIs and the /_mock/ control plane.",
+        "Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.",
+        SERVE_EPILOG,
     )
     # Every default is None: an option not given leaves the setting its environment variable made.
     serve.add_argument("--host", help="Interface to bind.  [default: 127.0.0.1]")
@@ -154,14 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Close a connection that sends no whole request head within SECONDS of connecting or of its "
         "last response (slow or idle clients).  [default: 60]",
     )
-    serve.set_defaults(run=_serve, parser=serve)
-    lint = commands.add_parser(
-        "lint",
-        help="Check fixture files and DSL exports.",
-        description=LINT_DESCRIPTION,
-        formatter_class=_Formatter,
-        allow_abbrev=False,
-    )
+    lint = _command(commands, _lint, "Check fixture files and DSL exports.", LINT_DESCRIPTION)
     lint.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="A fixture directory, as serve --fixtures.")
     lint.add_argument(
         "--list", dest="show_list", action="store_true", help="List every endpoint id with its method, path and file."
@@ -174,17 +166,26 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE[=KEY]",
         help="Also check a Dify DSL export (repeatable).",
     )
-    lint.set_defaults(run=_lint, parser=lint)
-    openapi = commands.add_parser(
-        "openapi",
-        help="Print the OpenAPI document of the emulated APIs.",
-        description="Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/).",
-        formatter_class=_Formatter,
-        allow_abbrev=False,
+    openapi = _command(
+        commands,
+        _openapi,
+        "Print the OpenAPI document of the emulated APIs.",
+        "Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/).",
     )
     openapi.add_argument("--control", action="store_true", help="The /_mock/ control API instead.")
-    openapi.set_defaults(run=_openapi, parser=openapi)
     return parser
+
+
+def _command(
+    commands: Any, run: Callable[[argparse.Namespace], None], summary: str, description: str, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand named after its function (`_serve` -> serve), which parses its options and runs it."""
+    name = run.__name__.lstrip("_")
+    command: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=description, epilog=epilog, formatter_class=_Formatter, allow_abbrev=False
+    )
+    command.set_defaults(run=run, parser=command)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> None:
