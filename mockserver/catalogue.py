@@ -4,11 +4,13 @@ checked against its closed vocabulary at load, every problem at FILE:LINE:COLUMN
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 from msgspec import Struct, field
 
 from mockserver.endpoint import PARAM, EndpointSpec, FilePart, RequestKind, UserArg, route
@@ -88,27 +90,26 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     pending: dict[str, str] = {}  # shared documents the cache saw parse: decoded at first use (Schemas)
     hashes: dict[str, bytes] = {}
     texts: dict[str, str] = {}  # while loading (a default action's place is found in them)
-    files: dict[str, Path] = {}  # each file as rglob found it (relative_to() and root / rel cost ~20 us a file)
-    depth = len(root.parts)
-    for file in sorted(root.rglob("*.json")):
-        rel = "/".join(file.parts[depth:])
-        files[rel] = file
+    files: dict[str, str] = {}  # each file's path: a Path is made only for an endpoint or a problem
+    for rel, path in schema_files(root):
+        files[rel] = path
         try:
-            text = file.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8")
             hashes[rel], texts[rel] = digest(text), text
             if cache is not None and _shared(rel):
                 parses = digest(JSON_CHECK, hashes[rel].hex())
                 if cache.passes(parses):
                     pending[rel] = text
                     continue
-                documents[rel] = json.loads(text)
+                documents[rel] = decode_json(text)
                 cache.keep_pass(parses)
             else:
-                documents[rel] = json.loads(text)
+                documents[rel] = decode_json(text)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(str(file), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
+            problems.append(Problem(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(file), 1, 1, f"cannot read schema: {exc}"))
+            problems.append(Problem(path, 1, 1, f"cannot read schema: {exc}"))
     schemas = Schemas(documents, pending)
     content_key = digest(*(f"{rel} {h.hex()}" for rel, h in hashes.items())).hex()
     made: list[Check] = []
@@ -137,7 +138,7 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
         parts = rel.split("/")
         if _shared(rel):
             continue
-        file = files[rel]
+        file = Path(files[rel])
         if len(parts) != 2 or parts[0] not in API_PREFIX:
             where = " or ".join(f"schemas/{api}/" for api in API_PREFIX)
             problems.append(Problem(str(file), 1, 1, f"an endpoint schema belongs directly in {where}"))
@@ -156,6 +157,31 @@ def load_catalogue(root: Path, cache: LoadCache | None = None) -> Catalogue:
     if problems:
         raise FixtureError(problems)
     return Catalogue(endpoints, schemas, root, content_key)
+
+
+def schema_files(root: Path) -> list[tuple[str, str]]:
+    """(path relative to `root` with `/`, path) of every *.json file under `root`, in the order of the
+    sorted Paths of `root.rglob("*.json")` (by their parts; a linked folder is not entered, as rglob
+    does not enter one), without a Path each: os.walk and plain strings take a third of pathlib's
+    time, about a millisecond of start-up."""
+    base = str(root)
+    found = []
+    for folder, _dirs, names in os.walk(base):
+        prefix = folder[len(base) + 1 :].replace(os.sep, "/")
+        for name in names:
+            if name.endswith(".json"):
+                found.append((f"{prefix}/{name}" if prefix else name, os.path.join(folder, name)))
+    found.sort(key=lambda pair: pair[0].split("/"))
+    return found
+
+
+def decode_json(text: str) -> Any:
+    """json.loads(text), decoded by orjson (twice as fast on the schemas); on a broken text the
+    standard library's decoder raises, for its line, column and wording."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _shared(rel: str) -> bool:

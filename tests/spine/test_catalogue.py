@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.catalogue import load_catalogue
+from mockserver.catalogue import load_catalogue, schema_files
 from mockserver.endpoint import UUID_SEGMENT
 from mockserver.errors import FixtureError
 from mockserver.paths import schemas_dir
@@ -202,3 +202,27 @@ def test_models_since_hands_older_releases_the_raw_query(tmp_path: Path) -> None
 def test_models_since_is_a_release_number(tmp_path: Path) -> None:
     found = problems(tmp_path, {"service/get_x.json": endpoint(method="GET", path="/x", models_since="1.15.0")})
     assert found == ["service/get_x.json:5:21: x-endpoint.models_since: '1.15.0' does not match '^[0-9]+\\\\.[0-9]+$'"]
+
+
+def test_schema_files_are_found_in_the_order_of_sorted_paths(tmp_path: Path) -> None:
+    # By parts, as sorted Paths compare: `a/x` before `a-b/x`, though '-' sorts before '/' in a string.
+    for rel in ("a-b/x.json", "a/x.json", "a/b/c.json", "_shared/e.json", "z.json", "a/notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    (tmp_path / "folder.json").mkdir()  # a folder is no schema
+    (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)  # not entered, as rglob
+    found = schema_files(tmp_path)
+    depth = len(tmp_path.parts)
+    expected = [("/".join(f.parts[depth:]), str(f)) for f in sorted(tmp_path.rglob("*.json")) if f.is_file()]
+    assert found == expected
+    assert [rel for rel, _ in found] == ["_shared/e.json", "a/b/c.json", "a/x.json", "a-b/x.json", "z.json"]
+
+
+def test_a_schema_that_is_not_utf8_is_a_located_problem(tmp_path: Path) -> None:
+    root = catalogue_dir(tmp_path, {})
+    (root / "service").mkdir()
+    (root / "service" / "latin.json").write_bytes(b'{"title": "caf\xe9"}')
+    with pytest.raises(FixtureError) as caught:
+        load_catalogue(root)
+    (problem,) = [str(p) for p in caught.value.problems]
+    assert problem.startswith(f"{root / 'service' / 'latin.json'}:1:1: cannot read schema: 'utf-8' codec")
