@@ -1,8 +1,8 @@
 """The event loop `serve` runs on: uvloop where it is installed (the `fast` extra), else asyncio's own.
 
 uvloop does the socket reads and writes, the selector and the timers in C; on the bench's blocking chat
-load it answered 2-4% more requests a second than asyncio's loop on the same core (bench/blocking.py's
-mock-asyncio row), for about 2 MiB more resident memory and 2 KiB more a stream in flight. Nothing a
+load it answered 2-5% more requests a second than asyncio's loop on the same core (bench/blocking.py's
+mock-asyncio row), for about 2.4 MiB more resident memory and 2 KiB more a stream in flight. Nothing a
 client sees depends on the loop: the same requests give the same bytes on either.
 """
 
