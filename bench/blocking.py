@@ -9,12 +9,13 @@ client in this process (the output says so). Rounds alternate between the server
 round of each counts. Reports requests/s, p50/p99 latency, server CPU per request and the ratios
 mock/reference (target >= 1.0, floor 0.7) and mock/bare. Then, one connection at a time (`wrk -c1`,
 alternating rounds, the lowest p50 of each counts), the single-connection p50 of the mock and the
-reference and their ratio (target <= 1.2). Every ratio compares servers on the same event loop: the
-mock runs on the loop `serve` picks (uvloop where this interpreter has it, the `fast` extra), and the
-reference and bare servers run on it too (`--loop uvloop`). Where that is uvloop, two more servers,
-mock-asyncio and reference-asyncio, are both on asyncio's own loop (unless --no-asyncio): the ratio of
-a plain install, and uvloop's gain, in the same run. `--smoke`: tiny counts, no
-thresholds.
+reference and their ratio (target <= 1.2). `--straight` adds bench/_straight_server.py, the mock's chat
+work written straight through: a yardstick of what the mock's general machinery costs. Every ratio
+compares servers on the same event loop: the mock runs on the loop `serve` picks (uvloop where this
+interpreter has it, the `fast` extra), and the reference and bare servers run on it too (`--loop
+uvloop`). Where that is uvloop, two more servers, mock-asyncio and reference-asyncio, are both on
+asyncio's own loop (unless --no-asyncio): the ratio of a plain install, and uvloop's gain, in the same
+run. `--smoke`: tiny counts, no thresholds.
 
 Exit 1 when a server fails to start, answers anything but 200 or a body of another shape, or
 (without --smoke) when the throughput ratio is below the floor or the p50 ratio above its target.
@@ -57,6 +58,7 @@ SHAPE = {"event", "task_id", "id", "message_id", "conversation_id", "mode", "ans
 MOCK = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]
 REFERENCE = [sys.executable, str(HERE / "_reference_server.py"), "--port", "0"]
 BARE = [sys.executable, str(HERE / "_bare_app.py"), "--port", "0"]
+STRAIGHT = [sys.executable, str(HERE / "_straight_server.py"), "--port", "0"]
 ENVIRONMENTS = {"mock-asyncio": {"DIFY_MOCK_EVENT_LOOP": "asyncio"}}
 
 
@@ -64,7 +66,12 @@ def commands(loop: str) -> dict[str, list[str]]:
     """Each server's command line: the mock, reference and bare on `loop` (the loop the mock picks), and
     where that is uvloop, the mock and the reference on asyncio's loop too."""
     on_loop = ["--loop", loop]
-    found = {"mock": MOCK, "reference": [*REFERENCE, *on_loop], "bare": [*BARE, *on_loop]}
+    found = {
+        "mock": MOCK,
+        "reference": [*REFERENCE, *on_loop],
+        "bare": [*BARE, *on_loop],
+        "straight": [*STRAIGHT, *on_loop],
+    }
     if loop == "uvloop":
         found["mock-asyncio"], found["reference-asyncio"] = MOCK, REFERENCE
     return found
@@ -444,6 +451,11 @@ def main() -> int:
         action="store_true",
         help="where uvloop is installed, leave out the mock and the reference on asyncio's loop",
     )
+    parser.add_argument(
+        "--straight",
+        action="store_true",
+        help="also bench/_straight_server.py: the mock's chat work written straight through (a yardstick)",
+    )
     parser.add_argument("--python-client", action="store_true", help="the aiohttp client even where wrk exists")
     args = parser.parse_args()
     if args.smoke:
@@ -464,6 +476,8 @@ def main() -> int:
         os.sched_setaffinity(0, args.client_cores)
 
     names = ["mock", "reference"] if args.no_bare else ["mock", "reference", "bare"]
+    if args.straight:
+        names.append("straight")
     loop = event_loop_of_mock()
     if loop == "uvloop" and not args.no_asyncio:  # a plain install, and what the `fast` extra wins, in the same run
         names[1:1] = ["mock-asyncio", "reference-asyncio"]
@@ -547,6 +561,13 @@ def main() -> int:
             f"ratio mock/bare = {ratio(mock.rps, bare.rps):.2f}; "
             f"by server CPU per request = {ratio(bare.cpu_us_per_request, mock.cpu_us_per_request):.2f}"
         )
+    straight = best.get("straight")
+    if straight is not None:
+        print(
+            f"ratio mock/straight = {ratio(mock.rps, straight.rps):.2f}, reference/straight = "
+            f"{ratio(reference.rps, straight.rps):.2f}; the mock's general machinery costs "
+            f"{mock.cpu_us_per_request - straight.cpu_us_per_request:.0f} us of server CPU a request"
+        )
     if len(quickest) == 2:
         mock_one, reference_one = quickest["mock"], quickest["reference"]
         print(
@@ -591,6 +612,8 @@ def main() -> int:
     if bare is not None:
         report["ratio_bare"] = round(ratio(mock.rps, bare.rps), 3)
         report["cpu_ratio_bare"] = round(ratio(bare.cpu_us_per_request, mock.cpu_us_per_request), 3)
+    if straight is not None:
+        report["ratio_straight"] = round(ratio(mock.rps, straight.rps), 3)
     report["ok"] = not problems
     print(json.dumps(report))
     return 1 if problems else 0
