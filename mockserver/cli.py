@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     serve = _command(
         commands,
+        "serve",
         _serve,
         "Serve Dify's APIs and the /_mock/ control plane.",
         "Serve Dify's Service API (/v1) and the /_mock/ control plane and inspector.",
@@ -153,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Close a connection that sends no whole request head within SECONDS of connecting or of its "
         "last response (slow or idle clients).  [default: 60]",
     )
-    lint = _command(commands, _lint, "Check fixture files and DSL exports.", LINT_DESCRIPTION)
+    lint = _command(commands, "lint", _lint, "Check fixture files and DSL exports.", LINT_DESCRIPTION)
     lint.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="A fixture directory, as serve --fixtures.")
     lint.add_argument(
         "--list", dest="show_list", action="store_true", help="List every endpoint id with its method, path and file."
@@ -168,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     openapi = _command(
         commands,
+        "openapi",
         _openapi,
         "Print the OpenAPI document of the emulated APIs.",
         "Print a self-contained OpenAPI 3.1 document of the emulated Dify APIs (built from schemas/).",
@@ -177,10 +179,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _command(
-    commands: Any, run: Callable[[argparse.Namespace], None], summary: str, description: str, epilog: str | None = None
+    commands: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], None],
+    summary: str,
+    description: str,
+    epilog: str | None = None,
 ) -> argparse.ArgumentParser:
-    """A subcommand named after its function (`_serve` -> serve), which parses its options and runs it."""
-    name = run.__name__.lstrip("_")
+    """A subcommand that parses its options, runs `run` with them and tells its own usage errors."""
     command: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=description, epilog=epilog, formatter_class=_Formatter, allow_abbrev=False
     )
@@ -203,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:  # `lint --list | head`: the reader left; no traceback (as Python's docs advise)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C before serve's own handlers are in place, or during a long lint
+        _echo("\nAborted!", err=True)
         sys.exit(1)
 
 

@@ -451,3 +451,16 @@ def test_a_refused_start_leaves_the_collector_on():
     result = invoke("serve", "--port", "0", env={"DIFY_MOCK_SEED": "abc"})
     assert result.exit_code == 2 and "DIFY_MOCK_SEED" in result.stderr
     assert gc.isenabled()
+
+
+def test_ctrl_c_before_the_server_listens_is_one_word_not_a_traceback(monkeypatch: pytest.MonkeyPatch):
+    # Ctrl-C while serve starts (its signal handlers come with the loop) or while lint runs.
+    from mockserver import cli
+    from tests.support.cli_inprocess import invoke
+
+    def interrupted(args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_lint", interrupted)
+    result = invoke("lint")
+    assert result.exit_code == 1 and result.stderr.strip() == "Aborted!"
