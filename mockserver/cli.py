@@ -190,16 +190,25 @@ def _command(
     command: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=description, epilog=epilog, formatter_class=_Formatter, allow_abbrev=False
     )
-    command.set_defaults(run=run, parser=command)
+    command.set_defaults(run=run, parser=command, command=name)
     return command
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script `dify-mockserver` and `python -m mockserver`; exits with the command's status."""
     parser = _parser()
-    args, stray = parser.parse_known_args(argv)
-    if stray:  # told by the command's own parser, so its usage line is the one shown
-        (args.parser if args.command else parser).error(f"unrecognized arguments: {' '.join(stray)}")
+    given = list(sys.argv[1:] if argv is None else argv)
+    args, stray = parser.parse_known_args(given)
+    if stray and args.command is None:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if stray:
+        at = given.index(args.command)
+        if at:  # before the command only -h and -V are options, and they have exited
+            parser.error(f"unrecognized arguments: {' '.join(given[:at])}")
+        # argparse takes a command's positionals only before its first option (`lint A --dsl F B` left
+        # B over), where click took them anywhere: the command's own parser reads its part of the line
+        # again, intermixed; what is still left over is its usage error.
+        args = args.parser.parse_intermixed_args(given[at + 1 :])
     if args.command is None:
         parser.print_help()
         return

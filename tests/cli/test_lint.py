@@ -193,3 +193,19 @@ def test_lint_help_and_a_missing_directory() -> None:
     result = invoke("lint", "/nonexistent/fixtures")
     assert result.exit_code == 1
     assert problem_lines(result.stdout) == ["/nonexistent/fixtures:1:1: fixture directory does not exist"]
+
+
+def test_directories_may_come_after_an_option(tmp_path: Path) -> None:
+    # `lint A --dsl FILE B`: B is linted too (argparse alone would refuse it as an unknown argument).
+    first, second = tmp_path / "a", tmp_path / "b"
+    (first / "service").mkdir(parents=True)
+    (second / "service").mkdir(parents=True)
+    (second / "service" / "get_app_info.yaml").write_text("scenarios:\n  default: null\n")
+    missing = tmp_path / "nope.yml"
+    result = invoke("lint", str(first), "--dsl", str(missing), str(second))
+    assert result.exit_code == 1, result.output
+    lines = problem_lines(result.stdout)
+    assert f"{missing}:1:1: DSL file not found" in lines
+    assert f"{second / 'service' / 'get_app_info.yaml'}:2:3: no 'default' scenario (every fixture needs one)" in lines
+    refused = invoke("lint", str(first), "--bogus", str(second))
+    assert refused.exit_code == 2 and "lint: error: unrecognized arguments: --bogus" in refused.stderr

@@ -464,3 +464,12 @@ def test_ctrl_c_before_the_server_listens_is_one_word_not_a_traceback(monkeypatc
     monkeypatch.setattr(cli, "_lint", interrupted)
     result = invoke("lint")
     assert result.exit_code == 1 and result.stderr.strip() == "Aborted!"
+
+
+def test_an_unknown_option_before_the_command_is_refused_by_the_top_parser():
+    from tests.support.cli_inprocess import invoke
+
+    result = invoke("--bogus", "serve", "--port", "0")
+    assert result.exit_code == 2 and "listening" not in result.stdout
+    assert result.stderr.startswith("Usage: dify-mockserver [-h]")
+    assert "dify-mockserver: error: unrecognized arguments: --bogus" in result.stderr
