@@ -3,9 +3,9 @@
 Per request it does what the mock does for the built-in chat app's default scenario, with none of the
 mock's generality (no catalogue, fixtures, templates, faults, releases or error wording): bearer -> app,
 session -> tenant, the body parsed and its fields' types checked, admission (a count and a clock), three
-deterministic ids (blake2b, as the mock derives them), an end user, a conversation and a message record
-in capped OrderedDicts, the body's JSON text with the mock's usage block, Dify's two headers, and a
-journal entry (a tuple in a bounded deque). It is not the product: it says what the work itself costs,
+deterministic ids (the mock's own Draws), an end user, a conversation and a message record in capped
+OrderedDicts, the body's JSON text with the mock's usage block, Dify's two headers, and a journal entry
+(a tuple in a bounded deque). It is not the product: it says what the work itself costs,
 so the gap between it and the mock is what the mock's general machinery costs a request.
 Prints `straight listening on http://HOST:PORT` when ready; SIGINT/SIGTERM stop it.
 """
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from hashlib import blake2b
 from json.encoder import encode_basestring_ascii as esc
 from typing import Any
 
 import orjson
 from _serving import main
 from aiohttp import web
+
+from mockserver.determinism import Draws, FakerSource
 
 APPS = {"app-chat": ("app-chat", "chat", "a1b2c3d4-0000-4000-8000-000000000001")}
 MODES = {"blocking", "streaming", None}
@@ -32,7 +33,7 @@ USAGE = (
     '"latency": 0.5, "time_to_first_token": null, "time_to_generate": null}, "reasoning": {}}'
 )
 HEADERS = {"X-Version": "1.16.1", "X-Env": "PRODUCTION"}
-_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+FAKER = FakerSource()  # never drawn from: Draws wants one
 
 
 class Tenant:
@@ -48,11 +49,6 @@ class Tenant:
 
 
 TENANTS: dict[str, Tenant] = {}
-
-
-def uid(prefix: str, label: str) -> str:
-    h = blake2b(f"{prefix}{label!r})".encode(), digest_size=16).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -113,13 +109,13 @@ async def chat_messages(request: web.Request) -> web.Response:
     n = tenant.n[key] = tenant.n.get(key, 0) + 1
     tenant.clock += 1
     now = tenant.clock
-    prefix = repr((0, session, key, "service.send_chat_message", n))[:-1] + ", "
-    task_id, message_id = uid(prefix, "task_id"), uid(prefix, "message_id")
-    conversation_id = body.get("conversation_id") or uid(prefix, "conversation_id")
+    draws = Draws(0, session, key, "service.send_chat_message", n, FAKER)
+    task_id, message_id = draws.uuid("task_id"), draws.uuid("message_id")
+    conversation_id = body.get("conversation_id") or draws.uuid("conversation_id")
     user = body["user"]
     end_user = tenant.users.get(user)
     if end_user is None:
-        end_user = tenant.users[user] = {"id": uid(prefix, "end_user"), "session_id": user, "app_id": app_id}
+        end_user = tenant.users[user] = {"id": draws.uuid("end_user"), "session_id": user, "app_id": app_id}
     query = body["query"]
     answer = f"You asked: {query}"
     conversations = tenant.conversations
