@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dify_facts import NOT_FOUND_HTML
 
@@ -114,6 +116,17 @@ async def test_oversize_body_is_413_in_difys_envelope(make_client):
     payload = await resp.json()
     assert set(payload) == {"code", "message", "status"} and payload["status"] == 413
     assert payload["code"] == "request_entity_too_large"
+
+
+async def test_body_at_the_limit_is_read_and_one_byte_over_is_413(make_client):
+    body = json.dumps({"inputs": {}, "query": "x" * 100, "user": "u"}).encode()
+    client = await make_client(max_body_bytes=len(body))
+    headers = {"Authorization": "Bearer app-chat", "Content-Type": "application/json"}
+    resp = await client.post("/v1/chat-messages", data=body, headers=headers)
+    assert resp.status == 200 and (await resp.json())["answer"] == "You asked: " + "x" * 100
+    over = body[:-1] + b" }"  # the same document, one byte longer
+    resp = await client.post("/v1/chat-messages", data=over, headers=headers)
+    assert resp.status == 413 and (await resp.json())["code"] == "request_entity_too_large"
 
 
 @pytest.mark.parametrize(
