@@ -126,6 +126,17 @@ class EndpointSpec(Struct, eq=False, dict=True):
     def _release_models(self) -> dict[tuple[str, str], Model | None]:
         return {}
 
+    def models_at(self, release: str) -> tuple[Model | None, Model | None]:
+        """(body model, query model) as `release` declares them, worked out once per release."""
+        known = self._models_by_release.get(release)
+        if known is None:
+            known = self._models_by_release[release] = (self.body_model_at(release), self.query_model_at(release))
+        return known
+
+    @cached_property
+    def _models_by_release(self) -> dict[str, tuple[Model | None, Model | None]]:
+        return {}
+
     def _model_at(self, kind: str, release: str) -> Model | None:
         key = (kind, release)
         if key not in self._release_models:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -68,6 +69,9 @@ class Runtime(Struct, eq=False):
     faker: Final[FakerSource]
     clock: Final[JournalClock]  # journal entry ids and times
     dify_headers: Final[dict[str, str]]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
+    # Who hears of each closed journal entry (the inspector's hub, the request log): worked out by the
+    # middleware at the first Dify request, once the app is frozen (app.get() is a Python call).
+    listeners: tuple[Callable[[dict[str, Any]], None], ...] | None = None
 
 
 RUNTIME: Final = web.AppKey("RUNTIME", Runtime)

@@ -94,15 +94,29 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             entry["unmatched"] = True
             entry.setdefault("unmatched_reason", "route")
         runtime.tenants.get(tenant_id).record(entry)
-        hub = app.get(HUB)
-        if hub is not None:
-            hub.publish(entry)
-        if not runtime.settings.quiet:
-            lines = app.get(REQUEST_LINES)
-            if lines is not None:
-                lines(request_line(entry))
-            elif requests_log.isEnabledFor(logging.INFO):
-                requests_log.info("%s", request_line(entry))
+        listeners = runtime.listeners
+        if listeners is None:
+            listeners = runtime.listeners = _listeners(app, runtime)
+        for listener in listeners:
+            listener(entry)
+
+
+def _listeners(app: web.Application, runtime: Runtime) -> tuple[Callable[[dict[str, Any]], None], ...]:
+    """Who hears of a closed journal entry: the inspector's live view, and the request log (`serve`'s
+    batched lines, else the `mockserver.requests` logger at INFO)."""
+    found: list[Callable[[dict[str, Any]], None]] = []
+    hub = app.get(HUB)
+    if hub is not None:
+        found.append(hub.publish)
+    if not runtime.settings.quiet:
+        lines = app.get(REQUEST_LINES)
+        found.append((lambda entry: lines(request_line(entry))) if lines is not None else _log_line)
+    return tuple(found)
+
+
+def _log_line(entry: dict[str, Any]) -> None:
+    if requests_log.isEnabledFor(logging.INFO):
+        requests_log.info("%s", request_line(entry))
 
 
 async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:

@@ -130,7 +130,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     if spec.request == "multipart":
         entry["body"] = received.journal()
     else:
-        entry["body"] = journal_body(received.body, received.raw, request.content_length)
+        raw = received.raw  # its own length, when there is one: Content-Length is parsed per read
+        entry["body"] = journal_body(received.body, raw, None if raw is not None else request.content_length)
     call = validation.check_call(request, spec, runtime.release, principal, received)
     # The caller's own mistakes in X-Mock-* headers are refused before admission, so they count nothing.
     asked = request.headers.get(faults.FAULT_HEADER)

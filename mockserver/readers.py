@@ -79,10 +79,24 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+async def body_bytes(request: web.Request) -> bytes:
+    """The request's body. One that has wholly arrived (the usual small JSON body: the parser has seen
+    its end) is taken from the buffer at once: request.read()'s loop of awaited reads cost a blocking
+    chat about 2% of its time. Either way a body over the limit is aiohttp's 413."""
+    content = request.content
+    if content.is_eof() and content.exception() is None:
+        raw = content.read_nowait()
+        limit = request.client_max_size
+        if limit and len(raw) > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, len(raw))
+        return raw
+    return await request.read()
+
+
 async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
     if not _is_json(request.content_type):
         raise DifyError("unsupported_media_type")
-    raw = await request.read()
+    raw = await body_bytes(request)
     try:
         return Received(body=orjson.loads(raw), raw=raw)
     except orjson.JSONDecodeError:

@@ -191,8 +191,8 @@ def apply_models(call: Call, query: Mapping[str, Any] | None = None) -> None:
         # This release has no model for the route yet: the action reads the raw text as it did.
         _raw(call)
         return
+    body_model, query_model = spec.models_at(call.release.name)
     version = call.release.pydantic
-    body_model = spec.body_model_at(call.release.name)
     if body_model is not None:
         given = call.form if spec.request == "multipart" else call.body
         if spec.request == "json" and given and not isinstance(given, dict):
@@ -204,7 +204,6 @@ def apply_models(call: Call, query: Mapping[str, Any] | None = None) -> None:
         call.payload = body_model.validate(given if isinstance(given, dict) else {}, version)
         if spec.body_defaults:
             call.payload = {**_copied(spec.body_defaults), **call.payload}
-    query_model = spec.query_model_at(call.release.name)
     if query_model is not None:
         given = dict(call.query if query is None else query)
         call.params = {**_copied(spec.query_defaults), **query_model.validate(given, version)}

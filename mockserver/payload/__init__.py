@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from msgspec import Struct
+from msgspec.structs import force_setattr
 
 from mockserver.errors import DifyError
 from mockserver.payload import constraints
@@ -166,12 +167,17 @@ class Field(Struct, eq=False):
 
 
 class Model(Struct, eq=False):
-    """A compiled request model: its fields and model validators."""
+    """A compiled request model: its fields and model validators. `check(body)` gives the coerced fields
+    present in `body` and every error, in field order."""
 
     name: Final[str]
     fields: Final[tuple[Field, ...]]
     after: Final[Callable[[dict[str, Any]], None] | None] = None  # the model validator, once every field is valid
     before: Final[Callable[[dict[str, Any]], dict[str, Any]] | None] = None  # a mode="before" model validator
+    check: Final[Callable[[dict[str, Any]], tuple[dict[str, Any], list[Invalid]]]] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        force_setattr(self, "check", _checker(self))
 
     def validate(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         """The coerced fields present in `body`; DifyError 400 invalid_param with pydantic's text."""
@@ -179,34 +185,6 @@ class Model(Struct, eq=False):
         if errors:
             raise DifyError("invalid_param", self.describe(errors, version))
         return out
-
-    def check(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
-        """The coerced fields present in `body` and every error, in field order."""
-        if self.before is not None:
-            body = self.before(body)
-        out: dict[str, Any] = {}
-        errors: list[Invalid] = []
-        for field in self.fields:
-            value = body.get(field.name, _MISSING)
-            if value is _MISSING:
-                if field.required:
-                    errors.append(Invalid("missing", body, (field.name,)))
-                continue
-            if value is None and field.nullable:
-                out[field.name] = None
-                continue
-            try:
-                out[field.name] = field.check(value)
-            except Invalid as exc:
-                errors.append(exc.at(field.name))
-            except Several as several:
-                errors.extend(exc.at(field.name) for exc in several.errors)
-        if not errors and self.after is not None:
-            try:
-                self.after(out)
-            except ValueError as exc:  # the model's own: no location, the whole input as its value
-                errors.append(Invalid.raised(exc, body))
-        return out, errors
 
     def describe(self, errors: list[Invalid], version: str) -> str:
         count = len(errors)
@@ -220,6 +198,49 @@ class Model(Struct, eq=False):
             )
             lines.append(f"    For further information visit https://errors.pydantic.dev/{version}/v/{exc.kind}")
         return "\n".join(lines)
+
+
+def _checker(model: Model) -> Callable[[dict[str, Any]], tuple[dict[str, Any], list[Invalid]]]:
+    """The model's check, written out field by field and compiled: a loop over the fields read each
+    field's name, flags and check as attributes on every request, which cost a blocking chat more than
+    the checks themselves. What it does is that loop's, field for field:
+    a missing field is `missing` when required and left out otherwise; None passes a nullable field;
+    any other value goes through the field's check, whose errors are located at the field."""
+    names: dict[str, Any] = {"MISSING": _MISSING, "Invalid": Invalid, "Several": Several}
+    lines = ["def check(body):"]
+    if model.before is not None:
+        names["before"] = model.before
+        lines.append("    body = before(body)")
+    lines += ["    out = {}", "    errors = []"]
+    for i, field in enumerate(model.fields):
+        names[f"N{i}"], names[f"C{i}"] = field.name, field.check
+        lines += [f"    v = body.get(N{i}, MISSING)", "    if v is MISSING:"]
+        lines.append(f"        errors.append(Invalid('missing', body, (N{i},)))" if field.required else "        pass")
+        if field.nullable:
+            lines += ["    elif v is None:", f"        out[N{i}] = None"]
+        lines += [
+            "    else:",
+            "        try:",
+            f"            out[N{i}] = C{i}(v)",
+            "        except Invalid as exc:",
+            f"            errors.append(exc.at(N{i}))",
+            "        except Several as several:",
+            f"            errors.extend(exc.at(N{i}) for exc in several.errors)",
+        ]
+    if model.after is not None:
+        # The model's own validator: no location, the whole input as its value.
+        names["after"] = model.after
+        lines += [
+            "    if not errors:",
+            "        try:",
+            "            after(out)",
+            "        except ValueError as exc:",
+            "            errors.append(Invalid.raised(exc, body))",
+        ]
+    lines.append("    return out, errors")
+    exec(compile("\n".join(lines), f"<model {model.name}>", "exec"), names)  # the text is ours, names only
+    checker: Callable[[dict[str, Any]], tuple[dict[str, Any], list[Invalid]]] = names["check"]
+    return checker
 
 
 def _nested(model: Model) -> Check:

@@ -32,6 +32,8 @@ class Context(Protocol):
     missing: list[str]
 
     def root(self, name: str) -> Any: ...
+    def lookup(self, name: str) -> Any: ...  # `vars.<name>`: the var rendered (root("vars") is the context)
+    def __contains__(self, name: object) -> bool: ...  # whether the fixture declares var `name`
     def request_part(self, name: str | int) -> Any: ...  # root("request")[name], without the rest of the view
     def fake(self, label: str, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
@@ -220,12 +222,27 @@ def _compile_string(text: str, label: str, fakes: Fakes, position: str | None = 
         if isinstance(only, _Fixed):  # `{{ usage(...) }}`: one value, the same object every request
             return Template(only, True)
         return Template(only, False)  # a whole-string expression keeps its JSON type
+    return Template(_joined(pieces), False)
+
+
+def _joined(pieces: list[str | Getter]) -> Callable[[Context], str]:
+    """A string template's text. Text around one expression (`"You asked: {{ request.body.query }}"`,
+    the usual shape) is put together without the generator and join that any other shape takes: every
+    chat renders one."""
+    if len(pieces) == 2 and isinstance(pieces[0], str) and not isinstance(pieces[1], str):
+        head, tail_getter = pieces[0], pieces[1]
+
+        def head_and_value(ctx: Context) -> str:
+            value = tail_getter(ctx)
+            return head + (value if type(value) is str else to_text(value))
+
+        return head_and_value
     parts = pieces
 
     def render(ctx: Context) -> str:
         return "".join(p if isinstance(p, str) else to_text(p(ctx)) for p in parts)
 
-    return Template(render, False)
+    return render
 
 
 def compile_expr(source: str, label: str, fakes: Fakes | None = None, report: str | None = None) -> Getter:
@@ -272,6 +289,8 @@ def _node(node: ast.expr, source: str, label: str, fakes: Fakes, report: str | N
             raise TemplateSyntaxError(f"call the Faker provider: 'fake.{node.attr}()' in '{source}'")
         if node.attr.startswith("_"):
             raise TemplateSyntaxError(f"private name '{node.attr}' in '{source}'")
+        if isinstance(node.value, ast.Name) and node.value.id == "vars":
+            return _var(node.attr, report)
         return _path(node, source, report) or _lookup(_node(node.value, source, label, fakes), node.attr, report)
     if isinstance(node, ast.Subscript):
         key = _literal(node.slice, source)
@@ -314,6 +333,8 @@ def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
     last = len(path) - 1
     from_request = name == "request"  # `request.body.x`: the body alone, not the whole view (its headers)
     first, rest = path[0], path[1:]
+    if from_request and len(rest) == 1 and isinstance(rest[0], str):
+        return _request_field(first, rest[0], report)
 
     def walk(ctx: Context) -> Any:
         if from_request:
@@ -336,6 +357,39 @@ def _path(node: ast.expr, source: str, report: str | None) -> Getter | None:
         return obj
 
     return walk
+
+
+def _request_field(part: str | int, key: str, report: str | None) -> Getter:
+    """`request.<part>.<key>` (`request.body.query`, the usual lookup): walk()'s two steps written out."""
+
+    def field(ctx: Context) -> Any:
+        obj = ctx.request_part(part)
+        if obj is None:
+            value = None
+        else:
+            value = obj.get(key) if type(obj) is dict else get(obj, key)
+            if value is not None or holds(obj, key):
+                return value
+        if report is not None and report not in ctx.missing:
+            ctx.missing.append(report)
+        return value
+
+    return field
+
+
+def _var(name: str, report: str | None) -> Getter:
+    """`vars.<name>`: the context renders its var itself (what get() and holds() would find on it,
+    without their type tests)."""
+    if report is None:
+        return lambda ctx: ctx.lookup(name)
+
+    def var(ctx: Context) -> Any:
+        value = ctx.lookup(name)
+        if value is None and name not in ctx and report not in ctx.missing:
+            ctx.missing.append(report)
+        return value
+
+    return var
 
 
 def _lookup(inner: Getter, key: str | int, report: str | None) -> Getter:

@@ -160,18 +160,21 @@ def matches(entry: dict[str, Any], path: str | None, status: str | None, since: 
 
 def request_line(entry: dict[str, Any]) -> str:
     """One line of the request log: method, path, status, duration, tenant, scenario, fault, and why
-    an error happened where the mock knows more than Dify's body says."""
+    an error happened where the mock knows more than Dify's body says. Written as one string, not a list
+    joined: `serve` writes a line for every request."""
     status = entry.get("status")
-    shown = str(status) if status is not None else f"({entry.get('aborted', 'dropped')})"
-    parts = [entry["method"], entry["path"], shown, f"{entry.get('duration_ms') or 0:.1f}ms", str(entry["tenant"])]
-    if entry.get("scenario"):
-        parts.append(f"scenario={entry['scenario']}")
+    shown = status if status is not None else f"({entry.get('aborted', 'dropped')})"
+    line = f"{entry['method']} {entry['path']} {shown} {entry.get('duration_ms') or 0:.1f}ms {entry['tenant']}"
+    scenario = entry.get("scenario")
+    if scenario:
+        line += f" scenario={scenario}"
     fault = entry.get("fault")
     if fault:
-        parts.append(f"fault={fault['name']}({fault['source']})")
-    if entry.get("outcome") not in (None, "complete"):
-        parts.append(f"stream={entry['outcome']}")
+        line += f" fault={fault['name']}({fault['source']})"
+    outcome = entry.get("outcome")
+    if outcome is not None and outcome != "complete":
+        line += f" stream={outcome}"
     error = entry.get("error")
     if error:
-        parts.append(f"{error['code']}: {error.get('note') or error['message']}")
-    return " ".join(parts)
+        line += f" {error['code']}: {error.get('note') or error['message']}"
+    return line
