@@ -115,34 +115,18 @@ class EndpointSpec(Struct, eq=False, dict=True):
         """The query string, likewise: values arrive as text and are coerced by the schema's types."""
         return self._model("query")
 
-    def body_model_at(self, release: str) -> Model | None:
-        """body_model as `release` declares it (a validator or Enum its x-pydantic `since` says came later)."""
-        return self._model_at("body", release)
-
-    def query_model_at(self, release: str) -> Model | None:
-        return self._model_at("query", release)
-
-    @cached_property
-    def _release_models(self) -> dict[tuple[str, str], Model | None]:
-        return {}
-
     def models_at(self, release: str) -> tuple[Model | None, Model | None]:
-        """(body model, query model) as `release` declares them, worked out once per release."""
+        """(body_model, query_model) as `release` declares them (a validator or Enum its x-pydantic
+        `since` says came later), worked out once per release."""
         known = self._models_by_release.get(release)
         if known is None:
-            known = self._models_by_release[release] = (self.body_model_at(release), self.query_model_at(release))
+            body = self._model("form" if self.request == "multipart" else "body", release)
+            known = self._models_by_release[release] = (body, self._model("query", release))
         return known
 
     @cached_property
     def _models_by_release(self) -> dict[str, tuple[Model | None, Model | None]]:
         return {}
-
-    def _model_at(self, kind: str, release: str) -> Model | None:
-        key = (kind, release)
-        if key not in self._release_models:
-            part = ("form" if self.request == "multipart" else "body") if kind == "body" else "query"
-            self._release_models[key] = self._model(part, release)
-        return self._release_models[key]
 
     @cached_property
     def query_defaults(self) -> dict[str, Any]:
