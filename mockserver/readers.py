@@ -81,8 +81,8 @@ def _is_json(content_type: str) -> bool:
 
 async def body_bytes(request: web.Request) -> bytes:
     """The request's body. One that has wholly arrived (the usual small JSON body: the parser has seen
-    its end) is taken from the buffer at once: request.read()'s loop of awaited reads cost a blocking
-    chat about 2% of its time. Either way a body over the limit is aiohttp's 413."""
+    its end) is taken from the buffer at once, without request.read()'s loop of awaited reads (about 120
+    of a blocking chat's 7,000 Python bytecodes). Either way a body over the limit is aiohttp's 413."""
     content = request.content
     if content.is_eof() and content.exception() is None:
         raw = content.read_nowait()
