@@ -187,7 +187,8 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     if selection.respond is None:
         raise DifyError("internal_server_error", f"scenario '{scenario.name}' of {fixture.file} has no respond block")
     rctx = RequestContext(call, fixture, draws, now, n, ctx.bound)
-    blocking, events = _render(request, entry, spec, fixture, scenario, selection.respond, rctx)
+    folds = spec.response == "generate" and generation.folds_plainly(call)
+    blocking, events = _render(request, entry, spec, fixture, scenario, selection.respond, rctx, folds)
     if dslrun.applies(ctx, scenario.name):
         blocking, events = None, dslrun.raw_events(ctx)  # a DSL app's graph runs instead (DESIGN §11)
 
@@ -264,9 +265,15 @@ def _render(
     scenario: Scenario,
     respond: Respond,
     rctx: RequestContext,
+    folds: bool,
 ) -> tuple[Any, Any]:
-    """The scenario's blocking body and events for this request; its `error` block raises."""
-    blocking, events, error_spec = render_respond(respond, rctx)
+    """The scenario's blocking body and events for this request; its `error` block raises. `folds`: a
+    blocking chat or completion, whose events fold to their answer (a Reply, where only answers vary)."""
+    events: Any
+    if folds and respond.folded is not None:
+        blocking, events, error_spec = None, respond.folded.render(rctx), None
+    else:
+        blocking, events, error_spec = render_respond(respond, rctx)
     if error_spec is not None:
         raise DifyError(str(error_spec.get("code")), error_spec.get("message"), status=error_spec.get("status"))
     if spec.response != "generate" and scenario.action != NO_ACTION:  # with no action, no default to go over

@@ -14,6 +14,7 @@ from mockserver.render.builder import EventBuilder, end_metadata, metadata
 from mockserver.render.envelope import Envelope
 from mockserver.render.memo import ByIdentity
 from mockserver.render.wire import generate_text
+from mockserver.scenarios.model import Reply
 
 Event = dict[str, Any]
 RawEvent = tuple[str, dict[str, Any], Any, Any]  # name, fields, split, delay_ms
@@ -95,33 +96,37 @@ _ENDS: ByIdentity[tuple[dict[str, Any], str]] = ByIdentity()
 
 
 def plain_body(
-    bound: dict[str, Any], mode: str, release: Release, now: int, raw: list[RawEvent], given: Any
+    bound: dict[str, Any], mode: str, release: Release, now: int, raw: list[RawEvent] | Reply, given: Any
 ) -> tuple[dict[str, Any], bytes] | None:
     """The blocking body of a chat or completion whose events are answer chunks and message_ends only
     (no split on a message_end), and its bytes: what blocking_body gives for it, without the envelope
-    and builder a stream needs. None for any other shape. The body's metadata is that of the first
-    message_end, in full; a scenario's constant message_end (the usual `usage(...)`) is the same object
-    on every request, so its metadata and that metadata's JSON text are worked out once per release and
-    shared (bodies and stored messages only ever read it). The bytes are the body's json.dumps, put
-    together from its parts: encoding the whole body costs more than the rest of this function."""
-    answers: list[str] = []
-    end: Any = None
-    ended = False
-    for name, fields, split, _ in raw:
-        if name in REPLY_EVENTS:
-            answers.append(str(fields.get("answer", "")))
-        elif name != "message_end" or split:
-            return None
-        elif not ended:
-            end, ended = fields.get("metadata"), True
+    and builder a stream needs. None for any other shape. `raw` is the rendered events, or their Reply
+    where the scenario's stream folds to its answer alone (Respond.folded). The body's metadata is that
+    of the first message_end, in full; a scenario's constant message_end (the usual `usage(...)`) is the
+    same object on every request, so its metadata and that metadata's JSON text are worked out once per
+    release and shared (bodies and stored messages only ever read it). The bytes are the body's
+    json.dumps, put together from its parts: encoding the whole body costs more than the rest of this
+    function."""
+    if not isinstance(raw, Reply):
+        answers: list[str] = []
+        end: Any = None
+        ended = False
+        for name, fields, split, _ in raw:
+            if name in REPLY_EVENTS:
+                answers.append(str(fields.get("answer", "")))
+            elif name != "message_end" or split:
+                return None
+            elif not ended:
+                end, ended = fields.get("metadata"), True
+        raw = Reply("".join(answers), end, ended)
     given = given if isinstance(given, dict) else {}
-    if "metadata" in given or not ended:
+    if "metadata" in given or not raw.ended:
         shown = metadata(given.get("metadata"), release, (None, None))
         shown_text = generate_text(shown)
     else:
-        shown, shown_text = _end_metadata(end, release)
+        shown, shown_text = _end_metadata(raw.end, release)
     conversation = bound.get("conversation_id") if mode != "completion" else _NO_CONVERSATION
-    answer = given.get("answer", "".join(answers))
+    answer = given.get("answer", raw.answer)
     task_id, message_id = bound["task_id"], bound.get("message_id")
     body = _message_body(task_id, message_id, conversation, mode, answer, shown, now)
     if type(task_id) is not str or type(message_id) is not str or type(answer) is not str or type(now) is not int:

@@ -24,8 +24,9 @@ from mockserver.render.respond import Plan
 from mockserver.render.resume import Resumer
 from mockserver.render.sse import StreamPlan
 from mockserver.render.wire import GENERATE
-from mockserver.scenarios.model import Timing
+from mockserver.scenarios.model import Reply, Timing
 from mockserver.settings import Settings
+from mockserver.validation import Call
 
 RUN_MODES: Final = frozenset({"workflow", "advanced-chat"})  # the modes whose streams 1.14+ relays
 # Blocking modes whose body is more than answer and usage: a run's data, a chatflow's, the New Agent's last message.
@@ -65,6 +66,11 @@ def envelope(ctx: ActContext) -> Envelope:
     )
 
 
+def folds_plainly(call: Call) -> bool:
+    """A blocking chat or completion: its body is the answer and usage its events fold to (endings.plain_body)."""
+    return not call.streaming and call.app is not None and call.app.mode not in _UNFOLDED
+
+
 def relayed(ctx: ActContext) -> bool:
     """Whether Dify runs this stream in a worker and relays it (VERSIONS.md V2, V3)."""
     call = ctx.call
@@ -88,18 +94,19 @@ def build(
     settings: Settings,
     timing: Timing,
     blocking: Any,
-    raw: list[RawEvent] | None,
+    raw: list[RawEvent] | Reply | None,
     fault: FaultSpec | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
     """The Plan and the blocking body (what the action's commit records: answer, usage, ...)."""
     call = ctx.call
     assert call.app is not None  # generate endpoints always authenticate an app
-    if not call.streaming and call.app.mode not in _UNFOLDED:
+    if folds_plainly(call):
         given = raw if raw is not None else default_events(family_of(call.app.mode), blocking)
         plain = plain_body(ctx.bound, call.app.mode, call.release, ctx.now, given, blocking)
         if plain is not None:  # the usual blocking chat or completion: no envelope, builder or events
             ctx.bound["events"] = []
             return Plan(body=plain[0], wire=GENERATE, encoded=plain[1]), plain[0]
+    assert not isinstance(raw, Reply), "a Reply is rendered only for a body that folds plainly"
     env = envelope(ctx)
     raw = ordered(env, raw if raw is not None else default_events(env.family, blocking))
     # A blocking chat or completion folds its answer chunks back into one answer: splitting them first

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from msgspec import Struct, field
 from msgspec.structs import force_setattr
 
 from mockserver.dify.apps import AppsBook
+from mockserver.dify.events import REPLY_EVENTS
 from mockserver.faults.spec import FaultSpec
 from mockserver.scenarios.template import Template
 
@@ -76,12 +77,69 @@ class EventTemplate(Struct, eq=False):
     delay_ms: Final[float | None] = None
 
 
+class Reply(NamedTuple):
+    """What a blocking chat or completion keeps of its events: the answer, and the first message_end's
+    metadata (`ended`: there was one)."""
+
+    answer: str
+    end: Any
+    ended: bool
+
+
+class Folded(Struct, eq=False):
+    """A stream that folds to its answer alone: answer events whose other fields are constant, and
+    constant message_ends that do not split. Its blocking answer renders only the answers' templates;
+    the rest, constant, could neither vary nor find nothing."""
+
+    answers: Final[tuple[str | Template, ...]]  # each answer event's text, or its `answer` template
+    end: Final[Any]
+    ended: Final[bool]
+    only: Final[Template | None] = None  # the one answer, a template (the usual: no join)
+
+    def __post_init__(self) -> None:
+        answers = self.answers
+        force_setattr(self, "only", answers[0] if len(answers) == 1 and not isinstance(answers[0], str) else None)
+
+    def render(self, ctx: Any) -> Reply:
+        # str() of each rendered answer, as the events' fold reads them (a null answer is "None").
+        if self.only is not None:
+            return Reply(str(self.only.render(ctx)), self.end, self.ended)
+        text = "".join(a if isinstance(a, str) else str(a.render(ctx)) for a in self.answers)
+        return Reply(text, self.end, self.ended)
+
+
+def _folded(events: tuple[EventTemplate, ...]) -> Folded | None:
+    answers: list[str | Template] = []
+    end, ended = None, False
+    for e in events:
+        fields = e.fields
+        if e.event in REPLY_EVENTS and fields.constant:
+            answers.append(str(fields.value().get("answer", "")))
+        elif e.event in REPLY_EVENTS and fields.parts is not None:
+            if not all(t.constant for k, t in fields.parts.items() if k != "answer"):
+                return None
+            answer = fields.parts.get("answer")
+            answers.append("" if answer is None else str(answer.value()) if answer.constant else answer)
+        elif e.event == "message_end" and not e.split and fields.constant:
+            if not ended:
+                end, ended = fields.value().get("metadata"), True
+        else:
+            return None
+    return Folded(tuple(answers), end, ended)
+
+
 class Respond(Struct, eq=False):
     """What a scenario answers: a blocking body, a stream of events, or an error."""
 
     blocking: Final[Template | None] = None  # None: folded from `events`
     events: Final[tuple[EventTemplate, ...] | None] = None
     error: Final[Template | None] = None  # renders to {code, message?, status?}
+    # Made by __post_init__: the events as a blocking answer folds them, where only answers vary (else None).
+    folded: Final[Folded | None] = None
+
+    def __post_init__(self) -> None:
+        plain = self.events is not None and self.blocking is None and self.error is None
+        force_setattr(self, "folded", _folded(self.events) if plain and self.events is not None else None)
 
 
 class SequenceItem(Struct, eq=False):

@@ -48,6 +48,12 @@ class Template(Struct, eq=False):
 
     render: Final[Callable[[Context], Any]]
     constant: Final[bool]
+    # An object template that varies: its keys' own templates, in order (a blocking answer renders one alone).
+    parts: Final[dict[str, Template] | None] = None
+
+    def value(self) -> Any:
+        """A constant template's value (it reads nothing)."""
+        return self.render(_NO_CONTEXT)
 
 
 def holds(obj: Any, key: str | int) -> bool:
@@ -184,7 +190,7 @@ def _compile(value: Any, path: tuple[str | int, ...], c: _Compiling) -> Template
         if all(t.constant for t in parts.values()):  # rendered once (a constant string renders as itself)
             return Template(_const({k: t.render(_NO_CONTEXT) for k, t in parts.items()}), True)
         items = [(k, t.render) for k, t in parts.items()]
-        return Template(lambda ctx: {k: r(ctx) for k, r in items}, False)
+        return Template(lambda ctx: {k: r(ctx) for k, r in items}, False, parts)
     if isinstance(value, list):
         elems = [_compile(v, (*path, i), c) for i, v in enumerate(value)]
         if all(t.constant for t in elems):
