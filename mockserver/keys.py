@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 from msgspec import Struct
@@ -16,15 +16,12 @@ from mockserver.determinism import FakerSource
 from mockserver.dify.apps import App
 from mockserver.dify.versions import Release
 from mockserver.endpoint import EndpointSpec
-from mockserver.faults.delivery import Delivery
+from mockserver.faults.delivery import NORMAL, Delivery
 from mockserver.scenarios.model import Book
 from mockserver.settings import Settings
 from mockserver.state.journal import JournalClock
 from mockserver.tenancy import TenantRegistry
-from mockserver.validation import Principal
-
-if TYPE_CHECKING:
-    from mockserver.state.knowledge import Dataset
+from mockserver.validation import ANONYMOUS, Principal
 
 
 class BookRef:
@@ -76,12 +73,23 @@ class Runtime(Struct, eq=False):
 
 RUNTIME: Final = web.AppKey("RUNTIME", Runtime)
 
-TENANT_ID: Final = web.RequestKey("TENANT_ID", str)
-PRINCIPAL: Final = web.RequestKey("PRINCIPAL", Principal)
-ENTRY: Final = web.RequestKey("ENTRY", dict[str, Any])  # the journal entry being filled
-DELIVERY: Final = web.RequestKey("DELIVERY", Delivery)  # how this response's bytes go out (faults)
 # Set by the runner (mockserver/runner.py) when a stream's client hangs up, before it cancels the stream.
 CLIENT_LEFT: Final = web.RequestKey("CLIENT_LEFT", bool)
-# A `{dataset_id}` route's, found before the handler. Typed by its annotation only: the Knowledge API's
-# records load with its first request, not at start-up.
-DATASET: Final[web.RequestKey[Dataset]] = web.RequestKey("DATASET")
+
+
+class Exchange(Struct, eq=False):
+    """A Dify request's own values, from the middleware to the pipeline: one request key, set once and
+    read once (aiohttp's `request[KEY]` and `request.get()` are Python calls, and a request made ten)."""
+
+    runtime: Final[Runtime]
+    entry: Final[dict[str, Any]]  # the journal entry being filled
+    spec: EndpointSpec | None = None  # the route's, found by the auth stage
+    principal: Principal = ANONYMOUS
+    tenant_id: str = ""  # set by the auth stage, whether it admits the request or not
+    delivery: Delivery = NORMAL  # how this response's bytes go out (faults)
+    # A `{dataset_id}` route's dataset, found before the handler. Typed by a comment only: the Knowledge
+    # API's records load with its first request, not at start-up.
+    dataset: Any = None  # mockserver.state.knowledge.Dataset
+
+
+EXCHANGE: Final = web.RequestKey("EXCHANGE", Exchange)

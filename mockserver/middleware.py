@@ -17,16 +17,13 @@ from mockserver.dify import routes, versions
 from mockserver.errors import CODES, NOT_FOUND_HTML, DifyError
 from mockserver.faults.delivery import DIFY_HEADERS, NORMAL
 from mockserver.keys import (
-    DATASET,
-    DELIVERY,
-    ENTRY,
-    PRINCIPAL,
+    EXCHANGE,
     RELEASE,
     ROUTE_SPECS,
     RUNTIME,
     SETTINGS,
-    TENANT_ID,
     TENANTS,
+    Exchange,
     Runtime,
 )
 from mockserver.nearmiss import close_matches
@@ -69,12 +66,12 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     app = request.app  # a property that walks the match info: read once
     runtime = app[RUNTIME]
     entry = runtime.clock.open(request)
-    request[ENTRY] = entry
+    exchange = request[EXCHANGE] = Exchange(runtime, entry)
     request[DIFY_HEADERS] = runtime.dify_headers
     status, retry_after = 500, None
     try:
         try:
-            refused = _authenticated(request, runtime)
+            refused = _authenticated(request, runtime, exchange)
             response = refused if refused is not None else await handler(request)
         except ConnectionResetError:
             raise
@@ -88,7 +85,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if entry.get("outcome") is not None:
             status = 200  # a stream's status went out with its head, however it ended
         JournalClock.close(entry, status, retry_after)
-        tenant_id = request.get(TENANT_ID) or tenant_of(request, authenticated=False)
+        tenant_id = exchange.tenant_id or tenant_of(request, authenticated=False)
         entry["tenant"] = tenant_id
         if request.match_info.http_exception is not None:
             entry["unmatched"] = True
@@ -136,8 +133,9 @@ async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
                 _journal_error(request, error, False)
                 return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
             error.message = missing
-            if ENTRY in request:
-                request[ENTRY]["unmatched_reason"] = "not emulated"
+            exchange = request.get(EXCHANGE)
+            if exchange is not None:
+                exchange.entry["unmatched_reason"] = "not emulated"
         if "Allow" in exc.headers:
             error.headers["Allow"] = exc.headers["Allow"]
     else:
@@ -149,18 +147,21 @@ async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
     if request.writer.output_size:  # a stream's head went out: cut its connection, never a second response
         raise ConnectionResetError("the response had begun")
     # An injected error still comes out as the faults shape it (e.g. dribbled).
-    return await send_json(request, error.body(), error.status, error.headers or None, request.get(DELIVERY, NORMAL))
+    exchange = request.get(EXCHANGE)
+    delivery = exchange.delivery if exchange is not None else NORMAL
+    return await send_json(request, error.body(), error.status, error.headers or None, delivery)
 
 
 def _journal_error(request: web.Request, error: DifyError, crash: bool) -> None:
-    if ENTRY not in request:
+    exchange = request.get(EXCHANGE)
+    if exchange is None:
         return
     journaled: dict[str, Any] = {"code": error.code, "message": error.message}
     if crash:  # the mock's own failure: a test that caused it fails (testing plugin)
         journaled.update(message="internal error of the mock (see its log)", crash=True)
     if error.note:
         journaled["note"] = error.note
-    request[ENTRY]["error"] = journaled
+    exchange.entry["error"] = journaled
 
 
 _RULE_PARAMS: Final = re.compile("(<.*>)")  # flask_restx/api.py RE_RULES: greedy, one rule's <...> to its last >
@@ -202,14 +203,14 @@ def _same(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-def _authenticated(request: web.Request, runtime: Runtime) -> web.StreamResponse | None:
-    """Auth of a Dify request: sets its principal and tenant, or raises Dify's refusal; returns the
-    answer itself where the emulated release has no such route (Flask's HTML 404)."""
+def _authenticated(request: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse | None:
+    """Auth of a Dify request: sets its route's spec, its principal and tenant, or raises Dify's refusal;
+    returns the answer itself where the emulated release has no such route (Flask's HTML 404)."""
     # aiohttp routes before middlewares run: an unknown path or method is 404/405 with no auth check,
     # as in Flask.
     if request.match_info.http_exception is not None:
         return None
-    spec = runtime.route_specs.get(request.match_info.route.name or "")
+    spec = exchange.spec = runtime.route_specs.get(request.match_info.route.name or "")
     if spec is None:
         return None
     release = runtime.release
@@ -218,20 +219,19 @@ def _authenticated(request: web.Request, runtime: Runtime) -> web.StreamResponse
         if allowed:  # the path has other methods in this release: Flask's 405, before auth
             raise DifyError("method_not_allowed", headers={"Allow": ", ".join(allowed)})
         # A route the emulated release does not have yet is Flask's unknown route: HTML 404, no auth.
-        if ENTRY in request:
-            request[ENTRY]["unmatched"], request[ENTRY]["unmatched_reason"] = True, "route"
+        exchange.entry["unmatched"], exchange.entry["unmatched_reason"] = True, "route"
         return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
     try:
         if spec.auth == "dataset" and release.dataset_before_token:
-            _dataset_first(request)
+            _dataset_first(request, exchange)
         principal = authenticate(request, spec, runtime.book.current.apps, release)
     except DifyError:
-        request[TENANT_ID] = tenant_of(request, authenticated=False)  # the session if sent, else "-"
+        exchange.tenant_id = tenant_of(request, authenticated=False)  # the session if sent, else "-"
         raise
-    request[PRINCIPAL] = principal
-    request[TENANT_ID] = tenant_of(request, authenticated=True)
+    exchange.principal = principal
+    exchange.tenant_id = tenant_of(request, authenticated=True)
     if spec.auth == "dataset" and not release.dataset_before_token:
-        _dataset_first(request)  # the token's decorator finds the dataset before the handler reads the body
+        _dataset_first(request, exchange)  # the token's decorator finds the dataset before the handler reads the body
     return None
 
 
@@ -254,7 +254,7 @@ def _older_methods(request: web.Request) -> list[str]:
     return sorted(methods | {"OPTIONS"})
 
 
-def _dataset_first(request: web.Request) -> None:
+def _dataset_first(request: web.Request, exchange: Exchange) -> None:
     """validate_dataset_token's lookup of the route's dataset: in the key's workspace after the key
     (1.14+), and before it in 1.12 (an unknown one is 404, one whose API is off 403, whatever the
     Authorization header). Either way it comes before the handler reads the query or the body."""
@@ -265,10 +265,10 @@ def _dataset_first(request: web.Request) -> None:
 
     state = request.app[TENANTS].get(tenant_of(request, authenticated=True)).state
     try:
-        request[DATASET] = api_dataset(state, wanted)  # the action binds it (knowledge.the_dataset)
+        exchange.dataset = api_dataset(state, wanted)  # the action binds it (knowledge.the_dataset)
     except DifyError:
         # Dify's refusal for the state the request met (lint's probe has no dataset), as an action's is
-        request[ENTRY]["refused_by"] = "action"
+        exchange.entry["refused_by"] = "action"
         raise
 
 

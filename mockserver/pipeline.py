@@ -19,17 +19,7 @@ from mockserver.errors import DifyError
 from mockserver.faults import apply as injection
 from mockserver.faults import draw as faults
 from mockserver.faults.delivery import NORMAL, drop_connection
-from mockserver.keys import (
-    CATALOGUE,
-    CLIENT_LEFT,
-    DATASET,
-    DELIVERY,
-    ENTRY,
-    PRINCIPAL,
-    RUNTIME,
-    STREAMS,
-    TENANT_ID,
-)
+from mockserver.keys import CATALOGUE, CLIENT_LEFT, EXCHANGE, STREAMS
 from mockserver.nearmiss import suggest as did_you_mean
 from mockserver.readers import READERS
 from mockserver.render import dslrun, sse
@@ -79,7 +69,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # would record there is skipped; a tenant still kept gets it as before.
     tenant, scope_id = weakref.ref(ctx.tenant), ctx.scope.id
     ctx.tenant = ctx.scope = None  # type: ignore[assignment]  # unused until the end: ended() gets them back
-    entry: dict[str, Any] = request.get(ENTRY, {})
+    entry = request[EXCHANGE].entry
     streams = request.app[STREAMS]
     task_handle = asyncio.current_task()
     if task_handle is not None:
@@ -118,13 +108,11 @@ def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant], scope_id: str) -> bo
 
 
 async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
-    app = request.app
-    runtime = app[RUNTIME]
+    exchange = request[EXCHANGE]  # the middleware's: its auth stage found the spec, principal and tenant
+    runtime, spec, entry, principal = exchange.runtime, exchange.spec, exchange.entry, exchange.principal
+    assert spec is not None  # only a route with a spec has this handler
     settings, book, registry = runtime.settings, runtime.book.current, runtime.tenants
-    spec = runtime.route_specs[request.match_info.route.name or ""]
-    entry = request.get(ENTRY, {})
     entry["endpoint"] = spec.id
-    principal = request.get(PRINCIPAL, validation.ANONYMOUS)
     received = await READERS[spec.request](request, spec, settings)
     # Recorded even when checks refuse it; a multipart body as its fields and its files' names and sizes.
     if spec.request == "multipart":
@@ -137,7 +125,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
     asked = request.headers.get(faults.FAULT_HEADER)
     header_faults = faults.parse_header(asked, book.aliases) if asked else []
     fixture = book.fixtures[spec.id]
-    tenant = registry.get(request[TENANT_ID])
+    tenant = registry.get(exchange.tenant_id)
     adhoc = registry.adhoc(tenant.id, spec.id)
     requested = request.headers.get(SCENARIO_HEADER)
     if requested:
@@ -162,7 +150,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         now,
         settings,
         accounts=book.apps.account_names,
-        dataset=request.get(DATASET) if spec.auth == "dataset" else None,  # only dataset routes find one
+        dataset=exchange.dataset,  # only dataset routes find one
     )
     ctx.directives = scenario.directives
     action_name = scenario.action or fixture.action
@@ -205,7 +193,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         error = injection.http_error(drawn)
     else:  # no fault anywhere to draw from: none fires, nothing counts (the entry's fault stays None)
         drawn, delivery, error = faults.NOTHING_DRAWN, NORMAL, None
-    request[DELIVERY] = delivery
+    exchange.delivery = delivery
     if error is not None or delivery.abort is not None:
         # An HTTP error, reset or empty skips the action's effects: a 429'd chat creates no conversation.
         if delivery.latency_s:
@@ -232,7 +220,7 @@ async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
         plan = RESPONDERS[spec.response](spec, blocking)
     plan.delivery = delivery
     if settings.strict:
-        check_plan(app[CATALOGUE], spec, plan, f"{scenario.file} scenario '{scenario.name}'")
+        check_plan(request.app[CATALOGUE], spec, plan, f"{scenario.file} scenario '{scenario.name}'")
     if act is not None and act.commit is not None:
         act.commit(ctx, outcome)
         if act.changes_kept:

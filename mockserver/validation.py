@@ -17,7 +17,7 @@ from mockserver.payload.types import Invalid
 from mockserver.readers import NO_FORM, Received, Upload
 
 
-class Principal(Struct, eq=False):
+class Principal(Struct, eq=False, frozen=True):
     """Who a request acts as. Its scope keys ids, draws, clocks and cursors inside the tenant."""
 
     kind: Final[Literal["none", "app", "dataset"]]
