@@ -100,7 +100,7 @@ def build(
     """The Plan and the blocking body (what the action's commit records: answer, usage, ...)."""
     call = ctx.call
     assert call.app is not None  # generate endpoints always authenticate an app
-    if folds_plainly(call):
+    if isinstance(raw, Reply) or folds_plainly(call):  # a Reply is rendered only where the body folds plainly
         given = raw if raw is not None else default_events(family_of(call.app.mode), blocking)
         plain = plain_body(ctx.bound, call.app.mode, call.release, ctx.now, given, blocking)
         if plain is not None:  # the usual blocking chat or completion: no envelope, builder or events
