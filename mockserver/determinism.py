@@ -111,14 +111,16 @@ class Draws:
         self.key = (seed, tenant, scope, endpoint, n)
         self._faker = faker
         self._ids: dict[str, str] = {}
-        # repr((*key, label)) is this prefix, repr(label) and ")": each label's id without a new tuple
-        self._prefix = repr(self.key)[:-1] + ", "
+        # repr((*key, label)) is this prefix, repr(label) and ")": each label's id without a new tuple.
+        # Written out, not repr(self.key)[:-1]: a tuple's repr costs twice this (its recursion guard).
+        self._prefix = f"({seed!r}, {tenant!r}, {scope!r}, {endpoint!r}, {n!r}, "
 
     def uuid(self, label: str) -> str:
         value = self._ids.get(label)
         if value is None:
             h = blake2b(f"{self._prefix}{label!r})".encode(), digest_size=16).hexdigest()
-            value = self._ids[label] = _formatted(h)
+            # _formatted(h), written out: three ids a chat
+            value = self._ids[label] = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
         return value
 
     def pin(self, label: str, value: str) -> None:

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from mockserver.determinism import Draws, FakerSource, derive_uuid
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -43,3 +45,19 @@ def test_draws_pin_and_faker_are_stable() -> None:
     a.fake("f@2:2", "name", (), {})  # an unrelated draw in between changes nothing
     assert b.fake("f@1:1", "sentence", (), {}) == first
     assert a.random("timing").random() == b.random("timing").random()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        (7, "t", "app:k", "e", 3),
+        (0, "default", "app:app-chat", "service.send_chat_message", 1234),
+        (2**70, 'it\'s "quoted"', "dataset:ds-\u00e9\u2028", "service.x", 0),  # repr escapes, a big seed
+    ],
+)
+def test_a_request_id_is_the_id_of_its_key_and_label(key: tuple[object, ...]) -> None:
+    """Draws.uuid writes the key's text out for speed: the ids stay derive_uuid's of (*key, label), the
+    ids earlier releases of the mock gave the same requests."""
+    draws = Draws(*key, FakerSource())  # type: ignore[arg-type]
+    for label in ("conversation", "message", "task", "l'abel"):
+        assert draws.uuid(label) == derive_uuid((*key, label))
