@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from aiohttp import web
@@ -27,7 +28,8 @@ from mockserver.keys import (
     Runtime,
 )
 from mockserver.loadcache import LoadCache
-from mockserver.middleware import MIDDLEWARES
+from mockserver.middleware import add_unmatched, dify, staged
+from mockserver.middleware import control as control_stage
 from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
 from mockserver.routing import add_route
@@ -60,7 +62,7 @@ def create_app(
     if catalogue is None or book is None:
         loaded_catalogue, loaded_book = load(settings)
         catalogue, book = catalogue or loaded_catalogue, book or loaded_book
-    app = web.Application(middlewares=list(MIDDLEWARES), client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[RELEASE] = versions.resolve(settings.dify_version)[0]
     app[ACTIONS] = actions.registry()
@@ -76,7 +78,7 @@ def create_app(
     for spec in catalogue:
         for i, path in enumerate(spec.all_routes):
             name = spec.id if i == 0 else f"{spec.id}:alias{i}"
-            add_route(app.router, spec.method, path, handle, name)
+            add_route(app.router, spec.method, path, staged(handle, dify), name)
             routes[name] = spec
     app[ROUTE_SPECS] = routes
     app[RUNTIME] = Runtime(
@@ -91,7 +93,9 @@ def create_app(
         # Dify's after-request hook (extensions/ext_app_metrics.py) names the release on every response.
         {"X-Version": app[RELEASE].server_version, "X-Env": "PRODUCTION"},
     )
-    control.add_routes(app)
-    openapi.add_routes(app)
-    inspector.add_routes(app)
+    guarded = functools.partial(staged, stage=control_stage)
+    control.add_routes(app, guarded)
+    openapi.add_routes(app, guarded)
+    inspector.add_routes(app, guarded)
+    add_unmatched(app.router)  # last: the router tries it when no other route matched
     return app

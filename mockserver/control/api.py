@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from msgspec.structs import replace
 
 from mockserver import jsonsafe
@@ -287,9 +288,10 @@ def _route(operation: Operation) -> Callable[[web.Request], Any]:
     return handler
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, guarded: Callable[[Handler], Handler]) -> None:
+    """The control operations' routes, each handler `guarded` (the app's control stage)."""
     for (method, path), operation in OPERATIONS.items():
-        app.router.add_route(method, path, _route(operation), name=f"mock.{operation.__name__}")
+        app.router.add_route(method, path, guarded(_route(operation)), name=f"mock.{operation.__name__}")
 
 
 class LocalControl:

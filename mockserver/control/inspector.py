@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mockserver import jsonsafe
 from mockserver.keys import BOOK, TENANTS
@@ -88,7 +90,7 @@ def _selected(entry: dict[str, Any], selector: str) -> bool:
     return fnmatch.fnmatchcase(str(entry.get("tenant")), selector)
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, guarded: Callable[[Handler], Handler]) -> None:
     app[HUB] = JournalHub()
-    app.router.add_get("/_mock/", page, name="mock.inspector")
-    app.router.add_get("/_mock/events", events, name="mock.events")
+    app.router.add_get("/_mock/", guarded(page), name="mock.inspector")
+    app.router.add_get("/_mock/events", guarded(events), name="mock.events")

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
 from mockserver.catalogue import Catalogue
@@ -302,7 +304,7 @@ async def _schema(request: web.Request) -> web.Response:
     return json_response(registry.contents(name))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/openapi.json", _emulated, name="mock.openapi")
-    app.router.add_get("/_mock/control/openapi.json", _control, name="mock.control_openapi")
-    app.router.add_get("/_mock/schemas/{name:.+}", _schema, name="mock.schemas")
+def add_routes(app: web.Application, guarded: Callable[[Handler], Handler]) -> None:
+    app.router.add_get("/_mock/openapi.json", guarded(_emulated), name="mock.openapi")
+    app.router.add_get("/_mock/control/openapi.json", guarded(_control), name="mock.control_openapi")
+    app.router.add_get("/_mock/schemas/{name:.+}", guarded(_schema), name="mock.schemas")

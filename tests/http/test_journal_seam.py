@@ -33,3 +33,26 @@ async def test_unmatched_routes_are_marked(aiohttp_client: Any) -> None:
     assert (await client.get("/v1/nowhere")).status == 404
     (entry,) = list(client.app[TENANTS].get("-").journal)
     assert entry["unmatched"] is True and entry["status"] == 404
+
+
+async def test_every_unknown_path_and_method_is_answered_and_journaled_as_dify_answers_it(
+    aiohttp_client: Any,
+) -> None:
+    """No route takes them (the catch-all does): Flask's HTML 404 for a path no Dify release has, on the
+    control plane too, and Dify's 405 with the path's methods; never aiohttp's text/plain. A path with
+    an encoded newline is no exception (the schemathesis run found one)."""
+    client = await aiohttp_client(create_app(Settings(pace_scale=0.0)))
+    for path in ("/v1/nowhere", "/v1/datasets/000%0A/metadata/built-in/0", "/%0A", "/"):
+        resp = await client.post(path, json={})
+        assert (resp.status, resp.content_type) == (404, "text/html"), path
+    resp = await client.put("/v1/chat-messages", json={})
+    assert (resp.status, resp.content_type, resp.headers["Allow"]) == (405, "application/json", "POST")
+    assert (await resp.json())["code"] == "method_not_allowed"
+    for path in ("/_mock/nowhere%0A", "/_mock"):
+        resp = await client.get(path)
+        assert (resp.status, resp.content_type) == (404, "text/html"), path
+    journal = list(client.app[TENANTS].get("-").journal)
+    assert [(e["method"], e["status"], e["unmatched"]) for e in journal] == [
+        *[("POST", 404, True)] * 4,
+        ("PUT", 405, True),
+    ]  # the /_mock/ one is the control plane's: never journaled
