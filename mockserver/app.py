@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from aiohttp import web
@@ -28,8 +27,7 @@ from mockserver.keys import (
     Runtime,
 )
 from mockserver.loadcache import LoadCache
-from mockserver.middleware import add_unmatched, dify, staged
-from mockserver.middleware import control as control_stage
+from mockserver.middleware import add_unmatched, dify, guarded, staged
 from mockserver.paths import fixtures_dir
 from mockserver.pipeline import handle
 from mockserver.routing import add_route
@@ -93,7 +91,6 @@ def create_app(
         # Dify's after-request hook (extensions/ext_app_metrics.py) names the release on every response.
         {"X-Version": app[RELEASE].server_version, "X-Env": "PRODUCTION"},
     )
-    guarded = functools.partial(staged, stage=control_stage)
     control.add_routes(app, guarded)
     openapi.add_routes(app, guarded)
     inspector.add_routes(app, guarded)

@@ -67,7 +67,7 @@ class Runtime(Struct, eq=False):
     clock: Final[JournalClock]  # journal entry ids and times
     dify_headers: Final[dict[str, str]]  # on every response of a Dify route (faults/delivery.py DIFY_HEADERS)
     # Who hears of each closed journal entry (the inspector's hub, the request log): worked out by the
-    # middleware at the first Dify request, once the app is frozen (app.get() is a Python call).
+    # Dify stage at the first Dify request, once the app is frozen (app.get() is a Python call).
     listeners: tuple[Callable[[dict[str, Any]], None], ...] | None = None
 
 
@@ -78,8 +78,8 @@ CLIENT_LEFT: Final = web.RequestKey("CLIENT_LEFT", bool)
 
 
 class Exchange(Struct, eq=False):
-    """A Dify request's own values, from the middleware to the pipeline: one request key, set once and
-    read once (aiohttp's `request[KEY]` and `request.get()` are Python calls, and a request made ten)."""
+    """A Dify request's own values, from its stage (middleware.dify) to the pipeline: one request key,
+    set once and read once (aiohttp's `request[KEY]` and `request.get()` are Python calls, and a request made ten)."""
 
     runtime: Final[Runtime]
     entry: Final[dict[str, Any]]  # the journal entry being filled

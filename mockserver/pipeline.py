@@ -108,7 +108,7 @@ def _unparked(ctx: ActContext, tenant: weakref.ref[Tenant], scope_id: str) -> bo
 
 
 async def _decide(request: web.Request) -> web.StreamResponse | _Streaming:
-    exchange = request[EXCHANGE]  # the middleware's: its auth stage found the spec, principal and tenant
+    exchange = request[EXCHANGE]  # the Dify stage's: its auth found the spec, principal and tenant
     runtime, spec, entry, principal = exchange.runtime, exchange.spec, exchange.entry, exchange.principal
     assert spec is not None  # only a route with a spec has this handler
     settings, book, registry = runtime.settings, runtime.book.current, runtime.tenants

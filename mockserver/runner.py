@@ -1,7 +1,7 @@
 """The HTTP server around the app: aiohttp's runner with three changes for Dify clients.
 
 - A request aiohttp's own parser refuses (a bad request line, an over-long header line, a broken
-  chunked body, a wrong Content-Length) never reaches the app's middlewares: aiohttp answers it from
+  chunked body, a wrong Content-Length) never reaches a route's stage: aiohttp answers it from
   RequestHandler.handle_error as text/plain and logs a traceback. Here it is answered in Dify's
   envelope, `{"code": "bad_request", "message": <werkzeug's BadRequest text>, "status": 400}` with
   JSON's content type, and logged as one line (no traceback).
@@ -39,7 +39,7 @@ log = logging.getLogger("mockserver")
 def error_body(status: int) -> bytes:
     """The envelope aiohttp's own errors go out in: what its parser refuses (always 400) is Werkzeug's
     BadRequest as far as a Dify client can tell; anything else is Dify's generic 500 (a handler that
-    raised past every middleware; the mock's middlewares leave none)."""
+    raised past its route's stage; the mock's stages leave none)."""
     if status < 500:
         body: dict[str, Any] = {"code": "bad_request", "message": CODES["bad_request"].message, "status": status}
     else:

@@ -36,7 +36,7 @@ class ActContext(Struct, eq=False):
     # The workspace's accounts (_apps.yaml `accounts`): display name by email, the owner first.
     accounts: Mapping[str, str] = field(default_factory=dict)
     directives: Mapping[str, Any] = field(default_factory=dict)  # the scenario's (its `indexing`)
-    dataset: Dataset | None = None  # a `{dataset_id}` route's dataset, as the auth middleware found it
+    dataset: Dataset | None = None  # a `{dataset_id}` route's dataset, as the Dify stage's auth found it
 
 
 Check = Callable[[ActContext], None]

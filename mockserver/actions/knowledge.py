@@ -46,7 +46,7 @@ def api_dataset(state: Store, wanted: str) -> Dataset:
 
 
 def the_dataset(ctx: ActContext) -> None:
-    """Bind the route's dataset: the one the auth middleware found (validate_dataset_token runs before
+    """Bind the route's dataset: the one the Dify stage's auth found (validate_dataset_token runs before
     the handler), else (a call that did not pass through it) looked up now, with the same refusals."""
     found = ctx.dataset if ctx.dataset is not None else api_dataset(ctx.tenant.state, ctx.call.path["dataset_id"])
     ctx.bound["dataset"] = found

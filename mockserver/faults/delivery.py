@@ -26,9 +26,9 @@ class Delivery(Struct, frozen=True, eq=False):
 
 NORMAL = Delivery()
 # The headers every response of a Dify route carries (Dify's after-request hook, extensions/ext_app_metrics.py:
-# X-Version, X-Env), as the middleware hands them to a request. A response made here or by the stream
-# writer and prepared before the middleware sees it takes them from the request; the middleware adds them
-# to any other (an on_response_prepare signal would cost a signal and a coroutine on every response).
+# X-Version, X-Env), as the Dify stage (middleware.dify) hands them to a request. A response made here or
+# by the stream writer and prepared before the stage sees it takes them from the request; the stage adds
+# them to any other (an on_response_prepare signal would cost a signal and a coroutine on every response).
 DIFY_HEADERS: Final = web.RequestKey("DIFY_HEADERS", dict[str, str])
 CHUNK = 1024  # a chunked body's chunk: what Dify's plugin daemon yields of a TTS stream
 MAX_LATENCY_MS = 3_600_000.0

@@ -37,7 +37,7 @@ def _unserializable(value: Any) -> Any:
 def _stdlib_encoder(item_separator: str, key_separator: str) -> Any:
     """json.dumps's own C encoder (ASCII escapes, NaN allowed, keys in order), made once: json.dumps
     builds it anew on every call, a third of its cost on a blocking body. No circular check: a body
-    is plain data (a cycle would end in RecursionError, which the middleware answers 500)."""
+    is plain data (a cycle would end in RecursionError, which the route's stage answers 500)."""
     return c_make_encoder(
         None, _unserializable, encode_basestring_ascii, None, key_separator, item_separator, False, False, True
     )

@@ -1,4 +1,4 @@
-"""Journal entries: one per Dify request, recorded per tenant by the outermost middleware."""
+"""Journal entries: one per Dify request, recorded per tenant by the Dify stage (middleware.dify)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ _BLANK: dict[str, Any] = {
 }
 
 
-# The keys of an entry as the middleware records it (`_t0` gone, nothing added), in _BLANK's order.
+# The keys of an entry as the Dify stage records it (`_t0` gone, nothing added), in _BLANK's order.
 _FIELDS: Final = tuple(k for k in _BLANK if k != "_t0")
 Kept = dict[str, Any] | tuple[Any, ...]
 
