@@ -46,7 +46,8 @@ async def test_every_unknown_path_and_method_is_answered_and_journaled_as_dify_a
         resp = await client.post(path, json={})
         assert (resp.status, resp.content_type) == (404, "text/html"), path
     resp = await client.put("/v1/chat-messages", json={})
-    assert (resp.status, resp.content_type, resp.headers["Allow"]) == (405, "application/json", "POST")
+    assert (resp.status, resp.content_type) == (405, "application/json")
+    assert "POST" in resp.headers["Allow"].replace(" ", "").split(",")  # its format is aiohttp's, not Werkzeug's
     assert (await resp.json())["code"] == "method_not_allowed"
     for path in ("/_mock/nowhere%0A", "/_mock"):
         resp = await client.get(path)
