@@ -172,6 +172,7 @@ def _log_line(entry: dict[str, Any]) -> None:
 async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
     """Every failure becomes Dify's {code, message, status} (an unknown route, Flask's HTML page); a
     redirect goes on as aiohttp's."""
+    exchange = request.get(EXCHANGE)  # a Dify request's (its journal entry, its delivery); None on /_mock/
     crash = False
     if isinstance(exc, DifyError):
         error = exc
@@ -183,10 +184,9 @@ async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
         if exc.status == 404 and unmatched(request):
             missing = routes.not_emulated(request.method, request.path)
             if missing is None:
-                _journal_error(request, error, False)
+                _journal_error(exchange, error, False)
                 return web.Response(text=NOT_FOUND_HTML, status=404, content_type="text/html", charset="utf-8")
             error.message = missing
-            exchange = request.get(EXCHANGE)
             if exchange is not None:
                 exchange.entry["unmatched_reason"] = "not emulated"
         if "Allow" in exc.headers:
@@ -196,17 +196,15 @@ async def _failed(request: web.Request, exc: Exception) -> web.StreamResponse:
         error, crash = DifyError("internal_server_error"), True
     if error.code == "not_found" and not crash:
         error.message = _restx_404_help(request, error.message)
-    _journal_error(request, error, crash)
+    _journal_error(exchange, error, crash)
     if request.writer.output_size:  # a stream's head went out: cut its connection, never a second response
         raise ConnectionResetError("the response had begun")
     # An injected error still comes out as the faults shape it (e.g. dribbled).
-    exchange = request.get(EXCHANGE)
     delivery = exchange.delivery if exchange is not None else NORMAL
     return await send_json(request, error.body(), error.status, error.headers or None, delivery)
 
 
-def _journal_error(request: web.Request, error: DifyError, crash: bool) -> None:
-    exchange = request.get(EXCHANGE)
+def _journal_error(exchange: Exchange | None, error: DifyError, crash: bool) -> None:
     if exchange is None:
         return
     journaled: dict[str, Any] = {"code": error.code, "message": error.message}

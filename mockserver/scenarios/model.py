@@ -138,7 +138,7 @@ class Respond(Struct, eq=False):
     folded: Final[Folded | None] = None
 
     def __post_init__(self) -> None:
-        plain = self.events is not None and self.blocking is None and self.error is None
+        plain = self.blocking is None and self.error is None
         force_setattr(self, "folded", _folded(self.events) if plain and self.events is not None else None)
 
 

@@ -188,13 +188,13 @@ def _compile(value: Any, path: tuple[str | int, ...], c: _Compiling) -> Template
     if isinstance(value, dict):
         parts = {k: _compile(v, (*path, k), c) for k, v in value.items()}
         if all(t.constant for t in parts.values()):  # rendered once (a constant string renders as itself)
-            return Template(_const({k: t.render(_NO_CONTEXT) for k, t in parts.items()}), True)
+            return Template(_const({k: t.value() for k, t in parts.items()}), True)
         items = [(k, t.render) for k, t in parts.items()]
         return Template(lambda ctx: {k: r(ctx) for k, r in items}, False, parts)
     if isinstance(value, list):
         elems = [_compile(v, (*path, i), c) for i, v in enumerate(value)]
         if all(t.constant for t in elems):
-            return Template(_const([t.render(_NO_CONTEXT) for t in elems]), True)
+            return Template(_const([t.value() for t in elems]), True)
         renders = [t.render for t in elems]
         return Template(lambda ctx: [r(ctx) for r in renders], False)
     return Template(_const(value), True)
