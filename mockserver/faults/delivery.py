@@ -12,6 +12,8 @@ from typing import Any, Final, Literal
 from aiohttp import web
 from msgspec import Struct
 
+from mockserver.faults.whole_response import WholeResponse
+
 Abort = Literal["reset", "empty"]
 
 
@@ -71,9 +73,7 @@ async def send_body(
     `content_type` None: the headers carry the Content-Type as it is to be sent. `chunked`: no
     Content-Length, the body in CHUNK-sized chunks (HTTP/1.1's chunked coding; 1.0 ends at the close)."""
     if delivery.dribble is None and not chunked:
-        if content_type is None:
-            return web.Response(body=data, status=status, headers=headers)
-        return web.Response(body=data, status=status, headers=headers, content_type=content_type, charset=charset)
+        return WholeResponse(data, status, headers, f"{content_type}; charset={charset}" if charset else content_type)
     resp = web.StreamResponse(status=status, headers=headers)
     resp.headers.update(request.get(DIFY_HEADERS) or {})
     if content_type is not None:
