@@ -16,7 +16,6 @@ makes for each request and drops after it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
@@ -24,10 +23,6 @@ from aiohttp.compression_utils import MAX_SYNC_CHUNK_SIZE
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
 from multidict import CIMultiDict
-
-# Headers the head writes itself (or must not carry with a known length): given, the response goes
-# aiohttp's way, which keeps or refuses them as it does.
-_ITS_OWN: Final = ("Content-Length", "Transfer-Encoding", "Date", "Server", "Connection")
 
 
 class WholeResponse(web.Response):
@@ -47,7 +42,26 @@ class WholeResponse(web.Response):
         self._body = body
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        if self._eof_sent or self._payload_writer is not None or not self._short(request):
+        headers, status = self._headers, self._status
+        if (
+            self._eof_sent
+            or self._payload_writer is not None
+            or request.method == "HEAD"  # HEAD and bodiless statuses: aiohttp's rules for their length
+            or status < 200
+            or status == 204
+            or status == 304
+            or self._cookies
+            or self._compression
+            or self._chunked
+            # Without a Content-Type, aiohttp adds one after Content-Length; the others the head writes
+            # itself (or must not carry with a known length): aiohttp keeps or refuses them its way.
+            or "Content-Type" not in headers
+            or "Content-Length" in headers
+            or "Transfer-Encoding" in headers
+            or "Date" in headers
+            or "Server" in headers
+            or "Connection" in headers
+        ):
             return await super().prepare(request)
         body = self._body
         assert isinstance(body, bytes)
@@ -55,17 +69,19 @@ class WholeResponse(web.Response):
         if keep_alive is None:
             keep_alive = self._keep_alive = request.keep_alive
         version = request.version
-        headers = self._headers
         # aiohttp's order: the response's headers as set, then Content-Length, Date, Server, Connection.
-        lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
-        if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+        try:
+            lines = "\r\n".join(map(": ".join, headers.items()))
+        except TypeError:  # a value that is no str: aiohttp's error
+            return await super().prepare(request)
+        if lines.count("\n") != len(headers) - 1 or lines.count("\r") != len(headers) - 1:
             return await super().prepare(request)  # a line break inside a name or value: aiohttp's error
         if keep_alive:
             connection = "Connection: keep-alive\r\n" if version == HttpVersion10 else ""
         else:
             connection = "Connection: close\r\n" if version == HttpVersion11 else ""
         head = (
-            f"HTTP/{version[0]}.{version[1]} {self._status} {self._reason}\r\n{lines}"
+            f"HTTP/{version[0]}.{version[1]} {status} {self._reason}\r\n{lines}\r\n"
             f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n"
             f"{connection}\r\n"
         )
@@ -77,13 +93,3 @@ class WholeResponse(web.Response):
         self._eof_sent = True
         self._body_length = len(body)
         return None
-
-    def _short(self, request: web.BaseRequest) -> bool:
-        """Whether the one-write path gives this response the bytes aiohttp would."""
-        if request.method == "HEAD" or self._status < 200 or self._status in (204, 304):
-            return False  # a body that must be empty (and HEAD's Content-Length rules)
-        if self._cookies or self._compression or self._chunked or self._compressed_body is not None:
-            return False
-        headers = self._headers
-        # Without a Content-Type, aiohttp adds one after Content-Length: its own order, its own way.
-        return "Content-Type" in headers and not any(name in headers for name in _ITS_OWN)

@@ -30,6 +30,8 @@ CASES: dict[str, tuple[bytes, int, dict[str, str] | None, str | None]] = {
     "given_connection": (b"x", 200, {"Connection": "close"}, "text/plain"),
     "given_server": (b"x", 200, {"Server": "dify"}, "text/plain"),
     "line_break": (b"x", 200, {"X-Bad": "a\r\nX-Injected: 1"}, "text/plain"),
+    "bare_newline": (b"x", 200, {"X-Bad": "a\nb"}, "text/plain"),
+    "not_text": (b"x", 200, {"X-Count": 5}, "text/plain"),  # type: ignore[dict-item]  # a fixture's number
 }
 DIFY = {"X-Version": "1.16.1", "X-Env": "PRODUCTION"}  # what the Dify stage adds after the handler
 
