@@ -36,9 +36,9 @@ log = logging.getLogger("mockserver")
 requests_log = logging.getLogger("mockserver.requests")  # one line per Dify request (`--quiet`: none)
 CONTROL_PREFIX: Final = "/_mock/"
 ADMIN_HEADER: Final = "X-Mock-Admin-Token"
-# Where `serve` takes the request log lines (batched onto stderr, no log record each); without it they go
-# to the `mockserver.requests` logger.
-REQUEST_LINES: Final = web.AppKey[Callable[[str], None]]("REQUEST_LINES")
+# Where `serve` takes the closed entries of its request log (their lines made and written onto stderr
+# in batches, no log record each); without it the lines go to the `mockserver.requests` logger.
+REQUEST_LINES: Final = web.AppKey[Callable[[dict[str, Any]], None]]("REQUEST_LINES")
 
 _HTTP_CODES: Final = {
     404: "not_found",
@@ -160,7 +160,7 @@ def _listeners(app: web.Application, runtime: Runtime) -> tuple[Callable[[dict[s
         found.append(hub.publish)
     if not runtime.settings.quiet:
         lines = app.get(REQUEST_LINES)
-        found.append((lambda entry: lines(request_line(entry))) if lines is not None else _log_line)
+        found.append(lines if lines is not None else _log_line)
     return tuple(found)
 
 

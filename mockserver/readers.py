@@ -94,7 +94,8 @@ async def body_bytes(request: web.Request) -> bytes:
 
 
 async def read_json(request: web.Request, spec: EndpointSpec, settings: Settings) -> Received:
-    if not _is_json(request.content_type):
+    # The usual header, as sent, needs no parsing (aiohttp parses it for content_type once a request).
+    if request.headers.get("Content-Type") != "application/json" and not _is_json(request.content_type):
         raise DifyError("unsupported_media_type")
     raw = await body_bytes(request)
     try:
