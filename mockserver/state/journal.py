@@ -89,6 +89,9 @@ def kept(entry: dict[str, Any]) -> Kept:
 def shown(item: Kept) -> dict[str, Any]:
     """A kept (or live) entry as the journal shows it: a new dict, every value JSON."""
     entry = dict(zip(_FIELDS, item, strict=True)) if isinstance(item, tuple) else dict(item)
+    duration = entry.get("duration_ms")
+    if duration is not None:
+        entry["duration_ms"] = round(duration, 3)
     headers = entry.get("headers")
     if headers is not None and not isinstance(headers, Headers):
         entry["headers"] = Headers(headers)
@@ -123,7 +126,8 @@ class JournalClock:
     @staticmethod
     def close(entry: dict[str, Any], status: int, retry_after: str | None = None) -> dict[str, Any]:
         entry["status"] = None if entry.get("aborted") else status
-        entry["duration_ms"] = round((time.perf_counter() - entry.pop("_t0")) * 1000.0, 3)
+        # Kept unrounded: shown() rounds it for whoever reads (round(x, 3) costs a request 0.2 µs).
+        entry["duration_ms"] = (time.perf_counter() - entry.pop("_t0")) * 1000.0
         if retry_after is not None and retry_after.isdigit():
             entry["retry_after"] = int(retry_after)
         return entry

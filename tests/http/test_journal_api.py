@@ -41,6 +41,8 @@ async def test_entries_and_filters(client):
     first = everything["data"][0]
     assert set(first) >= ENTRY_FIELDS
     assert first["headers"]["Authorization"] == "…chat" and first["body"] == CHAT and first["status"] == 200
+    # Milliseconds to the microsecond, as the journal has always shown them (the entry keeps them unrounded).
+    assert all(e["duration_ms"] >= 0 and round(e["duration_ms"], 3) == e["duration_ms"] for e in everything["data"])
     assert [e["path"] for e in (await journal(client, tenant="s:a"))["data"]] == ["/v1/chat-messages", "/v1/info"]
     assert [e["status"] for e in (await journal(client, status="4xx"))["data"]] == [401]
     assert len((await journal(client, path="/v1/info"))["data"]) == 2
