@@ -9,8 +9,9 @@ itself, cookies, compression, chunking, a header value with a line break (aiohtt
 tests/http/test_whole_response.py holds the two paths' bytes equal.
 
 What it skips on purpose: the app's on_response_prepare signal, which the mock's apps never connect
-(a connected one would be skipped for these responses), and the payload writer, which the protocol
-makes for each request and drops after it.
+(a connected one would be skipped for these responses), and the payload writer's buffer and counters
+(the protocol makes a writer for each request and drops it after); it still waits on the writer's
+drain, as aiohttp does after the last write.
 """
 
 from __future__ import annotations
@@ -92,4 +93,7 @@ class WholeResponse(web.Response):
         transport.write(head.encode() + body)
         self._eof_sent = True
         self._body_length = len(body)
+        # As aiohttp's write_eof: a client that reads slowly holds the handler until the transport's
+        # buffer is back under its limit (flow control), not the server's memory.
+        await request.writer.drain()
         return None

@@ -135,3 +135,32 @@ async def test_the_one_write_answers_a_plain_body_and_aiohttp_the_rest(server, m
         last = names[-4:-1] if names[-1] == b"Connection" else names[-3:]  # HTTP/1.0 keep-alive says so last
         assert last == [b"Content-Length", b"Date", b"Server"]
         assert body == CASES[case][0]
+
+
+@pytest.mark.parametrize("how", ["whole", "aiohttp"])
+async def test_a_client_that_does_not_read_holds_the_handler_not_the_server(aiohttp_server, how):
+    """Flow control as aiohttp's own write_eof has it: the request's task waits on the writer's drain
+    until the client reads, for the one write as for aiohttp's path."""
+    big = b"x" * (32 * 1024 * 1024)  # past what loopback's socket buffers take in
+    tasks: list[asyncio.Task[Any]] = []
+
+    async def large(request: web.Request) -> web.StreamResponse:
+        tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+        if how == "whole":
+            return WholeResponse(big, 200, None, "application/octet-stream")
+        return web.Response(body=big, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/large", large)
+    server = await aiohttp_server(app)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.sleep(0.3)
+        assert tasks and not tasks[0].done()  # waiting for the client to read
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(len(big))
+        assert b"Content-Length: %d" % len(big) in head
+        await asyncio.wait_for(asyncio.shield(tasks[0]), 5)  # read: the handler's task ends
+    finally:
+        writer.close()
