@@ -65,3 +65,16 @@ async def test_the_journal_is_bounded_and_counts_drops(make_client):
     page = await journal(client, tenant="default")
     assert len(page["data"]) == 3 and page["dropped"] == 2
     assert [e["id"] for e in page["data"]] == [3, 4, 5]  # the oldest went first
+
+
+async def test_an_entry_shows_the_request_headers_as_sent(client):
+    """The entry keeps the headers as one text and shows them back: a value holding `: `, an empty
+    value, a name sent twice (the last shown, as a JSON object can hold one), credentials redacted."""
+    from multidict import CIMultiDict
+
+    sent = CIMultiDict(auth("app-chat"))
+    sent.extend([("X-Note", "a: b: c"), ("X-Empty", ""), ("X-Twice", "1"), ("X-Twice", "2"), ("X-Accents", "café")])
+    await client.get("/v1/info", headers=sent)
+    shown = (await journal(client))["data"][-1]["headers"]
+    assert shown["X-Note"] == "a: b: c" and shown["X-Empty"] == "" and shown["X-Twice"] == "2"
+    assert shown["Authorization"] == "…chat" and shown["X-Accents"] == "café"
