@@ -75,7 +75,7 @@ class WholeResponse(web.Response):
             lines = "\r\n".join(map(": ".join, headers.items()))
         except TypeError:  # a value that is no str: aiohttp's error
             return await super().prepare(request)
-        if lines.count("\n") != len(headers) - 1 or lines.count("\r") != len(headers) - 1:
+        if lines.count("\n") + lines.count("\r") != 2 * len(headers) - 2:
             return await super().prepare(request)  # a line break inside a name or value: aiohttp's error
         if keep_alive:
             connection = "Connection: keep-alive\r\n" if version == HttpVersion10 else ""

@@ -96,10 +96,13 @@ class Collection(Generic[R]):
         self._evict()
 
     def _evict(self) -> None:
-        while len(self._rows) > 1 and (
-            len(self._rows) > self.cap or (self._weight is not None and self._used > self._budget)
-        ):
-            self._drop(next(iter(self._rows)))
+        rows = self._rows  # _drop and on_drop never replace it (only add() does)
+        if self._weight is None:  # the usual case, a record over the cap: one test a record, not three
+            while len(rows) > self.cap and len(rows) > 1:
+                self._drop(next(iter(rows)))
+            return
+        while len(rows) > 1 and (len(rows) > self.cap or self._used > self._budget):
+            self._drop(next(iter(rows)))
 
     def get(self, record_id: str, **owner: Any) -> R | None:
         """The live record with this id whose owner attributes match, or None."""
