@@ -1,17 +1,18 @@
 """WholeResponse: a response whose whole body is known up front, sent as one write.
 
-aiohttp's Response sends the same bytes through a general path (its prepare and write_eof, the payload
-writer's header buffer, the on_response_prepare hook): about 700 of a blocking chat's 6,600 Python
-bytecodes, and 9% of the server's CPU a request (bench/blocking.py's load, measured A/B). This class
-writes the head and the body it would write, in its order, in one `transport.write`. Anything the
-short path does not cover goes aiohttp's way: HEAD and bodiless statuses, a header the head adds
-itself, cookies, compression, chunking, a header value with a line break (aiohttp refuses it).
-tests/http/test_whole_response.py holds the two paths' bytes equal.
+aiohttp's Response sends a known body through a general path (its prepare and write_eof, the
+on_response_prepare hook, the payload writer's header buffer): about 700 of a blocking chat's 6,600
+Python bytecodes, and 6% of the server's CPU a request (bench/blocking.py's load, measured A/B). This
+class adds the headers aiohttp adds, in its order, serializes them with aiohttp's own serializer (the
+same bytes; the same ValueError for a control character in a name or value) and writes head and body in
+one `transport.write`. HEAD and bodiless statuses, a header the head writes itself, no Content-Type,
+cookies, compression and chunking go aiohttp's way. tests/http/test_whole_response.py holds the two
+paths' bytes and keep-alive equal.
 
 What it skips on purpose: the app's on_response_prepare signal, which the mock's apps never connect
-(a connected one would be skipped for these responses), and the payload writer's buffer and counters
-(the protocol makes a writer for each request and drops it after); it still waits on the writer's
-drain, as aiohttp does after the last write.
+(a connected one would be skipped for these responses), and the payload writer's header buffer. It
+counts what it wrote in the writer's output_size and the response's body_length as aiohttp does, and
+waits on the writer's drain, as aiohttp does after the last write.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.compression_utils import MAX_SYNC_CHUNK_SIZE
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
+from aiohttp.http_writer import _serialize_headers  # aiohttp's own: the C serializer where it is built
 from multidict import CIMultiDict
 
 
@@ -43,10 +45,11 @@ class WholeResponse(web.Response):
         self._body = body
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        headers, status = self._headers, self._status
+        headers, status, body = self._headers, self._status, self._body
         if (
             self._eof_sent
             or self._payload_writer is not None
+            or type(body) is not bytes
             or request.method == "HEAD"  # HEAD and bodiless statuses: aiohttp's rules for their length
             or status < 200
             or status == 204
@@ -64,36 +67,31 @@ class WholeResponse(web.Response):
             or "Connection" in headers
         ):
             return await super().prepare(request)
-        body = self._body
-        assert isinstance(body, bytes)
         keep_alive = self._keep_alive
         if keep_alive is None:
             keep_alive = self._keep_alive = request.keep_alive
         version = request.version
-        # aiohttp's order: the response's headers as set, then Content-Length, Date, Server, Connection.
-        try:
-            lines = "\r\n".join(map(": ".join, headers.items()))
-        except TypeError:  # a value that is no str: aiohttp's error
-            return await super().prepare(request)
-        if lines.count("\n") + lines.count("\r") != 2 * len(headers) - 2:
-            return await super().prepare(request)  # a line break inside a name or value: aiohttp's error
+        # The headers aiohttp adds, in its order, and its own serializer: the same bytes, and the same
+        # ValueError for a name or value with a control character (a line break among them).
+        headers["Content-Length"] = str(len(body))
+        headers["Date"] = rfc822_formatted_time()
+        headers["Server"] = SERVER_SOFTWARE
         if keep_alive:
-            connection = "Connection: keep-alive\r\n" if version == HttpVersion10 else ""
-        else:
-            connection = "Connection: close\r\n" if version == HttpVersion11 else ""
-        head = (
-            f"HTTP/{version[0]}.{version[1]} {status} {self._reason}\r\n{lines}\r\n"
-            f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n"
-            f"{connection}\r\n"
-        )
+            if version == HttpVersion10:
+                headers["Connection"] = "keep-alive"
+        elif version == HttpVersion11:
+            headers["Connection"] = "close"
+        data = _serialize_headers(f"HTTP/{version[0]}.{version[1]} {status} {self._reason}", headers) + body
         transport = request.transport
         if transport is None or transport.is_closing():
             # As the payload writer says it: the protocol takes a ConnectionError for a client gone.
             raise ConnectionResetError("Cannot write to closing transport")
-        transport.write(head.encode() + body)
+        transport.write(data)
         self._eof_sent = True
-        self._body_length = len(body)
+        writer = request.writer
+        writer.output_size += len(data)  # what aiohttp counts: a response has begun (middleware._failed)
+        self._body_length = len(data)  # aiohttp's count: head and body
         # As aiohttp's write_eof: a client that reads slowly holds the handler until the transport's
         # buffer is back under its limit (flow control), not the server's memory.
-        await request.writer.drain()
+        await writer.drain()
         return None
