@@ -367,7 +367,7 @@ class _Lines:
 
     def flush(self) -> None:
         if self._pending:
-            from mockserver.state.journal import request_line
+            from mockserver.state.journal import request_line  # here, not at the top: `--help` stays instant
 
             text = "\n".join(map(request_line, self._pending)) + "\n"
             self._pending.clear()
